@@ -1,0 +1,30 @@
+# Thin wrapper: `make demo` and `make test` install what is missing, build, and run.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CCACHE := $(shell command -v ccache 2>/dev/null)
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
+DEMO_JOB ?= examples/jobs/hello.toml
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+demo: build
+	$(BUILD_DIR)/drover run $(DEMO_JOB)
+
+bench: build
+	@scripts/install-deps.sh --bench
+	bench/run-all.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,16 @@
+#pragma once
+/// @file
+/// Umbrella header: everything a program embedding drover needs.
+
+#include <drover/error.hpp>
+#include <drover/executor.hpp>
+#include <drover/executors/local.hpp>
+#include <drover/job_file.hpp>
+#include <drover/observer.hpp>
+#include <drover/outcome.hpp>
+#include <drover/scheduler.hpp>
+#include <drover/sink.hpp>
+#include <drover/sinks/file.hpp>
+#include <drover/summary.hpp>
+#include <drover/task.hpp>
+#include <drover/version.hpp>

@@ -1,0 +1,46 @@
+#pragma once
+/// @file
+/// Exceptions thrown by drover. All derive from drover::error.
+
+#include <stdexcept>
+#include <string>
+
+namespace drover {
+
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A job file or option is wrong. what() reads "file:line:column: key: problem"
+/// when the mistake has a location.
+class config_error : public error {
+public:
+    explicit config_error(const std::string& msg) : error(msg) {}
+    config_error(std::string file, int line, int column, std::string key, const std::string& problem);
+
+    const std::string& file() const noexcept { return file_; }
+    int line() const noexcept { return line_; }
+    int column() const noexcept { return column_; }
+    const std::string& key() const noexcept { return key_; }
+
+private:
+    std::string file_;
+    int line_ = 0;
+    int column_ = 0;
+    std::string key_;
+};
+
+/// An executor could not do its job (spawn, connection, daemon).
+class executor_error : public error {
+public:
+    using error::error;
+};
+
+/// A sink could not stage or commit output.
+class sink_error : public error {
+public:
+    using error::error;
+};
+
+}  // namespace drover

@@ -1,0 +1,78 @@
+#pragma once
+/// @file
+/// The executor extension point: where attempts run.
+///
+/// An executor owns a number of slots; the scheduler never starts more attempts on it
+/// than it has slots. Executors know nothing about sinks or journals: they report
+/// stdout lines and stderr bytes to an attempt_io and complete with an execution_result.
+
+#include <drover/outcome.hpp>
+#include <drover/task.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace drover {
+
+/// Receives what an attempt prints. Implemented by the scheduler; called on the
+/// executor passed to async_execute.
+class attempt_io {
+public:
+    /// One stdout line without its line terminator. Lines are records.
+    virtual void on_stdout_line(std::string_view line) = 0;
+    /// A stdout line longer than the executor's limit: its length and its first bytes.
+    virtual void on_stdout_oversized(std::uint64_t length, std::string_view head) = 0;
+    /// Raw stderr bytes, in order.
+    virtual void on_stderr(std::string_view bytes) = 0;
+
+protected:
+    ~attempt_io() = default;
+};
+
+/// What the scheduler asks an executor to run.
+struct attempt_request {
+    const task_spec& task;
+    int attempt;                 ///< 1-based
+    std::string_view run_id;
+};
+
+/// How an attempt's process ended, as the executor saw it. The scheduler turns this into
+/// an attempt_outcome (it knows whether it cancelled the attempt for a timeout).
+struct execution_result {
+    failure_class failure = failure_class::none;  ///< none, exit_code, signal, spawn_error, executor_lost, cancelled
+    int exit_code = -1;
+    int signal = 0;
+    std::string message;
+};
+
+/// Base class for executors (local processes, SSH hosts, Docker daemons, ...).
+///
+/// Thread safety: the scheduler calls every member from one strand; implementations
+/// need no locking of their own for those calls.
+class executor {
+public:
+    using completion_handler = boost::asio::any_completion_handler<void(execution_result)>;
+
+    virtual ~executor() = default;
+
+    /// A short name for logs and summaries, e.g. "local".
+    virtual std::string name() const = 0;
+
+    /// How many attempts may run at once.
+    virtual std::size_t slots() const = 0;
+
+    /// Runs one attempt. `req` and `io` stay valid until `handler` is called.
+    /// Cancellation: when the handler's associated cancellation slot is emitted, the
+    /// executor must kill the attempt (its whole process tree) and then complete —
+    /// typically with failure_class::cancelled. The handler is invoked exactly once,
+    /// through `io_ex` (never from inside async_execute itself).
+    virtual void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req,
+                               attempt_io& io, completion_handler handler) = 0;
+};
+
+}  // namespace drover

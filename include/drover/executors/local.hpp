@@ -1,0 +1,36 @@
+#pragma once
+/// @file
+/// Runs attempts as local processes.
+
+#include <drover/executor.hpp>
+
+#include <cstddef>
+#include <memory>
+
+namespace drover {
+
+struct local_executor_options {
+    std::size_t slots = 0;                 ///< 0 = number of cores
+    duration kill_grace{2000};             ///< SIGTERM, then SIGKILL after this long
+    std::size_t max_line_bytes = 16u << 20;  ///< longer stdout lines become bad records
+};
+
+/// Each attempt is a child process (posix_spawn) leading its own process group:
+/// stdin is /dev/null, stdout lines are records, stderr is the attempt log.
+/// A timeout or cancel sends SIGTERM to the whole group, then SIGKILL after kill_grace.
+/// When the main process exits, whatever it left running in its group is killed, so an
+/// attempt never leaves processes behind (a child that calls setsid() escapes this).
+class local_executor final : public executor {
+public:
+    explicit local_executor(local_executor_options opts = {});
+    std::string name() const override { return "local"; }
+    std::size_t slots() const override { return slots_; }
+    void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req,
+                       attempt_io& io, completion_handler handler) override;
+
+private:
+    local_executor_options opts_;
+    std::size_t slots_;
+};
+
+}  // namespace drover

@@ -1,0 +1,28 @@
+#pragma once
+/// @file
+/// Observer hooks for progress bars, dashboards and bindings.
+
+#include <drover/outcome.hpp>
+#include <drover/summary.hpp>
+#include <drover/task.hpp>
+
+#include <string_view>
+
+namespace drover {
+
+/// Override what you need. All calls come from the scheduler's strand, so an observer
+/// needs no locking for its own state — but it must not block: the scheduler waits.
+class observer {
+public:
+    virtual ~observer() = default;
+    virtual void on_run_started(const progress&) {}
+    virtual void on_task_queued(const task_spec&) {}
+    virtual void on_task_started(const task_spec&, int /*attempt*/, std::string_view /*executor*/) {}
+    /// `next` is succeeded, retry_wait, dead, or skipped (the run was cancelled or halted).
+    virtual void on_task_finished(const task_spec&, const attempt_outcome&, task_state /*next*/) {}
+    /// After every state change, at most every 100 ms, and once at the end.
+    virtual void on_progress(const progress&) {}
+    virtual void on_run_finished(const run_summary&) {}
+};
+
+}  // namespace drover

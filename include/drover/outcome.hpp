@@ -1,0 +1,49 @@
+#pragma once
+/// @file
+/// How attempts end and what state a task is in.
+
+#include <drover/task.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drover {
+
+/// Why an attempt failed. `none` means it succeeded.
+enum class failure_class {
+    none,
+    exit_code,      ///< the process exited with a non-zero status
+    signal,         ///< the process was killed by a signal it did not get from drover
+    timeout,        ///< drover killed it after the task's timeout
+    spawn_error,    ///< the command could not be started (not found, not executable, ...)
+    executor_lost,  ///< the executor (host, daemon, connection) went away mid-attempt
+    output_error,   ///< the task succeeded but its records could not be committed
+    cancelled,      ///< the run was cancelled while the attempt ran
+};
+
+/// Lifecycle: pending -> ready -> running -> (succeeded | retry_wait -> ready ... | dead).
+/// `skipped` marks tasks never finished because the run halted or was cancelled.
+enum class task_state { pending, ready, running, retry_wait, succeeded, dead, skipped };
+
+std::string_view to_string(failure_class) noexcept;
+std::string_view to_string(task_state) noexcept;
+
+/// The result of one attempt, as observers and the summary see it.
+struct attempt_outcome {
+    int attempt = 0;                          ///< 1-based
+    failure_class failure = failure_class::none;
+    int exit_code = -1;                       ///< when the process exited
+    int signal = 0;                           ///< when it was killed by a signal
+    std::string message;                      ///< e.g. "exit code 3", "timed out after 30s"
+    std::string executor;                     ///< which executor ran it
+    std::vector<std::string> stderr_tail;     ///< last lines of the attempt's stderr
+    std::uint64_t records = 0;                ///< valid records printed
+    std::uint64_t bad_records = 0;            ///< non-JSON lines printed
+    duration elapsed{0};
+
+    bool ok() const noexcept { return failure == failure_class::none; }
+};
+
+}  // namespace drover

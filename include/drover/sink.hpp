@@ -1,0 +1,67 @@
+#pragma once
+/// @file
+/// The sink extension point: where records go, exactly once per successful task.
+///
+/// Per attempt the scheduler calls open() to get a writer, write() for every valid
+/// record, then commit() if the attempt succeeded or abort() otherwise. A writer must
+/// keep records staged (not visible in the output) until commit(), and commit() must
+/// publish under names derived only from the task id (plus a rotation index), so that
+/// committing the same task again replaces its earlier output instead of adding to it.
+
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drover {
+
+/// One valid record: the line as the task printed it, and the parsed object.
+struct record {
+    std::string_view json;
+    const boost::json::object& fields;
+};
+
+/// The attempt a writer stages records for.
+struct sink_attempt {
+    std::string_view run_id;
+    std::string_view task_id;
+    int attempt;
+    const std::map<std::string, std::string>& params;
+};
+
+/// What a commit published.
+struct committed_output {
+    std::vector<std::string> locations;   ///< paths or URLs of the published objects
+    std::uint64_t records = 0;
+    std::uint64_t bytes = 0;              ///< bytes published (compressed)
+};
+
+class sink_writer {
+public:
+    virtual ~sink_writer() = default;
+    /// Stages one record. Throws sink_error when staging fails.
+    virtual void write(const record& r) = 0;
+    /// Durably publishes everything staged. Throws sink_error; on failure nothing
+    /// partial is visible under the final names that was not there before.
+    virtual committed_output commit() = 0;
+    /// Discards staged data. Safe to call after a failed commit.
+    virtual void abort() noexcept = 0;
+};
+
+class sink {
+public:
+    virtual ~sink() = default;
+    /// Human-readable location, e.g. "out/hello".
+    virtual std::string describe() const = 0;
+    /// Called once before the run's first open(); may take locks or clean leftovers.
+    virtual void start(std::string_view run_id) = 0;
+    /// Called once after the run; releases what start() took.
+    virtual void stop() noexcept = 0;
+    virtual std::unique_ptr<sink_writer> open(const sink_attempt& a) = 0;
+};
+
+}  // namespace drover

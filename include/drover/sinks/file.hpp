@@ -1,0 +1,49 @@
+#pragma once
+/// @file
+/// Gzip JSON-lines files on a local (or mounted) file system.
+
+#include <drover/sink.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace drover {
+
+struct file_sink_options {
+    std::filesystem::path root;          ///< output directory (created if missing)
+    /// Partition directory template: task params by name (`date={date}`) and record
+    /// fields as `{record.<field>}`. Empty = no partition directories.
+    std::string partition;
+    std::uint64_t max_records = 0;       ///< rotate after this many records per file; 0 = never
+    std::uint64_t max_bytes = 0;         ///< rotate after this many uncompressed bytes; 0 = never
+    int compression_level = 6;           ///< zlib level 0..9
+    bool fsync = true;                   ///< fsync files and directories on commit
+};
+
+/// Writes `<root>/<partition>/<task-id>.jsonl.gz`, then `<task-id>-1.jsonl.gz`, ... when
+/// rotating. Attempts stage under `<root>/.drover/staging/`; commit fsyncs and renames
+/// into place, and removes chunks a previous commit of the same task left that this one
+/// did not write (tracked in `<root>/.drover/manifests/`). One run per root at a time:
+/// start() takes a lock on the root.
+class file_sink final : public sink {
+public:
+    explicit file_sink(file_sink_options opts);
+    ~file_sink() override;
+    file_sink(file_sink&&) noexcept;
+    file_sink& operator=(file_sink&&) noexcept;
+
+    std::string describe() const override;
+    void start(std::string_view run_id) override;
+    void stop() noexcept override;
+    std::unique_ptr<sink_writer> open(const sink_attempt& a) override;
+
+    const file_sink_options& options() const noexcept { return opts_; }
+
+private:
+    file_sink_options opts_;
+    int lock_fd_ = -1;
+};
+
+}  // namespace drover

@@ -1,0 +1,57 @@
+#pragma once
+/// @file
+/// Progress snapshots and the summary of a finished run.
+
+#include <drover/outcome.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace drover {
+
+/// Counts at one moment of a run. pending counts tasks not yet started (including ready).
+struct progress {
+    std::size_t total = 0;
+    std::size_t pending = 0;
+    std::size_t running = 0;
+    std::size_t retry_wait = 0;
+    std::size_t succeeded = 0;
+    std::size_t dead = 0;
+    std::size_t skipped = 0;
+    std::uint64_t records = 0;       ///< committed records
+    std::uint64_t bad_records = 0;
+    duration elapsed{0};
+
+    std::size_t finished() const noexcept { return succeeded + dead + skipped; }
+};
+
+struct task_result {
+    std::string id;
+    task_state state = task_state::pending;
+    int attempts = 0;
+    attempt_outcome last;            ///< the last attempt (empty when never started)
+};
+
+struct run_summary {
+    std::string run_id;
+    progress counts;                 ///< final counts
+    bool cancelled = false;          ///< cancel() or a signal stopped the run
+    bool halted = false;             ///< the halt policy stopped dispatching
+    std::filesystem::path run_dir;   ///< logs, dead letters, bad records of this run
+    std::string output;              ///< where the sink put records
+    std::vector<task_result> tasks;  ///< in submission order
+
+    bool ok() const noexcept {
+        return !cancelled && counts.dead == 0 && counts.skipped == 0 && counts.succeeded == counts.total;
+    }
+    /// CLI convention: 0 all succeeded, 1 some failed or halted, 130 cancelled.
+    int exit_code() const noexcept { return cancelled ? 130 : (ok() ? 0 : 1); }
+};
+
+/// The summary as one JSON object (what `drover run --json` prints and summary.json holds).
+std::string to_json(const run_summary& s);
+
+}  // namespace drover

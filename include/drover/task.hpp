@@ -1,0 +1,50 @@
+#pragma once
+/// @file
+/// What to run: task_spec and its retry/backoff policy.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace drover {
+
+using duration = std::chrono::milliseconds;
+
+/// Delay before retry k (k = 1 for the first retry):
+///   d = min(max, initial * multiplier^(k-1)), then jittered uniformly in [d*(1-jitter), d].
+struct backoff_policy {
+    duration initial{1000};          ///< delay before the first retry
+    duration max{5 * 60 * 1000};     ///< upper bound for any delay
+    double multiplier = 2.0;         ///< growth per retry (>= 1)
+    double jitter = 0.5;             ///< fraction of the delay that is randomised (0..1)
+};
+
+/// One unit of work. Ids are unique within a scheduler and may contain only
+/// letters, digits, '.', '_', '-' and '=' (they name output files).
+///
+/// @code
+/// drover::task_spec t{.id = "day-2018-01-01",
+///                     .command = {"crawler", "--date", "2018-01-01"},
+///                     .params = {{"date", "2018-01-01"}},
+///                     .retries = 2,
+///                     .timeout = std::chrono::seconds(30)};
+/// @endcode
+struct task_spec {
+    std::string id;
+    std::vector<std::string> command;            ///< argv; argv[0] is looked up in PATH
+    std::map<std::string, std::string> env;      ///< added to (and overriding) the inherited environment
+    std::map<std::string, std::string> params;   ///< feed partition templates (`date={date}`)
+    int retries = 0;                             ///< extra attempts after the first failure
+    std::optional<duration> timeout;             ///< per attempt; kills the whole process tree
+    backoff_policy backoff;
+    std::string pool;                            ///< empty = no pool limit
+    std::string workdir;                         ///< empty = the scheduler's working directory
+};
+
+/// True if `id` is a valid task id (see task_spec).
+bool valid_task_id(std::string_view id) noexcept;
+
+}  // namespace drover

@@ -1,0 +1,79 @@
+#include "cli/progress.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace drover::cli {
+
+namespace {
+int terminal_width(std::FILE* f) {
+    winsize ws{};
+    if (::ioctl(::fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
+    return 80;
+}
+}  // namespace
+
+std::string human_duration(duration d) {
+    auto ms = d.count();
+    if (ms < 60'000) return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+    auto s = ms / 1000;
+    if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+    return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+std::string progress_reporter::line(const progress& p) const {
+    double secs = static_cast<double>(p.elapsed.count()) / 1000.0;
+    std::size_t done = p.finished();
+    double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
+    std::string eta = "--";
+    if (rate > 0 && done < p.total)
+        eta = human_duration(duration(static_cast<long>(static_cast<double>(p.total - done) / rate * 1000.0)));
+    return fmt::format("{}/{} done  running {}  retrying {}  dead {}  {:.1f}/s  ETA {}", done, p.total, p.running,
+                       p.retry_wait, p.dead, rate, eta);
+}
+
+void progress_reporter::on_task_finished(const task_spec& t, const attempt_outcome& o, task_state next) {
+    if (o_.quiet || next == task_state::succeeded || next == task_state::skipped) return;
+    clear_line();
+    if (next == task_state::retry_wait)
+        fmt::print(o_.out, "retry  {} attempt {} failed: {}\n", t.id, o.attempt, o.message);
+    else
+        fmt::print(o_.out, "dead   {} after {} attempt(s): {}\n", t.id, o.attempt, o.message);
+    std::fflush(o_.out);
+}
+
+void progress_reporter::on_progress(const progress& p) {
+    if (o_.quiet) return;
+    if (o_.terminal) {
+        int width = terminal_width(o_.out);
+        std::string text = line(p);
+        int bar = std::max(10, width - static_cast<int>(text.size()) - 4);
+        int filled = p.total ? static_cast<int>(static_cast<double>(bar) * static_cast<double>(p.finished()) /
+                                                static_cast<double>(p.total))
+                             : bar;
+        std::string out = "\r[" + std::string(filled, '#') + std::string(bar - filled, '-') + "] " + text;
+        if (static_cast<int>(out.size()) > width) out.resize(width);
+        fmt::print(o_.out, "{}\x1b[K", out);
+        std::fflush(o_.out);
+        line_shown_ = true;
+        return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_plain_ < std::chrono::seconds(5) && p.finished() < p.total) return;
+    last_plain_ = now;
+    fmt::print(o_.out, "progress {}\n", line(p));
+    std::fflush(o_.out);
+}
+
+void progress_reporter::on_run_finished(const run_summary&) { clear_line(); }
+
+void progress_reporter::clear_line() {
+    if (!line_shown_) return;
+    fmt::print(o_.out, "\r\x1b[K");
+    std::fflush(o_.out);
+    line_shown_ = false;
+}
+
+}  // namespace drover::cli

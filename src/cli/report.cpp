@@ -1,0 +1,37 @@
+#include "cli/report.hpp"
+
+#include "cli/progress.hpp"
+
+#include <fmt/format.h>
+
+namespace drover::cli {
+
+std::string summary_text(const std::string& job_name, const run_summary& s) {
+    const auto& c = s.counts;
+    double secs = static_cast<double>(c.elapsed.count()) / 1000.0;
+    std::string verdict = s.cancelled ? "cancelled" : s.halted ? "halted" : s.ok() ? "ok" : "failed";
+    std::string out = fmt::format("drover: {} {}: {} succeeded, {} dead, {} skipped of {} tasks in {} ({:.1f} tasks/s)\n",
+                                  job_name, verdict, c.succeeded, c.dead, c.skipped, c.total,
+                                  human_duration(c.elapsed), secs > 0 ? static_cast<double>(c.finished()) / secs : 0.0);
+    out += fmt::format("  records: {} committed, {} bad\n", c.records, c.bad_records);
+    out += fmt::format("  output:  {}\n", s.output);
+    out += fmt::format("  run dir: {}\n", s.run_dir.string());
+    if (c.bad_records) out += fmt::format("  bad records: {}\n", (s.run_dir / "bad-records.jsonl").string());
+    if (c.dead) {
+        out += fmt::format("  dead letters: {}\n", (s.run_dir / "dead-letter.jsonl").string());
+        int shown = 0;
+        for (const auto& t : s.tasks) {
+            if (t.state != task_state::dead) continue;
+            if (++shown > 10) {
+                out += fmt::format("    ... and {} more\n", c.dead - 10);
+                break;
+            }
+            out += fmt::format("    {}: {} after {} attempt(s)\n", t.id, t.last.message, t.attempts);
+            if (!t.last.stderr_tail.empty()) out += fmt::format("      stderr: {}\n", t.last.stderr_tail.back());
+        }
+    }
+    if (s.halted) out += "  halted: the halt policy stopped dispatching new tasks\n";
+    return out;
+}
+
+}  // namespace drover::cli

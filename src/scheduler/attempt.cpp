@@ -1,0 +1,176 @@
+#include "scheduler/attempt.hpp"
+
+#include <drover/error.hpp>
+#include <drover/job_file.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json/value.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace drover::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t max_tail_line = 1000;
+}
+
+attempt_run::attempt_run(attempt_context ctx, done_fn done)
+    : ctx_(ctx), done_(std::move(done)), timeout_timer_(ctx.strand) {}
+
+attempt_run::~attempt_run() {
+    if (log_fd_ >= 0) ::close(log_fd_);
+}
+
+void attempt_run::start() {
+    started_ = std::chrono::steady_clock::now();
+    try {
+        writer_ = ctx_.output.open({ctx_.run_id, ctx_.task.id, ctx_.attempt, ctx_.task.params});
+    } catch (const std::exception& e) {
+        attempt_outcome o;
+        o.failure = failure_class::output_error;
+        o.message = std::string("cannot stage output: ") + e.what();
+        asio::post(ctx_.strand, [self = shared_from_this(), o = std::move(o)]() mutable { self->finish(std::move(o)); });
+        return;
+    }
+    if (ctx_.task.timeout) {
+        timeout_timer_.expires_after(*ctx_.task.timeout);
+        timeout_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (ec || self->finished_) return;
+            self->timed_out_ = true;
+            self->cancel_signal_.emit(asio::cancellation_type::terminal);
+        });
+    }
+    attempt_request req{ctx_.task, ctx_.attempt, ctx_.run_id};
+    ctx_.exec.async_execute(
+        ctx_.strand, req, *this,
+        asio::bind_cancellation_slot(cancel_signal_.slot(),
+                                     asio::bind_executor(ctx_.strand, [self = shared_from_this()](execution_result r) {
+                                         self->on_executed(std::move(r));
+                                     })));
+}
+
+void attempt_run::cancel() {
+    if (finished_ || cancelled_) return;
+    cancelled_ = true;
+    cancel_signal_.emit(asio::cancellation_type::terminal);
+}
+
+void attempt_run::on_stdout_line(std::string_view line) {
+    ++line_no_;
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return;  // blank lines are not records
+    boost::system::error_code ec;
+    ctx_.parser.reset();
+    ctx_.parser.write(line.data(), line.size(), ec);
+    if (ec) return bad("not valid JSON: " + ec.message(), line, line.size());
+    boost::json::value v = ctx_.parser.release();
+    if (!v.is_object()) return bad("not a JSON object", line, line.size());
+    ++records_;
+    if (!output_error_.empty()) return;  // the attempt already failed to stage; it will be retried
+    try {
+        writer_->write(record{line, v.get_object()});
+    } catch (const std::exception& e) {
+        output_error_ = e.what();
+    }
+}
+
+void attempt_run::on_stdout_oversized(std::uint64_t length, std::string_view head) {
+    ++line_no_;
+    bad("line of " + std::to_string(length) + " bytes exceeds the executor's limit", head, length);
+}
+
+void attempt_run::bad(std::string_view error, std::string_view text, std::uint64_t length) {
+    ++bad_records_;
+    try {
+        ctx_.files.bad_record(ctx_.task.id, ctx_.attempt, line_no_, error, text, length);
+    } catch (const std::exception& e) {
+        // A bad record that cannot be kept must not vanish: fail the attempt instead.
+        if (output_error_.empty()) output_error_ = e.what();
+    }
+}
+
+void attempt_run::on_stderr(std::string_view bytes) {
+    if (log_fd_ < 0) {
+        auto path = ctx_.files.stderr_log(ctx_.task.id, ctx_.attempt);
+        log_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
+    for (std::string_view rest = bytes; log_fd_ >= 0 && !rest.empty();) {
+        ssize_t n = ::write(log_fd_, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // a full disk must not fail the task; the tail still has the end
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    // Keep the last lines for the outcome (and the dead letter).
+    for (char c : bytes) {
+        if (c == '\n') {
+            tail_.push_back(std::move(tail_partial_));
+            tail_partial_.clear();
+            if (tail_.size() > ctx_.tail_lines) tail_.pop_front();
+        } else if (tail_partial_.size() < max_tail_line) {
+            tail_partial_.push_back(c);
+        }
+    }
+}
+
+void attempt_run::on_executed(execution_result r) {
+    attempt_outcome o;
+    o.failure = r.failure;
+    o.exit_code = r.exit_code;
+    o.signal = r.signal;
+    o.message = std::move(r.message);
+    if (timed_out_) {
+        o.failure = failure_class::timeout;
+        o.message = "timed out after " + format_duration(*ctx_.task.timeout);
+    } else if (cancelled_) {
+        o.failure = failure_class::cancelled;
+        o.message = "cancelled";
+    } else if (o.ok() && !output_error_.empty()) {
+        o.failure = failure_class::output_error;
+        o.message = "cannot stage records: " + output_error_;
+    }
+    finish(std::move(o));
+}
+
+void attempt_run::finish(attempt_outcome o) {
+    if (finished_) return;
+    finished_ = true;
+    timeout_timer_.cancel();
+    if (log_fd_ >= 0) {
+        ::close(log_fd_);
+        log_fd_ = -1;
+    }
+    if (!tail_partial_.empty()) {
+        tail_.push_back(std::move(tail_partial_));
+        if (tail_.size() > ctx_.tail_lines) tail_.pop_front();
+    }
+    o.attempt = ctx_.attempt;
+    o.executor = ctx_.exec.name();
+    o.records = records_;
+    o.bad_records = bad_records_;
+    o.stderr_tail.assign(tail_.begin(), tail_.end());
+    o.elapsed = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - started_);
+    std::uint64_t committed = 0;
+    if (writer_) {
+        if (o.ok()) {
+            try {
+                committed = writer_->commit().records;
+            } catch (const std::exception& e) {
+                writer_->abort();
+                o.failure = failure_class::output_error;
+                o.message = std::string("cannot commit records: ") + e.what();
+            }
+        } else {
+            writer_->abort();
+        }
+        writer_.reset();
+    }
+    done_(std::move(o), committed);
+}
+
+}  // namespace drover::detail

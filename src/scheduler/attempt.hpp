@@ -1,0 +1,73 @@
+#pragma once
+// One attempt of one task: hands the task to an executor, validates what it prints
+// (records to the sink writer, bad lines to bad-records.jsonl, stderr to the attempt log
+// and a tail), enforces the timeout, and commits or aborts the staged output.
+
+#include <drover/executor.hpp>
+#include <drover/sink.hpp>
+
+#include "scheduler/run_files.hpp"
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json/parser.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+
+namespace drover::detail {
+
+struct attempt_context {
+    boost::asio::strand<boost::asio::any_io_executor> strand;
+    const task_spec& task;
+    int attempt;
+    std::string_view run_id;
+    executor& exec;
+    sink& output;
+    run_files& files;
+    boost::json::parser& parser;   ///< shared: everything runs on the strand
+    std::size_t tail_lines;
+};
+
+class attempt_run final : public attempt_io, public std::enable_shared_from_this<attempt_run> {
+public:
+    using done_fn = std::function<void(attempt_outcome, std::uint64_t committed_records)>;
+
+    attempt_run(attempt_context ctx, done_fn done);
+    ~attempt_run();
+
+    void start();
+    /// Kills the attempt (run cancelled). Completion still goes through `done`.
+    void cancel();
+
+    void on_stdout_line(std::string_view line) override;
+    void on_stdout_oversized(std::uint64_t length, std::string_view head) override;
+    void on_stderr(std::string_view bytes) override;
+
+private:
+    void on_executed(execution_result r);
+    void finish(attempt_outcome o);
+    void bad(std::string_view error, std::string_view text, std::uint64_t length);
+
+    attempt_context ctx_;
+    done_fn done_;
+    std::unique_ptr<sink_writer> writer_;
+    boost::asio::cancellation_signal cancel_signal_;
+    boost::asio::steady_timer timeout_timer_;
+    std::chrono::steady_clock::time_point started_;
+    bool timed_out_ = false;
+    bool cancelled_ = false;
+    bool finished_ = false;
+    std::uint64_t line_no_ = 0;
+    std::uint64_t records_ = 0;
+    std::uint64_t bad_records_ = 0;
+    std::string output_error_;          // first sink error while staging
+    int log_fd_ = -1;
+    std::string tail_partial_;
+    std::deque<std::string> tail_;
+};
+
+}  // namespace drover::detail

@@ -1,0 +1,195 @@
+#include "scheduler/run_files.hpp"
+
+#include <drover/error.hpp>
+
+#include <boost/json.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <random>
+#include <unistd.h>
+
+namespace drover::detail {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+void write_all(int fd, std::string_view data, const fs::path& path) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw error("cannot write " + path.string() + ": " + std::strerror(errno));
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+json::object outcome_json(const attempt_outcome& o) {
+    json::object j;
+    j["attempt"] = o.attempt;
+    j["failure"] = std::string(to_string(o.failure));
+    if (o.exit_code >= 0) j["exit_code"] = o.exit_code;
+    if (o.signal) j["signal"] = o.signal;
+    j["message"] = o.message;
+    j["executor"] = o.executor;
+    j["records"] = o.records;
+    j["bad_records"] = o.bad_records;
+    j["elapsed_ms"] = o.elapsed.count();
+    return j;
+}
+
+bool valid_utf8(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto c = static_cast<unsigned char>(text[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > text.size()) return false;
+        for (std::size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(text[i + k]) >> 6) != 2) return false;
+        i += n;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string new_run_id() {
+    auto now = std::chrono::system_clock::now();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    std::random_device rd;
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, "%04x", rd() & 0xffff);
+    return std::string(buf) + "-" + suffix;
+}
+
+run_files::run_files(const fs::path& state_dir, std::string run_id) {
+    dir_ = state_dir / "runs" / run_id;
+    std::error_code ec;
+    fs::create_directories(dir_ / "logs", ec);
+    if (ec) throw error("cannot create state directory " + dir_.string() + ": " + ec.message());
+    // runs/latest -> <run-id>, replaced atomically.
+    auto tmp = state_dir / "runs" / (".latest-" + run_id);
+    fs::remove(tmp, ec);
+    fs::create_directory_symlink(run_id, tmp, ec);
+    if (!ec) fs::rename(tmp, state_dir / "runs" / "latest", ec);
+}
+
+run_files::~run_files() {
+    if (dead_fd_ >= 0) ::close(dead_fd_);
+    if (bad_fd_ >= 0) ::close(bad_fd_);
+}
+
+fs::path run_files::stderr_log(std::string_view task_id, int attempt) const {
+    return dir_ / "logs" / (std::string(task_id) + "." + std::to_string(attempt) + ".stderr");
+}
+
+void run_files::append(int& fd, const char* name, const std::string& line) {
+    auto path = dir_ / name;
+    if (fd < 0) {
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0) throw error("cannot open " + path.string() + ": " + std::strerror(errno));
+    }
+    write_all(fd, line, path);
+}
+
+void run_files::dead_letter(const task_result& r) {
+    json::object j;
+    j["task"] = r.id;
+    j["attempts"] = r.attempts;
+    j["failure"] = std::string(to_string(r.last.failure));
+    j["message"] = r.last.message;
+    if (r.last.exit_code >= 0) j["exit_code"] = r.last.exit_code;
+    if (r.last.signal) j["signal"] = r.last.signal;
+    json::array tail;
+    for (auto& l : r.last.stderr_tail) tail.emplace_back(l);
+    j["stderr_tail"] = std::move(tail);
+    j["log"] = stderr_log(r.id, r.last.attempt).string();
+    append(dead_fd_, "dead-letter.jsonl", json::serialize(j) + "\n");
+}
+
+void run_files::bad_record(std::string_view task_id, int attempt, std::uint64_t line_no, std::string_view err,
+                           std::string_view text, std::uint64_t length) {
+    json::object j;
+    j["task"] = task_id;
+    j["attempt"] = attempt;
+    j["line"] = line_no;
+    j["error"] = err;
+    j["length"] = length;
+    // JSON strings must be valid UTF-8 for most readers: a line that is not keeps its
+    // exact bytes hex-encoded in "hex" instead of "text".
+    bool valid = valid_utf8(text);
+    if (valid) {
+        j["text"] = text;
+    } else {
+        std::string hex;
+        static const char* digits = "0123456789abcdef";
+        for (unsigned char c : text) {
+            hex.push_back(digits[c >> 4]);
+            hex.push_back(digits[c & 15]);
+        }
+        j["hex"] = hex;
+    }
+    append(bad_fd_, "bad-records.jsonl", json::serialize(j) + "\n");
+}
+
+}  // namespace drover::detail
+
+namespace drover {
+
+std::string to_json(const run_summary& s) {
+    namespace json = boost::json;
+    json::object j;
+    j["run_id"] = s.run_id;
+    j["ok"] = s.ok();
+    j["exit_code"] = s.exit_code();
+    j["cancelled"] = s.cancelled;
+    j["halted"] = s.halted;
+    j["total"] = s.counts.total;
+    j["succeeded"] = s.counts.succeeded;
+    j["dead"] = s.counts.dead;
+    j["skipped"] = s.counts.skipped;
+    j["records"] = s.counts.records;
+    j["bad_records"] = s.counts.bad_records;
+    j["elapsed_ms"] = s.counts.elapsed.count();
+    j["run_dir"] = s.run_dir.string();
+    j["output"] = s.output;
+    json::array dead;
+    for (auto& t : s.tasks) {
+        if (t.state != task_state::dead) continue;
+        json::object d;
+        d["task"] = t.id;
+        d["attempts"] = t.attempts;
+        d["last"] = detail::outcome_json(t.last);
+        dead.push_back(std::move(d));
+    }
+    j["dead_tasks"] = std::move(dead);
+    return json::serialize(j);
+}
+
+}  // namespace drover
+
+namespace drover::detail {
+
+void run_files::write_summary(const run_summary& s) {
+    auto path = dir_ / "summary.json";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw error("cannot write " + path.string() + ": " + std::strerror(errno));
+    try {
+        write_all(fd, to_json(s) + "\n", path);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    ::close(fd);
+}
+
+}  // namespace drover::detail

@@ -1,0 +1,43 @@
+#pragma once
+// The files of one run under <state_dir>/runs/<run-id>/: attempt logs, dead letters,
+// bad records and the final summary. Append-only JSON lines, written as whole lines.
+
+#include <drover/summary.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace drover::detail {
+
+class run_files {
+public:
+    /// Creates the run directory and points <state_dir>/runs/latest at it.
+    run_files(const std::filesystem::path& state_dir, std::string run_id);
+    ~run_files();
+    run_files(const run_files&) = delete;
+    run_files& operator=(const run_files&) = delete;
+
+    const std::filesystem::path& dir() const noexcept { return dir_; }
+    std::filesystem::path stderr_log(std::string_view task_id, int attempt) const;
+
+    void dead_letter(const task_result& r);
+    /// `text` is the line (or its head when `length` > text.size()).
+    void bad_record(std::string_view task_id, int attempt, std::uint64_t line_no, std::string_view error,
+                    std::string_view text, std::uint64_t length);
+    void write_summary(const run_summary& s);
+
+private:
+    void append(int& fd, const char* name, const std::string& line);
+
+    std::filesystem::path dir_;
+    int dead_fd_ = -1;
+    int bad_fd_ = -1;
+};
+
+/// "20261122T043512Z-3fa9": sortable and unique enough for one state directory.
+std::string new_run_id();
+
+
+}  // namespace drover::detail

@@ -1,0 +1,129 @@
+// The drover CLI as users run it: exit codes, output, signals.
+#include <doctest/doctest.h>
+
+#include "support/support.hpp"
+
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+
+extern char** environ;
+
+using namespace drover::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string cli() { return DROVER_CLI_PATH; }
+
+command_result drover_cli(const temp_dir& d, const std::string& args) {
+    return run_shell("cd " + d.path().string() + " && " + cli() + " " + args + " 2>&1");
+}
+
+const char* small_job = R"(name = "small"
+[[executors]]
+kind = "local"
+slots = 2
+[sink]
+kind = "file"
+path = "out"
+partition = "n={n}"
+[[tasks]]
+id = "t-{n}"
+command = ["sh", "-c", "echo '{\"n\":{n}}'"]
+foreach.n = [1, 2, 3, 4]
+)";
+
+}  // namespace
+
+TEST_CASE("cli: run succeeds, prints a summary and writes partitioned output" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml", small_job);
+    auto r = drover_cli(d, "run job.toml --quiet");
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("4 succeeded, 0 dead, 0 skipped of 4 tasks") != std::string::npos);
+    CHECK(r.output.find("output:  out") != std::string::npos);
+    CHECK(list_files(d / "out") == std::vector<std::string>{"n=1/t-1.jsonl.gz", "n=2/t-2.jsonl.gz",
+                                                            "n=3/t-3.jsonl.gz", "n=4/t-4.jsonl.gz"});
+    CHECK(read_gzip(d / "out" / "n=3" / "t-3.jsonl.gz") == "{\"n\":3}\n");
+    CHECK(std::filesystem::exists(d / ".drover" / "small" / "runs" / "latest" / "summary.json"));
+}
+
+TEST_CASE("cli: --json prints one JSON object and --state moves the state directory" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml", small_job);
+    auto r = run_shell("cd " + d.path().string() + " && " + cli() + " run job.toml --json --quiet --state st");
+    CHECK(r.exit_code == 0);
+    auto j = boost::json::parse(r.output).as_object();
+    CHECK(j.at("ok").as_bool());
+    CHECK(j.at("succeeded").as_int64() == 4);
+    CHECK(j.at("records").as_int64() == 4);
+    CHECK(std::filesystem::exists(d / "st" / "runs" / "latest"));
+}
+
+TEST_CASE("cli: exit code 1 when tasks are dead, with the reason in the summary" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml", R"(name = "failing"
+[[tasks]]
+id = "bad"
+command = ["sh", "-c", "echo boom >&2; exit 4"]
+)");
+    auto r = drover_cli(d, "run job.toml");
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("1 dead") != std::string::npos);
+    CHECK(r.output.find("bad: exit code 4 after 1 attempt(s)") != std::string::npos);
+    CHECK(r.output.find("stderr: boom") != std::string::npos);
+}
+
+TEST_CASE("cli: exit code 2 for usage and configuration errors" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "broken.toml", "name = \"x\"\n[[tasks]]\nid = \"a\"\ncommand = \"not an array\"\n");
+    auto r = drover_cli(d, "run broken.toml");
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("broken.toml:4") != std::string::npos);
+    CHECK(r.output.find("command") != std::string::npos);
+    CHECK(drover_cli(d, "run missing.toml").exit_code == 2);
+    CHECK(drover_cli(d, "frobnicate x.toml").exit_code == 2);
+    CHECK(drover_cli(d, "run").exit_code == 2);
+    CHECK(drover_cli(d, "run broken.toml --bogus").exit_code == 2);
+    CHECK(drover_cli(d, "--help").exit_code == 0);
+}
+
+TEST_CASE("cli: validate checks a job without running it" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml", small_job);
+    auto r = drover_cli(d, "validate job.toml");
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("4 task(s)") != std::string::npos);
+    CHECK(!std::filesystem::exists(d / "out"));
+}
+
+TEST_CASE("cli: SIGINT cancels cleanly: children killed, exit 130, summary printed" * doctest::timeout(60)) {
+    temp_dir d;
+    auto pidfile = d / "pids";
+    write_file(d / "job.toml", "name = \"long\"\n[[executors]]\nkind = \"local\"\nslots = 2\n"
+                               "[[tasks]]\nid = \"t-{n}\"\ncommand = [\"sh\", \"-c\", \"sleep 300 & echo $! >> " +
+                                   pidfile.string() + "; wait\"]\nforeach.n = [1, 2, 3]\n");
+    std::string out_path = (d / "cli.out").string();
+    std::string script = "cd " + d.path().string() + " && exec " + cli() + " run job.toml > " + out_path + " 2>&1";
+    const char* argv[] = {"sh", "-c", script.c_str(), nullptr};
+    pid_t pid;
+    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
+    // Wait until both slots are busy.
+    for (int i = 0; i < 100; ++i) {
+        std::this_thread::sleep_for(50ms);
+        if (std::filesystem::exists(pidfile) && split_lines(read_file(pidfile)).size() == 2) break;
+    }
+    ::kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    auto out = read_file(out_path);
+    CHECK(out.find("cancelling") != std::string::npos);
+    CHECK(out.find("cancelled") != std::string::npos);
+    for (auto& l : split_lines(read_file(pidfile))) CHECK_MESSAGE(process_gone(std::stoi(l)), "pid " << l);
+}
