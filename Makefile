@@ -21,6 +21,8 @@ test: build
 
 demo: build
 	$(BUILD_DIR)/drover run $(DEMO_JOB)
+	@echo "read it with: zcat out/hello/date=2018-01-06/day-2018-01-06.jsonl.gz"
+
 
 bench: build
 	@scripts/install-deps.sh --bench

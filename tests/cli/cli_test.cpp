@@ -45,7 +45,7 @@ TEST_CASE("cli: run succeeds, prints a summary and writes partitioned output" * 
     auto r = drover_cli(d, "run job.toml --quiet");
     CHECK(r.exit_code == 0);
     CHECK(r.output.find("4 succeeded, 0 dead, 0 skipped of 4 tasks") != std::string::npos);
-    CHECK(r.output.find("output:  out") != std::string::npos);
+    CHECK(r.output.find("output:  " + (d / "out").string()) != std::string::npos);
     CHECK(list_files(d / "out") == std::vector<std::string>{"n=1/t-1.jsonl.gz", "n=2/t-2.jsonl.gz",
                                                             "n=3/t-3.jsonl.gz", "n=4/t-4.jsonl.gz"});
     CHECK(read_gzip(d / "out" / "n=3" / "t-3.jsonl.gz") == "{\"n\":3}\n");

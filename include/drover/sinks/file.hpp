@@ -22,8 +22,9 @@ struct file_sink_options {
     bool fsync = true;                   ///< fsync files and directories on commit
 };
 
-/// Writes `<root>/<partition>/<task-id>.jsonl.gz`, then `<task-id>-1.jsonl.gz`, ... when
-/// rotating. Attempts stage under `<root>/.drover/staging/`; commit fsyncs and renames
+/// Writes `<root>/<partition>/<task-id>.jsonl.gz`, then `<task-id>~1.jsonl.gz`, ... when
+/// rotating (`~` cannot occur in task ids, so chunks of task `a` never collide with task
+/// `a-1`). A relative root is made absolute at construction. Attempts stage under `<root>/.drover/staging/`; commit fsyncs and renames
 /// into place, and removes chunks a previous commit of the same task left that this one
 /// did not write (tracked in `<root>/.drover/manifests/`). One run per root at a time:
 /// start() takes a lock on the root.

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every benchmark in bench/ against its peer; results go to stdout.
+# Record them in docs/benchmarks.md with the machine and date.
+set -euo pipefail
+build=${1:-build}
+here=$(dirname "$0")
+echo "== (a) per-task overhead"; "$here/overhead.sh" "$build"
+echo; echo "== (b) makespan with heterogeneous durations"; "$here/makespan.sh" "$build"
+echo; echo "== (c) file sink throughput vs raw zlib"; "$build/bench/sink_throughput"

@@ -1,0 +1,127 @@
+#include "job/expand.hpp"
+
+#include <drover/error.hpp>
+
+#include <fmt/format.h>
+
+namespace drover::detail {
+
+namespace chr = std::chrono;
+
+namespace {
+
+// Reads exactly `n` digits at text[pos...].
+bool digits(std::string_view text, std::size_t pos, std::size_t n, int& out) {
+    if (pos + n > text.size()) return false;
+    out = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (text[i] < '0' || text[i] > '9') return false;
+        out = out * 10 + (text[i] - '0');
+    }
+    return true;
+}
+
+[[noreturn]] void too_many(std::size_t limit) {
+    throw config_error(fmt::format("foreach expands to more than {} tasks; narrow the ranges or use a larger step",
+                                   limit));
+}
+
+}  // namespace
+
+chr::sys_days make_date(int year, unsigned month, unsigned day) {
+    chr::year_month_day ymd{chr::year{year}, chr::month{month}, chr::day{day}};
+    if (year < 1 || year > 9999 || !ymd.ok())
+        throw config_error(fmt::format("{:04}-{:02}-{:02} is not a valid calendar date", year, month, day));
+    return chr::sys_days{ymd};
+}
+
+chr::sys_days parse_date(std::string_view text) {
+    int y = 0, m = 0, d = 0;
+    bool shape = text.size() == 10 && text[4] == '-' && text[7] == '-' && digits(text, 0, 4, y) &&
+                 digits(text, 5, 2, m) && digits(text, 8, 2, d);
+    if (!shape) throw config_error(fmt::format("invalid date \"{}\": expected YYYY-MM-DD, e.g. \"2018-01-31\"", text));
+    try {
+        return make_date(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+    } catch (const config_error&) {
+        throw config_error(fmt::format("invalid date \"{}\": no such day in the calendar", text));
+    }
+}
+
+std::string format_date(chr::sys_days d) {
+    chr::year_month_day ymd{d};
+    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                       static_cast<unsigned>(ymd.day()));
+}
+
+int parse_day_step(std::string_view text) {
+    int n = 0;
+    bool ok = text.size() >= 2 && text.size() <= 6 && text.back() == 'd' && text[0] != '0' &&
+              digits(text, 0, text.size() - 1, n);
+    if (!ok)
+        throw config_error(fmt::format("invalid step \"{}\": date ranges step by whole days, e.g. \"1d\" or \"7d\"",
+                                       text));
+    return n;
+}
+
+std::vector<std::string> date_range(chr::sys_days from, chr::sys_days to, int step_days) {
+    if (from > to)
+        throw config_error(fmt::format("'from' ({}) is after 'to' ({})", format_date(from), format_date(to)));
+    if (step_days < 1) throw config_error("step must be at least 1d");
+    auto span = static_cast<std::size_t>((to - from).count());
+    if (span / static_cast<std::size_t>(step_days) + 1 > max_expanded_tasks) too_many(max_expanded_tasks);
+    std::vector<std::string> out;
+    out.reserve(span / static_cast<std::size_t>(step_days) + 1);
+    for (auto d = from; d <= to; d += chr::days{step_days}) out.push_back(format_date(d));
+    return out;
+}
+
+std::vector<std::string> int_range(std::int64_t from, std::int64_t to, std::int64_t step) {
+    if (from > to) throw config_error(fmt::format("'from' ({}) is greater than 'to' ({})", from, to));
+    if (step < 1) throw config_error(fmt::format("step must be at least 1, got {}", step));
+    // Unsigned arithmetic: to - from may not fit in int64 (e.g. INT64_MIN..INT64_MAX).
+    std::uint64_t span = static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
+    std::uint64_t count = span / static_cast<std::uint64_t>(step) + 1;
+    if (count > max_expanded_tasks) too_many(max_expanded_tasks);
+    std::vector<std::string> out;
+    out.reserve(count);
+    for (std::uint64_t k = 0; k < count; ++k)
+        out.push_back(std::to_string(static_cast<std::int64_t>(static_cast<std::uint64_t>(from) +
+                                                               k * static_cast<std::uint64_t>(step))));
+    return out;
+}
+
+std::size_t combination_count(const std::vector<foreach_axis>& axes, std::size_t limit) {
+    for (const auto& a : axes)
+        if (a.values.empty()) return 0;
+    std::size_t n = 1;
+    for (const auto& a : axes)
+        if (__builtin_mul_overflow(n, a.values.size(), &n) || n > limit) too_many(limit);
+    return n;
+}
+
+void for_each_combination(const std::vector<foreach_axis>& axes,
+                          const std::function<void(const std::map<std::string, std::string>&)>& fn) {
+    for (const auto& a : axes)
+        if (a.values.empty()) return;
+    std::vector<std::size_t> idx(axes.size(), 0);
+    std::map<std::string, std::string> vars;
+    for (const auto& a : axes) vars[a.name] = a.values[0];
+    for (;;) {
+        fn(vars);
+        // Odometer: advance the last axis, carrying into earlier ones.
+        std::size_t k = axes.size();
+        while (k > 0) {
+            --k;
+            if (++idx[k] < axes[k].values.size()) {
+                vars[axes[k].name] = axes[k].values[idx[k]];
+                break;
+            }
+            idx[k] = 0;
+            vars[axes[k].name] = axes[k].values[0];
+            if (k == 0) return;
+        }
+        if (axes.empty()) return;
+    }
+}
+
+}  // namespace drover::detail

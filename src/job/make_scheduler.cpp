@@ -1,0 +1,24 @@
+// Turns a parsed job into a ready-to-run scheduler. Kept apart from the parser so the
+// loader can be used (and tested) without pulling in executors and sinks.
+
+#include <drover/error.hpp>
+#include <drover/job_file.hpp>
+
+namespace drover {
+
+scheduler make_scheduler(const job& j) {
+    scheduler s{j.options};
+    for (const auto& cfg : j.executors) {
+        // parse_job accepts only known kinds; this guards hand-built job values.
+        if (cfg.kind != "local") throw config_error("unknown executor kind '" + cfg.kind + "' (known kinds: local)");
+        s.add_executor(local_executor{cfg.local});
+    }
+    if (j.sink) {
+        if (j.sink->kind != "file") throw config_error("unknown sink kind '" + j.sink->kind + "' (known kinds: file)");
+        s.set_sink(file_sink{j.sink->file});
+    }
+    for (const auto& t : j.tasks) s.submit(t);
+    return s;
+}
+
+}  // namespace drover

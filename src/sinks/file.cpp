@@ -1,0 +1,410 @@
+// The file sink: gzip JSON-lines chunks staged per attempt and published on commit.
+//
+// Layout under the root:
+//   <partition>/<task>.jsonl.gz, <task>~1.jsonl.gz, ...   published chunks
+//   .drover/lock                                          flock held from start() to stop()
+//   .drover/staging/<run>-<task>-<attempt>/<n>.jsonl.gz   chunks of an attempt in progress
+//   .drover/manifests/<task>                              root-relative paths the task published
+//
+// Manifest protocol (what makes re-commits replace instead of add): the manifest on disk
+// always lists a superset of the task's files that may exist. Before publishing names it
+// does not list yet, commit writes old ∪ new; after removing the old names this commit
+// did not write, it writes exactly the new list. A crash at any point therefore leaves
+// every possibly-published file listed, and the task's next commit removes the strays.
+// As a consequence a first commit writes the manifest once, a same-size re-commit not at
+// all, and a task that never produced records has no manifest (absent == empty).
+
+#include <drover/error.hpp>
+#include <drover/sinks/file.hpp>
+#include <drover/task.hpp>
+
+#include "detail/fs.hpp"
+#include "sinks/gzip_file.hpp"
+#include "sinks/partition.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <system_error>
+#include <tuple>
+#include <unistd.h>
+#include <unordered_map>
+#include <utility>
+
+namespace drover {
+
+namespace {
+
+namespace stdfs = std::filesystem;
+using detail::gzip_file;
+
+// Records may interleave many partitions; beyond this many open chunks the least recently
+// used one is finished (each open chunk holds ~400 KiB of zlib state and buffers).
+constexpr std::size_t max_open_chunks = 64;
+
+// The helpers throw std::system_error carrying path and strerror; sinks report sink_error.
+template <class F>
+decltype(auto) sink_errors(F&& f) {
+    try {
+        return f();
+    } catch (const std::system_error& e) {
+        throw sink_error(e.what());
+    }
+}
+
+std::string chunk_name(std::string_view task, std::uint32_t index) {
+    std::string name(task);
+    // "~" cannot occur in task ids, so chunk n of task "a" never collides with task "a-1".
+    if (index > 0) name += "~" + std::to_string(index);
+    return name + ".jsonl.gz";
+}
+
+std::string join_rel(const std::string& dir, const std::string& name) {
+    return dir.empty() ? name : dir + "/" + name;
+}
+
+// A manifest line must stay inside the root: relative, no empty or dot-led components.
+bool safe_relative(std::string_view rel) {
+    if (rel.empty() || rel.front() == '/') return false;
+    std::size_t start = 0;
+    while (start <= rel.size()) {
+        std::size_t slash = std::min(rel.find('/', start), rel.size());
+        if (slash == start || rel[start] == '.') return false;
+        start = slash + 1;
+    }
+    return true;
+}
+
+struct writer_config {
+    stdfs::path root;      // absolute
+    stdfs::path staging;   // this attempt's staging directory
+    stdfs::path manifest;  // this task's manifest
+    std::string task_id;
+    int level;
+    std::uint64_t max_records;
+    std::uint64_t max_bytes;
+    bool fsync;
+};
+
+class file_writer final : public sink_writer {
+public:
+    file_writer(writer_config cfg, detail::partition_template tpl) : cfg_(std::move(cfg)), tpl_(std::move(tpl)) {
+        if (!tpl_.uses_record()) fixed_ = &partition(tpl_.resolve());
+    }
+
+    ~file_writer() override {
+        if (state_ == state::open || state_ == state::failed) abort();
+    }
+
+    void write(const record& r) override {
+        require_open("write");
+        try {
+            partition_state& p = fixed_ ? *fixed_ : partition(tpl_.resolve(r.fields));
+            chunk& c = p.open ? *p.open : open_chunk(p);
+            c.last_use = ++tick_;
+            c.gz.write(r.json);
+            c.gz.write("\n");
+            ++c.records;
+            if ((cfg_.max_records && c.records >= cfg_.max_records) ||
+                (cfg_.max_bytes && c.gz.uncompressed_bytes() >= cfg_.max_bytes))
+                finish_chunk(c);
+        } catch (const std::system_error& e) {
+            state_ = state::failed;
+            throw sink_error(e.what());
+        } catch (...) {
+            state_ = state::failed;
+            throw;
+        }
+    }
+
+    committed_output commit() override {
+        require_open("commit");
+        std::vector<std::string> published;  // names this commit added (for rollback)
+        try {
+            committed_output out = sink_errors([&] { return publish(published); });
+            state_ = state::committed;
+            if (staging_created_) detail::remove_all(cfg_.staging);
+            return out;
+        } catch (...) {
+            state_ = state::failed;
+            // Best effort: take back names that were not there before this commit.
+            for (const auto& rel : published) ::unlink((cfg_.root / rel).c_str());
+            throw;
+        }
+    }
+
+    void abort() noexcept override {
+        if (state_ == state::committed || state_ == state::aborted) return;
+        for (auto& c : open_) c->gz.abort();
+        open_.clear();
+        done_.clear();
+        if (staging_created_) detail::remove_all(cfg_.staging);
+        state_ = state::aborted;
+    }
+
+private:
+    struct chunk;
+    struct partition_state {
+        std::string dir;  // relative to the root; "" = the root
+        std::uint32_t next_index = 0;
+        chunk* open = nullptr;
+    };
+    struct chunk {
+        partition_state* part;
+        std::uint32_t index;
+        gzip_file gz;
+        std::uint64_t records = 0;
+        std::uint64_t last_use = 0;
+    };
+    struct staged {
+        std::string dir;
+        std::uint32_t index;
+        std::string rel;  // final path relative to the root
+        stdfs::path file;
+        std::uint64_t records;
+        std::uint64_t bytes;
+    };
+    enum class state { open, failed, committed, aborted };
+
+    void require_open(const char* op) const {
+        if (state_ == state::open) return;
+        static constexpr const char* why[] = {"", "after a failure", "after commit", "after abort"};
+        throw sink_error(std::string("file sink: ") + op + " for task " + cfg_.task_id + " " +
+                         why[static_cast<int>(state_)]);
+    }
+
+    partition_state& partition(std::string dir) {
+        auto [it, added] = parts_.try_emplace(std::move(dir));
+        if (added) {
+            it->second = std::make_unique<partition_state>();
+            it->second->dir = it->first;
+        }
+        return *it->second;
+    }
+
+    chunk& open_chunk(partition_state& p) {
+        if (open_.size() >= max_open_chunks) {
+            auto lru = std::min_element(open_.begin(), open_.end(),
+                                        [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
+            finish_chunk(**lru);
+        }
+        if (!staging_created_) make_staging();
+        auto c = std::make_unique<chunk>();
+        c->part = &p;
+        c->index = p.next_index++;
+        c->gz.open(cfg_.staging / (std::to_string(seq_++) + ".jsonl.gz"), cfg_.level);
+        p.open = c.get();
+        open_.push_back(std::move(c));
+        return *open_.back();
+    }
+
+    void make_staging() {
+        if (::mkdir(cfg_.staging.c_str(), 0777) != 0) {
+            // Leftovers of an attempt with the same run, task and number: start over.
+            if (errno != EEXIST) detail::throw_errno("cannot create directory", cfg_.staging, errno);
+            detail::remove_all(cfg_.staging);
+            detail::create_directories(cfg_.staging, false);
+        }
+        staging_created_ = true;
+    }
+
+    void finish_chunk(chunk& c) {
+        c.gz.finish(cfg_.fsync);
+        done_.push_back({c.part->dir, c.index, join_rel(c.part->dir, chunk_name(cfg_.task_id, c.index)),
+                         c.gz.path(), c.records, c.gz.compressed_bytes()});
+        c.part->open = nullptr;
+        auto it = std::find_if(open_.begin(), open_.end(), [&](const auto& p) { return p.get() == &c; });
+        open_.erase(it);
+    }
+
+    std::vector<std::string> read_manifest() const {
+        std::vector<std::string> out;
+        auto text = detail::read_file_if_exists(cfg_.manifest);
+        if (!text) return out;
+        std::size_t start = 0;
+        while (start < text->size()) {
+            std::size_t nl = std::min(text->find('\n', start), text->size());
+            std::string line = text->substr(start, nl - start);
+            start = nl + 1;
+            if (line.empty()) continue;
+            // Never let a damaged manifest make us unlink outside the root.
+            if (!safe_relative(line)) throw sink_error("corrupt manifest " + cfg_.manifest.string() + ": \"" + line + "\"");
+            out.push_back(std::move(line));
+        }
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+
+    void write_manifest(const std::vector<std::string>& rels) const {
+        std::string text;
+        for (const auto& r : rels) text += r + "\n";
+        detail::atomic_write_file(cfg_.manifest, text, cfg_.fsync);
+    }
+
+    committed_output publish(std::vector<std::string>& published) {
+        while (!open_.empty()) finish_chunk(*open_.front());
+        std::sort(done_.begin(), done_.end(),
+                  [](const staged& a, const staged& b) { return std::tie(a.dir, a.index) < std::tie(b.dir, b.index); });
+
+        std::vector<std::string> now;
+        for (const auto& s : done_) now.push_back(s.rel);
+        std::sort(now.begin(), now.end());
+        std::vector<std::string> old = read_manifest();
+
+        if (!std::includes(old.begin(), old.end(), now.begin(), now.end())) {
+            std::vector<std::string> both;
+            std::set_union(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(both));
+            write_manifest(both);
+        }
+
+        std::vector<stdfs::path> dirs;  // distinct final directories, in order
+        for (const auto& s : done_) {
+            stdfs::path dir = (cfg_.root / s.rel).parent_path();
+            if (dirs.empty() || dirs.back() != dir) {
+                detail::create_directories(dir, cfg_.fsync);
+                dirs.push_back(dir);
+            }
+            detail::rename_path(s.file, cfg_.root / s.rel);
+            if (!std::binary_search(old.begin(), old.end(), s.rel)) published.push_back(s.rel);
+        }
+        if (cfg_.fsync)
+            for (const auto& d : dirs) detail::fsync_dir(d);
+
+        std::vector<std::string> stale;
+        std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(stale));
+        if (!stale.empty()) {
+            std::vector<stdfs::path> stale_dirs;
+            for (const auto& rel : stale) {
+                detail::remove_file(cfg_.root / rel);
+                stale_dirs.push_back((cfg_.root / rel).parent_path());
+            }
+            if (cfg_.fsync) {
+                std::sort(stale_dirs.begin(), stale_dirs.end());
+                stale_dirs.erase(std::unique(stale_dirs.begin(), stale_dirs.end()), stale_dirs.end());
+                for (const auto& d : stale_dirs) detail::fsync_dir(d);
+            }
+            write_manifest(now);
+        }
+
+        committed_output out;
+        for (const auto& s : done_) {
+            out.locations.push_back((cfg_.root / s.rel).string());
+            out.records += s.records;
+            out.bytes += s.bytes;
+        }
+        return out;
+    }
+
+    writer_config cfg_;
+    detail::partition_template tpl_;  // params already bound
+    partition_state* fixed_ = nullptr;  // the only partition, when no record field is used
+    std::unordered_map<std::string, std::unique_ptr<partition_state>> parts_;
+    std::vector<std::unique_ptr<chunk>> open_;  // at most max_open_chunks
+    std::vector<staged> done_;
+    std::uint64_t tick_ = 0;
+    std::uint64_t seq_ = 0;
+    bool staging_created_ = false;  // staging is made lazily: record-less tasks touch nothing
+    state state_ = state::open;
+};
+
+stdfs::path meta_dir(const stdfs::path& root) { return root / ".drover"; }
+
+std::string lock_holder(int fd) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return pid.empty() ? "unknown" : pid;
+}
+
+}  // namespace
+
+file_sink::file_sink(file_sink_options opts) : opts_(std::move(opts)) {
+    if (opts_.root.empty()) throw config_error("file sink: root must not be empty");
+    // Fixed now, so a later chdir() of the embedding program cannot move the output.
+    opts_.root = std::filesystem::absolute(opts_.root).lexically_normal();
+    if (opts_.compression_level < 0 || opts_.compression_level > 9)
+        throw config_error("file sink: compression_level must be 0..9, got " + std::to_string(opts_.compression_level));
+    detail::partition_template check(opts_.partition);  // config_error on a bad template
+}
+
+file_sink::~file_sink() { stop(); }
+
+file_sink::file_sink(file_sink&& o) noexcept : opts_(std::move(o.opts_)), lock_fd_(std::exchange(o.lock_fd_, -1)) {}
+
+file_sink& file_sink::operator=(file_sink&& o) noexcept {
+    if (this != &o) {
+        stop();
+        opts_ = std::move(o.opts_);
+        lock_fd_ = std::exchange(o.lock_fd_, -1);
+    }
+    return *this;
+}
+
+std::string file_sink::describe() const { return opts_.root.string(); }
+
+void file_sink::start(std::string_view /*run_id*/) {
+    if (lock_fd_ >= 0) throw sink_error("file sink " + describe() + ": already started");
+    sink_errors([&] {
+        stdfs::path meta = meta_dir(opts_.root);
+        detail::create_directories(meta / "staging", opts_.fsync);
+        detail::create_directories(meta / "manifests", opts_.fsync);
+
+        stdfs::path lock_path = meta / "lock";
+        detail::unique_fd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd) detail::throw_errno("cannot open", lock_path, errno);
+        int rc;
+        do rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
+        while (rc != 0 && errno == EINTR);
+        if (rc != 0) {
+            if (errno != EWOULDBLOCK) detail::throw_errno("cannot lock", lock_path, errno);
+            throw sink_error("output directory " + opts_.root.string() + " is in use by another drover run (pid " +
+                             lock_holder(fd.get()) + ")");
+        }
+        std::string pid = std::to_string(::getpid()) + "\n";
+        if (::ftruncate(fd.get(), 0) != 0) detail::throw_errno("cannot write", lock_path, errno);
+        detail::write_all(fd.get(), pid.data(), pid.size(), lock_path);
+
+        // We hold the lock, so no other run is staging here: whatever is left crashed.
+        for (const auto& e : stdfs::directory_iterator(meta / "staging")) {
+            std::error_code ec;
+            stdfs::remove_all(e.path(), ec);
+            if (ec) detail::throw_errno("cannot remove leftover staging", e.path(), ec.value());
+        }
+        for (const auto& e : stdfs::directory_iterator(meta / "manifests"))
+            if (detail::is_atomic_write_temp(e.path().filename().string())) detail::remove_file(e.path());
+        lock_fd_ = fd.release();
+    });
+}
+
+void file_sink::stop() noexcept {
+    // The lock file stays: unlinking it would race with a run that just opened it.
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    lock_fd_ = -1;
+}
+
+std::unique_ptr<sink_writer> file_sink::open(const sink_attempt& a) {
+    if (lock_fd_ < 0) throw sink_error("file sink " + describe() + ": open() before start()");
+    if (!valid_task_id(a.task_id)) throw sink_error("file sink: invalid task id \"" + std::string(a.task_id) + "\"");
+    auto tpl = detail::partition_template(opts_.partition).bind(a.params);
+    return sink_errors([&] {
+        writer_config cfg;
+        cfg.root = stdfs::absolute(opts_.root).lexically_normal();
+        if (!cfg.root.has_filename()) cfg.root = cfg.root.parent_path();  // drop a trailing '/'
+        stdfs::path meta = meta_dir(cfg.root);
+        cfg.staging = meta / "staging" /
+                      (detail::sanitize_component(a.run_id) + "-" + std::string(a.task_id) + "-" + std::to_string(a.attempt));
+        cfg.manifest = meta / "manifests" / std::string(a.task_id);
+        cfg.task_id = a.task_id;
+        cfg.level = opts_.compression_level;
+        cfg.max_records = opts_.max_records;
+        cfg.max_bytes = opts_.max_bytes;
+        cfg.fsync = opts_.fsync;
+        return std::unique_ptr<sink_writer>(std::make_unique<file_writer>(std::move(cfg), std::move(tpl)));
+    });
+}
+
+}  // namespace drover
