@@ -53,8 +53,7 @@ public:
         }
         read_stdout();
         read_stderr();
-        pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
-                          [self = shared_from_this()](boost::system::error_code) { self->on_exit(); });
+        wait_exit();
     }
 
 private:
@@ -84,6 +83,23 @@ private:
             }
             self->read_stderr();
         });
+    }
+
+    void wait_exit() {
+        pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                          [self = shared_from_this()](boost::system::error_code ec) {
+                              // Readiness can be spurious (descriptor numbers are reused quickly):
+                              // act only on an exit the kernel confirms, or the group kill below
+                              // would hit a running task.
+                              if (!ec && !self->has_exited()) return self->wait_exit();
+                              self->on_exit();
+                          });
+    }
+
+    bool has_exited() const {
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) return true;
+        return info.si_pid != 0;
     }
 
     void on_exit() {

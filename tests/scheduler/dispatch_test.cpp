@@ -129,3 +129,14 @@ TEST_CASE("dispatch: a scheduler with no tasks finishes at once") {
     CHECK(sum.ok());
     CHECK(sum.counts.total == 0);
 }
+
+// Regression: a spurious wake-up of the exit wait once made the executor kill a running
+// task's process group (~1% of 5,000 /bin/true tasks died of SIGKILL).
+TEST_CASE("dispatch: thousands of short tasks all succeed" * doctest::timeout(120)) {
+    sched_fixture f;
+    auto s = f.make(2);
+    for (int i = 0; i < 2000; ++i) s.submit({.id = "t" + std::to_string(i), .command = {"/bin/true"}});
+    auto sum = s.run();
+    CHECK(sum.counts.dead == 0);
+    CHECK(sum.counts.succeeded == 2000);
+}
