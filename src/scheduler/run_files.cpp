@@ -1,5 +1,7 @@
 #include "scheduler/run_files.hpp"
 
+#include "detail/fs.hpp"
+
 #include <drover/error.hpp>
 
 #include <boost/json.hpp>
@@ -17,17 +19,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
-
-void write_all(int fd, std::string_view data, const fs::path& path) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw error("cannot write " + path.string() + ": " + std::strerror(errno));
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
 
 json::object outcome_json(const attempt_outcome& o) {
     json::object j;
@@ -83,22 +74,17 @@ run_files::run_files(const fs::path& state_dir, std::string run_id) {
     if (!ec) fs::rename(tmp, state_dir / "runs" / "latest", ec);
 }
 
-run_files::~run_files() {
-    if (dead_fd_ >= 0) ::close(dead_fd_);
-    if (bad_fd_ >= 0) ::close(bad_fd_);
-}
-
 fs::path run_files::stderr_log(std::string_view task_id, int attempt) const {
     return dir_ / "logs" / (std::string(task_id) + "." + std::to_string(attempt) + ".stderr");
 }
 
-void run_files::append(int& fd, const char* name, const std::string& line) {
+void run_files::append(unique_fd& fd, const char* name, const std::string& line) {
     auto path = dir_ / name;
-    if (fd < 0) {
-        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd < 0) throw error("cannot open " + path.string() + ": " + std::strerror(errno));
+    if (!fd) {
+        fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+        if (!fd) throw_errno("cannot open", path, errno);
     }
-    write_all(fd, line, path);
+    write_all(fd.get(), line.data(), line.size(), path);  // one write per line: lines never interleave
 }
 
 void run_files::dead_letter(const task_result& r) {
@@ -180,16 +166,7 @@ std::string to_json(const run_summary& s) {
 namespace drover::detail {
 
 void run_files::write_summary(const run_summary& s) {
-    auto path = dir_ / "summary.json";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw error("cannot write " + path.string() + ": " + std::strerror(errno));
-    try {
-        write_all(fd, to_json(s) + "\n", path);
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
-    ::close(fd);
+    atomic_write_file(dir_ / "summary.json", to_json(s) + "\n", false);
 }
 
 }  // namespace drover::detail

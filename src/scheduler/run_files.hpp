@@ -4,6 +4,8 @@
 
 #include <drover/summary.hpp>
 
+#include "detail/fs.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -15,7 +17,6 @@ class run_files {
 public:
     /// Creates the run directory and points <state_dir>/runs/latest at it.
     run_files(const std::filesystem::path& state_dir, std::string run_id);
-    ~run_files();
     run_files(const run_files&) = delete;
     run_files& operator=(const run_files&) = delete;
 
@@ -29,11 +30,11 @@ public:
     void write_summary(const run_summary& s);
 
 private:
-    void append(int& fd, const char* name, const std::string& line);
+    void append(unique_fd& fd, const char* name, const std::string& line);
 
     std::filesystem::path dir_;
-    int dead_fd_ = -1;
-    int bad_fd_ = -1;
+    unique_fd dead_fd_;
+    unique_fd bad_fd_;
 };
 
 /// "20261122T043512Z-3fa9": sortable and unique enough for one state directory.

@@ -15,6 +15,7 @@
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using drover::test::read_pids;
 using drover::test::temp_dir;
 
 namespace {
@@ -62,13 +63,6 @@ result_of_run run(drover::task_spec t, drover::local_executor_options o = {},
     return r;
 }
 
-std::vector<int> read_pids(const std::filesystem::path& p) {
-    std::vector<int> pids;
-    std::ifstream in(p);
-    int pid;
-    while (in >> pid) pids.push_back(pid);
-    return pids;
-}
 
 }  // namespace
 

@@ -12,13 +12,6 @@ using namespace std::chrono_literals;
 using namespace drover::test;
 
 namespace {
-std::vector<int> read_pids(const std::filesystem::path& p) {
-    std::vector<int> pids;
-    std::ifstream in(p);
-    int pid;
-    while (in >> pid) pids.push_back(pid);
-    return pids;
-}
 std::vector<boost::json::object> read_jsonl(const std::filesystem::path& p) {
     std::vector<boost::json::object> out;
     for (auto& l : split_lines(read_file(p))) out.push_back(boost::json::parse(l).as_object());

@@ -121,6 +121,14 @@ bool process_alive(int pid) {
     return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
 
+std::vector<int> read_pids(const fs::path& p) {
+    std::vector<int> pids;
+    std::ifstream in(p);
+    int pid;
+    while (in >> pid) pids.push_back(pid);
+    return pids;
+}
+
 bool process_gone(int pid, int timeout_ms) {
     for (int waited = 0; process_alive(pid); waited += 10) {
         if (waited >= timeout_ms) return false;

@@ -43,6 +43,8 @@ bool process_alive(int pid);
 /// True once the process is gone (or a zombie), polling for up to `timeout_ms`: a
 /// process killed with SIGKILL takes a moment to finish exiting.
 bool process_gone(int pid, int timeout_ms = 2000);
+/// Whitespace-separated pids written by test tasks (`echo $! >> pidfile`).
+std::vector<int> read_pids(const fs::path& p);
 /// Pids of live processes whose command line contains `needle`.
 std::vector<int> processes_matching(std::string_view needle);
 
