@@ -20,16 +20,14 @@ TEST_CASE("dispatch: a slow task does not hold back the others (dynamic pull)" *
     auto s = f.make(2);
     s.submit(sh("slow", "sleep 2"));
     for (int i = 0; i < 20; ++i) s.submit(sh("fast-" + std::to_string(i), "sleep 0.05"));
-    auto t0 = std::chrono::steady_clock::now();
     auto sum = s.run();
-    auto elapsed = std::chrono::steady_clock::now() - t0;
     CHECK(sum.ok());
     CHECK(sum.counts.succeeded == 21);
-    // One slot runs the slow task; the other drains all 20 fast ones meanwhile:
-    // a static split (10 + 11 tasks per slot) would take ~2.5 s.
+    // One slot runs the slow task; the other drains all 20 fast ones meanwhile. With a
+    // static split (10 + 11 tasks per slot) ten fast tasks would finish after the slow one.
     auto slow_end = f.events.finished_at("slow");
     for (int i = 0; i < 20; ++i) CHECK(f.events.finished_at("fast-" + std::to_string(i)) < slow_end);
-    CHECK(elapsed < 2400ms);
+    CHECK(f.events.starts_of("slow").size() == 1);
 }
 
 TEST_CASE("dispatch: records from many tasks land in their partitions exactly once" * doctest::timeout(60)) {
