@@ -3,20 +3,28 @@
 # heavy-tailed (seeded Pareto), on 4 slots: drover's dynamic pull vs the lower bound
 # max(total/slots, longest) and vs a static equal split (4 chunks of 100, the hand-rolled
 # "one process per machine" approach), measured side by side.
-# Usage: bench/makespan.sh [BUILD_DIR]
+# Two heavy-tailed workloads: DIST=pareto (alpha 1.2, 10 ms minimum, capped at 400 ms;
+# mean ~35 ms) and DIST=loguniform (log-uniform on 10..400 ms; mean ~105 ms).
+# Usage: [DIST=pareto|loguniform] bench/makespan.sh [BUILD_DIR]
 set -euo pipefail
 build=${1:-build}
+dist=${DIST:-pareto}
 drover=$(realpath "$build/drover")
 work=$(mktemp -d /tmp/drover-bench-makespan.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 slots=4
 
-/usr/bin/python3 - "$work" "$slots" <<'PY'
-import random, sys
-work, slots = sys.argv[1], int(sys.argv[2])
+/usr/bin/python3 - "$work" "$slots" "$dist" <<'PY'
+import math, random, sys
+work, slots, dist = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rng = random.Random(20181231)
-# Pareto(alpha=1.2) scaled to a 10 ms minimum, capped at 400 ms.
-durs = [min(400, int(10 / (1 - rng.random()) ** (1 / 1.2))) for _ in range(400)]
+if dist == "pareto":
+    # Pareto(alpha=1.2) scaled to a 10 ms minimum, capped at 400 ms.
+    durs = [min(400, int(10 / (1 - rng.random()) ** (1 / 1.2))) for _ in range(400)]
+elif dist == "loguniform":
+    durs = [int(math.exp(rng.uniform(math.log(10), math.log(400)))) for _ in range(400)]
+else:
+    sys.exit(f"unknown DIST {dist}")
 with open(f"{work}/durations", "w") as f:
     f.write("\n".join(str(d) for d in durs) + "\n")
 with open(f"{work}/job.toml", "w") as f:
@@ -50,7 +58,7 @@ hyperfine --style basic --runs "${RUNS:-3}" --export-json "$work/result.json" \
   -n drover "$drover run $work/job.toml --quiet --state $work/state" \
   -n "static split" "sh $work/static.sh"
 
-/usr/bin/python3 - "$work/result.json" "$total" "$bound" "$static_model" "$longest" "$mean" "$per_task_ms" "$work/durations" <<'PY'
+/usr/bin/python3 - "$work/result.json" "$total" "$bound" "$static_model" "$longest" "$mean" "$per_task_ms" "$work/durations" "$dist" <<'PY'
 import heapq, json, sys
 res = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
 total, bound, static_model, longest, mean, per_task_ms = map(float, sys.argv[2:8])
@@ -62,7 +70,7 @@ def fifo(over_ms):
     for d in durs:
         heapq.heappush(slots, heapq.heappop(slots) + d + over_ms)
     return max(slots) / 1000
-print(f"\n400 tasks, 4 slots: total work {total:.2f} s, mean {mean:.0f} ms, longest {longest:.0f} ms")
+print(f"\n{sys.argv[9]}: 400 tasks, 4 slots: total work {total:.2f} s, mean {mean:.0f} ms, longest {longest:.0f} ms")
 print(f"  lower bound max(total/4, longest) = {bound:.3f} s")
 print(f"  static split (model, no overhead) = {static_model:.3f} s")
 for name, m in res.items():

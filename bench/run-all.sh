@@ -5,5 +5,7 @@ set -euo pipefail
 build=${1:-build}
 here=$(dirname "$0")
 echo "== (a) per-task overhead"; "$here/overhead.sh" "$build"
-echo; echo "== (b) makespan with heterogeneous durations"; "$here/makespan.sh" "$build"
+echo; echo "== (b) makespan with heterogeneous durations"
+DIST=pareto "$here/makespan.sh" "$build"
+DIST=loguniform "$here/makespan.sh" "$build"
 echo; echo "== (c) file sink throughput vs raw zlib"; "$build/bench/sink_throughput"
