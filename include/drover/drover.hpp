@@ -5,6 +5,7 @@
 #include <drover/error.hpp>
 #include <drover/executor.hpp>
 #include <drover/executors/local.hpp>
+#include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
 #include <drover/observer.hpp>
 #include <drover/outcome.hpp>

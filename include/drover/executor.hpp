@@ -14,6 +14,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +53,17 @@ struct execution_result {
     std::string message;
 };
 
+/// What an executor gets once per run, before its first attempt.
+struct executor_context {
+    boost::asio::any_io_executor io_ex;        ///< the run's strand; call the callbacks through it
+    std::filesystem::path state_dir;           ///< for control sockets and the like
+    std::string run_id;
+    /// Call whenever can_accept() may have become true or failed() became set.
+    std::function<void()> capacity_changed;
+    /// Report something the user should see (a host went down, came back, was rejected).
+    std::function<void(std::string)> report;
+};
+
 /// Base class for executors (local processes, SSH hosts, Docker daemons, ...).
 ///
 /// Thread safety: the scheduler calls every member from one strand; implementations
@@ -65,6 +79,16 @@ public:
 
     /// How many attempts may run at once.
     virtual std::size_t slots() const = 0;
+
+    /// Called once per run before the first attempt (probe hosts, open connections).
+    virtual void start(const executor_context&) {}
+    /// Called once after the run's last attempt.
+    virtual void stop() noexcept {}
+    /// Whether one more attempt can start now (e.g. a host that is up has a free slot).
+    /// The scheduler never runs more than slots() attempts on an executor either way.
+    virtual bool can_accept() const { return true; }
+    /// Set when the executor cannot run anything any more; says why.
+    virtual std::optional<std::string> failed() const { return std::nullopt; }
 
     /// Runs one attempt. `req` and `io` stay valid until `handler` is called.
     /// Cancellation: when the handler's associated cancellation slot is emitted, the

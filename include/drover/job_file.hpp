@@ -3,6 +3,7 @@
 /// Job files (TOML): executors, sink, defaults and tasks. See docs/job-files.md.
 
 #include <drover/executors/local.hpp>
+#include <drover/executors/ssh.hpp>
 #include <drover/scheduler.hpp>
 #include <drover/sinks/file.hpp>
 #include <drover/task.hpp>
@@ -17,8 +18,9 @@ namespace drover {
 
 /// One `[[executors]]` entry.
 struct executor_config {
-    std::string kind = "local";
-    local_executor_options local;
+    std::string kind = "local";     ///< "local" or "ssh"
+    local_executor_options local;   ///< when kind == "local"
+    ssh_executor_options ssh;       ///< when kind == "ssh"
 };
 
 /// The `[sink]` table.

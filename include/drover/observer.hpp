@@ -18,8 +18,11 @@ public:
     virtual void on_run_started(const progress&) {}
     virtual void on_task_queued(const task_spec&) {}
     virtual void on_task_started(const task_spec&, int /*attempt*/, std::string_view /*executor*/) {}
-    /// `next` is succeeded, retry_wait, dead, or skipped (the run was cancelled or halted).
+    /// `next` is succeeded, retry_wait, dead, skipped (the run was cancelled or halted), or
+    /// ready (the attempt was lost with its executor and goes straight back in the queue).
     virtual void on_task_finished(const task_spec&, const attempt_outcome&, task_state /*next*/) {}
+    /// An executor reports something about its hosts ("host a:22 is down: ...").
+    virtual void on_executor_event(std::string_view /*executor*/, std::string_view /*message*/) {}
     /// After every state change, at most every 100 ms, and once at the end.
     virtual void on_progress(const progress&) {}
     virtual void on_run_finished(const run_summary&) {}

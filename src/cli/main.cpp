@@ -85,7 +85,12 @@ cli_args parse_args(int argc, char** argv) {
 
 int validate(const drover::job& j) {
     std::size_t slots = 0;
-    for (auto& e : j.executors) slots += e.local.slots ? e.local.slots : std::max(1u, std::thread::hardware_concurrency());
+    for (auto& e : j.executors) {
+        if (e.kind == "ssh")
+            slots += e.ssh.hosts.size() * e.ssh.slots_per_host;
+        else
+            slots += e.local.slots ? e.local.slots : std::max(1u, std::thread::hardware_concurrency());
+    }
     fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n", j.source.string(), j.name,
                j.tasks.size(), j.executors.size(), slots, j.sink ? j.sink->file.root.string() : "(state dir)/output");
     for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i) {

@@ -67,6 +67,13 @@ void progress_reporter::on_progress(const progress& p) {
     std::fflush(o_.out);
 }
 
+void progress_reporter::on_executor_event(std::string_view executor, std::string_view message) {
+    // Host trouble is worth seeing even with --quiet: it explains retries and slow runs.
+    clear_line();
+    fmt::print(o_.out, "{}: {}\n", executor, message);
+    std::fflush(o_.out);
+}
+
 void progress_reporter::on_run_finished(const run_summary&) { clear_line(); }
 
 void progress_reporter::clear_line() {

@@ -21,6 +21,7 @@ public:
 
     void on_task_finished(const task_spec& t, const attempt_outcome& o, task_state next) override;
     void on_progress(const progress& p) override;
+    void on_executor_event(std::string_view executor, std::string_view message) override;
     void on_run_finished(const run_summary& s) override;
     /// Clears the live line so other output starts on a clean line.
     void clear_line();

@@ -37,12 +37,15 @@ public:
           io_(io),
           handler_(std::move(handler)),
           pid_(c.pid),
+          stdin_fd_(c.stdin_fd),
           out_(ex, c.stdout_fd),
           err_(ex, c.stderr_fd),
           pidfd_(ex, c.pidfd),
           kill_timer_(ex),
           drain_timer_(ex),
           lines_(opts.max_line_bytes) {}
+
+    ~child_run() { close_stdin(); }
 
     void start() {
         auto slot = asio::get_associated_cancellation_slot(handler_);
@@ -102,10 +105,16 @@ private:
         return info.si_pid != 0;
     }
 
+    void close_stdin() {
+        if (stdin_fd_ >= 0) ::close(stdin_fd_);
+        stdin_fd_ = -1;
+    }
+
     void on_exit() {
+        close_stdin();
         // The leader is a zombie until reaped, so its process group id cannot be reused:
         // killing the group now safely removes whatever the task left running.
-        detail::signal_group(pid_, SIGKILL);
+        if (opts_.kill_leftovers) detail::signal_group(pid_, SIGKILL);
         int status = 0;
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
@@ -126,6 +135,7 @@ private:
     void kill() {
         if (exited_ || cancelled_) return;
         cancelled_ = true;
+        close_stdin();
         detail::signal_group(pid_, SIGTERM);
         kill_timer_.expires_after(opts_.kill_grace);
         kill_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -164,6 +174,7 @@ private:
     attempt_io& io_;
     executor::completion_handler handler_;
     pid_t pid_;
+    int stdin_fd_;
     asio::posix::stream_descriptor out_, err_, pidfd_;
     asio::steady_timer kill_timer_, drain_timer_;
     detail::line_splitter lines_;
@@ -184,7 +195,7 @@ void local_executor::async_execute(asio::any_io_executor io_ex, const attempt_re
                                    completion_handler handler) {
     detail::spawned_child child;
     try {
-        child = detail::spawn_child({req.task.command, req.task.env, req.task.workdir});
+        child = detail::spawn_child({req.task.command, req.task.env, req.task.workdir, opts_.hold_stdin});
     } catch (const std::system_error& e) {
         execution_result r;
         r.failure = failure_class::spawn_error;

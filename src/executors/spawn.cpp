@@ -62,7 +62,8 @@ struct spawn_attrs {
 
 spawned_child spawn_child(const spawn_request& req) {
     if (req.argv.empty()) throw std::system_error(EINVAL, std::generic_category(), "empty command");
-    fd_pair out, err;
+    fd_pair in, out, err;
+    if (req.stdin_pipe) make_pipe(in);
     make_pipe(out);
     make_pipe(err);
 
@@ -76,7 +77,10 @@ spawned_child spawn_child(const spawn_request& req) {
     posix_spawnattr_setpgroup(&sa.attr, 0);
     posix_spawnattr_setsigdefault(&sa.attr, &all);
     posix_spawnattr_setsigmask(&sa.attr, &none);
-    posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0);
+    if (req.stdin_pipe)
+        posix_spawn_file_actions_adddup2(&sa.actions, in.r, 0);
+    else
+        posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&sa.actions, out.w, 1);
     posix_spawn_file_actions_adddup2(&sa.actions, err.w, 2);
     if (!req.workdir.empty()) posix_spawn_file_actions_addchdir_np(&sa.actions, req.workdir.c_str());
@@ -101,6 +105,8 @@ spawned_child spawn_child(const spawn_request& req) {
         if (!req.workdir.empty() && rc == ENOENT) what += " (or workdir '" + req.workdir + "' is missing)";
         throw std::system_error(rc, std::generic_category(), what);
     }
+    if (in.r >= 0) ::close(in.r);
+    in.r = -1;
     ::close(out.w);
     out.w = -1;
     ::close(err.w);
@@ -113,8 +119,8 @@ spawned_child spawn_child(const spawn_request& req) {
         ::waitpid(pid, nullptr, 0);
         throw std::system_error(e, std::generic_category(), "pidfd_open");
     }
-    spawned_child c{pid, out.r, err.r, pidfd};
-    out.r = err.r = -1;
+    spawned_child c{pid, in.w, out.r, err.r, pidfd};
+    in.w = out.r = err.r = -1;
     return c;
 }
 

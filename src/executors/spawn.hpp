@@ -13,11 +13,13 @@ struct spawn_request {
     const std::vector<std::string>& argv;
     const std::map<std::string, std::string>& env;  ///< overrides on top of environ
     const std::string& workdir;                     ///< empty = inherit
+    bool stdin_pipe = false;                        ///< stdin from a pipe (else /dev/null)
 };
 
 /// A started child. The fds are owned by the caller (all O_CLOEXEC).
 struct spawned_child {
     pid_t pid = -1;    ///< also its process group id
+    int stdin_fd = -1; ///< write end of stdin when stdin_pipe was asked for
     int stdout_fd = -1;
     int stderr_fd = -1;
     int pidfd = -1;

@@ -10,8 +10,12 @@ scheduler make_scheduler(const job& j) {
     scheduler s{j.options};
     for (const auto& cfg : j.executors) {
         // parse_job accepts only known kinds; this guards hand-built job values.
-        if (cfg.kind != "local") throw config_error("unknown executor kind '" + cfg.kind + "' (known kinds: local)");
-        s.add_executor(local_executor{cfg.local});
+        if (cfg.kind == "local")
+            s.add_executor(local_executor{cfg.local});
+        else if (cfg.kind == "ssh")
+            s.add_executor(ssh_executor{cfg.ssh});
+        else
+            throw config_error("unknown executor kind '" + cfg.kind + "' (known kinds: local, ssh)");
     }
     if (j.sink) {
         if (j.sink->kind != "file") throw config_error("unknown sink kind '" + j.sink->kind + "' (known kinds: file)");

@@ -16,6 +16,8 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto progress_interval = std::chrono::milliseconds(100);
+// A task whose executor keeps vanishing under it is not retried for free forever.
+constexpr int max_free_losses = 5;
 
 boost::json::parse_options record_parse_options() {
     boost::json::parse_options o;
@@ -35,6 +37,9 @@ dispatcher::dispatcher(strand_type strand, run_config cfg, run_handler handler)
       progress_timer_(strand) {}
 
 void dispatcher::start() {
+    // Executors may report capacity later (hosts probed asynchronously) while nothing runs:
+    // nothing else would keep the run alive until then.
+    self_ = shared_from_this();
     t0_ = clock::now();
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) {
@@ -47,10 +52,11 @@ void dispatcher::start() {
         files_.emplace(cfg_.opts.state_dir, run_id_);
         cfg_.output->start(run_id_);
         started_ = true;
+        for (auto& e : cfg_.executors) groups_.push_back({e, e->slots()});
+        start_executors();
     } catch (...) {
         return fail(std::current_exception());
     }
-    for (auto& e : cfg_.executors) groups_.push_back({e, e->slots()});
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
         enqueue(i);
         for (auto* o : cfg_.observers) o->on_task_queued(tasks_[i]);
@@ -59,6 +65,31 @@ void dispatcher::start() {
     if (cfg_.start_cancelled) cancel();
     dispatch();
     maybe_finish();
+}
+
+void dispatcher::start_executors() {
+    std::weak_ptr<dispatcher> weak = weak_from_this();
+    for (auto& g : groups_) {
+        executor_context ctx;
+        ctx.io_ex = strand_;
+        ctx.state_dir = cfg_.opts.state_dir;
+        ctx.run_id = run_id_;
+        ctx.capacity_changed = [weak] {
+            if (auto d = weak.lock())
+                asio::post(d->strand(), [d] {
+                    if (d->finished_) return;
+                    d->dispatch();
+                    d->maybe_finish();
+                });
+        };
+        ctx.report = [weak, name = g.exec->name()](std::string msg) {
+            if (auto d = weak.lock())
+                asio::post(d->strand(), [d, name, msg = std::move(msg)] {
+                    for (auto* o : d->cfg_.observers) o->on_executor_event(name, msg);
+                });
+        };
+        g.exec->start(ctx);
+    }
 }
 
 void dispatcher::enqueue(std::size_t idx) {
@@ -90,7 +121,7 @@ void dispatcher::dispatch() {
         // Spread over executors: the one with the most free slots goes first.
         slot_group* g = nullptr;
         for (auto& c : groups_)
-            if (c.free > 0 && (!g || c.free > g->free)) g = &c;
+            if (c.free > 0 && c.exec->can_accept() && (!g || c.free > g->free)) g = &c;
         if (!g) return;
         auto idx = next_ready();
         if (!idx) return;
@@ -125,13 +156,17 @@ void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome
     if (!spec.pool.empty()) --pool_running_[spec.pool];
     t.current.reset();
     bad_records_ += o.bad_records;
-    bool retries_left = t.attempts <= spec.retries;
+    bool lost = o.failure == failure_class::executor_lost && t.losses < max_free_losses;
+    if (lost) ++t.losses;
+    bool retries_left = t.attempts - t.losses <= spec.retries;
     if (o.ok()) {
         t.state = task_state::succeeded;
         ++succeeded_;
         records_ += committed;
-    } else if (cancelled_ || (halted_ && retries_left)) {
+    } else if (cancelled_ || (halted_ && (retries_left || lost))) {
         t.state = task_state::skipped;  // counted when the run finishes
+    } else if (lost) {
+        t.state = task_state::ready;  // straight back in the queue, for another host
     } else if (retries_left) {
         t.state = task_state::retry_wait;
     } else {
@@ -140,6 +175,7 @@ void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome
     }
     t.last = std::move(o);
     for (auto* ob : cfg_.observers) ob->on_task_finished(spec, t.last, t.state);
+    if (t.state == task_state::ready) enqueue(idx);
     if (t.state == task_state::retry_wait) schedule_retry(idx);
     if (t.state == task_state::dead) {
         try {
@@ -203,8 +239,34 @@ void dispatcher::cancel() {
     maybe_finish();
 }
 
+// Ready tasks that no executor will ever run (every executor gave up) are dead.
+void dispatcher::fail_unrunnable() {
+    std::string why;
+    for (auto& g : groups_) {
+        auto f = g.exec->failed();
+        if (!f) return;
+        why += (why.empty() ? "" : "; ") + g.exec->name() + ": " + *f;
+    }
+    while (auto idx = next_ready()) {
+        auto& t = rt_[*idx];
+        t.state = task_state::dead;
+        ++dead_;
+        t.last = attempt_outcome{};
+        t.last.attempt = t.attempts;
+        t.last.failure = failure_class::executor_lost;
+        t.last.message = "no executor can run it: " + why;
+        for (auto* ob : cfg_.observers) ob->on_task_finished(tasks_[*idx], t.last, t.state);
+        try {
+            files_->dead_letter({tasks_[*idx].id, t.state, t.attempts, t.last});
+        } catch (...) {
+        }
+    }
+    // (Nothing runs, so no pool is full: next_ready() drained every queue.)
+}
+
 void dispatcher::maybe_finish() {
     if (finished_ || running_ > 0) return;
+    if (!stopping_ && ready_count_ > 0 && !groups_.empty()) fail_unrunnable();
     if (!stopping_ && (ready_count_ > 0 || retry_wait_ > 0)) return;
     if (stopping_ && retry_wait_ > 0) return;  // their cancelled timers are about to fire
     finish();
@@ -250,6 +312,7 @@ void dispatcher::notify_progress(bool force) {
 void dispatcher::finish() {
     finished_ = true;
     progress_timer_.cancel();
+    for (auto& g : groups_) g.exec->stop();
     cfg_.output->stop();
     run_summary s;
     s.run_id = run_id_;
@@ -276,14 +339,17 @@ void dispatcher::finish() {
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();
     complete_later(strand_, std::move(handler_), std::exception_ptr{}, std::move(s));
+    self_.reset();
 }
 
 void dispatcher::fail(std::exception_ptr e) {
     finished_ = true;
+    for (auto& g : groups_) g.exec->stop();
     if (started_) cfg_.output->stop();
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();
     complete_later(strand_, std::move(handler_), e, run_summary{});
+    self_.reset();
 }
 
 }  // namespace drover::detail

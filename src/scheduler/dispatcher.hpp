@@ -47,6 +47,7 @@ private:
     struct task_rt {
         task_state state = task_state::pending;
         int attempts = 0;
+        int losses = 0;  // attempts lost with their executor: not charged to retries
         attempt_outcome last;
         std::shared_ptr<attempt_run> current;
         std::unique_ptr<boost::asio::steady_timer> retry_timer;
@@ -63,6 +64,8 @@ private:
     void on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, std::uint64_t committed);
     void schedule_retry(std::size_t idx);
     void check_halt();
+    void start_executors();
+    void fail_unrunnable();
     void stop_waiting();
     void maybe_finish();
     void finish();
@@ -71,6 +74,7 @@ private:
     void notify_progress(bool force);
 
     strand_type strand_;
+    std::shared_ptr<dispatcher> self_;  // alive from start() until the handler is posted
     run_config cfg_;
     run_handler handler_;
     const std::vector<task_spec>& tasks_;

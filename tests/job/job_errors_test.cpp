@@ -215,9 +215,45 @@ TEST_CASE("job: durations must be strings with units") {
     CHECK_HAS(m, "bad.toml:4:14: executors[0].kill_grace: invalid duration");
 }
 
+TEST_CASE("job: ssh executors are checked key by key") {
+    auto m = error_of("name = \"t\"\n[[executors]]\nkind = \"ssh\"\n" + task_a);
+    CHECK_HAS(m, "bad.toml:2:");
+    CHECK_HAS(m, "executors[0].hosts: missing required key");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"ssh\"\nhosts = []\n" + task_a);
+    CHECK_HAS(m, "bad.toml:4:9: executors[0].hosts: must name at least one host");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"ssh\"\nhosts = [\"a\", \"b:99999\"]\n" + task_a);
+    CHECK_HAS(m, "bad.toml:4:15: executors[0].hosts[1]:");
+    CHECK_HAS(m, "port must be 1..65535");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"ssh\"\nhosts = [\"-oProxyCommand=x\"]\n" + task_a);
+    CHECK_HAS(m, "must not start with '-'");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"ssh\"\nhosts = [\"a\"]\nssh_options = [\"-v\"]\n" + task_a);
+    CHECK_HAS(m, "bad.toml:5:16: executors[0].ssh_options[0]: expected \"Key=Value\"");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"ssh\"\nhosts = [\"a\"]\nslot = 2\n" + task_a);
+    CHECK_HAS(m, "unknown key 'slot' (did you mean 'slots'?)");
+}
+
+TEST_CASE("job: an ssh executor's keys reach its options") {
+    auto j = drover::parse_job("name = \"t\"\n[[executors]]\nkind = \"ssh\"\nhosts = [\"u@h1:2222\", \"h2\"]\n"
+                               "slots = 3\nidentity = \"/k\"\nssh_options = [\"UserKnownHostsFile=/kh\"]\n"
+                               "config_file = \"/dev/null\"\nworkdir = \"/w\"\naccept_new_host_keys = true\n"
+                               "connect_timeout = \"3s\"\nkill_grace = \"500ms\"\n" + task_a, "ok.toml");
+    REQUIRE(j.executors.size() == 1);
+    const auto& o = j.executors[0].ssh;
+    CHECK(j.executors[0].kind == "ssh");
+    CHECK(o.hosts == std::vector<std::string>{"u@h1:2222", "h2"});
+    CHECK(o.slots_per_host == 3);
+    CHECK(o.identity == "/k");
+    CHECK(o.ssh_options == std::vector<std::string>{"UserKnownHostsFile=/kh"});
+    CHECK(o.config_file == "/dev/null");
+    CHECK(o.workdir == "/w");
+    CHECK(o.accept_new_host_keys);
+    CHECK(o.connect_timeout == std::chrono::seconds(3));
+    CHECK(o.kill_grace == std::chrono::milliseconds(500));
+}
+
 TEST_CASE("job: unknown kinds list the known ones") {
-    auto m = error_of("name = \"t\"\n[[executors]]\nkind = \"local\"\n[[executors]]\nkind = \"ssh\"\n" + task_a);
-    CHECK_HAS(m, "bad.toml:5:8: executors[1].kind: unknown executor kind 'ssh' (known kinds: local)");
+    auto m = error_of("name = \"t\"\n[[executors]]\nkind = \"local\"\n[[executors]]\nkind = \"docker\"\n" + task_a);
+    CHECK_HAS(m, "bad.toml:5:8: executors[1].kind: unknown executor kind 'docker' (known kinds: local, ssh)");
     m = error_of("name = \"t\"\n[sink]\nkind = \"s3\"\npath = \"bucket\"\n" + task_a);
     CHECK_HAS(m, "bad.toml:3:8: sink.kind: unknown sink kind 's3' (known kinds: file)");
 }

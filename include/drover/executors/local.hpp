@@ -13,6 +13,13 @@ struct local_executor_options {
     std::size_t slots = 0;                 ///< 0 = number of cores
     duration kill_grace{2000};             ///< SIGTERM, then SIGKILL after this long
     std::size_t max_line_bytes = 16u << 20;  ///< longer stdout lines become bad records
+    /// stdin is a pipe drover holds open until the attempt ends (closed first on a kill),
+    /// instead of /dev/null: a child can treat EOF on stdin as "drover is gone". The SSH
+    /// executor relies on it to stop remote tasks.
+    bool hold_stdin = false;
+    /// Kill what the main process left running in its process group when it exits (the
+    /// no-orphans rule). Off only for programs that daemonize on purpose.
+    bool kill_leftovers = true;
 };
 
 /// Each attempt is a child process (posix_spawn) leading its own process group:
