@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libfmt-dev zlib1g-dev libtomlplusplus-dev doctest-dev
   python3 gzip procps
+  openssh-client openssh-server
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(parallel hyperfine)

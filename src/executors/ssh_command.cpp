@@ -61,6 +61,7 @@ ssh_host parse_ssh_host(std::string_view spec) {
         rest = spec.substr(at + 1);
     }
     std::string_view host = rest, port;
+    bool has_port = false;
     if (!rest.empty() && rest.front() == '[') {  // [v6]:port
         auto close = rest.find(']');
         if (close == std::string_view::npos) throw config_error("ssh host '" + h.spec + "': missing ']'");
@@ -68,13 +69,15 @@ ssh_host parse_ssh_host(std::string_view spec) {
         if (close + 1 < rest.size()) {
             if (rest[close + 1] != ':') throw config_error("ssh host '" + h.spec + "': expected ':port' after ']'");
             port = rest.substr(close + 2);
+            has_port = true;
         }
     } else if (auto colon = rest.find(':'); colon != std::string_view::npos && rest.find(':', colon + 1) == std::string_view::npos) {
         host = rest.substr(0, colon);
         port = rest.substr(colon + 1);
+        has_port = true;
     }
     if (host.empty()) throw config_error("ssh host '" + h.spec + "': no host name");
-    if (!port.empty() || rest.find("]:") != std::string_view::npos) {
+    if (has_port) {
         unsigned p = 0;
         auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
         if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535)
