@@ -94,7 +94,7 @@ foreach.n = { from = 1, to = $n, step = 1 }
 TOML
 
 # A run that silently does nothing would look very fast: check one run's summary first.
-"$drover" run "$work/ssh.toml" --quiet --json --state "$work/state" > "$work/check.json" || true
+timeout -k 5 300 "$drover" run "$work/ssh.toml" --quiet --json --state "$work/state" > "$work/check.json" || true
 /usr/bin/python3 - "$work/check.json" "$n" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
