@@ -303,7 +303,7 @@ struct ssh_executor::impl : std::enable_shared_from_this<impl> {
     }
 
     void stop() noexcept {
-        if (stopped || !ctx) return;
+        if (!ctx) return;
         stopped = true;
         if (giveup) giveup->cancel();
         for (auto& h : hosts) {
@@ -313,6 +313,14 @@ struct ssh_executor::impl : std::enable_shared_from_this<impl> {
         }
         std::error_code ec;
         std::filesystem::remove_all(control_dir, ec);
+        // The executor outlives the run, the run's io_context does not: drop everything
+        // that refers to it (the strand, timers, cancellation signals) now.
+        giveup.reset();
+        for (auto& h : hosts) {
+            h.reprobe.reset();
+            h.probe_cancel.reset();
+        }
+        ctx.reset();
     }
 
     // `ssh -O exit` only talks to the local control socket: quick, so run it to completion.

@@ -20,6 +20,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -127,14 +128,16 @@ std::string tail_of(const fs::path& log) {
     return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
 }
 
-bool wait_exit(pid_t pid, std::chrono::milliseconds limit) {
-    for (auto end = clock::now() + limit; clock::now() < end; std::this_thread::sleep_for(10ms)) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD)) return true;
-    }
-    return false;
-}
+// Runs "$@" (sshd) and kills it at EOF on fd 3; exits with sshd's status.
+constexpr const char* supervisor = R"(
+"$@" 3<&- &
+p=$!
+{ read -r _; kill -TERM $p; } <&3 >/dev/null 2>&1 &
+w=$!
+exec 3<&-
+wait $p; rc=$?
+kill $w 2>/dev/null
+exit $rc)";
 
 }  // namespace
 
@@ -211,12 +214,21 @@ bool sshd_fleet::spawn(std::size_t i, std::string& why) {
         "-o", "MaxSessions=64",
         "-o", "MaxStartups=100",
     };
+    // sshd runs under a small sh that kills it when the lifeline pipe closes, i.e. when this
+    // process dies without stopping the fleet (a crashed test must not leave sshd behind).
+    args.insert(args.begin(), {"/bin/sh", "-c", supervisor, "sshd-supervisor"});
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
+    int life[2];
+    if (pipe2(life, O_CLOEXEC) != 0) {
+        why = std::string("pipe2: ") + strerror(errno);
+        return false;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, life[0], 3);  // dup2 clears FD_CLOEXEC
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
@@ -229,17 +241,21 @@ bool sshd_fleet::spawn(std::size_t i, std::string& why) {
     posix_spawnattr_setsigdefault(&attr, &dflt);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, sshd_path, &fa, &attr, argv.data(), environ);
+    int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
+    close(life[0]);
     if (rc != 0) {
+        close(life[1]);
         why = std::string("posix_spawn: ") + strerror(rc);
         return false;
     }
+    s.lifeline = life[1];
 
     for (auto end = clock::now() + 5s; clock::now() < end; std::this_thread::sleep_for(20ms)) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
+            close(std::exchange(s.lifeline, -1));
             why = "sshd on port " + std::to_string(s.port) + " exited early: " + tail_of(log);
             return false;
         }
@@ -248,8 +264,8 @@ bool sshd_fleet::spawn(std::size_t i, std::string& why) {
             return true;
         }
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
+    s.pid = pid;
+    stop(i);
     why = "sshd on port " + std::to_string(s.port) + " accepted no connection within 5 s: " + tail_of(log);
     return false;
 }
@@ -257,8 +273,9 @@ bool sshd_fleet::spawn(std::size_t i, std::string& why) {
 void sshd_fleet::stop(std::size_t i) {
     auto& s = servers_.at(i);
     if (s.pid <= 0) return;
-    // Freeze the listener and then every process below it, round by round until no new
-    // ones appear, so nothing can fork away or be reparented while we kill the tree.
+    // Freeze the supervisor and then every process below it (the listener, the per-connection
+    // sshd processes and their sessions), round by round until no new ones appear, so nothing
+    // can fork away or be reparented while we kill the tree.
     kill(s.pid, SIGSTOP);
     std::set<pid_t> frozen;
     for (int round = 0; round < 100; ++round) {
@@ -270,13 +287,10 @@ void sshd_fleet::stop(std::size_t i) {
         std::this_thread::sleep_for(5ms);
     }
     for (pid_t p : frozen) kill(p, SIGKILL);
-    kill(s.pid, SIGTERM);
-    kill(s.pid, SIGCONT);
-    if (!wait_exit(s.pid, 2000ms)) {
-        kill(s.pid, SIGKILL);
-        waitpid(s.pid, nullptr, 0);
-    }
+    kill(s.pid, SIGKILL);
+    waitpid(s.pid, nullptr, 0);
     s.pid = -1;
+    if (s.lifeline >= 0) close(std::exchange(s.lifeline, -1));
 }
 
 void sshd_fleet::start(std::size_t i) {

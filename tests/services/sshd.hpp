@@ -1,7 +1,7 @@
 #pragma once
 // Real OpenSSH servers on 127.0.0.1 for the SSH executor's tests: each instance is a
-// foreground sshd child of the test process with its own host key and port; one user key
-// pair logs into all of them as the current user.
+// foreground sshd (under a supervising sh, a child of the test process) with its own host key
+// and port; one user key pair logs into all of them as the current user.
 
 #include <drover/executors/ssh.hpp>
 
@@ -55,7 +55,8 @@ public:
 private:
     struct server {
         int port = 0;
-        pid_t pid = -1;
+        pid_t pid = -1;      // the supervising sh; sshd is its child
+        int lifeline = -1;   // write end of the pipe whose EOF makes the supervisor kill sshd
     };
     bool spawn(std::size_t i, std::string& why);
     temp_dir dir_;
