@@ -2,6 +2,7 @@
 #include <drover/executors/ssh.hpp>
 
 #include <drover/error.hpp>
+#include <drover/job_file.hpp>
 
 #include "detail/complete.hpp"
 #include "executors/spawn.hpp"
@@ -222,12 +223,10 @@ struct ssh_executor::impl : std::enable_shared_from_this<impl> {
         }
         bool timed_out = all_out && all_down_since && clock::now() - *all_down_since >= opts.down_timeout;
         if (!all_rejected && !timed_out) return std::nullopt;
-        std::string msg = all_rejected ? "no usable host" : "every host down for " + format_duration_s(opts.down_timeout);
+        std::string msg = all_rejected ? "no usable host" : "every host down for " + format_duration(opts.down_timeout);
         for (auto& h : hosts) msg += "; " + label(h) + ": " + h.last_error;
         return msg;
     }
-
-    static std::string format_duration_s(duration d) { return fmt::format("{}s", d.count() / 1000); }
 
     bool can_accept() const {
         for (auto& h : hosts)

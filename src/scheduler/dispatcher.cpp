@@ -178,11 +178,7 @@ void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome
     if (t.state == task_state::ready) enqueue(idx);
     if (t.state == task_state::retry_wait) schedule_retry(idx);
     if (t.state == task_state::dead) {
-        try {
-            files_->dead_letter({spec.id, t.state, t.attempts, t.last});
-        } catch (...) {
-            // The dead letter could not be written (disk full?): the summary still names the task.
-        }
+        write_dead_letter(idx);
         check_halt();
     }
     dispatch();
@@ -239,6 +235,15 @@ void dispatcher::cancel() {
     maybe_finish();
 }
 
+void dispatcher::write_dead_letter(std::size_t idx) {
+    const auto& t = rt_[idx];
+    try {
+        files_->dead_letter({tasks_[idx].id, t.state, t.attempts, t.last});
+    } catch (...) {
+        // The dead letter could not be written (disk full?): the summary still names the task.
+    }
+}
+
 // Ready tasks that no executor will ever run (every executor gave up) are dead.
 void dispatcher::fail_unrunnable() {
     std::string why;
@@ -256,10 +261,7 @@ void dispatcher::fail_unrunnable() {
         t.last.failure = failure_class::executor_lost;
         t.last.message = "no executor can run it: " + why;
         for (auto* ob : cfg_.observers) ob->on_task_finished(tasks_[*idx], t.last, t.state);
-        try {
-            files_->dead_letter({tasks_[*idx].id, t.state, t.attempts, t.last});
-        } catch (...) {
-        }
+        write_dead_letter(*idx);
     }
     // (Nothing runs, so no pool is full: next_ready() drained every queue.)
 }

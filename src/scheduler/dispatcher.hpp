@@ -66,6 +66,7 @@ private:
     void check_halt();
     void start_executors();
     void fail_unrunnable();
+    void write_dead_letter(std::size_t idx);
     void stop_waiting();
     void maybe_finish();
     void finish();

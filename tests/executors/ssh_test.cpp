@@ -69,13 +69,7 @@ struct ssh_run {
         s.add_observer(hosts);
         return s;
     }
-    std::vector<std::string> output_records() const {
-        std::vector<std::string> recs;
-        for (auto& f : list_files(out))
-            for (auto& l : split_lines(read_gzip(out / f))) recs.push_back(l);
-        std::sort(recs.begin(), recs.end());
-        return recs;
-    }
+    std::vector<std::string> output_records() const { return read_records(out); }
     std::size_t attempts_on(const std::string& host) const {
         for (auto& [h, n] : ex->attempts_per_host())
             if (h == host) return n;

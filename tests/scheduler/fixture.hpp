@@ -69,13 +69,7 @@ struct sched_fixture {
     }
 
     /// All records in the output, one string per line, sorted.
-    std::vector<std::string> output_records() const {
-        std::vector<std::string> recs;
-        for (auto& f : list_files(out))
-            for (auto& l : split_lines(read_gzip(out / f))) recs.push_back(l);
-        std::sort(recs.begin(), recs.end());
-        return recs;
-    }
+    std::vector<std::string> output_records() const { return read_records(out); }
 };
 
 inline task_spec sh(std::string id, std::string script) {

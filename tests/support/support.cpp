@@ -100,6 +100,14 @@ std::vector<std::string> split_lines(std::string_view text) {
     return out;
 }
 
+std::vector<std::string> read_records(const fs::path& root) {
+    std::vector<std::string> recs;
+    for (auto& f : list_files(root))
+        for (auto& l : split_lines(read_gzip(root / f))) recs.push_back(l);
+    std::sort(recs.begin(), recs.end());
+    return recs;
+}
+
 command_result run_shell(const std::string& cmd) {
     command_result r;
     FILE* f = popen(cmd.c_str(), "r");

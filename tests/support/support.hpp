@@ -30,6 +30,8 @@ std::string read_gzip(const fs::path& p);
 /// Regular files below `root`, relative, sorted; hidden entries (".drover") skipped.
 std::vector<std::string> list_files(const fs::path& root);
 std::vector<std::string> split_lines(std::string_view text);
+/// Every record (line) in the gzip files below a file sink's root, sorted.
+std::vector<std::string> read_records(const fs::path& root);
 
 struct command_result {
     int exit_code = -1;
