@@ -165,7 +165,7 @@ double run_sink(const std::vector<task_data>& tasks, const fs::path& dir, bool d
     static const boost::json::object no_fields;
     auto t0 = std::chrono::steady_clock::now();
     drover::file_sink sink(o);
-    sink.start("bench");
+    sink.start({.run_id = "bench"});
     out_bytes = 0;
     for (const auto& t : tasks) {
         auto w = sink.open(drover::sink_attempt{"bench", t.id, 1, t.params});

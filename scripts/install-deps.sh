@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages drover needs (build, tests, demo; --bench adds the
-# benchmark peers). As root it runs apt-get; otherwise it prints the command and fails.
+# Installs the Debian packages drover needs: every scripts/deps/*.txt except bench.txt,
+# which --bench adds (the benchmark peers). One file per part of drover, so parts can
+# add packages without touching each other. As root it runs apt-get; otherwise it prints
+# the command and fails.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
-packages=(
-  build-essential cmake make pkg-config
-  libboost1.81-dev libboost-json1.81-dev
-  libfmt-dev zlib1g-dev libtomlplusplus-dev doctest-dev
-  python3 gzip procps
-  openssh-client openssh-server
-)
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(parallel hyperfine)
-fi
+packages=()
+for f in "$here"/deps/*.txt; do
+  [[ $(basename "$f") == bench.txt && "${1:-}" != "--bench" ]] && continue
+  while read -r line; do
+    line=${line%%#*}
+    for p in $line; do packages+=("$p"); done
+  done <"$f"
+done
 
 missing=()
 for p in "${packages[@]}"; do

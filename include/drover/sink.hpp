@@ -8,9 +8,13 @@
 /// publish under names derived only from the task id (plus a rotation index), so that
 /// committing the same task again replaces its earlier output instead of adding to it.
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/json/fwd.hpp>
 
 #include <cstdint>
+#include <exception>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +46,8 @@ struct committed_output {
 
 class sink_writer {
 public:
+    using commit_handler = boost::asio::any_completion_handler<void(std::exception_ptr, committed_output)>;
+
     virtual ~sink_writer() = default;
     /// Stages one record. Throws sink_error when staging fails.
     virtual void write(const record& r) = 0;
@@ -50,6 +56,20 @@ public:
     virtual committed_output commit() = 0;
     /// Discards staged data. Safe to call after a failed commit.
     virtual void abort() noexcept = 0;
+
+    /// What the scheduler calls: commits without blocking the run's strand. The default
+    /// calls commit() and completes through the handler's associated executor; sinks
+    /// that talk to a network (S3) override it. The writer stays alive until `h` runs.
+    virtual void async_commit(commit_handler h);
+};
+
+/// What a sink gets once per run, before the first open().
+struct sink_context {
+    std::string run_id;
+    /// The run's strand; network sinks may run their I/O here or on threads of their own.
+    boost::asio::any_io_executor io_ex = {};
+    /// The scheduler's state directory (for spools and the like); empty outside a scheduler.
+    std::filesystem::path state_dir = {};
 };
 
 class sink {
@@ -58,7 +78,7 @@ public:
     /// Human-readable location, e.g. "out/hello".
     virtual std::string describe() const = 0;
     /// Called once before the run's first open(); may take locks or clean leftovers.
-    virtual void start(std::string_view run_id) = 0;
+    virtual void start(const sink_context& ctx) = 0;
     /// Called once after the run; releases what start() took.
     virtual void stop() noexcept = 0;
     virtual std::unique_ptr<sink_writer> open(const sink_attempt& a) = 0;

@@ -155,22 +155,35 @@ void attempt_run::finish(attempt_outcome o) {
     o.bad_records = bad_records_;
     o.stderr_tail.assign(tail_.begin(), tail_.end());
     o.elapsed = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - started_);
-    std::uint64_t committed = 0;
+    if (writer_ && o.ok()) {
+        // The writer stays alive in the handler until the commit completes.
+        auto* w = writer_.get();
+        w->async_commit(asio::bind_executor(
+            ctx_.strand, [self = shared_from_this(), o = std::move(o)](std::exception_ptr error,
+                                                                       committed_output out) mutable {
+                std::uint64_t committed = out.records;
+                if (error) {
+                    committed = 0;
+                    self->writer_->abort();
+                    o.failure = failure_class::output_error;
+                    try {
+                        std::rethrow_exception(error);
+                    } catch (const std::exception& e) {
+                        o.message = std::string("cannot commit records: ") + e.what();
+                    } catch (...) {
+                        o.message = "cannot commit records: unknown error";
+                    }
+                }
+                self->writer_.reset();
+                self->done_(std::move(o), committed);
+            }));
+        return;
+    }
     if (writer_) {
-        if (o.ok()) {
-            try {
-                committed = writer_->commit().records;
-            } catch (const std::exception& e) {
-                writer_->abort();
-                o.failure = failure_class::output_error;
-                o.message = std::string("cannot commit records: ") + e.what();
-            }
-        } else {
-            writer_->abort();
-        }
+        writer_->abort();
         writer_.reset();
     }
-    done_(std::move(o), committed);
+    done_(std::move(o), 0);
 }
 
 }  // namespace drover::detail

@@ -346,7 +346,7 @@ file_sink& file_sink::operator=(file_sink&& o) noexcept {
 
 std::string file_sink::describe() const { return opts_.root.string(); }
 
-void file_sink::start(std::string_view /*run_id*/) {
+void file_sink::start(const sink_context& /*ctx*/) {
     if (lock_fd_ >= 0) throw sink_error("file sink " + describe() + ": already started");
     sink_errors([&] {
         stdfs::path meta = meta_dir(opts_.root);

@@ -96,7 +96,7 @@ bool unwritable(const fs::path& dir) {
 TEST_CASE("file_sink: one task writes one gzip file with its records in order") {
     temp_dir tmp;
     file_sink s(opts(tmp / "out"));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     auto w = open_writer(s, "t1");
     std::vector<std::string> lines = {rec(1), rec(2, "\"s\":\"héllo\""), rec(3)};
     for (const auto& l : lines) put(*w, l);
@@ -117,7 +117,7 @@ TEST_CASE("file_sink: one task writes one gzip file with its records in order") 
 TEST_CASE("file_sink: partitions by task params, nested and sanitised") {
     temp_dir tmp;
     file_sink s(opts(tmp / "out", "year={y}/month={m}"));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     std::map<std::string, std::string> p1{{"y", "2024"}, {"m", "01"}};
     std::map<std::string, std::string> p2{{"y", "../../etc"}, {"m", "a/b c"}};
     auto w1 = open_writer(s, "t1", 1, p1);
@@ -138,7 +138,7 @@ TEST_CASE("file_sink: partitions by task params, nested and sanitised") {
 TEST_CASE("file_sink: partitions by record field, hostile values stay inside the root") {
     temp_dir tmp;
     file_sink s(opts(tmp / "out", "{record.lang}"));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     auto w = open_writer(s, "t1");
     std::vector<std::pair<std::string, std::string>> cases = {
         {"\"lang\":\"en\"", "en"},
@@ -196,7 +196,7 @@ TEST_CASE("file_sink: bad configuration is rejected at construction") {
 
     temp_dir tmp;  // redundant slashes are harmless and normalised away
     file_sink s(opts(tmp / "out", "a//d={date}/"));
-    s.start("r");
+    s.start({.run_id = "r"});
     std::map<std::string, std::string> p{{"date", "1"}};
     auto w = open_writer(s, "t", 1, p);
     put(*w, rec(1));
@@ -207,7 +207,7 @@ TEST_CASE("file_sink: bad configuration is rejected at construction") {
 TEST_CASE("file_sink: rotation by record count gives exact names and counts") {
     temp_dir tmp;
     file_sink s(with_limits(opts(tmp / "out"), 2, 0));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     auto w = open_writer(s, "t");
     std::vector<std::string> lines;
     for (int i = 0; i < 5; ++i) put(*w, lines.emplace_back(rec(i)));
@@ -231,7 +231,7 @@ TEST_CASE("file_sink: rotation by record count gives exact names and counts") {
 TEST_CASE("file_sink: rotated chunks of task a never collide with task a-1") {
     temp_dir tmp;
     file_sink s(with_limits(opts(tmp / "out"), 1, 0));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     auto a = open_writer(s, "a");
     put(*a, rec(1));
     put(*a, rec(2));
@@ -253,7 +253,7 @@ TEST_CASE("file_sink: rotation by uncompressed bytes, per partition") {
     temp_dir tmp;
     // Every line is 10 bytes with its newline; a chunk closes once it holds >= 25 bytes.
     file_sink s(with_limits(opts(tmp / "out", "l={record.l}"), 0, 25));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     auto w = open_writer(s, "t");
     std::map<std::string, std::vector<std::string>> per;
     for (int i = 0; i < 7; ++i) {
@@ -280,7 +280,7 @@ TEST_CASE("file_sink: nothing is visible before commit, abort leaves nothing") {
     temp_dir tmp;
     fs::path root = tmp / "out";
     file_sink s(opts(root, "{record.k}"));
-    s.start("run1");
+    s.start({.run_id = "run1"});
 
     auto w = open_writer(s, "t");
     for (int i = 0; i < 10; ++i) put(*w, rec(i, "\"k\":\"p" + std::to_string(i % 3) + "\""));
@@ -304,7 +304,7 @@ TEST_CASE("file_sink: nothing is visible before commit, abort leaves nothing") {
 TEST_CASE("file_sink: attempt 2 after an aborted attempt 1 publishes each record once") {
     temp_dir tmp;
     file_sink s(with_limits(opts(tmp / "out", "d={date}", true), 3, 0));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     std::map<std::string, std::string> p{{"date", "2024-05-06"}};
     auto a1 = open_writer(s, "t", 1, p);
     for (int i = 0; i < 5; ++i) put(*a1, rec(i));
@@ -325,7 +325,7 @@ TEST_CASE("file_sink: a re-commit with fewer chunks removes the stale ones") {
     temp_dir tmp;
     fs::path root = tmp / "out";
     file_sink s(with_limits(opts(root, "{record.k}", true), 2, 0));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     {
         auto w = open_writer(s, "t");
         for (int i = 0; i < 5; ++i) put(*w, rec(i, "\"k\":\"a\""));
@@ -340,7 +340,7 @@ TEST_CASE("file_sink: a re-commit with fewer chunks removes the stale ones") {
     other->commit();
 
     s.stop();
-    s.start("run2");  // a later run re-runs t, which now prints less
+    s.start({.run_id = "run2"});  // a later run re-runs t, which now prints less
     auto w = open_writer(s, "t", 1, no_params, "run2");
     std::vector<std::string> lines = {rec(0, "\"k\":\"a\""), rec(1, "\"k\":\"a\""), rec(2, "\"k\":\"a\"")};
     for (const auto& l : lines) put(*w, l);
@@ -362,7 +362,7 @@ TEST_CASE("file_sink: tasks without records create no files") {
     temp_dir tmp;
     fs::path root = tmp / "out";
     file_sink s(opts(root, "d={d}", true));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     std::map<std::string, std::string> p{{"d", "x"}};
     for (int i = 0; i < 200; ++i) {
         auto w = open_writer(s, "t" + std::to_string(i), 1, p);
@@ -380,10 +380,10 @@ TEST_CASE("file_sink: one run per root at a time") {
     temp_dir tmp;
     file_sink a(opts(tmp / "out", "", true));
     file_sink b(opts(tmp / "out", "", true));
-    a.start("run1");
+    a.start({.run_id = "run1"});
     CHECK(read_file(tmp / "out/.drover/lock") == std::to_string(::getpid()) + "\n");
     try {
-        b.start("run2");
+        b.start({.run_id = "run2"});
         FAIL("second start() on a locked root succeeded");
     } catch (const sink_error& e) {
         std::string msg = e.what();
@@ -392,9 +392,9 @@ TEST_CASE("file_sink: one run per root at a time") {
     }
     CHECK_THROWS_AS(open_writer(b, "t"), sink_error);  // not started
     file_sink moved = std::move(a);                  // the lock moves along
-    CHECK_THROWS_AS(b.start("run2"), sink_error);
+    CHECK_THROWS_AS(b.start({.run_id = "run2"}), sink_error);
     moved.stop();
-    CHECK_NOTHROW(b.start("run2"));
+    CHECK_NOTHROW(b.start({.run_id = "run2"}));
     b.stop();
 }
 
@@ -406,7 +406,7 @@ TEST_CASE("file_sink: start() removes staging left by a crashed run") {
     write_file(root / ".drover/manifests/t", "t.jsonl.gz\n");
     write_file(root / ".drover/manifests/.t.tmp-123-0", "half");
     file_sink s(opts(root));
-    s.start("run2");
+    s.start({.run_id = "run2"});
     CHECK(dir_empty(staging_of(root)));
     CHECK(fs::exists(root / ".drover/manifests/t"));
     CHECK(!fs::exists(root / ".drover/manifests/.t.tmp-123-0"));
@@ -419,7 +419,7 @@ TEST_CASE("file_sink: output is plain gzip for zcat and Python") {
     auto o = with_limits(opts(root, "{record.lang}", true), 3, 0);
     o.compression_level = 9;
     file_sink s(o);
-    s.start("run1");
+    s.start({.run_id = "run1"});
     auto w = open_writer(s, "t");
     std::vector<std::string> lines;
     for (int i = 0; i < 7; ++i)
@@ -456,7 +456,7 @@ TEST_CASE("file_sink: output is plain gzip for zcat and Python") {
 TEST_CASE("file_sink: more partitions than open chunks keeps every record once, deterministically") {
     auto run = [](const fs::path& root) {
         file_sink s(opts(root, "p={record.p}"));
-        s.start("run1");
+        s.start({.run_id = "run1"});
         auto w = open_writer(s, "t");
         for (int i = 0; i < 2000; ++i) put(*w, rec(i, "\"p\":" + std::to_string(i % 200)));
         auto out = w->commit();
@@ -505,7 +505,7 @@ TEST_CASE("file_sink: a read-only root fails with a sink_error naming the path")
     }
     file_sink s(opts(root, "", true));
     try {
-        s.start("run1");
+        s.start({.run_id = "run1"});
         FAIL("start() on a read-only root succeeded");
     } catch (const sink_error& e) {
         std::string msg = e.what();
@@ -519,7 +519,7 @@ TEST_CASE("file_sink: a failing commit publishes nothing and can be aborted") {
     temp_dir tmp;
     fs::path root = tmp / "out";
     file_sink s(opts(root, "d={d}", true));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     std::map<std::string, std::string> p{{"d", "x"}};
     auto w = open_writer(s, "t", 1, p);
     put(*w, rec(1));
@@ -544,7 +544,7 @@ TEST_CASE("file_sink: a failing commit publishes nothing and can be aborted") {
 TEST_CASE("file_sink: concurrent writers of different tasks share partitions") {
     temp_dir tmp;
     file_sink s(opts(tmp / "out", "{record.k}", true));
-    s.start("run1");
+    s.start({.run_id = "run1"});
     std::vector<std::thread> threads;
     std::vector<std::string> errors(4);
     for (int t = 0; t < 4; ++t) {

@@ -36,7 +36,7 @@ public:
     file_sink& operator=(file_sink&&) noexcept;
 
     std::string describe() const override;
-    void start(std::string_view run_id) override;
+    void start(const sink_context& ctx) override;
     void stop() noexcept override;
     std::unique_ptr<sink_writer> open(const sink_attempt& a) override;
 
