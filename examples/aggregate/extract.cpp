@@ -51,6 +51,13 @@ void for_each_line(const fs::path& file, Fn&& fn) {
             fn(std::string_view(pending).substr(start, nl - start));
         pending.erase(0, start);
     }
+    int err = Z_OK;
+    const char* msg = gzerror(gz, &err);
+    if (err != Z_OK && err != Z_STREAM_END) {
+        std::string text = msg;
+        gzclose(gz);
+        throw std::runtime_error(file.string() + ": corrupt gzip data: " + text);
+    }
     gzclose(gz);
     if (!pending.empty()) fn(std::string_view(pending));
 }

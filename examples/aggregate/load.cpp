@@ -71,8 +71,9 @@ void write_atomically(const fs::path& p, const std::string& content) {
 }  // namespace
 
 std::string counts_csv(const report& r) {
-    std::string s = "date,weekday,articles\n";
-    for (auto& d : r.days) s += d.date + "," + weekday_names[d.weekday] + "," + std::to_string(d.articles) + "\n";
+    std::string s = "date,weekday,articles,records\n";
+    for (auto& d : r.days)
+        s += d.date + "," + weekday_names[d.weekday] + "," + std::to_string(d.articles) + "," + std::to_string(d.records) + "\n";
     return s;
 }
 

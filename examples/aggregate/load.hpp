@@ -10,7 +10,8 @@
 
 namespace aggregate {
 
-/// "date,weekday,articles" with one row per day of the year (0 for missing days).
+/// "date,weekday,articles,records" with one row per day of the year (0 for missing days);
+/// records > articles means duplicate records in the output.
 std::string counts_csv(const report& r);
 /// A line chart with one polyline point per day; weekends marked.
 std::string daily_svg(const report& r);

@@ -45,6 +45,7 @@ report summarize(const std::vector<partition_count>& counts, int year) {
         if (row.present) throw std::invalid_argument("date " + c.date + " counted twice");
         row.present = true;
         row.articles = c.articles;
+        row.records = c.records;
         r.total += c.articles;
         r.duplicates += c.records - c.articles - c.bad_lines;
         r.bad_lines += c.bad_lines;

@@ -13,7 +13,8 @@ namespace aggregate {
 struct day_row {
     std::string date;        ///< YYYY-MM-DD
     int weekday = 0;         ///< 0 = Monday .. 6 = Sunday
-    std::uint64_t articles = 0;
+    std::uint64_t articles = 0;  ///< distinct (oid, aid)
+    std::uint64_t records = 0;   ///< all records; more than articles means duplicates
     bool present = false;    ///< a partition existed for the day
 };
 
