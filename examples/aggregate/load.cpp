@@ -86,7 +86,6 @@ std::string daily_svg(const report& r) {
                            "total " + std::to_string(r.total) + " articles; mean per weekday " +
                                fmt("%.0f", r.weekday_mean) + ", per weekend day " + fmt("%.0f", r.weekend_mean) +
                                " (weekends shaded)");
-    s += y_grid(f, ymax, step);
     double n = double(r.days.size()), dx = f.pw() / std::max(1.0, n - 1);
     auto x_of = [&](std::size_t i) { return f.left + double(i) * dx; };
     auto y_of = [&](double v) { return f.top + f.ph() - v / ymax * f.ph(); };
@@ -94,7 +93,7 @@ std::string daily_svg(const report& r) {
     for (std::size_t i = 0; i < r.days.size(); ++i)
         if (r.days[i].weekday == 5)
             s += fmt("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n", x_of(i) - dx / 2, f.top, 2 * dx, f.ph());
-    s += "</g>\n<g class=\"x-axis\" fill=\"#333\">\n";
+    s += "</g>\n" + y_grid(f, ymax, step) + "<g class=\"x-axis\" fill=\"#333\">\n";
     for (std::size_t i = 0; i < r.days.size(); ++i)
         if (r.days[i].date.ends_with("-01"))
             s += fmt("<text x=\"%.1f\" y=\"%.1f\">", x_of(i), f.top + f.ph() + 18) +

@@ -89,7 +89,7 @@ std::string snippet(std::string_view body) {
 struct fetcher::impl {
     asio::any_io_executor ex;
     fetch_options opts;
-    ssl::context ctx{ssl::context::tls_client};
+    std::unique_ptr<ssl::context> ctx;  // made at the first https:// request: loading the CA store costs
     std::map<std::string, origin_state> origins;
     fetch_stats st;
     std::mt19937_64 rng{std::random_device{}()};
@@ -125,7 +125,19 @@ struct fetcher::impl {
         }
         beast::tcp_stream* low;
         if (u.tls()) {
-            c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, ctx);
+            if (!ctx) {
+                auto fresh = std::make_unique<ssl::context>(ssl::context::tls_client);
+                beast::error_code tec;
+                fresh->set_default_verify_paths(tec);
+                if (!tec && !opts.ca_file.empty()) fresh->load_verify_file(opts.ca_file, tec);
+                if (tec) {
+                    r.ec = tec;
+                    r.stage = opts.ca_file.empty() ? "loading the system CA certificates" : "loading --ca-file";
+                    co_return r;
+                }
+                ctx = std::move(fresh);
+            }
+            c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, *ctx);
             low = &beast::get_lowest_layer(*c.tls);
         } else {
             c.plain = std::make_unique<beast::tcp_stream>(ex);
@@ -194,8 +206,6 @@ struct fetcher::impl {
 fetcher::fetcher(asio::any_io_executor ex, fetch_options opts) : impl_(std::make_unique<impl>()) {
     impl_->ex = std::move(ex);
     impl_->opts = std::move(opts);
-    impl_->ctx.set_default_verify_paths();
-    if (!impl_->opts.ca_file.empty()) impl_->ctx.load_verify_file(impl_->opts.ca_file);
 }
 
 fetcher::~fetcher() = default;

@@ -7,7 +7,13 @@
 #include <doctest/doctest.h>
 #include <boost/json.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <fmt/format.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 #include <map>
 #include <set>
@@ -196,4 +202,65 @@ TEST_CASE("crawler: usage errors exit 2 with a message") {
     r = run_shell(std::string(NEWS_CRAWLER_PATH) + " --date 2018-02-03 --base-url ftp://x 2>&1");
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("unsupported scheme 'ftp'") != std::string::npos);
+}
+
+namespace {
+
+int free_port() {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
+}  // namespace
+
+TEST_CASE("crawler over https:// (openssl s_server): a verified certificate works, an unknown one is refused") {
+    if (run_shell("command -v openssl >/dev/null").exit_code != 0) {
+        if (services_required()) FAIL("openssl is needed for the https test");
+        MESSAGE("skipping: no openssl binary");
+        return;
+    }
+    temp_dir dir;
+    auto d = dir.path().string();
+    REQUIRE(run_shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + d +
+                      "/key.pem -out " + d + "/cert.pem -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+                      ">/dev/null 2>&1").exit_code == 0);
+    // s_server -WWW serves files named like the request target, query included.
+    std::filesystem::create_directories(dir / "www");
+    write_file(dir / "www/robots.txt", "User-agent: *\nDisallow: /private/\n");
+    write_file(dir / "www/list?date=2018-01-06&page=1",
+               "<html><body><ul class=\"article-list\"><li><a class=\"article-link\" "
+               "href=\"/article?oid=214&amp;aid=0100050000\">a</a></li></ul></body></html>\n");
+    write_file(dir / "www/article?oid=214&aid=0100050000",
+               read_file(std::filesystem::path(DROVER_SOURCE_DIR) / "tests/examples/fixtures/article-ok.html"));
+    int port = free_port();
+    auto started = run_shell("cd " + d + "/www && (timeout -s KILL 120 openssl s_server -WWW -quiet -accept 127.0.0.1:" +
+                             std::to_string(port) + " -cert ../cert.pem -key ../key.pem >../server.log 2>&1 & echo $!)");
+    int pid = std::stoi(started.output);
+    struct stop_server {
+        int pid;
+        ~stop_server() { ::kill(pid, SIGTERM); }
+    } stopper{pid};
+    auto url = "https://127.0.0.1:" + std::to_string(port);
+    for (int i = 0; i < 100; ++i) {  // wait until it accepts connections
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::socket sock(ioc);
+        boost::system::error_code ec;
+        sock.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)}, ec);
+        if (!ec) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+
+    auto ok = run_shell(std::string(NEWS_CRAWLER_PATH) + " --date 2018-01-06 --base-url " + url + " --ca-file " + d +
+                        "/cert.pem --retries 0 2>" + d + "/err");
+    INFO(read_file(dir / "err"));
+    CHECK(ok.exit_code == 0);
+    auto rec = json::parse(ok.output).as_object();
+    CHECK(rec.at("aid").as_string() == "0100050000");
+    CHECK(rec.at("url").as_string() == url + "/article?oid=214&aid=0100050000");
+
+    auto refused = run_shell(std::string(NEWS_CRAWLER_PATH) + " --date 2018-01-06 --base-url " + url + " --retries 0 2>&1");
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find("TLS handshake to 127.0.0.1:" + std::to_string(port) + " failed: certificate verify failed") !=
+          std::string::npos);
 }
