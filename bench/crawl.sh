@@ -78,6 +78,8 @@ for run in $(seq "$runs"); do
   done
 done
 echo "articles per run: $articles (365 days)"
-awk '{ w[$1] += $2; n[$1]++ } END {
-  printf "wall time vs xargs -P 2: drover %.2f, drover without fsync %.2f\n",
-    (w["drover"] / n["drover"]) / (w["xargs"] / n["xargs"]), (w["nofsync"] / n["nofsync"]) / (w["xargs"] / n["xargs"]) }' "$work/walls"
+median() { awk -v s="$1" '$1 == s { print $2 }' "$work/walls" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+d=$(median drover) n=$(median nofsync) x=$(median xargs)
+awk -v d="$d" -v n="$n" -v x="$x" -v a="$articles" -v runs="$runs" 'BEGIN {
+  printf "medians of %d runs: drover %.2fs (%.0f articles/s), drover without fsync %.2fs, xargs -P 2 %.2fs\n", runs, d, a / d, n, x
+  printf "wall time vs xargs -P 2: drover %.2f, drover without fsync %.2f\n", d / x, n / x }'

@@ -19,6 +19,9 @@ news_site_process::news_site_process(const std::filesystem::path& dir, std::vect
                                   "--truth-file", (dir_ / "truth.csv").string()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto log = (dir_ / "site.log").string();
+    std::vector<char*> cargv;  // built before fork: the child only calls async-signal-safe functions
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
     pid_t parent = getpid();
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -30,9 +33,6 @@ news_site_process::news_site_process(const std::filesystem::path& dir, std::vect
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        std::vector<char*> cargv;
-        for (auto& a : argv) cargv.push_back(a.data());
-        cargv.push_back(nullptr);
         execv(cargv[0], cargv.data());
         _exit(127);
     }
