@@ -154,11 +154,11 @@ line = day.find(".//s:polyline[@class='daily']", ns)
 pts = line.get("points").split()
 month = ET.parse(d + "/articles-per-month.svg").getroot()
 bars = month.findall(".//s:g[@class='months']/s:rect", ns)
-print(len(pts), len(bars), sum(1 for p in pts if float(p.split(",")[1]) < 300))
+print(len(pts), len(bars), sum(1 for p in pts if float(p.split(",")[1]) < 330))  # y = 330 is zero
 EOF)");
     INFO(check.output);
     REQUIRE(check.exit_code == 0);
-    // 365 points, 12 bars, and exactly the 14 crawled days are above the zero line (y < 300).
+    // 365 points, 12 bars, and exactly the 14 crawled days are above the zero line.
     CHECK(check.output == "365 12 14\n");
 }
 
@@ -263,4 +263,14 @@ TEST_CASE("crawler over https:// (openssl s_server): a verified certificate work
     CHECK(refused.exit_code == 1);
     CHECK(refused.output.find("TLS handshake to 127.0.0.1:" + std::to_string(port) + " failed: certificate verify failed") !=
           std::string::npos);
+}
+
+TEST_CASE("the example job files that this branch can run validate: news-local and news-ssh") {
+    for (auto* job : {"news-local", "news-ssh"}) {
+        CAPTURE(job);
+        auto r = run_shell(std::string(DROVER_CLI_PATH) + " validate " + DROVER_SOURCE_DIR + "/examples/jobs/" + job + ".toml 2>&1");
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output.find("365 task(s)") != std::string::npos);
+    }
 }
