@@ -24,7 +24,7 @@ struct fetch_options {
     std::chrono::milliseconds timeout{15000};          ///< per attempt: connect, TLS, request and response
     std::size_t max_body = 16 * 1024 * 1024;           ///< larger responses are an error
     int max_redirects = 5;
-    std::string user_agent = "drover-news-crawler/0.1 (+https://github.com/drover/drover/tree/main/examples/news_crawler)";
+    std::string user_agent = "drover-news-crawler/0.1 (drover example crawler; set --user-agent with your contact)";
     bool verify_tls = true;                            ///< --insecure turns it off
     std::string ca_file;                               ///< extra CA bundle (PEM); system store otherwise
 };

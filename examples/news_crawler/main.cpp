@@ -56,7 +56,7 @@ Crawls the list pages of one date (URL/list?date=YYYY-MM-DD&page=1, then each pa
   --backoff-ms MS     first retry delay, doubling, jittered          [100]
   --timeout-ms MS     per request attempt                            [15000]
   --max-pages N       stop following "next" after N list pages       [1000]
-  --user-agent UA     default: drover-news-crawler/0.1 (+...)
+  --user-agent UA     default: drover-news-crawler/0.1 (...); add your contact URL
   --ca-file PEM       extra CA certificates for https://
   --insecure          do not verify TLS certificates
   --quiet             no summary line on stderr
