@@ -193,7 +193,16 @@ std::shared_ptr<py_run_summary> run_blocking(py_scheduler& s, const run_request&
     out->params.reserve(s.tasks.size());
     for (auto& [id, params] : s.tasks) out->params.push_back(params);
     s.last = out;
-    if (pending) std::rethrow_exception(pending);
+    if (pending) {
+        // The KeyboardInterrupt (or the callback's exception) carries what happened, also for
+        // Job.run() whose scheduler the caller never sees.
+        try {
+            std::rethrow_exception(pending);
+        } catch (py::error_already_set& e) {
+            if (PyObject_SetAttrString(e.value().ptr(), "summary", py::cast(out).ptr()) != 0) PyErr_Clear();
+            throw;
+        }
+    }
     return out;
 }
 

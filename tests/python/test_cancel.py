@@ -48,10 +48,11 @@ def test_keyboard_interrupt_kills_children_and_commits_nothing(tmp_path, how):
     on_started = lambda t, a, e: started.set() if t.id == "long" else None
     thread = interrupt_when_running(marker, how, started)
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt) as info:
             s.run(progress=True, on_task_started=on_started)
     finally:
         thread.join()
+    assert info.value.summary is s.last_summary
 
     assert pids_with_marker(marker) == []
     summary = s.last_summary
