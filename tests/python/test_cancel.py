@@ -83,3 +83,11 @@ def test_cancel_from_another_thread(tmp_path):
     t.join()
     assert summary.cancelled and summary.tasks[0]["state"] == "skipped"
     assert pids_with_marker(marker) == []
+
+
+def test_cancel_before_run_ends_the_run_at_once(tmp_path):
+    s = drover.Scheduler(state_dir=str(tmp_path / "st"))
+    s.submit(id="long", command=["sleep", "300"])
+    s.cancel()
+    summary = s.run()
+    assert summary.cancelled and summary.tasks[0]["state"] == "skipped" and summary.tasks[0]["attempts"] == 0

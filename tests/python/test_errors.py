@@ -129,3 +129,10 @@ def test_unwritable_state_dir_is_an_error_from_run(tmp_path):
     s.submit(id="a", command=["true"])
     with pytest.raises(drover.Error):
         s.run()
+
+
+def test_pool_of_size_zero_is_a_config_error_at_run(tmp_path):
+    s = drover.Scheduler(state_dir=str(tmp_path / "st"), pools={"none": 0})
+    s.submit(id="a", command=["true"], pool="none")
+    with pytest.raises(drover.ConfigError, match="pool 'none' has size 0"):
+        s.run()
