@@ -21,9 +21,12 @@ duration to_duration(py::handle value, const std::string& what) {
         }
     } else if (py::isinstance<py::int_>(value) || py::isinstance<py::float_>(value)) {
         secs = value.cast<double>();
-    } else if (py::hasattr(value, "total_seconds") &&
-               py::isinstance(value, py::module_::import("datetime").attr("timedelta"))) {
-        secs = value.attr("total_seconds")().cast<double>();
+    } else if (py::isinstance(value, py::module_::import("datetime").attr("timedelta"))) {
+        secs = value.attr("total_seconds")().cast<double>();  // pandas.Timedelta too
+    } else if (py::isinstance(value, py::module_::import("numbers").attr("Real"))) {
+        PyObject* f = PyNumber_Float(value.ptr());  // numpy numbers, fractions
+        if (!f) throw py::error_already_set();
+        secs = py::reinterpret_steal<py::float_>(f).cast<double>();
     } else {
         throw py::type_error(what + ": expected seconds (float), a duration string like \"30s\" or a timedelta, got " +
                              py::str(py::type::of(value).attr("__name__")).cast<std::string>());

@@ -99,6 +99,11 @@ def test_durations_accept_seconds_strings_and_timedeltas():
     assert drover.TaskSpec("a", ["x"], timeout=datetime.timedelta(milliseconds=250)).timeout == 0.25
     assert drover.TaskSpec("a", ["x"]).timeout is None
     assert drover.parse_duration("1h30m") == 5400.0
+    import numpy as np
+    import pandas as pd
+
+    assert drover.TaskSpec("a", ["x"], timeout=np.float64(2.5)).timeout == 2.5
+    assert drover.TaskSpec("a", ["x"], timeout=pd.Timedelta(seconds=3)).timeout == 3.0
 
 
 def test_read_output_errors(tmp_path):
