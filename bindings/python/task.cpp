@@ -89,6 +89,7 @@ task_spec task_from_kwargs(const py::kwargs& kw) {
 }
 
 void bind_task(py::module_& m) {
+    const backoff_policy d{};
     py::class_<backoff_policy>(m, "Backoff", R"doc(
 Delay before retry k (k = 1 for the first retry):
 d = min(max, initial * multiplier**(k-1)), then uniformly random in [d*(1-jitter), d].
@@ -99,8 +100,8 @@ they read back as float seconds.
         .def(py::init([](py::object initial, py::object max, double multiplier, double jitter) {
                  return make_backoff(initial, max, multiplier, jitter);
              }),
-             py::kw_only(), py::arg("initial") = 1.0, py::arg("max") = 300.0, py::arg("multiplier") = 2.0,
-             py::arg("jitter") = 0.5)
+             py::kw_only(), py::arg("initial") = seconds(d.initial), py::arg("max") = seconds(d.max),
+             py::arg("multiplier") = d.multiplier, py::arg("jitter") = d.jitter)
         .def_property(
             "initial", [](const backoff_policy& b) { return seconds(b.initial); },
             [](backoff_policy& b, py::object v) { b.initial = to_duration(v, "backoff initial"); },
