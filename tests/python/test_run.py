@@ -123,3 +123,20 @@ def test_default_sink_is_under_state_dir(tmp_path):
     summary = s.run()
     assert summary.ok and summary.output.startswith(str(tmp_path / "st"))
     assert drover.read_records(str(tmp_path / "st" / "output")) == [{"v": 1}]
+
+
+def test_progress_takes_tqdm_arguments(sched, capsys):
+    sched.submit(id="a", command=["true"], params={"date": "x"})
+    assert sched.run(progress={"desc": "crawling", "unit": "day"}).ok
+    err = capsys.readouterr().err
+    assert "crawling" in err and "1/1" in err and "day" in err
+
+
+def test_callbacks_run_on_the_calling_thread(sched):
+    import threading
+
+    sched.submit(id="a", command=["true"], params={"date": "x"})
+    threads = set()
+    sched.run(on_progress=lambda p: threads.add(threading.get_ident()),
+              on_task_finished=lambda t, o, s: threads.add(threading.get_ident()))
+    assert threads == {threading.get_ident()}
