@@ -118,9 +118,10 @@ struct ssh_executor::impl : std::enable_shared_from_this<impl> {
     void start(const executor_context& c) {
         ctx = c;
         stopped = false;
-        // Unix socket paths are short (108 bytes): fall back to /tmp for deep state dirs.
-        control_dir = c.state_dir / "ssh" / c.run_id;
-        if ((control_dir / "00.sock").string().size() > 100)
+        // Unix socket paths are short (108 bytes), and ssh first binds "<path>.<16 random chars>"
+        // before renaming it: fall back to /tmp for deep state dirs.
+        control_dir = std::filesystem::absolute(c.state_dir) / "ssh" / c.run_id;
+        if ((control_dir / "00.sock").string().size() + 17 > 100)
             control_dir = std::filesystem::temp_directory_path() /
                           fmt::format("drover-ssh-{}-{:x}", ::getuid(), std::hash<std::string>{}(control_dir.string()));
         std::error_code ec;

@@ -473,3 +473,25 @@ TEST_CASE("ssh: a key the server does not accept fails clearly" * doctest::timeo
     auto ev = r.hosts.all();
     CHECK(contains(ev, "Permission denied"));
 }
+
+TEST_CASE("ssh: a state directory too deep for a Unix socket path still works" * doctest::timeout(120)) {
+    SSHD_OR_SKIP();
+    sshd_fleet fleet(1);
+    temp_dir dir;
+    // ssh binds "<ControlPath>.<16 chars>" first: a socket path of ~95 bytes fits the
+    // 108-byte limit alone but not with that suffix. Run ids are 21 characters.
+    std::size_t fixed = dir.path().string().size() + std::string("/x/state/ssh/").size() + 21 + std::string("/00.sock").size();
+    REQUIRE(fixed < 95);
+    auto state = dir / std::string(95 - fixed, 'd') / "state";
+    drover::scheduler s({.state_dir = state, .seed = 1});
+    auto o = options_for(fleet);
+    s.add_executor(drover::ssh_executor(o));
+    s.set_sink(drover::file_sink({.root = dir / "out", .fsync = false}));
+    s.submit(sh("deep", "echo '{\"ok\":1}'"));
+    auto t0 = std::chrono::steady_clock::now();
+    auto sum = s.run();
+    CHECK_MESSAGE(sum.ok(), dump(sum));
+    CHECK(read_records(dir / "out") == std::vector<std::string>{"{\"ok\":1}"});
+    // The host was never marked down waiting for a socket it could not bind.
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(8));
+}
