@@ -4,6 +4,7 @@
 
 #include "cli/progress.hpp"
 #include "cli/report.hpp"
+#include "cli/status.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -20,16 +21,22 @@ namespace {
 
 constexpr int exit_usage = 2;
 
-const char* usage_text = R"(usage: drover run JOB.toml [--state DIR] [--json] [--quiet]
+const char* usage_text = R"(usage: drover run JOB.toml [--state DIR] [--json] [--quiet] [--retry-dead] [--fresh]
+       drover status [JOB.toml] [--state DIR] [--json]
        drover validate JOB.toml
        drover --version | --help
 
 run       run a job file; exit code 0 when every task succeeded, 1 when some were
-          dead-lettered or skipped, 2 for usage or configuration errors, 130 when cancelled
+          dead-lettered or skipped, 2 for usage or configuration errors, 130 when cancelled.
+          Running it again with the same state directory resumes: tasks that succeeded
+          are not run again. A job with a schedule runs as a service (see docs/workflows.md).
+status    the journal of a state directory: tasks per state, running attempts, dead tasks
 validate  check a job file and print what it would run
-  --state DIR  state directory (default: the job's state_dir, or .drover/<name>)
-  --json       print the summary as one JSON object on stdout
-  --quiet      no progress output
+  --state DIR    state directory (default: the job's state_dir, or .drover/<name>)
+  --json         print the summary (or status) as one JSON object on stdout
+  --quiet        no progress output
+  --retry-dead   on resume, run tasks that were dead-lettered in earlier runs again
+  --fresh        forget earlier runs' task states and run every task
 )";
 
 struct cli_args {
@@ -38,6 +45,8 @@ struct cli_args {
     std::optional<std::string> state_dir;
     bool json = false;
     bool quiet = false;
+    bool retry_dead = false;
+    bool fresh = false;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -60,6 +69,10 @@ cli_args parse_args(int argc, char** argv) {
             a.json = true;
         } else if (arg == "--quiet" || arg == "-q") {
             a.quiet = true;
+        } else if (arg == "--retry-dead") {
+            a.retry_dead = true;
+        } else if (arg == "--fresh") {
+            a.fresh = true;
         } else if (arg == "--state" || arg.starts_with("--state=")) {
             if (arg == "--state") {
                 if (++i >= argc) usage_error("--state needs a directory");
@@ -76,7 +89,14 @@ cli_args parse_args(int argc, char** argv) {
     }
     if (rest.empty()) usage_error("no command given");
     a.command = rest[0];
-    if (a.command != "run" && a.command != "validate") usage_error("unknown command '" + a.command + "'");
+    if (a.command != "run" && a.command != "validate" && a.command != "status")
+        usage_error("unknown command '" + a.command + "'");
+    if (a.command == "status") {
+        if (rest.size() > 2) usage_error("unexpected argument '" + rest[2] + "'");
+        if (rest.size() == 2) a.job_file = rest[1];
+        if (!a.state_dir && a.job_file.empty()) usage_error("status needs --state DIR or a job file");
+        return a;
+    }
     if (rest.size() < 2) usage_error(a.command + " needs a job file");
     if (rest.size() > 2) usage_error("unexpected argument '" + rest[2] + "'");
     a.job_file = rest[1];
@@ -102,8 +122,23 @@ int validate(const drover::job& j) {
     return 0;
 }
 
+int status(const cli_args& a) {
+    std::filesystem::path dir = a.state_dir ? std::filesystem::path(*a.state_dir)
+                                            : drover::load_job(a.job_file).options.state_dir;
+    auto s = drover::read_journal_status(dir);
+    if (a.json)
+        std::cout << drover::to_json(s) << "\n";
+    else
+        std::cout << drover::cli::status_text(s);
+    return 0;
+}
+
 int run(const cli_args& a, drover::job j) {
     if (a.state_dir) j.options.state_dir = *a.state_dir;
+    j.options.journal.enabled = true;
+    j.options.journal.job_name = j.name;
+    j.options.journal.retry_dead = a.retry_dead;
+    j.options.journal.fresh = a.fresh;
     auto sched = drover::make_scheduler(j);
     drover::cli::progress_reporter reporter({.terminal = ::isatty(STDERR_FILENO) == 1, .quiet = a.quiet, .out = stderr});
     sched.add_observer(reporter);
@@ -142,6 +177,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     cli_args args = parse_args(argc, argv);
     try {
+        if (args.command == "status") return status(args);
         auto j = drover::load_job(args.job_file);
         if (args.command == "validate") return validate(j);
         return run(args, std::move(j));

@@ -4,6 +4,7 @@
 #include <drover/sinks/file.hpp>
 
 #include "detail/complete.hpp"
+#include "scheduler/dag.hpp"
 #include "scheduler/dispatcher.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -90,7 +91,9 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
         m.output = std::make_shared<file_sink>(std::move(o));
     }
 
-    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, &m.tasks, false};
+    // Unknown ids, globs matching nothing and cycles are config errors before anything runs.
+    auto graph = detail::build_task_graph(m.tasks);
+    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, &m.tasks, false, std::move(graph)};
     auto strand = asio::make_strand(ex);
     std::shared_ptr<detail::dispatcher> d;
     {
