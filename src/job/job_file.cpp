@@ -11,6 +11,7 @@
 #include "executors/ssh_command.hpp"
 #include "job/expand.hpp"
 #include "job/toml_reader.hpp"
+#include "job/workflow_keys.hpp"
 #include "scheduler/dag.hpp"
 
 #include <toml++/toml.h>
@@ -507,7 +508,8 @@ job parser::run(std::string_view text) {
     } catch (const toml::parse_error& e) {
         fail(e.source(), "", fmt::format("invalid TOML: {}", e.description()));
     }
-    check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks"});
+    check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks", "schedule",
+                          "timezone", "overlap", "on_failure"});
     job_.source = file_;
 
     const auto& name = required(root, "name", "", " (e.g. name = \"hello\")");
@@ -528,6 +530,7 @@ job parser::run(std::string_view text) {
     parse_executors(root.get("executors"));
     if (const auto* v = root.get("sink")) parse_sink(*v);
     if (const auto* v = root.get("defaults")) parse_defaults(*v);
+    detail::parse_workflow_keys(file_, root, job_);  // schedule, timezone, overlap, on_failure
 
     const auto* tasks = root.get("tasks");
     if (!tasks) fail(root.source(), "tasks", "no tasks: add at least one [[tasks]] table with an id and a command");
