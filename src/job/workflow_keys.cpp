@@ -1,5 +1,6 @@
 #include "job/workflow_keys.hpp"
 
+#include "alerts/alerts.hpp"
 #include "cron/cron.hpp"
 #include "job/toml_reader.hpp"
 
@@ -57,6 +58,11 @@ public:
                 a.webhook = string_of(*w, "on_failure.webhook");
                 if (!a.webhook.starts_with("http://") && !a.webhook.starts_with("https://"))
                     fail(*w, "on_failure.webhook", "must be an http:// or https:// URL");
+                try {
+                    (void)parse_webhook_url(a.webhook);
+                } catch (const config_error& e) {
+                    fail(*w, "on_failure.webhook", e.what());
+                }
             }
             if (a.command.empty() && a.webhook.empty())
                 fail(*v, "on_failure", "give a command, a webhook or both");
