@@ -323,7 +323,7 @@ journal::stats journal::statistics() const {
 }
 
 void journal::writer_loop() {
-    std::vector<op> batch;
+    std::deque<op> batch;
     auto last_commit = std::chrono::steady_clock::now() - interval_;
     for (;;) {
         {

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -100,7 +101,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_writer_;
     std::condition_variable committed_cv_;
-    std::vector<op> queue_;
+    std::deque<op> queue_;  // a deque: growing it never moves what is queued (enqueue stays short)
     std::uint64_t queued_ = 0, committed_ = 0;
     bool flush_requested_ = false, stopping_ = false;
     std::exception_ptr error_;
