@@ -16,6 +16,7 @@
 #include <boost/json/parser.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,9 @@ struct run_config {
     const std::vector<task_spec>* tasks;
     bool start_cancelled = false;
     task_graph graph;  ///< empty when no task has `after`
+    /// Index of the task with this id, or -1 (the scheduler's own id index: a resume of
+    /// a million tasks does not build a second one).
+    std::function<std::int64_t(std::string_view)> find_task;
 };
 
 class dispatcher : public std::enable_shared_from_this<dispatcher> {

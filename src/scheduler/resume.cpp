@@ -18,13 +18,20 @@ void dispatcher::open_journal() {
     const auto& jo = cfg_.opts.journal;
     if (!jo.enabled) return;
     journal_ = std::make_unique<journal>(cfg_.opts.state_dir, jo);
-    std::unordered_map<std::string_view, std::uint32_t> index;
-    index.reserve(tasks_.size());
-    for (std::uint32_t i = 0; i < tasks_.size(); ++i) index.emplace(tasks_[i].id, i);
+    std::unordered_map<std::string_view, std::uint32_t> own_index;  // only without the scheduler's
+    auto find = cfg_.find_task;
+    if (!find) {
+        own_index.reserve(tasks_.size());
+        for (std::uint32_t i = 0; i < tasks_.size(); ++i) own_index.emplace(tasks_[i].id, i);
+        find = [&](std::string_view id) -> std::int64_t {
+            auto it = own_index.find(id);
+            return it == own_index.end() ? -1 : it->second;
+        };
+    }
     journal_->replay([&](const journal::task_row& row) {
-        auto it = index.find(row.id);
-        if (it == index.end()) return;
-        auto& t = rt_[it->second];
+        auto idx = find(row.id);
+        if (idx < 0) return;
+        auto& t = rt_[static_cast<std::size_t>(idx)];
         if (row.state == task_state::succeeded) {
             t.state = task_state::succeeded;
             t.resumed = true;

@@ -110,7 +110,11 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
 
     // Unknown ids, globs matching nothing and cycles are config errors before anything runs.
     auto graph = detail::build_task_graph(m.tasks);
-    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, &m.tasks, false, std::move(graph)};
+    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, &m.tasks, false, std::move(graph),
+                           [&m](std::string_view id) -> std::int64_t {
+                               auto it = m.ids.find(id);
+                               return it == m.ids.end() ? -1 : static_cast<std::int64_t>(*it);
+                           }};
     auto strand = asio::make_strand(ex);
     std::shared_ptr<detail::dispatcher> d;
     {
