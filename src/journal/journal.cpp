@@ -75,7 +75,7 @@ struct schema_db {
     explicit schema_db(const std::filesystem::path& file) : db(file, sql::database::mode::read_write_create) {
         // A bigger page cache and memory-mapped reads make the replay of a large journal fast.
         db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
-                "PRAGMA mmap_size=1073741824;");
+                "PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=16384;");
         db.exec(std::string("BEGIN IMMEDIATE;") + journal_schema + "COMMIT;");
     }
 };
@@ -342,7 +342,7 @@ void journal::writer_loop() {
         }
         // Transactions of at most max_ops operations: the page cache never spills mid-way,
         // and a reader (drover status) sees progress while a long backlog is written.
-        constexpr std::size_t max_ops = 20000;
+        constexpr std::size_t max_ops = 50000;
         try {
             for (std::size_t first = 0; first < batch.size(); first += max_ops) {
                 std::size_t last = std::min(batch.size(), first + max_ops);
