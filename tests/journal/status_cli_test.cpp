@@ -82,3 +82,34 @@ TEST_CASE("cli status: a state directory without a journal is an error with exit
     CHECK(r.output.find("no journal in nowhere") != std::string::npos);
     CHECK(drover_cli(d, "status").exit_code == 2);  // needs --state or a job file
 }
+
+TEST_CASE("cli service: a scheduled job serves until SIGTERM (exit 130); --once runs it now" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml", R"(name = "svc"
+schedule = "0 0 1 1 *"
+timezone = "UTC"
+overlap = "queue"
+[sink]
+kind = "file"
+path = "out"
+[[tasks]]
+id = "t"
+command = ["sh", "-c", "echo '{\"tick\":\"'$DROVER_TICK'\"}'"]
+)");
+    // --once: one run now, no tick (DROVER_TICK unset), exit code of the run.
+    auto once = drover_cli(d, "run job.toml --once --quiet");
+    CHECK(once.exit_code == 0);
+    CHECK(read_records(d / "out") == std::vector<std::string>{R"({"tick":""})"});
+
+    // The service logs its next tick (next New Year) and sleeps; SIGTERM ends it with 130.
+    auto r = run_shell("cd " + d.path().string() + " && (" + DROVER_CLI_PATH +
+                       " run job.toml --quiet 2> svc.err & pid=$!; "
+                       "for i in $(seq 100); do grep -q 'next run at' svc.err && break; sleep 0.05; done; "
+                       "kill -TERM $pid; wait $pid; echo rc=$?; cat svc.err)");
+    INFO(r.output);
+    CHECK(r.output.find("rc=130") != std::string::npos);
+    CHECK(r.output.find("service for schedule \"0 0 1 1 *\" (UTC, overlap queue)") != std::string::npos);
+    auto next = r.output.find("next run at ");
+    REQUIRE(next != std::string::npos);
+    CHECK(r.output.substr(next + 16, 16) == "-01-01T00:00:00Z");  // the next New Year, UTC
+}
