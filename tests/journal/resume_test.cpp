@@ -194,3 +194,45 @@ TEST_CASE("status: no journal is a clear error") {
     temp_dir d;
     CHECK_THROWS_WITH(read_journal_status(d.path()), doctest::Contains("no journal in"));
 }
+
+TEST_CASE("journal: a damaged, foreign or newer journal fails the run before any task runs") {
+    auto expect_error = [](const fs::path& state, const std::string& part) {
+        scheduler s({.state_dir = state, .journal = {.enabled = true, .job_name = "j"}});
+        auto marker = state.parent_path() / "ran";
+        s.submit(sh("a", "touch " + marker.string()));
+        try {
+            s.run();
+            FAIL("no error");
+        } catch (const std::exception& e) {
+            CHECK_MESSAGE(std::string(e.what()).find(part) != std::string::npos, e.what());
+        }
+        CHECK_FALSE(fs::exists(marker));
+    };
+    {
+        temp_dir d;
+        fs::create_directories(d / "st");
+        write_file(d / "st" / "journal.db", std::string(5000, 'x'));  // not SQLite
+        expect_error(d / "st", "journal.db");
+        expect_error(d / "st", "not a database");
+    }
+    {
+        temp_dir d;
+        fs::create_directories(d / "st" / "journal.db");  // a directory in its place
+        expect_error(d / "st", "journal");
+    }
+    {
+        temp_dir d;
+        {
+            scheduler s({.state_dir = d / "st", .journal = {.enabled = true, .job_name = "j"}});
+            s.submit(sh("a", "true"));
+            CHECK(s.run().ok());
+        }
+        auto r = run_shell("sqlite3 " + (d / "st" / "journal.db").string() +
+                           " \"UPDATE meta SET value='99' WHERE key='schema_version'\" 2>&1");
+        if (r.exit_code != 0) {
+            MESSAGE("sqlite3 shell not available: " << r.output);
+            return;
+        }
+        expect_error(d / "st", "schema version 99");
+    }
+}
