@@ -36,6 +36,7 @@ std::string_view to_string(task_state s) noexcept {
         case task_state::succeeded: return "succeeded";
         case task_state::dead: return "dead";
         case task_state::skipped: return "skipped";
+        case task_state::upstream_failed: return "upstream_failed";
     }
     return "unknown";
 }

@@ -7,6 +7,7 @@
 #include <drover/executors/local.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
+#include <drover/journal.hpp>
 #include <drover/observer.hpp>
 #include <drover/outcome.hpp>
 #include <drover/scheduler.hpp>

@@ -29,6 +29,19 @@ struct sink_config {
     file_sink_options file;
 };
 
+/// Top-level `schedule`, `timezone` and `overlap`: `drover run` becomes a service.
+struct schedule_config {
+    std::string cron;              ///< 5-field cron expression or @hourly-style shorthand
+    std::string timezone;          ///< TZ database name; empty = the machine's local zone
+    std::string overlap = "skip";  ///< "skip" or "queue": a tick during a run (docs/workflows.md)
+};
+
+/// The `[on_failure]` table: alerts when a task is dead-lettered or a run ends with failures.
+struct alert_config {
+    std::vector<std::string> command;  ///< run with the JSON payload on stdin; empty = none
+    std::string webhook;               ///< http(s)://host[:port]/path, POSTed the payload; empty = none
+};
+
 /// A parsed, validated job with its tasks expanded (foreach) and templated.
 struct job {
     std::string name;
@@ -37,6 +50,8 @@ struct job {
     std::vector<executor_config> executors;           ///< never empty after parsing
     std::optional<sink_config> sink;                  ///< unset = scheduler default
     std::vector<task_spec> tasks;
+    std::optional<schedule_config> schedule;          ///< unset = run once
+    std::optional<alert_config> on_failure;           ///< unset = no alerts
 };
 
 /// Reads and validates a job file. Throws config_error ("file:line:column: key: problem").

@@ -16,10 +16,13 @@ class observer {
 public:
     virtual ~observer() = default;
     virtual void on_run_started(const progress&) {}
+    /// Not called for tasks a resumed run takes as finished from the journal.
     virtual void on_task_queued(const task_spec&) {}
     virtual void on_task_started(const task_spec&, int /*attempt*/, std::string_view /*executor*/) {}
     /// `next` is succeeded, retry_wait, dead, skipped (the run was cancelled or halted), or
     /// ready (the attempt was lost with its executor and goes straight back in the queue).
+    /// It is upstream_failed, with an empty outcome whose message names the dead upstream
+    /// task, for a task that will not run because a task it comes `after` is dead.
     virtual void on_task_finished(const task_spec&, const attempt_outcome&, task_state /*next*/) {}
     /// An executor reports something about its hosts ("host a:22 is down: ...").
     virtual void on_executor_event(std::string_view /*executor*/, std::string_view /*message*/) {}

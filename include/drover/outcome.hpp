@@ -25,7 +25,9 @@ enum class failure_class {
 
 /// Lifecycle: pending -> ready -> running -> (succeeded | retry_wait -> ready ... | dead).
 /// `skipped` marks tasks never finished because the run halted or was cancelled.
-enum class task_state { pending, ready, running, retry_wait, succeeded, dead, skipped };
+/// `upstream_failed` marks tasks not run because a task they come `after` is dead (or
+/// upstream_failed itself).
+enum class task_state { pending, ready, running, retry_wait, succeeded, dead, skipped, upstream_failed };
 
 std::string_view to_string(failure_class) noexcept;
 std::string_view to_string(task_state) noexcept;

@@ -3,6 +3,7 @@
 /// The scheduler: an idle slot takes the next ready task.
 
 #include <drover/executor.hpp>
+#include <drover/journal.hpp>
 #include <drover/observer.hpp>
 #include <drover/sink.hpp>
 #include <drover/summary.hpp>
@@ -39,6 +40,8 @@ struct scheduler_options {
     std::map<std::string, std::size_t> pools;  ///< pool name -> max running tasks
     std::size_t stderr_tail_lines = 20;         ///< kept in each attempt_outcome
     std::optional<std::uint64_t> seed;          ///< for backoff jitter; random when unset
+    /// Durable runs and resume (<state_dir>/journal.db); off by default. See docs/workflows.md.
+    journal_options journal;
 };
 
 /// Schedules tasks over executors into a sink.

@@ -21,11 +21,13 @@ struct progress {
     std::size_t succeeded = 0;
     std::size_t dead = 0;
     std::size_t skipped = 0;
+    std::size_t upstream_failed = 0; ///< not run: a task they come `after` is dead
+    std::size_t resumed = 0;         ///< succeeded in an earlier run of the journal (in `succeeded`, not run again)
     std::uint64_t records = 0;       ///< committed records
     std::uint64_t bad_records = 0;
     duration elapsed{0};
 
-    std::size_t finished() const noexcept { return succeeded + dead + skipped; }
+    std::size_t finished() const noexcept { return succeeded + dead + skipped + upstream_failed; }
 };
 
 struct task_result {
@@ -33,6 +35,7 @@ struct task_result {
     task_state state = task_state::pending;
     int attempts = 0;
     attempt_outcome last;            ///< the last attempt (empty when never started)
+    bool resumed = false;            ///< succeeded (or dead) in an earlier run of the journal; not run now
 };
 
 struct run_summary {
@@ -45,7 +48,8 @@ struct run_summary {
     std::vector<task_result> tasks;  ///< in submission order
 
     bool ok() const noexcept {
-        return !cancelled && counts.dead == 0 && counts.skipped == 0 && counts.succeeded == counts.total;
+        return !cancelled && counts.dead == 0 && counts.skipped == 0 && counts.upstream_failed == 0 &&
+               counts.succeeded == counts.total;
     }
     /// CLI convention: 0 all succeeded, 1 some failed or halted, 130 cancelled.
     int exit_code() const noexcept { return cancelled ? 130 : (ok() ? 0 : 1); }

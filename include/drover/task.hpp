@@ -42,6 +42,10 @@ struct task_spec {
     backoff_policy backoff;
     std::string pool;                            ///< empty = no pool limit
     std::string workdir;                         ///< empty = the scheduler's working directory
+    /// Runs only after these tasks succeeded: ids, or globs over ids (`crawl-*`; `*`, `?`,
+    /// `[...]` as in fnmatch). A glob never matches the task itself; one that matches no
+    /// task, an unknown id and a cycle are config errors when the run starts.
+    std::vector<std::string> after;
 };
 
 /// True if `id` is a valid task id (see task_spec).

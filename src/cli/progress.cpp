@@ -39,6 +39,10 @@ void progress_reporter::on_task_finished(const task_spec& t, const attempt_outco
     clear_line();
     if (next == task_state::retry_wait)
         fmt::print(o_.out, "retry  {} attempt {} failed: {}\n", t.id, o.attempt, o.message);
+    else if (next == task_state::upstream_failed)
+        fmt::print(o_.out, "not run {}: {}\n", t.id, o.message);
+    else if (next == task_state::ready)
+        fmt::print(o_.out, "lost   {} attempt {}: {} (queued again)\n", t.id, o.attempt, o.message);
     else
         fmt::print(o_.out, "dead   {} after {} attempt(s): {}\n", t.id, o.attempt, o.message);
     std::fflush(o_.out);

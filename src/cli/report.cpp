@@ -13,12 +13,16 @@ std::string summary_text(const std::string& job_name, const run_summary& s) {
     std::string out = fmt::format("drover: {} {}: {} succeeded, {} dead, {} skipped of {} tasks in {} ({:.1f} tasks/s)\n",
                                   job_name, verdict, c.succeeded, c.dead, c.skipped, c.total,
                                   human_duration(c.elapsed), secs > 0 ? static_cast<double>(c.finished()) / secs : 0.0);
+    if (c.upstream_failed) out += fmt::format("  upstream failed: {} task(s) not run\n", c.upstream_failed);
+    if (c.resumed) out += fmt::format("  resumed: {} task(s) succeeded in earlier runs, not run again\n", c.resumed);
     out += fmt::format("  records: {} committed, {} bad\n", c.records, c.bad_records);
     out += fmt::format("  output:  {}\n", s.output);
     out += fmt::format("  run dir: {}\n", s.run_dir.string());
     if (c.bad_records) out += fmt::format("  bad records: {}\n", (s.run_dir / "bad-records.jsonl").string());
     if (c.dead) {
-        out += fmt::format("  dead letters: {}\n", (s.run_dir / "dead-letter.jsonl").string());
+        std::error_code ec;  // tasks dead in an earlier run (resume) have their dead letter there
+        if (std::filesystem::exists(s.run_dir / "dead-letter.jsonl", ec))
+            out += fmt::format("  dead letters: {}\n", (s.run_dir / "dead-letter.jsonl").string());
         int shown = 0;
         for (const auto& t : s.tasks) {
             if (t.state != task_state::dead) continue;

@@ -11,6 +11,8 @@
 #include "executors/ssh_command.hpp"
 #include "job/expand.hpp"
 #include "job/toml_reader.hpp"
+#include "job/workflow_keys.hpp"
+#include "scheduler/dag.hpp"
 
 #include <toml++/toml.h>
 #include <fmt/format.h>
@@ -64,6 +66,7 @@ private:
     std::vector<std::size_t> task_entry_;   // tasks[i] entry index of each expanded task
     std::vector<std::size_t> entry_line_;
     std::unordered_map<std::string, std::size_t> seen_ids_;  // id -> entry index
+    std::vector<std::vector<template_field>> entry_after_;    // tasks[entry].after, per entry
 
     std::vector<template_field> strings_table(const toml::node& n, const std::string& key, bool env) const;
     void parse_pools(const toml::node& n);
@@ -82,6 +85,7 @@ private:
     void add_task(task_spec t, const template_field& id, std::size_t entry,
                   const std::vector<detail::foreach_axis>& axes);
     void check_partition() const;
+    void check_after() const;
 };
 
 // A table of name -> string template (env, or [defaults].env).
@@ -361,8 +365,17 @@ std::string parser::expand(const template_field& f, const std::map<std::string, 
 void parser::parse_task(const toml::node& n, std::size_t entry) {
     std::string path = fmt::format("tasks[{}]", entry);
     const auto& t = table_of(n, path);
-    check_keys(t, path, {"id", "command", "env", "params", "foreach"}, setting_keys);
+    check_keys(t, path, {"id", "command", "env", "params", "foreach", "after"}, setting_keys);
     entry_line_.push_back(t.source().begin.line);
+    auto& after = entry_after_.emplace_back();
+    if (const auto* a = t.get("after")) {
+        const auto& arr = array_of(*a, path + ".after", "an array of task ids or globs, e.g. [\"crawl-*\"]");
+        for (std::size_t i = 0; i < arr.size(); ++i) {
+            std::string key = fmt::format("{}.after[{}]", path, i);
+            after.push_back({"", key, &arr[i], string_of(arr[i], key)});
+            if (after.back().text.empty()) fail(arr[i], key, "must not be empty: give a task id or a glob");
+        }
+    }
 
     const auto& id_node = required(t, "id", path, " (e.g. id = \"day-{date}\")");
     template_field id{"", path + ".id", &id_node, string_of(id_node, path + ".id")};
@@ -398,7 +411,7 @@ void parser::parse_task(const toml::node& n, std::size_t entry) {
         } else if (k.str() == "foreach") {
             axes = parse_foreach(v, key);
             foreach_node = &v;
-        } else if (k.str() != "id" && k.str() != "command") {
+        } else if (k.str() != "id" && k.str() != "command" && k.str() != "after") {
             apply_setting(k.str(), v, key, proto);
         }
     }
@@ -429,6 +442,7 @@ void parser::parse_task(const toml::node& n, std::size_t entry) {
         if (ts.command.front().empty()) fail(*command.front().node, command.front().key, "the program name is empty");
         ts.env.clear();
         for (const auto& e : env) ts.env[e.name] = expand(e, ts.params);
+        for (const auto& a : after) ts.after.push_back(expand(a, ts.params));  // after = ["crawl-{date}"]
         add_task(std::move(ts), id, entry, axes);
     });
 }
@@ -478,6 +492,15 @@ void parser::check_partition() const {
     }
 }
 
+// Unknown ids, globs matching nothing and cycles, at the `after` entry that names them.
+void parser::check_after() const {
+    detail::task_graph g;
+    auto p = detail::build_task_graph(job_.tasks, g);
+    if (!p) return;
+    const auto& f = entry_after_[task_entry_[p->task]][p->entry];
+    fail(*f.node, f.key, fmt::format("task '{}': {}", job_.tasks[p->task].id, p->message));
+}
+
 job parser::run(std::string_view text) {
     toml::table root;
     try {
@@ -485,7 +508,8 @@ job parser::run(std::string_view text) {
     } catch (const toml::parse_error& e) {
         fail(e.source(), "", fmt::format("invalid TOML: {}", e.description()));
     }
-    check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks"});
+    check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks", "schedule",
+                          "timezone", "overlap", "on_failure"});
     job_.source = file_;
 
     const auto& name = required(root, "name", "", " (e.g. name = \"hello\")");
@@ -506,6 +530,7 @@ job parser::run(std::string_view text) {
     parse_executors(root.get("executors"));
     if (const auto* v = root.get("sink")) parse_sink(*v);
     if (const auto* v = root.get("defaults")) parse_defaults(*v);
+    detail::parse_workflow_keys(file_, root, job_);  // schedule, timezone, overlap, on_failure
 
     const auto* tasks = root.get("tasks");
     if (!tasks) fail(root.source(), "tasks", "no tasks: add at least one [[tasks]] table with an id and a command");
@@ -513,6 +538,7 @@ job parser::run(std::string_view text) {
     if (arr.empty()) fail(*tasks, "tasks", "no tasks: add at least one [[tasks]] table with an id and a command");
     for (std::size_t i = 0; i < arr.size(); ++i) parse_task(arr[i], i);
     check_partition();
+    check_after();
     return std::move(job_);
 }
 

@@ -161,9 +161,8 @@ void attempt_run::finish(attempt_outcome o) {
         w->async_commit(asio::bind_executor(
             ctx_.strand, [self = shared_from_this(), o = std::move(o)](std::exception_ptr error,
                                                                        committed_output out) mutable {
-                std::uint64_t committed = out.records;
                 if (error) {
-                    committed = 0;
+                    out = {};
                     self->writer_->abort();
                     o.failure = failure_class::output_error;
                     try {
@@ -175,7 +174,7 @@ void attempt_run::finish(attempt_outcome o) {
                     }
                 }
                 self->writer_.reset();
-                self->done_(std::move(o), committed);
+                self->done_(std::move(o), std::move(out));
             }));
         return;
     }
@@ -183,7 +182,7 @@ void attempt_run::finish(attempt_outcome o) {
         writer_->abort();
         writer_.reset();
     }
-    done_(std::move(o), 0);
+    done_(std::move(o), committed_output{});
 }
 
 }  // namespace drover::detail

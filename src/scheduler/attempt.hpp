@@ -34,7 +34,7 @@ struct attempt_context {
 
 class attempt_run final : public attempt_io, public std::enable_shared_from_this<attempt_run> {
 public:
-    using done_fn = std::function<void(attempt_outcome, std::uint64_t committed_records)>;
+    using done_fn = std::function<void(attempt_outcome, committed_output committed)>;
 
     attempt_run(attempt_context ctx, done_fn done);
     ~attempt_run();

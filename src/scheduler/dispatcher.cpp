@@ -49,6 +49,7 @@ void dispatcher::start() {
     }
     try {
         run_id_ = new_run_id();
+        open_journal();  // first: it locks the state directory
         files_.emplace(cfg_.opts.state_dir, run_id_);
         cfg_.output->start({.run_id = run_id_, .io_ex = strand(), .state_dir = cfg_.opts.state_dir});
         started_ = true;
@@ -57,10 +58,7 @@ void dispatcher::start() {
     } catch (...) {
         return fail(std::current_exception());
     }
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
-        enqueue(i);
-        for (auto* o : cfg_.observers) o->on_task_queued(tasks_[i]);
-    }
+    queue_initial();
     for (auto* o : cfg_.observers) o->on_run_started(snapshot());
     if (cfg_.start_cancelled) cancel();
     dispatch();
@@ -140,15 +138,16 @@ void dispatcher::launch(std::size_t idx, slot_group& g) {
     attempt_context ctx{strand_, spec, t.attempts, run_id_, *g.exec, *cfg_.output, *files_, parser_,
                         cfg_.opts.stderr_tail_lines};
     t.current = std::make_shared<attempt_run>(
-        ctx, [self = shared_from_this(), idx, &g](attempt_outcome o, std::uint64_t committed) {
-            self->on_attempt_done(idx, g, std::move(o), committed);
+        ctx, [self = shared_from_this(), idx, &g](attempt_outcome o, committed_output committed) {
+            self->on_attempt_done(idx, g, std::move(o), std::move(committed));
         });
+    if (journal_) journal_->attempt_started(spec.id, t.attempts, g.exec->name());
     for (auto* o : cfg_.observers) o->on_task_started(spec, t.attempts, g.exec->name());
     t.current->start();
     notify_progress(false);
 }
 
-void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, std::uint64_t committed) {
+void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, committed_output committed) {
     auto& t = rt_[idx];
     const auto& spec = tasks_[idx];
     ++g.free;
@@ -162,7 +161,7 @@ void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome
     if (o.ok()) {
         t.state = task_state::succeeded;
         ++succeeded_;
-        records_ += committed;
+        records_ += committed.records;
     } else if (cancelled_ || (halted_ && (retries_left || lost))) {
         t.state = task_state::skipped;  // counted when the run finishes
     } else if (lost) {
@@ -174,13 +173,19 @@ void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome
         ++dead_;
     }
     t.last = std::move(o);
+    // Journal after the sink's commit completed: a crash in between re-runs the task, and its
+    // deterministic commit replaces what this one published.
+    if (journal_) journal_->attempt_finished(spec.id, t.last, t.state, t.last.ok() ? &committed : nullptr);
     for (auto* ob : cfg_.observers) ob->on_task_finished(spec, t.last, t.state);
     if (t.state == task_state::ready) enqueue(idx);
     if (t.state == task_state::retry_wait) schedule_retry(idx);
+    if (t.state == task_state::succeeded) release_downstream(idx);
     if (t.state == task_state::dead) {
         write_dead_letter(idx);
+        fail_downstream(idx);
         check_halt();
     }
+    check_journal();
     dispatch();
     notify_progress(false);
     maybe_finish();
@@ -260,8 +265,10 @@ void dispatcher::fail_unrunnable() {
         t.last.attempt = t.attempts;
         t.last.failure = failure_class::executor_lost;
         t.last.message = "no executor can run it: " + why;
+        if (journal_) journal_->task_state_changed(tasks_[*idx].id, t.state, to_string(t.last.failure), t.last.message);
         for (auto* ob : cfg_.observers) ob->on_task_finished(tasks_[*idx], t.last, t.state);
         write_dead_letter(*idx);
+        fail_downstream(*idx);
     }
     // (Nothing runs, so no pool is full: next_ready() drained every queue.)
 }
@@ -281,11 +288,13 @@ progress dispatcher::snapshot() const {
     p.retry_wait = retry_wait_;
     p.succeeded = succeeded_;
     p.dead = dead_;
-    p.pending = ready_count_;
+    p.pending = ready_count_ + blocked_;
     p.skipped = 0;
+    p.upstream_failed = upstream_failed_;
+    p.resumed = resumed_;
     if (finished_) {
         p.pending = 0;
-        p.skipped = tasks_.size() - succeeded_ - dead_;
+        p.skipped = tasks_.size() - succeeded_ - dead_ - upstream_failed_;
     }
     p.records = records_;
     p.bad_records = bad_records_;
@@ -325,10 +334,15 @@ void dispatcher::finish() {
     s.tasks.reserve(tasks_.size());
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
         auto& t = rt_[i];
-        if (t.state != task_state::succeeded && t.state != task_state::dead) t.state = task_state::skipped;
-        s.tasks.push_back({tasks_[i].id, t.state, t.attempts, t.last});
+        if (t.state != task_state::succeeded && t.state != task_state::dead && t.state != task_state::upstream_failed) {
+            t.state = task_state::skipped;
+            if (journal_) journal_->task_state_changed(tasks_[i].id, t.state, {}, {});
+        }
+        s.tasks.push_back({tasks_[i].id, t.state, t.attempts, t.last, t.resumed});
     }
     s.counts = snapshot();
+    std::exception_ptr err;
+    close_journal(s, err);
     try {
         files_->write_summary(s);
     } catch (...) {
@@ -340,12 +354,13 @@ void dispatcher::finish() {
     }
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();
-    complete_later(strand_, std::move(handler_), std::exception_ptr{}, std::move(s));
+    complete_later(strand_, std::move(handler_), err, std::move(s));
     self_.reset();
 }
 
 void dispatcher::fail(std::exception_ptr e) {
     finished_ = true;
+    journal_.reset();  // commits what is queued; the run is not marked finished
     for (auto& g : groups_) g.exec->stop();
     if (started_) cfg_.output->stop();
     auto slot = asio::get_associated_cancellation_slot(handler_);

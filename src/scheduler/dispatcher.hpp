@@ -6,7 +6,9 @@
 
 #include <drover/scheduler.hpp>
 
+#include "journal/journal.hpp"
 #include "scheduler/attempt.hpp"
+#include "scheduler/dag.hpp"
 #include "scheduler/run_files.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -14,6 +16,7 @@
 #include <boost/json/parser.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +34,10 @@ struct run_config {
     std::vector<observer*> observers;
     const std::vector<task_spec>* tasks;
     bool start_cancelled = false;
+    task_graph graph;  ///< empty when no task has `after`
+    /// Index of the task with this id, or -1 (the scheduler's own id index: a resume of
+    /// a million tasks does not build a second one).
+    std::function<std::int64_t(std::string_view)> find_task;
 };
 
 class dispatcher : public std::enable_shared_from_this<dispatcher> {
@@ -46,8 +53,10 @@ public:
 private:
     struct task_rt {
         task_state state = task_state::pending;
+        bool resumed = false;   // final state taken from the journal; not run in this run
         int attempts = 0;
         int losses = 0;  // attempts lost with their executor: not charged to retries
+        std::uint32_t waiting = 0;  // upstream tasks (after) not yet succeeded
         attempt_outcome last;
         std::shared_ptr<attempt_run> current;
         std::unique_ptr<boost::asio::steady_timer> retry_timer;
@@ -61,7 +70,14 @@ private:
     std::optional<std::size_t> next_ready();
     void dispatch();
     void launch(std::size_t idx, slot_group& g);
-    void on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, std::uint64_t committed);
+    void on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, committed_output committed);
+    // Journal and dependencies (resume.cpp).
+    void open_journal();
+    void queue_initial();
+    void release_downstream(std::size_t idx);
+    void fail_downstream(std::size_t idx);
+    void check_journal();
+    void close_journal(run_summary& s, std::exception_ptr& err);
     void schedule_retry(std::size_t idx);
     void check_halt();
     void start_executors();
@@ -86,6 +102,9 @@ private:
     std::map<std::string, std::size_t> pool_running_;
     std::uint64_t seq_ = 0;
     std::size_t ready_count_ = 0, running_ = 0, retry_wait_ = 0, succeeded_ = 0, dead_ = 0;
+    std::size_t blocked_ = 0, upstream_failed_ = 0, resumed_ = 0;
+    std::unique_ptr<journal> journal_;
+    std::exception_ptr journal_error_;
     std::uint64_t records_ = 0, bad_records_ = 0;
     bool started_ = false, stopping_ = false, cancelled_ = false, halted_ = false, finished_ = false;
     std::string run_id_;

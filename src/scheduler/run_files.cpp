@@ -143,6 +143,8 @@ std::string to_json(const run_summary& s) {
     j["succeeded"] = s.counts.succeeded;
     j["dead"] = s.counts.dead;
     j["skipped"] = s.counts.skipped;
+    j["upstream_failed"] = s.counts.upstream_failed;
+    j["resumed"] = s.counts.resumed;
     j["records"] = s.counts.records;
     j["bad_records"] = s.counts.bad_records;
     j["elapsed_ms"] = s.counts.elapsed.count();

@@ -1,0 +1,66 @@
+#include "cli/status.hpp"
+
+#include "cli/progress.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+
+namespace drover::cli {
+
+namespace {
+
+std::string utc_time(std::int64_t ms) {
+    std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+std::string status_text(const journal_status& s) {
+    std::string out = fmt::format("drover: job '{}' in {} — {}\n", s.job_name, s.state_dir.string(),
+                                  s.live ? "a run is in progress" : "no run in progress");
+    if (s.last_run)
+        out += fmt::format("  last run: {} {}, started {}{} ({} run(s) in the journal)\n", s.last_run->run_id,
+                           s.last_run->status, utc_time(s.last_run->started_ms),
+                           s.last_run->finished_ms ? ", ended " + utc_time(s.last_run->finished_ms) : std::string(),
+                           s.runs);
+    out += fmt::format("  tasks: {}", s.total);
+    for (const char* k : {"succeeded", "running", "pending", "retry_wait", "dead", "upstream_failed", "skipped"}) {
+        auto it = s.counts.find(k);
+        out += fmt::format(", {} {}", it == s.counts.end() ? 0 : it->second, k);
+    }
+    out += "\n";
+    if (!s.running.empty()) {
+        out += "  running:\n";
+        auto now = now_ms();
+        for (const auto& a : s.running)
+            out += fmt::format("    {} attempt {} on {}, for {}\n", a.task_id, a.attempt, a.executor,
+                               human_duration(duration(std::max<std::int64_t>(0, now - a.started_ms))));
+    }
+    if (!s.dead.empty()) {
+        out += "  not succeeded:\n";
+        std::size_t shown = 0;
+        for (const auto& d : s.dead) {
+            if (++shown > 20) {
+                out += fmt::format("    ... and {} more (--json lists all)\n", s.dead.size() - 20);
+                break;
+            }
+            out += fmt::format("    {} ({}): {}{}\n", d.task_id, d.state, d.message.empty() ? d.failure : d.message,
+                               d.state == "dead" ? fmt::format(" after {} attempt(s)", d.attempts) : std::string());
+        }
+    }
+    return out;
+}
+
+}  // namespace drover::cli

@@ -1,0 +1,80 @@
+#include "job/workflow_keys.hpp"
+
+#include "alerts/alerts.hpp"
+#include "cron/cron.hpp"
+#include "job/toml_reader.hpp"
+
+#include <fmt/format.h>
+
+namespace drover::detail {
+
+namespace {
+
+class workflow_reader : reader {
+public:
+    using reader::reader;
+
+    void run(const toml::table& root, job& j) const {
+        const auto* sched = root.get("schedule");
+        for (const char* k : {"timezone", "overlap"})
+            if (const auto* v = root.get(k); v && !sched)
+                fail(*v, k, "only means something with a schedule (e.g. schedule = \"*/20 * * * *\")");
+        if (sched) {
+            schedule_config c;
+            c.cron = string_of(*sched, "schedule");
+            try {
+                (void)cron_schedule::parse(c.cron);
+            } catch (const config_error& e) {
+                fail(*sched, "schedule", e.what());
+            }
+            if (const auto* v = root.get("timezone")) {
+                c.timezone = string_of(*v, "timezone");
+                try {
+                    time_zone check(c.timezone);
+                } catch (const config_error& e) {
+                    fail(*v, "timezone", e.what());
+                }
+                if (c.timezone.empty()) fail(*v, "timezone", "must not be empty (leave it out for the local zone)");
+            }
+            if (const auto* v = root.get("overlap")) {
+                c.overlap = string_of(*v, "overlap");
+                if (c.overlap != "skip" && c.overlap != "queue")
+                    fail(*v, "overlap", fmt::format("must be \"skip\" or \"queue\", got \"{}\"", c.overlap));
+            }
+            j.schedule = std::move(c);
+        }
+        if (const auto* v = root.get("on_failure")) {
+            const auto& t = table_of(*v, "on_failure");
+            check_keys(t, "on_failure", {"command", "webhook"});
+            alert_config a;
+            if (const auto* c = t.get("command")) {
+                const auto& arr = array_of(*c, "on_failure.command", "an array of strings");
+                if (arr.empty()) fail(*c, "on_failure.command", "must not be empty: give the program and its arguments");
+                for (std::size_t i = 0; i < arr.size(); ++i)
+                    a.command.push_back(string_of(arr[i], fmt::format("on_failure.command[{}]", i)));
+                if (a.command.front().empty()) fail(arr[0], "on_failure.command[0]", "the program name is empty");
+            }
+            if (const auto* w = t.get("webhook")) {
+                a.webhook = string_of(*w, "on_failure.webhook");
+                if (!a.webhook.starts_with("http://") && !a.webhook.starts_with("https://"))
+                    fail(*w, "on_failure.webhook", "must be an http:// or https:// URL");
+                try {
+                    (void)parse_webhook_url(a.webhook);
+                } catch (const config_error& e) {
+                    fail(*w, "on_failure.webhook", e.what());
+                }
+            }
+            if (a.command.empty() && a.webhook.empty())
+                fail(*v, "on_failure", "give a command, a webhook or both");
+            j.on_failure = std::move(a);
+        }
+    }
+};
+
+}  // namespace
+
+void parse_workflow_keys(const std::string& file, const toml::table& root, job& j) {
+    workflow_reader(file).run(root, j);
+}
+
+}  // namespace drover::detail

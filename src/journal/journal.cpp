@@ -1,0 +1,373 @@
+#include "journal/journal.hpp"
+
+#include <drover/error.hpp>
+
+#include "journal/schema.hpp"
+#include "journal/sqlite.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace drover::detail {
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string lock_holder(int fd) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return pid.empty() ? "unknown" : pid;
+}
+
+}  // namespace
+
+std::optional<task_state> parse_task_state(std::string_view s) noexcept {
+    for (int i = 0; i < 256; ++i) {
+        auto st = static_cast<task_state>(i);
+        auto name = to_string(st);
+        if (name == "unknown") break;
+        if (name == s) return st;
+    }
+    return std::nullopt;
+}
+
+std::optional<failure_class> parse_failure_class(std::string_view s) noexcept {
+    // Walks the enum until to_string() stops knowing it, so values added later are found too.
+    for (int i = 0; i < 256; ++i) {
+        auto f = static_cast<failure_class>(i);
+        auto name = to_string(f);
+        if (name == "unknown") break;
+        if (name == s) return f;
+    }
+    return std::nullopt;
+}
+
+struct journal::op {
+    enum class kind : std::uint8_t { begin_run, task_pending, attempt_started, attempt_finished, task_state, end_run };
+    kind k;
+    task_state state = task_state::pending;
+    failure_class failure = failure_class::none;
+    int attempt = 0;
+    int exit_code = -1;
+    int signal = 0;
+    std::int64_t t_ms = 0;
+    std::int64_t n1 = 0, n2 = 0, n3 = 0;  // records, bad records, elapsed (or counts for runs)
+    std::string id;
+    std::string text;   // executor, message or run status
+    std::string text2;  // message, failure text
+    std::vector<std::string> locations;
+    progress counts;
+};
+
+// The connection, in WAL mode, with the schema in place (before any statement is prepared).
+struct schema_db {
+    sql::database db;
+    explicit schema_db(const std::filesystem::path& file) : db(file, sql::database::mode::read_write_create) {
+        // A bigger page cache and memory-mapped reads make the replay of a large journal fast.
+        db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
+                "PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=16384;");
+        db.exec(std::string("BEGIN IMMEDIATE;") + journal_schema + "COMMIT;");
+    }
+};
+
+// Connection and prepared statements, used by the writer thread only (after construction).
+struct journal::writer_state : schema_db {
+    std::string run_id;
+    sql::statement begin, commit, run_insert, run_end, task_upsert, task_running, task_set, attempt_insert,
+        attempt_finish, outputs_clear, output_insert;
+
+    explicit writer_state(const std::filesystem::path& file)
+        : schema_db(file),
+          begin(prep("BEGIN")),
+          commit(prep("COMMIT")),
+          run_insert(prep("INSERT OR REPLACE INTO runs(run_id,pid,started_ms,status,total,resumed) "
+                          "VALUES(?1,?2,?3,'running',?4,?5)")),
+          run_end(prep("UPDATE runs SET finished_ms=?2,status=?3,succeeded=?4,dead=?5,upstream_failed=?6,"
+                       "skipped=?7,records=?8 WHERE run_id=?1")),
+          task_upsert(prep("INSERT INTO tasks(task_id,state,run_id,updated_ms) VALUES(?1,'pending',?2,?3) "
+                           "ON CONFLICT(task_id) DO UPDATE SET state='pending',run_id=?2,updated_ms=?3")),
+          task_running(prep("UPDATE tasks SET state='running',attempts=attempts+1,run_id=?2,updated_ms=?3 "
+                            "WHERE task_id=?1")),
+          task_set(prep("UPDATE tasks SET state=?2,run_id=?3,updated_ms=?4,failure=?5,message=?6 WHERE task_id=?1")),
+          attempt_insert(prep("INSERT OR REPLACE INTO attempts(run_id,task_id,attempt,executor,started_ms) "
+                              "VALUES(?1,?2,?3,?4,?5)")),
+          attempt_finish(prep("UPDATE attempts SET finished_ms=?4,failure=?5,exit_code=?6,signal=?7,message=?8,"
+                              "records=?9,bad_records=?10,elapsed_ms=?11 WHERE run_id=?1 AND task_id=?2 AND attempt=?3")),
+          outputs_clear(prep("DELETE FROM outputs WHERE task_id=?1")),
+          output_insert(prep("INSERT OR REPLACE INTO outputs(task_id,location,run_id,attempt) VALUES(?1,?2,?3,?4)")) {}
+
+    sql::statement prep(std::string_view s) { return db.prepare(s); }
+
+    void apply(const op& o) {
+        switch (o.k) {
+            case op::kind::begin_run:
+                run_id = o.text;
+                run_insert.bind(1, run_id).bind(2, static_cast<std::int64_t>(::getpid())).bind(3, o.t_ms);
+                run_insert.bind(4, o.n1).bind(5, o.n2).run();
+                break;
+            case op::kind::task_pending:
+                task_upsert.bind(1, o.id).bind(2, run_id).bind(3, o.t_ms).run();
+                break;
+            case op::kind::attempt_started:
+                attempt_insert.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.text).bind(5, o.t_ms).run();
+                task_running.bind(1, o.id).bind(2, run_id).bind(3, o.t_ms).run();
+                break;
+            case op::kind::attempt_finished: {
+                auto fail = to_string(o.failure);
+                attempt_finish.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.t_ms).bind(5, fail);
+                if (o.exit_code >= 0) attempt_finish.bind(6, o.exit_code);
+                if (o.signal) attempt_finish.bind(7, o.signal);
+                attempt_finish.bind(8, o.text).bind(9, o.n1).bind(10, o.n2).bind(11, o.n3).run();
+                task_set.bind(1, o.id).bind(2, to_string(o.state)).bind(3, run_id).bind(4, o.t_ms);
+                if (o.failure != failure_class::none) task_set.bind(5, fail).bind(6, o.text);
+                task_set.run();
+                if (o.state == task_state::succeeded) {
+                    // The sink's commit replaced whatever an earlier success published.
+                    outputs_clear.bind(1, o.id).run();
+                    for (const auto& loc : o.locations)
+                        output_insert.bind(1, o.id).bind(2, loc).bind(3, run_id).bind(4, o.attempt).run();
+                }
+                break;
+            }
+            case op::kind::task_state:
+                task_set.bind(1, o.id).bind(2, to_string(o.state)).bind(3, run_id).bind(4, o.t_ms);
+                if (!o.text2.empty()) task_set.bind(5, o.text2);
+                if (!o.text.empty()) task_set.bind(6, o.text);
+                task_set.run();
+                break;
+            case op::kind::end_run:
+                run_end.bind(1, run_id).bind(2, o.t_ms).bind(3, o.text);
+                run_end.bind(4, static_cast<std::int64_t>(o.counts.succeeded))
+                    .bind(5, static_cast<std::int64_t>(o.counts.dead))
+                    .bind(6, static_cast<std::int64_t>(o.counts.upstream_failed))
+                    .bind(7, static_cast<std::int64_t>(o.counts.skipped))
+                    .bind(8, static_cast<std::int64_t>(o.counts.records))
+                    .run();
+                break;
+        }
+    }
+};
+
+journal::journal(const std::filesystem::path& state_dir, const journal_options& opts)
+    : file_(journal_path(state_dir)), interval_(opts.commit_interval) {
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    if (ec) throw drover::error("cannot create state directory " + state_dir.string() + ": " + ec.message());
+
+    auto lock_path = state_dir / "journal.lock";
+    lock_fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!lock_fd_) throw drover::error("cannot open " + lock_path.string() + ": " + std::strerror(errno));
+    int rc;
+    do rc = ::flock(lock_fd_.get(), LOCK_EX | LOCK_NB);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0)
+        throw drover::error("state directory " + state_dir.string() + " is in use by another drover run (pid " +
+                    lock_holder(lock_fd_.get()) + ")");
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(lock_fd_.get(), 0) == 0) (void)::pwrite(lock_fd_.get(), pid.data(), pid.size(), 0);
+
+    w_ = std::make_unique<writer_state>(file_);
+    auto& db = w_->db;
+    db.exec("BEGIN IMMEDIATE;");
+    try {
+        auto get = db.prepare("SELECT value FROM meta WHERE key=?1");
+        auto set = db.prepare("INSERT OR REPLACE INTO meta(key,value) VALUES(?1,?2)");
+        get.bind(1, std::string_view("schema_version"));
+        if (get.step()) {
+            int v = std::atoi(std::string(get.text_at(0)).c_str());
+            if (v > journal_schema_version)
+                throw drover::error("journal " + file_.string() + " has schema version " + std::to_string(v) +
+                            "; this drover reads up to " + std::to_string(journal_schema_version));
+        } else {
+            set.bind(1, std::string_view("schema_version")).bind(2, std::to_string(journal_schema_version)).run();
+        }
+        get.reset();
+        get.bind(1, std::string_view("job_name"));
+        std::optional<std::string> recorded;
+        if (get.step()) recorded = std::string(get.text_at(0));
+        get.reset();
+        if (recorded && !opts.job_name.empty() && *recorded != opts.job_name && !opts.fresh)
+            throw config_error("state directory " + state_dir.string() + " holds the journal of job '" + *recorded +
+                               "', not '" + opts.job_name + "': use another state directory, or --fresh to start over");
+        if (!opts.job_name.empty() && recorded != opts.job_name)
+            set.bind(1, std::string_view("job_name")).bind(2, opts.job_name).run();
+        // We hold the lock: a run still marked running belongs to a process that died.
+        db.exec("UPDATE runs SET status='interrupted' WHERE status='running';");
+        if (opts.fresh) db.exec("DELETE FROM tasks; DELETE FROM outputs;");
+        db.exec("COMMIT;");
+    } catch (...) {
+        db.exec("ROLLBACK;");
+        throw;
+    }
+}
+
+journal::~journal() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_writer_.notify_all();
+    if (writer_.joinable()) writer_.join();
+}
+
+void journal::replay(const std::function<void(const task_row&)>& f) {
+    auto q = w_->db.prepare("SELECT task_id,state,attempts,failure,message FROM tasks");
+    while (q.step()) {
+        auto st = parse_task_state(q.text_at(1)).value_or(task_state::pending);
+        f(task_row{q.text_at(0), st, static_cast<int>(q.int_at(2)), q.text_at(3), q.text_at(4)});
+    }
+}
+
+void journal::push(op&& o) {
+    auto t0 = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+        queue_.push_back(std::move(o));
+        ++queued_;
+        auto ns = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+        ++stats_.ops;
+        stats_.total_enqueue_ns += ns;
+        if (ns > stats_.max_enqueue_ns) stats_.max_enqueue_ns = ns;
+    }
+    wake_writer_.notify_one();
+}
+
+void journal::begin_run(std::string_view run_id, std::size_t total, std::size_t resumed) {
+    op o{op::kind::begin_run};
+    o.text = run_id;
+    o.t_ms = now_ms();
+    o.n1 = static_cast<std::int64_t>(total);
+    o.n2 = static_cast<std::int64_t>(resumed);
+    push(std::move(o));
+}
+
+void journal::task_pending(std::string_view id) {
+    op o{op::kind::task_pending};
+    o.id = id;
+    o.t_ms = now_ms();
+    push(std::move(o));
+}
+
+void journal::attempt_started(std::string_view id, int attempt, std::string_view executor) {
+    op o{op::kind::attempt_started};
+    o.id = id;
+    o.attempt = attempt;
+    o.text = executor;
+    o.t_ms = now_ms();
+    push(std::move(o));
+}
+
+void journal::attempt_finished(std::string_view id, const attempt_outcome& a, task_state next,
+                               const committed_output* out) {
+    op o{op::kind::attempt_finished};
+    o.id = id;
+    o.state = next;
+    o.failure = a.failure;
+    o.attempt = a.attempt;
+    o.exit_code = a.exit_code;
+    o.signal = a.signal;
+    o.text = a.message;
+    o.n1 = static_cast<std::int64_t>(a.records);
+    o.n2 = static_cast<std::int64_t>(a.bad_records);
+    o.n3 = a.elapsed.count();
+    o.t_ms = now_ms();
+    if (out) o.locations = out->locations;
+    push(std::move(o));
+}
+
+void journal::task_state_changed(std::string_view id, task_state s, std::string_view failure,
+                                 std::string_view message) {
+    op o{op::kind::task_state};
+    o.id = id;
+    o.state = s;
+    o.text = message;
+    o.text2 = failure;
+    o.t_ms = now_ms();
+    push(std::move(o));
+}
+
+void journal::end_run(std::string_view status, const progress& counts) {
+    op o{op::kind::end_run};
+    o.text = status;
+    o.counts = counts;
+    o.t_ms = now_ms();
+    push(std::move(o));
+}
+
+void journal::flush() {
+    std::unique_lock lock(mutex_);
+    auto target = queued_;
+    flush_requested_ = true;
+    wake_writer_.notify_one();
+    committed_cv_.wait(lock, [&] { return committed_ >= target || error_; });
+    if (error_) std::rethrow_exception(error_);
+}
+
+std::exception_ptr journal::error() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+}
+
+journal::stats journal::statistics() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+void journal::writer_loop() {
+    std::deque<op> batch;
+    auto last_commit = std::chrono::steady_clock::now() - interval_;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+            if (queue_.empty() && stopping_) return;
+            // Group commit: let transitions gather for up to the interval since the last commit,
+            // unless someone waits in flush() or the journal is closing.
+            auto due = last_commit + interval_;
+            wake_writer_.wait_until(lock, due, [&] { return flush_requested_ || stopping_; });
+            batch.swap(queue_);
+            flush_requested_ = false;
+        }
+        // Transactions of at most max_ops operations: the page cache never spills mid-way,
+        // and a reader (drover status) sees progress while a long backlog is written.
+        constexpr std::size_t max_ops = 50000;
+        try {
+            for (std::size_t first = 0; first < batch.size(); first += max_ops) {
+                std::size_t last = std::min(batch.size(), first + max_ops);
+                w_->begin.run();
+                for (std::size_t i = first; i < last; ++i) w_->apply(batch[i]);
+                w_->commit.run();
+                std::lock_guard lock(mutex_);
+                committed_ += last - first;
+                ++stats_.commits;
+                if (last < batch.size()) committed_cv_.notify_all();
+            }
+        } catch (...) {
+            try {
+                w_->db.exec("ROLLBACK;");
+            } catch (...) {
+            }
+            std::lock_guard lock(mutex_);
+            error_ = std::current_exception();
+            committed_cv_.notify_all();
+            return;  // nothing more is written: a journal with a gap would lie
+        }
+        batch.clear();
+        last_commit = std::chrono::steady_clock::now();
+        committed_cv_.notify_all();
+    }
+}
+
+}  // namespace drover::detail

@@ -1,0 +1,112 @@
+#pragma once
+// The run journal: <state_dir>/journal.db, SQLite in WAL mode, written by a thread of its
+// own. The scheduler's strand only appends operations to an in-memory queue (a mutex
+// held for a push); the writer applies everything queued in one transaction per group
+// commit, so the journal's cost per transition is a few prepared statements, not an fsync.
+//
+// Durability: WAL with synchronous=NORMAL survives the death of the process at any moment
+// (kill -9): a committed transaction is in the WAL file. A power loss may lose the last
+// group commits; then the tasks they recorded as succeeded run again and their sink
+// commits replace their earlier output (see docs/workflows.md, "crash safety").
+//
+// Order: the queue is applied in order and every transaction holds a prefix of it, so the
+// journal on disk is always the state of the run at some moment (never "B succeeded" without
+// "A succeeded" when A finished first).
+
+#include <drover/journal.hpp>
+#include <drover/outcome.hpp>
+#include <drover/sink.hpp>
+#include <drover/summary.hpp>
+
+#include "detail/fs.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace drover::detail {
+
+/// Parses the journal's state names (to_string(task_state)); nullopt for unknown text.
+std::optional<task_state> parse_task_state(std::string_view s) noexcept;
+/// Parses failure class names (to_string(failure_class)); nullopt for unknown text.
+std::optional<failure_class> parse_failure_class(std::string_view s) noexcept;
+
+class journal {
+public:
+    /// Opens or creates <state_dir>/journal.db and takes <state_dir>/journal.lock (one drover
+    /// process per state directory). Runs left "running" by a dead process become
+    /// "interrupted". Throws config_error for another job's journal, error otherwise.
+    journal(const std::filesystem::path& state_dir, const journal_options& opts);
+    /// Commits what is queued, then stops the writer.
+    ~journal();
+    journal(const journal&) = delete;
+    journal& operator=(const journal&) = delete;
+
+    struct task_row {
+        std::string_view id;
+        task_state state;
+        int attempts;            ///< over all runs
+        std::string_view failure;
+        std::string_view message;
+    };
+    /// Every task row, in no particular order. Before begin_run(); runs on the caller's thread.
+    void replay(const std::function<void(const task_row&)>& f);
+
+    // Queued operations: cheap, in order, applied by the writer thread.
+    void begin_run(std::string_view run_id, std::size_t total, std::size_t resumed);
+    void task_pending(std::string_view id);
+    void attempt_started(std::string_view id, int attempt, std::string_view executor);
+    /// `next`: the task's state after the attempt; `out`: what a successful commit published.
+    void attempt_finished(std::string_view id, const attempt_outcome& o, task_state next,
+                          const committed_output* out);
+    /// A state change without an attempt (upstream_failed, skipped, dead because unrunnable).
+    void task_state_changed(std::string_view id, task_state s, std::string_view failure, std::string_view message);
+    void end_run(std::string_view status, const progress& counts);
+
+    /// Blocks until everything queued so far is committed. Throws the writer's error.
+    void flush();
+    /// The writer's first error (then nothing more is written), or null.
+    std::exception_ptr error() const;
+
+    struct stats {
+        std::uint64_t ops = 0;           ///< operations queued
+        std::uint64_t commits = 0;       ///< group commits
+        std::uint64_t max_enqueue_ns = 0;  ///< longest time the caller spent queuing one operation
+        std::uint64_t total_enqueue_ns = 0;
+    };
+    stats statistics() const;
+
+private:
+    struct op;
+    struct writer_state;
+    void push(op&& o);
+    void writer_loop();
+
+    std::filesystem::path file_;
+    unique_fd lock_fd_;
+    std::chrono::milliseconds interval_;
+    std::unique_ptr<writer_state> w_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_writer_;
+    std::condition_variable committed_cv_;
+    std::deque<op> queue_;  // a deque: growing it never moves what is queued (enqueue stays short)
+    std::uint64_t queued_ = 0, committed_ = 0;
+    bool flush_requested_ = false, stopping_ = false;
+    std::exception_ptr error_;
+    stats stats_;
+    std::thread writer_;
+};
+
+}  // namespace drover::detail

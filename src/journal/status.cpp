@@ -1,0 +1,136 @@
+// `drover status`: the journal read-only, from any process, while a run writes it or not.
+
+#include <drover/error.hpp>
+#include <drover/journal.hpp>
+#include <drover/outcome.hpp>
+
+#include "journal/sqlite.hpp"
+
+#include <boost/json.hpp>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace drover {
+
+namespace {
+
+// True when a drover process holds the state directory's lock right now.
+bool state_dir_locked(const std::filesystem::path& state_dir) {
+    int fd = ::open((state_dir / "journal.lock").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);  // releases our shared lock if we got it
+    return locked;
+}
+
+}  // namespace
+
+journal_status read_journal_status(const std::filesystem::path& state_dir) {
+    auto file = journal_path(state_dir);
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec))
+        throw error("no journal in " + state_dir.string() + " (" + file.string() +
+                    " does not exist; `drover run` creates it)");
+    journal_status s;
+    s.state_dir = state_dir;
+    s.live = state_dir_locked(state_dir);
+    using detail::sql::database;
+    database db(file, database::mode::read_only);
+    // One read transaction: every query sees the same commit.
+    db.exec("BEGIN");
+
+    auto meta = db.prepare("SELECT value FROM meta WHERE key='job_name'");
+    if (meta.step()) s.job_name = meta.text_at(0);
+
+    for (int i = 0; i < 256; ++i) {
+        auto name = to_string(static_cast<task_state>(i));
+        if (name == "unknown") break;
+        if (name != "ready") s.counts[std::string(name)] = 0;
+    }
+    auto counts = db.prepare("SELECT state, count(*) FROM tasks GROUP BY state");
+    while (counts.step()) {
+        auto n = static_cast<std::size_t>(counts.int_at(1));
+        s.counts[std::string(counts.text_at(0))] += n;
+        s.total += n;
+    }
+
+    auto runs = db.prepare("SELECT run_id,status,started_ms,coalesce(finished_ms,0),(SELECT count(*) FROM runs) "
+                           "FROM runs ORDER BY started_ms DESC, run_id DESC LIMIT 1");
+    if (runs.step()) {
+        journal_status::run_info r;
+        r.run_id = runs.text_at(0);
+        r.status = runs.text_at(1);
+        r.started_ms = runs.int_at(2);
+        r.finished_ms = runs.int_at(3);
+        // The writer marks a dead process's run interrupted only when the next run opens it.
+        if (r.status == "running" && !s.live) r.status = "interrupted";
+        s.runs = static_cast<std::size_t>(runs.int_at(4));
+        s.last_run = std::move(r);
+    }
+
+    if (s.live && s.last_run) {
+        auto running = db.prepare(
+            "SELECT a.task_id,a.attempt,a.run_id,a.executor,a.started_ms FROM attempts a JOIN tasks t "
+            "ON t.task_id=a.task_id WHERE a.run_id=?1 AND a.finished_ms IS NULL AND t.state='running' "
+            "ORDER BY a.started_ms, a.task_id");
+        running.bind(1, s.last_run->run_id);
+        while (running.step())
+            s.running.push_back({std::string(running.text_at(0)), static_cast<int>(running.int_at(1)),
+                                 std::string(running.text_at(2)), std::string(running.text_at(3)), running.int_at(4)});
+    }
+
+    auto dead = db.prepare(
+        "SELECT task_id,state,attempts,coalesce(failure,''),coalesce(message,'') FROM tasks "
+        "WHERE state IN ('dead','upstream_failed') ORDER BY state, task_id");
+    while (dead.step())
+        s.dead.push_back({std::string(dead.text_at(0)), std::string(dead.text_at(1)),
+                          static_cast<int>(dead.int_at(2)), std::string(dead.text_at(3)),
+                          std::string(dead.text_at(4))});
+    db.exec("COMMIT");
+    return s;
+}
+
+std::string to_json(const journal_status& s) {
+    namespace json = boost::json;
+    json::object j;
+    j["state_dir"] = s.state_dir.string();
+    j["job"] = s.job_name;
+    j["live"] = s.live;
+    j["total"] = s.total;
+    json::object counts;
+    for (const auto& [k, v] : s.counts) counts[k] = v;
+    j["counts"] = std::move(counts);
+    j["runs"] = s.runs;
+    if (s.last_run) {
+        json::object r;
+        r["run_id"] = s.last_run->run_id;
+        r["status"] = s.last_run->status;
+        r["started_ms"] = s.last_run->started_ms;
+        if (s.last_run->finished_ms) r["finished_ms"] = s.last_run->finished_ms;
+        j["last_run"] = std::move(r);
+    } else {
+        j["last_run"] = nullptr;
+    }
+    json::array running;
+    for (const auto& a : s.running)
+        running.push_back(json::object{{"task", a.task_id},
+                                       {"attempt", a.attempt},
+                                       {"run_id", a.run_id},
+                                       {"executor", a.executor},
+                                       {"started_ms", a.started_ms}});
+    j["running"] = std::move(running);
+    json::array dead;
+    for (const auto& d : s.dead)
+        dead.push_back(json::object{{"task", d.task_id},
+                                    {"state", d.state},
+                                    {"attempts", d.attempts},
+                                    {"failure", d.failure},
+                                    {"message", d.message}});
+    j["dead"] = std::move(dead);
+    return json::serialize(j);
+}
+
+}  // namespace drover

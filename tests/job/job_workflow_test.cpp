@@ -1,0 +1,53 @@
+// schedule, timezone, overlap and [on_failure] in job files.
+#include <doctest/doctest.h>
+
+#include <drover/error.hpp>
+#include <drover/job_file.hpp>
+
+namespace {
+
+const std::string task = "[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\n";
+
+std::string error_of(const std::string& head) {
+    try {
+        (void)drover::parse_job("name = \"w\"\n" + head + task, "w.toml");
+    } catch (const drover::config_error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("job workflow: schedule, timezone, overlap and on_failure are read") {
+    auto j = drover::parse_job("name = \"w\"\nschedule = \"@hourly\"\ntimezone = \"Europe/Berlin\"\noverlap = \"queue\"\n"
+                               "[on_failure]\ncommand = [\"notify\", \"--x\"]\nwebhook = \"http://127.0.0.1:9/h\"\n" +
+                                   task,
+                               "w.toml");
+    REQUIRE(j.schedule);
+    CHECK(j.schedule->cron == "@hourly");
+    CHECK(j.schedule->timezone == "Europe/Berlin");
+    CHECK(j.schedule->overlap == "queue");
+    REQUIRE(j.on_failure);
+    CHECK(j.on_failure->command == std::vector<std::string>{"notify", "--x"});
+    CHECK(j.on_failure->webhook == "http://127.0.0.1:9/h");
+    auto plain = drover::parse_job("name = \"w\"\n" + task, "w.toml");
+    CHECK_FALSE(plain.schedule);
+    CHECK_FALSE(plain.on_failure);
+}
+
+TEST_CASE("job workflow: mistakes are located errors") {
+    CHECK(error_of("schedule = \"61 * * * *\"\n") ==
+          "w.toml:2:12: schedule: cron expression '61 * * * *': field 1 (minute) '61': 61 is out of range 0-59");
+    CHECK(error_of("schedule = 5\n") == "w.toml:2:12: schedule: expected a string, got integer");
+    CHECK(error_of("schedule = \"@daily\"\ntimezone = \"Nowhere/Town\"\n")
+              .starts_with("w.toml:3:12: timezone: unknown time zone 'Nowhere/Town'"));
+    CHECK(error_of("schedule = \"@daily\"\noverlap = \"both\"\n") ==
+          "w.toml:3:11: overlap: must be \"skip\" or \"queue\", got \"both\"");
+    CHECK(error_of("overlap = \"skip\"\n").starts_with("w.toml:2:11: overlap: only means something with a schedule"));
+    CHECK(error_of("[on_failure]\n").starts_with("w.toml:2:1: on_failure: give a command, a webhook or both"));
+    CHECK(error_of("[on_failure]\ncommand = []\n").starts_with("w.toml:3:11: on_failure.command: must not be empty"));
+    CHECK(error_of("[on_failure]\nwebhook = \"ftp://x\"\n") ==
+          "w.toml:3:11: on_failure.webhook: must be an http:// or https:// URL");
+    CHECK(error_of("[on_failure]\nwebhok = \"http://x\"\n").find("on_failure.webhok: unknown key") != std::string::npos);
+}
