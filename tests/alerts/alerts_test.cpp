@@ -118,7 +118,7 @@ TEST_CASE("alerts: the command gets a task_dead and a run_failed payload, secret
     CHECK(log.empty());
 }
 
-TEST_CASE("alerts: the webhook gets the payload POSTed as JSON; HTTP errors are logged, not fatal") {
+TEST_CASE("alerts: the webhook gets the payload POSTed as JSON, HTTP errors are logged, not fatal") {
     receiver rx;
     {
         sched_fixture f;
@@ -148,7 +148,7 @@ TEST_CASE("alerts: the webhook gets the payload POSTed as JSON; HTTP errors are 
     CHECK(log[0].find("HTTP 500") != std::string::npos);
 }
 
-TEST_CASE("alerts: unreachable webhooks and failing commands are reported; bad URLs are config errors") {
+TEST_CASE("alerts: unreachable webhooks and failing commands are reported, bad URLs are config errors") {
     // A port nothing listens on: bind one, remember it, close it.
     asio::io_context ctx;
     asio::ip::tcp::acceptor acc(ctx, {asio::ip::make_address("127.0.0.1"), 0});

@@ -56,7 +56,7 @@ TEST_CASE("transform: one row per day of the year, missing days listed, totals a
     CHECK(r.weekend_mean == doctest::Approx(100));
 }
 
-TEST_CASE("transform: leap years have 366 days; the year can be forced") {
+TEST_CASE("transform: leap years have 366 days, the year can be forced") {
     CHECK(summarize({pc("2020-02-29", 1)}).days.size() == 366);
     auto r = summarize({}, 2018);
     CHECK(r.days.size() == 365);
@@ -86,7 +86,7 @@ TEST_CASE("transform: bad dates, dates of another year and a date twice are erro
     CHECK_THROWS_AS(summarize({}), std::invalid_argument);
 }
 
-TEST_CASE("transform: count records round-trip through JSON; malformed ones are errors") {
+TEST_CASE("transform: count records round-trip through JSON, malformed ones are errors") {
     auto c = pc("2018-05-05", 42, 44);
     c.bad_lines = 1;
     auto back = from_json(to_json(c));

@@ -52,7 +52,7 @@ TEST_CASE("list page: the last page has no next link") {
     CHECK_FALSE(lp.next);
 }
 
-TEST_CASE("list page: relative, dot-segment and scheme-relative links resolve; duplicates and other links are dropped") {
+TEST_CASE("list page: relative, dot-segment and scheme-relative links resolve, duplicates and other links are dropped") {
     auto lp = parse_list_page(fixture("list-relative-links.html"), u("https://news.example.org/news/list?date=2018-01-06&page=2"));
     REQUIRE(lp.articles.size() == 3);
     CHECK(lp.articles[0].str() == "https://news.example.org/news/article?oid=001&aid=0100050010");

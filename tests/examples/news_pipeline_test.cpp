@@ -105,7 +105,7 @@ TEST_CASE("14-day crawl through drover with 10% injected 503s: every article exa
     CHECK(injected > total / 20);  // ~10% of ~total+pages requests failed and were retried
 }
 
-TEST_CASE("aggregation through drover: counts.csv equals the truth; the SVG charts are well-formed XML with one point per day") {
+TEST_CASE("aggregation through drover: counts.csv equals the truth, the SVG charts are well-formed XML with one point per day") {
     temp_dir dir;
     news_site_process site(dir / "site");
     auto job = write_job(dir, site.base_url(), "2018-06-01", "2018-06-14");

@@ -290,7 +290,7 @@ TEST_CASE("ssh: cancel kills the remote processes on every host" * doctest::time
     for (int pid : pids) CHECK_MESSAGE(process_gone(pid, 5000), "remote pid " << pid << " survived cancel");
 }
 
-TEST_CASE("ssh: a host dying mid-run costs no retries; the other host takes over" * doctest::timeout(120)) {
+TEST_CASE("ssh: a host dying mid-run costs no retries, the other host takes over" * doctest::timeout(120)) {
     SSHD_OR_SKIP();
     sshd_fleet fleet(2);
     ssh_run r;

@@ -152,7 +152,7 @@ TEST_CASE("http endpoint: malformed addresses are clear configuration errors") {
     }
 }
 
-TEST_CASE("http client: keep-alive reuses one connection; headers and body are sent") {
+TEST_CASE("http client: keep-alive reuses one connection, headers and body are sent") {
     std::mutex m;
     std::vector<std::string> seen;
     tcp_server server({asio::ip::make_address("127.0.0.1"), 0}, [&](int, const std::string& req) {

@@ -103,7 +103,7 @@ TEST_CASE("http read: huge headers hit the header limit") {
     CHECK(!p.out.in_body);
 }
 
-TEST_CASE("http read: a buffered body over the limit is an error; a streamed one is not") {
+TEST_CASE("http read: a buffered body over the limit is an error, a streamed one is not") {
     std::string bytes = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x');
     auto limited = parse(bytes, {.body_limit = 100}, false, 512);
     CHECK(limited.out.ec == beast::http::error::body_limit);

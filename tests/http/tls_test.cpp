@@ -100,7 +100,7 @@ http::result get(const http::client_options& o) {
 
 }  // namespace
 
-TEST_CASE("http tls: mutual TLS against openssl s_server; wrong CA, no client cert, wrong name fail clearly") {
+TEST_CASE("http tls: mutual TLS against openssl s_server, wrong CA, no client cert, wrong name fail clearly") {
     if (!have_openssl()) {
         if (drover::test::services_required()) FAIL("openssl CLI missing (Debian package openssl)");
         MESSAGE("skipped: no openssl CLI");

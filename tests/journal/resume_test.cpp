@@ -41,7 +41,7 @@ const task_result& result(const run_summary& s, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("resume: succeeded tasks are not run again; dead ones only with retry_dead") {
+TEST_CASE("resume: succeeded tasks are not run again, dead ones only with retry_dead") {
     sched_fixture f;
     write_file(f.dir / "fail-b", "");
     auto submit_all = [&](scheduler& s) {

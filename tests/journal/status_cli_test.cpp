@@ -83,7 +83,7 @@ TEST_CASE("cli status: a state directory without a journal is an error with exit
     CHECK(drover_cli(d, "status").exit_code == 2);  // needs --state or a job file
 }
 
-TEST_CASE("cli service: a scheduled job serves until SIGTERM (exit 130); --once runs it now" * doctest::timeout(60)) {
+TEST_CASE("cli service: a scheduled job serves until SIGTERM (exit 130), --once runs it now" * doctest::timeout(60)) {
     temp_dir d;
     write_file(d / "job.toml", R"(name = "svc"
 schedule = "0 0 1 1 *"

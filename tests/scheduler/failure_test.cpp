@@ -66,7 +66,7 @@ TEST_CASE("failure: retries wait out an exponential backoff, then succeed" * doc
     CHECK(read_file(sum.run_dir / "logs" / "flaky.2.stderr") == "try 2\n");
 }
 
-TEST_CASE("failure: records of a failed attempt never reach the output; the retry's appear once" *
+TEST_CASE("failure: records of a failed attempt never reach the output, the retry's appear once" *
           doctest::timeout(60)) {
     sched_fixture f;
     auto marker = f.dir / "failed-once";
