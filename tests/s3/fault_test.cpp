@@ -104,7 +104,7 @@ TEST_CASE("faults: PutObject retries, then fails with the server's message after
     CHECK_FALSE(down.object("k"));
 }
 
-TEST_CASE("faults: a part that keeps failing aborts the upload; nothing is published") {
+TEST_CASE("faults: a part that keeps failing aborts the upload and nothing is published") {
     temp_dir d;
     fake_s3 srv;
     srv.inject("UploadPart", fault::reset, 50);

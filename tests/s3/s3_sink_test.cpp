@@ -168,7 +168,7 @@ TEST_CASE("s3 sink: a 40 MiB rotated chunk goes up as multipart and comes back b
     CHECK(recs == lines);
 }
 
-TEST_CASE("s3 sink: wrong secret fails with SignatureDoesNotMatch, keeps records; the next run commits them" *
+TEST_CASE("s3 sink: wrong secret fails with SignatureDoesNotMatch, keeps records and the next run commits them" *
           doctest::timeout(120)) {
     if (skip_without_s3rver()) return;
     s3rver srv;

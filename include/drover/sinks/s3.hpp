@@ -47,7 +47,6 @@ struct s3_sink_options {
 
     std::uint64_t part_size = 8ull << 20;  ///< multipart part size (>= 5 MiB) and largest PutObject
     unsigned parallel_parts = 4;           ///< UploadPart requests in flight per object
-    unsigned io_threads = 2;               ///< threads doing uploads (hashing, I/O)
     int max_attempts = 8;                  ///< tries per request (retryable errors only)
     std::chrono::milliseconds retry_base{100};  ///< first backoff ceiling; doubles up to 10 s
     std::chrono::milliseconds request_timeout{120'000};
