@@ -11,6 +11,11 @@ for f in "$here"/deps/*.txt; do
   [[ $(basename "$f") == bench.txt && "${1:-}" != "--bench" ]] && continue
   while read -r line; do
     line=${line%%#*}
+    # "?cmd: pkgs" installs pkgs only when the command cmd is missing.
+    if [[ $line =~ ^\?([A-Za-z0-9_.+-]+):(.*)$ ]]; then
+      command -v "${BASH_REMATCH[1]}" >/dev/null 2>&1 && continue
+      line=${BASH_REMATCH[2]}
+    fi
     for p in $line; do packages+=("$p"); done
   done <"$f"
 done

@@ -13,6 +13,7 @@
 #include <drover/scheduler.hpp>
 #include <drover/sink.hpp>
 #include <drover/sinks/file.hpp>
+#include <drover/sinks/s3.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
 #include <drover/version.hpp>

@@ -6,6 +6,7 @@
 #include <drover/executors/ssh.hpp>
 #include <drover/scheduler.hpp>
 #include <drover/sinks/file.hpp>
+#include <drover/sinks/s3.hpp>
 #include <drover/task.hpp>
 
 #include <filesystem>
@@ -27,6 +28,7 @@ struct executor_config {
 struct sink_config {
     std::string kind = "file";
     file_sink_options file;
+    s3_sink_options s3;   ///< when kind == "s3"
 };
 
 /// Top-level `schedule`, `timezone` and `overlap`: `drover run` becomes a service.

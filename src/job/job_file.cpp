@@ -13,6 +13,7 @@
 #include "job/toml_reader.hpp"
 #include "job/workflow_keys.hpp"
 #include "scheduler/dag.hpp"
+#include "s3/url.hpp"
 
 #include <toml++/toml.h>
 #include <fmt/format.h>
@@ -76,6 +77,7 @@ private:
     std::size_t line_limit(const toml::node& v, const std::string& path) const;
     std::vector<std::string> string_list(const toml::node& n, const std::string& key) const;
     void parse_sink(const toml::node& n);
+    void parse_s3_sink(const toml::table& t, sink_config cfg);
     void parse_defaults(const toml::node& n);
     bool apply_setting(std::string_view k, const toml::node& v, const std::string& key, task_spec& t) const;
     std::vector<detail::foreach_axis> parse_foreach(const toml::node& n, const std::string& path) const;
@@ -195,12 +197,13 @@ void parser::parse_ssh(const toml::table& t, const std::string& path, ssh_execut
 
 void parser::parse_sink(const toml::node& n) {
     const auto& t = table_of(n, "sink");
-    check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "fsync"});
     sink_config cfg;
     const auto& kind = required(t, "kind", "sink", " (e.g. kind = \"file\")");
     cfg.kind = string_of(kind, "sink.kind");
+    if (cfg.kind == "s3") return parse_s3_sink(t, std::move(cfg));
+    check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "fsync"});
     if (cfg.kind != "file")
-        fail(kind, "sink.kind", fmt::format("unknown sink kind '{}' (known kinds: file)", cfg.kind));
+        fail(kind, "sink.kind", fmt::format("unknown sink kind '{}' (known kinds: file, s3)", cfg.kind));
     const auto& path = required(t, "path", "sink", " (the output directory, e.g. path = \"out\")");
     cfg.file.root = string_of(path, "sink.path");
     if (cfg.file.root.empty()) fail(path, "sink.path", "must not be empty");
@@ -214,6 +217,41 @@ void parser::parse_sink(const toml::node& n) {
     if (const auto* v = t.get("compression_level"))
         cfg.file.compression_level = static_cast<int>(int_of(*v, "sink.compression_level", 0, 9));
     if (const auto* v = t.get("fsync")) cfg.file.fsync = bool_of(*v, "sink.fsync");
+    job_.sink = std::move(cfg);
+}
+
+// `[sink] kind = "s3"`: credentials never come from the job file (environment or profile).
+void parser::parse_s3_sink(const toml::table& t, sink_config cfg) {
+    check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "endpoint",
+                           "region", "path_style", "part_size", "profile"});
+    auto& o = cfg.s3;
+    const auto& path = required(t, "path", "sink", " (e.g. path = \"s3://bucket/prefix\")");
+    o.url = string_of(path, "sink.path");
+    try {
+        s3::parse_s3_url(o.url);
+    } catch (const config_error& e) {
+        fail(path, "sink.path", e.what());
+    }
+    if (const auto* v = t.get("partition")) {
+        o.partition = string_of(*v, "sink.partition");
+        partition_node_ = v;
+    }
+    if (const auto* v = t.get("max_records")) o.max_records = static_cast<std::uint64_t>(int_of(*v, "sink.max_records", 0));
+    if (const auto* v = t.get("max_bytes")) o.max_bytes = size_of(*v, "sink.max_bytes");
+    if (const auto* v = t.get("compression_level"))
+        o.compression_level = static_cast<int>(int_of(*v, "sink.compression_level", 0, 9));
+    if (const auto* v = t.get("endpoint")) {
+        o.endpoint = string_of(*v, "sink.endpoint");
+        if (!o.endpoint.starts_with("http://") && !o.endpoint.starts_with("https://"))
+            fail(*v, "sink.endpoint", "must start with http:// or https://");
+    }
+    if (const auto* v = t.get("region")) o.region = string_of(*v, "sink.region");
+    if (const auto* v = t.get("path_style")) o.path_style = bool_of(*v, "sink.path_style");
+    if (const auto* v = t.get("part_size")) {
+        o.part_size = size_of(*v, "sink.part_size");
+        if (o.part_size < (5ull << 20)) fail(*v, "sink.part_size", "must be at least 5 MiB (S3's minimum part size)");
+    }
+    if (const auto* v = t.get("profile")) o.profile = string_of(*v, "sink.profile");
     job_.sink = std::move(cfg);
 }
 
@@ -476,7 +514,8 @@ void parser::add_task(task_spec t, const template_field& id, std::size_t entry,
 void parser::check_partition() const {
     if (!partition_node_) return;
     const std::string key = "sink.partition";
-    for (const auto& name : detail::template_names(job_.sink->file.partition)) {
+    const auto& tpl = job_.sink->kind == "s3" ? job_.sink->s3.partition : job_.sink->file.partition;
+    for (const auto& name : detail::template_names(tpl)) {
         if (name.starts_with("record.")) {
             if (name.size() == 7) fail(*partition_node_, key, "{record.} needs a field name, e.g. {record.country}");
             continue;

@@ -18,8 +18,12 @@ scheduler make_scheduler(const job& j) {
             throw config_error("unknown executor kind '" + cfg.kind + "' (known kinds: local, ssh)");
     }
     if (j.sink) {
-        if (j.sink->kind != "file") throw config_error("unknown sink kind '" + j.sink->kind + "' (known kinds: file)");
-        s.set_sink(file_sink{j.sink->file});
+        if (j.sink->kind == "s3")
+            s.set_sink(std::make_shared<s3_sink>(j.sink->s3));
+        else if (j.sink->kind == "file")
+            s.set_sink(file_sink{j.sink->file});
+        else
+            throw config_error("unknown sink kind '" + j.sink->kind + "' (known kinds: file, s3)");
     }
     for (const auto& t : j.tasks) s.submit(t);
     return s;

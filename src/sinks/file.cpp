@@ -19,8 +19,8 @@
 #include <drover/task.hpp>
 
 #include "detail/fs.hpp"
-#include "sinks/gzip_file.hpp"
 #include "sinks/partition.hpp"
+#include "sinks/stager.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -38,11 +38,8 @@ namespace drover {
 namespace {
 
 namespace stdfs = std::filesystem;
-using detail::gzip_file;
-
-// Records may interleave many partitions; beyond this many open chunks the least recently
-// used one is finished (each open chunk holds ~400 KiB of zlib state and buffers).
-constexpr std::size_t max_open_chunks = 64;
+using detail::chunk_name;
+using detail::staged_chunk;
 
 // The helpers throw std::system_error carrying path and strerror; sinks report sink_error.
 template <class F>
@@ -52,17 +49,6 @@ decltype(auto) sink_errors(F&& f) {
     } catch (const std::system_error& e) {
         throw sink_error(e.what());
     }
-}
-
-std::string chunk_name(std::string_view task, std::uint32_t index) {
-    std::string name(task);
-    // "~" cannot occur in task ids, so chunk n of task "a" never collides with task "a-1".
-    if (index > 0) name += "~" + std::to_string(index);
-    return name + ".jsonl.gz";
-}
-
-std::string join_rel(const std::string& dir, const std::string& name) {
-    return dir.empty() ? name : dir + "/" + name;
 }
 
 // A manifest line must stay inside the root: relative, no empty or dot-led components.
@@ -79,20 +65,14 @@ bool safe_relative(std::string_view rel) {
 
 struct writer_config {
     stdfs::path root;      // absolute
-    stdfs::path staging;   // this attempt's staging directory
     stdfs::path manifest;  // this task's manifest
-    std::string task_id;
-    int level;
-    std::uint64_t max_records;
-    std::uint64_t max_bytes;
-    bool fsync;
+    detail::stager_options stage;
 };
 
 class file_writer final : public sink_writer {
 public:
-    file_writer(writer_config cfg, detail::partition_template tpl) : cfg_(std::move(cfg)), tpl_(std::move(tpl)) {
-        if (!tpl_.uses_record()) fixed_ = &partition(tpl_.resolve());
-    }
+    file_writer(writer_config cfg, detail::partition_template tpl)
+        : cfg_(std::move(cfg)), stager_(cfg_.stage, std::move(tpl)) {}
 
     ~file_writer() override {
         if (state_ == state::open || state_ == state::failed) abort();
@@ -101,15 +81,7 @@ public:
     void write(const record& r) override {
         require_open("write");
         try {
-            partition_state& p = fixed_ ? *fixed_ : partition(tpl_.resolve(r.fields));
-            chunk& c = p.open ? *p.open : open_chunk(p);
-            c.last_use = ++tick_;
-            c.gz.write(r.json);
-            c.gz.write("\n");
-            ++c.records;
-            if ((cfg_.max_records && c.records >= cfg_.max_records) ||
-                (cfg_.max_bytes && c.gz.uncompressed_bytes() >= cfg_.max_bytes))
-                finish_chunk(c);
+            stager_.write(r);
         } catch (const std::system_error& e) {
             state_ = state::failed;
             throw sink_error(e.what());
@@ -125,7 +97,7 @@ public:
         try {
             committed_output out = sink_errors([&] { return publish(published); });
             state_ = state::committed;
-            if (staging_created_) detail::remove_all(cfg_.staging);
+            if (stager_.created()) detail::remove_all(stager_.dir());
             return out;
         } catch (...) {
             state_ = state::failed;
@@ -137,86 +109,18 @@ public:
 
     void abort() noexcept override {
         if (state_ == state::committed || state_ == state::aborted) return;
-        for (auto& c : open_) c->gz.abort();
-        open_.clear();
-        done_.clear();
-        if (staging_created_) detail::remove_all(cfg_.staging);
+        stager_.discard();
         state_ = state::aborted;
     }
 
 private:
-    struct chunk;
-    struct partition_state {
-        std::string dir;  // relative to the root; "" = the root
-        std::uint32_t next_index = 0;
-        chunk* open = nullptr;
-    };
-    struct chunk {
-        partition_state* part;
-        std::uint32_t index;
-        gzip_file gz;
-        std::uint64_t records = 0;
-        std::uint64_t last_use = 0;
-    };
-    struct staged {
-        std::string dir;
-        std::uint32_t index;
-        std::string rel;  // final path relative to the root
-        stdfs::path file;
-        std::uint64_t records;
-        std::uint64_t bytes;
-    };
     enum class state { open, failed, committed, aborted };
 
     void require_open(const char* op) const {
         if (state_ == state::open) return;
         static constexpr const char* why[] = {"", "after a failure", "after commit", "after abort"};
-        throw sink_error(std::string("file sink: ") + op + " for task " + cfg_.task_id + " " +
+        throw sink_error(std::string("file sink: ") + op + " for task " + cfg_.stage.task_id + " " +
                          why[static_cast<int>(state_)]);
-    }
-
-    partition_state& partition(std::string dir) {
-        auto [it, added] = parts_.try_emplace(std::move(dir));
-        if (added) {
-            it->second = std::make_unique<partition_state>();
-            it->second->dir = it->first;
-        }
-        return *it->second;
-    }
-
-    chunk& open_chunk(partition_state& p) {
-        if (open_.size() >= max_open_chunks) {
-            auto lru = std::min_element(open_.begin(), open_.end(),
-                                        [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
-            finish_chunk(**lru);
-        }
-        if (!staging_created_) make_staging();
-        auto c = std::make_unique<chunk>();
-        c->part = &p;
-        c->index = p.next_index++;
-        c->gz.open(cfg_.staging / (std::to_string(seq_++) + ".jsonl.gz"), cfg_.level);
-        p.open = c.get();
-        open_.push_back(std::move(c));
-        return *open_.back();
-    }
-
-    void make_staging() {
-        if (::mkdir(cfg_.staging.c_str(), 0777) != 0) {
-            // Leftovers of an attempt with the same run, task and number: start over.
-            if (errno != EEXIST) detail::throw_errno("cannot create directory", cfg_.staging, errno);
-            detail::remove_all(cfg_.staging);
-            detail::create_directories(cfg_.staging, false);
-        }
-        staging_created_ = true;
-    }
-
-    void finish_chunk(chunk& c) {
-        c.gz.finish(cfg_.fsync);
-        done_.push_back({c.part->dir, c.index, join_rel(c.part->dir, chunk_name(cfg_.task_id, c.index)),
-                         c.gz.path(), c.records, c.gz.compressed_bytes()});
-        c.part->open = nullptr;
-        auto it = std::find_if(open_.begin(), open_.end(), [&](const auto& p) { return p.get() == &c; });
-        open_.erase(it);
     }
 
     std::vector<std::string> read_manifest() const {
@@ -241,16 +145,15 @@ private:
     void write_manifest(const std::vector<std::string>& rels) const {
         std::string text;
         for (const auto& r : rels) text += r + "\n";
-        detail::atomic_write_file(cfg_.manifest, text, cfg_.fsync);
+        detail::atomic_write_file(cfg_.manifest, text, cfg_.stage.fsync);
     }
 
     committed_output publish(std::vector<std::string>& published) {
-        while (!open_.empty()) finish_chunk(*open_.front());
-        std::sort(done_.begin(), done_.end(),
-                  [](const staged& a, const staged& b) { return std::tie(a.dir, a.index) < std::tie(b.dir, b.index); });
+        std::vector<staged_chunk> done = stager_.finish();
+        const bool fsync = cfg_.stage.fsync;
 
         std::vector<std::string> now;
-        for (const auto& s : done_) now.push_back(s.rel);
+        for (const auto& s : done) now.push_back(s.rel);
         std::sort(now.begin(), now.end());
         std::vector<std::string> old = read_manifest();
 
@@ -261,16 +164,16 @@ private:
         }
 
         std::vector<stdfs::path> dirs;  // distinct final directories, in order
-        for (const auto& s : done_) {
+        for (const auto& s : done) {
             stdfs::path dir = (cfg_.root / s.rel).parent_path();
             if (dirs.empty() || dirs.back() != dir) {
-                detail::create_directories(dir, cfg_.fsync);
+                detail::create_directories(dir, fsync);
                 dirs.push_back(dir);
             }
             detail::rename_path(s.file, cfg_.root / s.rel);
             if (!std::binary_search(old.begin(), old.end(), s.rel)) published.push_back(s.rel);
         }
-        if (cfg_.fsync)
+        if (fsync)
             for (const auto& d : dirs) detail::fsync_dir(d);
 
         std::vector<std::string> stale;
@@ -281,7 +184,7 @@ private:
                 detail::remove_file(cfg_.root / rel);
                 stale_dirs.push_back((cfg_.root / rel).parent_path());
             }
-            if (cfg_.fsync) {
+            if (fsync) {
                 std::sort(stale_dirs.begin(), stale_dirs.end());
                 stale_dirs.erase(std::unique(stale_dirs.begin(), stale_dirs.end()), stale_dirs.end());
                 for (const auto& d : stale_dirs) detail::fsync_dir(d);
@@ -290,7 +193,7 @@ private:
         }
 
         committed_output out;
-        for (const auto& s : done_) {
+        for (const auto& s : done) {
             out.locations.push_back((cfg_.root / s.rel).string());
             out.records += s.records;
             out.bytes += s.bytes;
@@ -299,14 +202,7 @@ private:
     }
 
     writer_config cfg_;
-    detail::partition_template tpl_;  // params already bound
-    partition_state* fixed_ = nullptr;  // the only partition, when no record field is used
-    std::unordered_map<std::string, std::unique_ptr<partition_state>> parts_;
-    std::vector<std::unique_ptr<chunk>> open_;  // at most max_open_chunks
-    std::vector<staged> done_;
-    std::uint64_t tick_ = 0;
-    std::uint64_t seq_ = 0;
-    bool staging_created_ = false;  // staging is made lazily: record-less tasks touch nothing
+    detail::chunk_stager stager_;
     state state_ = state::open;
 };
 
@@ -395,14 +291,14 @@ std::unique_ptr<sink_writer> file_sink::open(const sink_attempt& a) {
         cfg.root = stdfs::absolute(opts_.root).lexically_normal();
         if (!cfg.root.has_filename()) cfg.root = cfg.root.parent_path();  // drop a trailing '/'
         stdfs::path meta = meta_dir(cfg.root);
-        cfg.staging = meta / "staging" /
-                      (detail::sanitize_component(a.run_id) + "-" + std::string(a.task_id) + "-" + std::to_string(a.attempt));
+        cfg.stage.dir = meta / "staging" / (detail::sanitize_component(a.run_id) + "-" + std::string(a.task_id) + "-" +
+                                            std::to_string(a.attempt));
         cfg.manifest = meta / "manifests" / std::string(a.task_id);
-        cfg.task_id = a.task_id;
-        cfg.level = opts_.compression_level;
-        cfg.max_records = opts_.max_records;
-        cfg.max_bytes = opts_.max_bytes;
-        cfg.fsync = opts_.fsync;
+        cfg.stage.task_id = a.task_id;
+        cfg.stage.level = opts_.compression_level;
+        cfg.stage.max_records = opts_.max_records;
+        cfg.stage.max_bytes = opts_.max_bytes;
+        cfg.stage.fsync = opts_.fsync;
         return std::unique_ptr<sink_writer>(std::make_unique<file_writer>(std::move(cfg), std::move(tpl)));
     });
 }

@@ -1,0 +1,44 @@
+#pragma once
+// A real s3rver (npm @20minutes/s3rver 4.0.4, which verifies SigV4 signatures) on
+// 127.0.0.1 for the S3 sink's tests. node_modules is installed on first use with
+// `npm ci` into the build directory (tests/services/s3rver/package-lock.json pins it).
+
+#include <drover/sinks/s3.hpp>
+
+#include "support/support.hpp"
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace drover::test {
+
+/// Empty when node and s3rver are usable (installing it when needed), else why not.
+std::string s3rver_unavailable();
+
+class s3rver {
+public:
+    /// Starts s3rver with `bucket` created; throws std::runtime_error with its output.
+    explicit s3rver(const std::string& bucket = "test");
+    ~s3rver();
+    s3rver(const s3rver&) = delete;
+    s3rver& operator=(const s3rver&) = delete;
+
+    int port() const { return port_; }
+    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    /// Sink options for s3://<bucket>/<prefix> with s3rver's credentials (S3RVER/S3RVER).
+    s3_sink_options sink_options(const std::string& prefix) const;
+    /// "/usr/bin/aws --endpoint-url ... s3" with credentials in the environment, for checks.
+    std::string aws() const;
+    const fs::path& dir() const { return dir_.path(); }
+
+private:
+    void stop() noexcept;
+    temp_dir dir_;
+    std::string bucket_;
+    int port_ = 0;
+    pid_t pid_ = -1;
+    int lifeline_ = -1;
+};
+
+}  // namespace drover::test
