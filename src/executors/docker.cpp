@@ -99,12 +99,17 @@ struct docker_executor::impl : std::enable_shared_from_this<impl> {
         giveup = std::make_unique<asio::steady_timer>(c.io_ex);
         for (std::size_t i = 0; i < hosts.size(); ++i) {
             auto& h = hosts[i];
-            h.client = std::make_unique<http::client>(c.io_ex, h.client_opts);
             h.timer = std::make_unique<asio::steady_timer>(c.io_ex);
             h.status = host_status::probing;
             h.failures = 0;
             h.reaped = false;
             h.running = 0;
+            try {
+                h.client = std::make_unique<http::client>(c.io_ex, h.client_opts);
+            } catch (const std::exception& e) {  // unreadable certificate or key, ...
+                reject(i, fmt::format("{}: {}", label(h), e.what()));
+                continue;
+            }
             probe(i);
         }
     }
