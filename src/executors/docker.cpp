@@ -301,7 +301,9 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
     asio::any_io_executor io_ex;
     docker::frame_decoder frames;
     detail::line_splitter lines;
-    std::unique_ptr<asio::cancellation_signal> inflight;
+    // The signal of the request in flight; each request's handler keeps its own signal alive,
+    // since the client may still hold its slot after we moved on to the next request.
+    std::shared_ptr<asio::cancellation_signal> inflight;
     std::uint64_t seq = 0;
     unsigned logs_status = 0;
     std::string logs_error_body;
@@ -325,7 +327,8 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
     void send(action a) {
         if (!hs().client) return lost("the run is stopping");
         auto my = ++seq;
-        inflight = std::make_unique<asio::cancellation_signal>();
+        auto sig = std::make_shared<asio::cancellation_signal>();
+        inflight = sig;
         http::request r;
         r.method = a.method;
         r.target = std::move(a.target);
@@ -334,7 +337,7 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
         if (a.unbounded) r.timeout = http::milliseconds(0);
         auto at = a.at;
         auto done_cb = asio::bind_cancellation_slot(
-            inflight->slot(), [self = shared_from_this(), my, at](http::result res) { self->on_result(my, at, res); });
+            sig->slot(), [self = shared_from_this(), my, at, sig](http::result res) { self->on_result(my, at, res); });
         if (at == step::logs) {
             logs_status = 0;
             hs().client->async_stream(
