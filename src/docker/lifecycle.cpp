@@ -125,12 +125,16 @@ action lifecycle::on_response(step s, unsigned status, std::string_view body) {
                     return fail_then_remove(failure_class::spawn_error, fmt::format("cannot wait for container on {}: {}",
                                                                                     host_, error_message(status, body)));
                 parse_wait(body);  // validates; the exit code comes from inspect along with OOMKilled
+                waited_ = true;
                 return request(step::inspect);
             case step::inspect: {
                 if (status != 200)
                     return fail_then_remove(failure_class::spawn_error, fmt::format("cannot inspect container on {}: {}",
                                                                                     host_, error_message(status, body)));
                 auto st = parse_inspect(body);
+                // The log stream ends when the container stops, so it has usually stopped
+                // by now; wait only in the rare case the daemon has not recorded that yet.
+                if (st.running && !waited_) return request(step::wait);
                 if (!have_result_) {
                     result_.exit_code = static_cast<int>(st.exit_code);
                     if (st.oom_killed) {
@@ -168,7 +172,7 @@ action lifecycle::on_logs_done(unsigned status, std::string_view body, std::stri
     if (status != 200)
         return fail_then_remove(failure_class::spawn_error,
                                 fmt::format("cannot read container logs on {}: {}", host_, error_message(status, body)));
-    return request(step::wait);
+    return request(step::inspect);
 }
 
 action lifecycle::on_transport_error(step s, std::string error) {

@@ -1,8 +1,9 @@
 #pragma once
 // One attempt's container, as a state machine without I/O:
 //
-//   [pull] -> create -> start -> logs (follow) -> wait -> inspect -> remove -> done
+//   [pull] -> create -> start -> logs (follow) -> inspect [-> wait -> inspect] -> remove -> done
 //
+// (wait only when inspect still says "running" after the log stream ended.)
 // The driver (src/executors/docker.cpp) sends the request that each action names, streams
 // the logs itself, and reports every answer back. A cancel (timeout or run cancelled) goes
 // straight to remove (force=1 kills the container); a create that is still in flight is
@@ -70,6 +71,7 @@ private:
     std::string host_, name_, image_, create_body_;
     pull_policy pull_;
     bool pulled_ = false;
+    bool waited_ = false;
     bool cancelled_ = false;
     bool lost_ = false;
     step step_ = step::create;

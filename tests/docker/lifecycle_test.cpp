@@ -32,11 +32,11 @@ action answer(lifecycle& l, step s) {
     }
 }
 
-const std::vector<step> happy = {step::create, step::start, step::logs, step::wait, step::inspect, step::remove};
+const std::vector<step> happy = {step::create, step::start, step::logs, step::inspect, step::remove};
 
 }  // namespace
 
-TEST_CASE("lifecycle: create, start, logs, wait, inspect, remove") {
+TEST_CASE("lifecycle: create, start, logs, inspect, remove") {
     auto l = make();
     auto a = l.begin();
     std::vector<step> seen;
@@ -48,7 +48,7 @@ TEST_CASE("lifecycle: create, start, logs, wait, inspect, remove") {
             CHECK(a.body == "{}");
         }
         if (a.at == step::logs) CHECK(a.streamed);
-        if (a.at == step::logs || a.at == step::wait) CHECK(a.unbounded);
+        if (a.at == step::logs) CHECK(a.unbounded);
         if (a.at == step::remove) CHECK(a.method == verb::delete_);
         a = answer(l, a.at);
     }
@@ -56,6 +56,23 @@ TEST_CASE("lifecycle: create, start, logs, wait, inspect, remove") {
     CHECK(seen == happy);
     CHECK(l.result().failure == failure_class::none);
     CHECK(l.result().exit_code == 0);
+}
+
+TEST_CASE("lifecycle: a container still running after its logs ended is waited for, then inspected again") {
+    auto l = make();
+    auto a = l.begin();
+    while (a.at != step::inspect) a = answer(l, a.at);
+    a = l.on_response(step::inspect, 200, R"({"State":{"Running":true,"ExitCode":0}})");
+    REQUIRE(a.at == step::wait);
+    CHECK(a.unbounded);
+    CHECK(a.target == "/v1.41/containers/c1/wait?condition=not-running");
+    a = l.on_response(step::wait, 200, R"({"StatusCode":5})");
+    REQUIRE(a.at == step::inspect);
+    a = l.on_response(step::inspect, 200, R"({"State":{"Running":true,"ExitCode":5}})");  // waited once only
+    CHECK(a.at == step::remove);
+    answer(l, step::remove);
+    CHECK(l.result().failure == failure_class::exit_code);
+    CHECK(l.result().exit_code == 5);
 }
 
 TEST_CASE("lifecycle: exit code and OOM come from inspect; the container is removed either way") {
@@ -117,9 +134,18 @@ TEST_CASE("lifecycle: an error status at any step after create still removes the
         CHECK(l.result().failure == failure_class::spawn_error);
         CHECK(l.result().message.find("daemon says no") != std::string::npos);
     }
+    auto w = make();  // and wait, reached when inspect still saw the container running
+    auto a = w.begin();
+    while (a.at != step::inspect) a = answer(w, a.at);
+    a = w.on_response(step::inspect, 200, R"({"State":{"Running":true,"ExitCode":0}})");
+    REQUIRE(a.at == step::wait);
+    a = w.on_response(step::wait, 500, R"({"message":"daemon says no"})");
+    CHECK(a.at == step::remove);
+    CHECK(w.result().message.find("cannot wait for container on tcp://127.0.0.1:1: daemon says no") == 0);
+
     auto c = make();
     c.begin();
-    auto a = c.on_response(step::create, 409, R"({"message":"Conflict. The container name is already in use"})");
+    a = c.on_response(step::create, 409, R"({"message":"Conflict. The container name is already in use"})");
     CHECK(a.what == action::finish);  // nothing was created: nothing to remove
     CHECK(c.result().failure == failure_class::spawn_error);
 }
