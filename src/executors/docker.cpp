@@ -254,20 +254,24 @@ struct docker_executor::impl : std::enable_shared_from_this<impl> {
                 return;
             }
             std::set<std::string> dead_runs;
+            std::size_t removed = 0;
             for (auto& c : list) {
                 auto run = c.labels["drover.run"];
                 bool mine = run == self->ctx->run_id;
                 if (mine ? self->hosts[i].live.count(c.name) > 0 : detail::docker_run_live(self->ctx->state_dir, run))
                     continue;
                 if (!mine) dead_runs.insert(run);
+                ++removed;
                 http::request del;
                 del.method = boost::beast::http::verb::delete_;
                 del.target = docker::remove_target(c.id);
                 self->hosts[i].client->async_request(std::move(del), [](http::result) {});
             }
-            if (!dead_runs.empty())
-                self->report(fmt::format("host {}: removed {} leftover container(s) of {} earlier run(s)",
-                                         self->label(self->hosts[i]), list.size(), dead_runs.size()));
+            if (removed > 0)
+                self->report(fmt::format("host {}: removing {} leftover container(s) ({} of earlier runs)",
+                                         self->label(self->hosts[i]), removed, dead_runs.size()));
+            // The lock files of dead runs are no longer needed once their containers are gone.
+            for (auto& run : dead_runs) detail::forget_docker_run(self->ctx->state_dir, run);
         });
     }
 
