@@ -107,6 +107,9 @@ std::string start_target(std::string_view id) { return fmt::format("{}/container
 std::string logs_target(std::string_view id) {
     return fmt::format("{}/containers/{}/logs?follow=1&stdout=1&stderr=1", api_prefix, url_encode(id));
 }
+std::string logs_all_target(std::string_view id) {
+    return fmt::format("{}/containers/{}/logs?stdout=1&stderr=1", api_prefix, url_encode(id));
+}
 std::string wait_target(std::string_view id) {
     return fmt::format("{}/containers/{}/wait?condition=not-running", api_prefix, url_encode(id));
 }

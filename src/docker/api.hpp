@@ -46,6 +46,7 @@ std::string create_body(const task_spec& t, const std::string& image, const cont
 std::string create_target(std::string_view name);
 std::string start_target(std::string_view id);
 std::string logs_target(std::string_view id);   ///< follow=1, stdout and stderr
+std::string logs_all_target(std::string_view id);  ///< the whole log once (no follow), stdout and stderr
 std::string wait_target(std::string_view id);   ///< condition=not-running
 std::string inspect_target(std::string_view id);
 std::string remove_target(std::string_view id); ///< force=1 (kills a running container), v=1

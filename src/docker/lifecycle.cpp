@@ -12,6 +12,7 @@ std::string_view to_string(step s) noexcept {
         case step::create: return "create";
         case step::start: return "start";
         case step::logs: return "logs";
+        case step::rest: return "rest";
         case step::wait: return "wait";
         case step::inspect: return "inspect";
         case step::remove: return "remove";
@@ -44,6 +45,11 @@ action lifecycle::request(step s) {
         case step::start: a.method = verb::post; a.target = start_target(id_); break;
         case step::logs:
             a.target = logs_target(id_);
+            a.streamed = true;
+            a.unbounded = true;
+            break;
+        case step::rest:
+            a.target = logs_all_target(id_);
             a.streamed = true;
             a.unbounded = true;
             break;
@@ -119,7 +125,8 @@ action lifecycle::on_response(step s, unsigned status, std::string_view body) {
                 if (status == 204 || status == 304) return request(step::logs);
                 return fail_then_remove(failure_class::spawn_error, fmt::format("cannot start container on {}: {}",
                                                                                 host_, error_message(status, body)));
-            case step::logs: return on_logs_done(status, body, {});
+            case step::logs:
+            case step::rest: return on_logs_done(status, body, {});
             case step::wait:
                 if (status != 200)
                     return fail_then_remove(failure_class::spawn_error, fmt::format("cannot wait for container on {}: {}",
@@ -150,7 +157,7 @@ action lifecycle::on_response(step s, unsigned status, std::string_view body) {
                     }
                     have_result_ = true;
                 }
-                return request(step::remove);
+                return request(step::rest);
             }
             case step::remove:
                 // 404: already gone. Anything else leaves a container behind for the reaper;
@@ -165,6 +172,19 @@ action lifecycle::on_response(step s, unsigned status, std::string_view body) {
 }
 
 action lifecycle::on_logs_done(unsigned status, std::string_view body, std::string stream_error) {
+    if (step_ == step::rest) {
+        // Output may be missing: whatever inspect said, the attempt cannot count as a success.
+        if (!stream_error.empty() || status != 200) {
+            have_result_ = false;
+            result_ = {};
+            return fail_then_remove(failure_class::spawn_error,
+                                    !stream_error.empty()
+                                        ? fmt::format("corrupt log stream from {}: {}", host_, stream_error)
+                                        : fmt::format("cannot read container logs on {}: {}", host_,
+                                                      error_message(status, body)));
+        }
+        return request(step::remove);
+    }
     if (step_ != step::logs) return {};
     if (!stream_error.empty())
         return fail_then_remove(failure_class::spawn_error,

@@ -1,9 +1,11 @@
 #pragma once
 // One attempt's container, as a state machine without I/O:
 //
-//   [pull] -> create -> start -> logs (follow) -> inspect [-> wait -> inspect] -> remove -> done
+//   [pull] -> create -> start -> logs (follow) -> inspect [-> wait -> inspect] -> rest -> remove -> done
 //
-// (wait only when inspect still says "running" after the log stream ended.)
+// (wait only when inspect still says "running" after the log stream ended.) `rest` reads the
+// whole log once more after the container stopped: Docker 20.10 can end a follow stream before
+// the container's last, unterminated line reached it; the driver skips what it already has.
 // The driver (src/executors/docker.cpp) sends the request that each action names, streams
 // the logs itself, and reports every answer back. A cancel (timeout or run cancelled) goes
 // straight to remove (force=1 kills the container); a create that is still in flight is
@@ -23,7 +25,7 @@
 
 namespace drover::docker {
 
-enum class step { pull, create, start, logs, wait, inspect, remove, done };
+enum class step { pull, create, start, logs, wait, inspect, rest, remove, done };
 std::string_view to_string(step) noexcept;
 
 struct action {
@@ -49,7 +51,7 @@ public:
     action begin();
     /// The answer to the request of step `s` (ignored unless `s` is the current step).
     action on_response(step s, unsigned status, std::string_view body);
-    /// The logs stream ended (status of the logs request; stream_error when the frames were corrupt).
+    /// The logs or rest stream ended (its status; stream_error when the frames were corrupt).
     action on_logs_done(unsigned status, std::string_view body, std::string stream_error);
     /// The request of step `s` failed below HTTP (connection refused or reset, timeout, TLS).
     action on_transport_error(step s, std::string error);

@@ -310,6 +310,8 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
     std::shared_ptr<asio::cancellation_signal> inflight;
     std::uint64_t seq = 0;
     unsigned logs_status = 0;
+    std::uint64_t seen[2] = {0, 0};  // stdout, stderr bytes passed on so far
+    std::uint64_t skip[2] = {0, 0};  // while reading the rest: bytes already passed on
     std::string logs_error_body;
     bool done = false;
 
@@ -342,8 +344,11 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
         auto at = a.at;
         auto done_cb = asio::bind_cancellation_slot(
             sig->slot(), [self = shared_from_this(), my, at, sig](http::result res) { self->on_result(my, at, res); });
-        if (at == step::logs) {
+        if (at == step::logs || at == step::rest) {
             logs_status = 0;
+            logs_error_body.clear();
+            frames = docker::frame_decoder{};
+            if (at == step::rest) std::copy(std::begin(seen), std::end(seen), std::begin(skip));
             hs().client->async_stream(
                 std::move(r), [self = shared_from_this()](const http::response& head) { self->logs_status = head.status; },
                 [self = shared_from_this(), my](std::string_view piece) { return self->on_logs(my, piece); },
@@ -360,6 +365,12 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
             return true;
         }
         return frames.feed(piece, [&](docker::stream_kind k, std::string_view payload) {
+            int i = k == docker::stream_kind::stdout_ ? 0 : 1;
+            auto drop = static_cast<std::size_t>(std::min<std::uint64_t>(skip[i], payload.size()));
+            skip[i] -= drop;
+            payload.remove_prefix(drop);
+            seen[i] += payload.size();
+            if (payload.empty()) return;
             if (k == docker::stream_kind::stdout_)
                 lines.feed(
                     payload, [&](std::string_view l) { io.on_stdout_line(l); },
@@ -383,7 +394,7 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
             }
             return run(fsm.on_transport_error(at, res.error));
         }
-        if (at == step::logs) {
+        if (at == step::logs || at == step::rest) {
             frames.finish();
             return run(fsm.on_logs_done(logs_status ? logs_status : res.res.status, logs_error_body, frames.error()));
         }

@@ -24,7 +24,8 @@ action answer(lifecycle& l, step s) {
     switch (s) {
         case step::create: return l.on_response(s, 201, R"({"Id":"c1"})");
         case step::start: return l.on_response(s, 204, "");
-        case step::logs: return l.on_logs_done(200, "", "");
+        case step::logs:
+        case step::rest: return l.on_logs_done(200, "", "");
         case step::wait: return l.on_response(s, 200, R"({"StatusCode":0})");
         case step::inspect: return l.on_response(s, 200, inspect_ok);
         case step::remove: return l.on_response(s, 204, "");
@@ -32,11 +33,11 @@ action answer(lifecycle& l, step s) {
     }
 }
 
-const std::vector<step> happy = {step::create, step::start, step::logs, step::inspect, step::remove};
+const std::vector<step> happy = {step::create, step::start, step::logs, step::inspect, step::rest, step::remove};
 
 }  // namespace
 
-TEST_CASE("lifecycle: create, start, logs, inspect, remove") {
+TEST_CASE("lifecycle: create, start, logs, inspect, the rest of the logs, remove") {
     auto l = make();
     auto a = l.begin();
     std::vector<step> seen;
@@ -49,6 +50,9 @@ TEST_CASE("lifecycle: create, start, logs, inspect, remove") {
         }
         if (a.at == step::logs) CHECK(a.streamed);
         if (a.at == step::logs) CHECK(a.unbounded);
+        if (a.at == step::logs) CHECK(a.target == "/v1.41/containers/c1/logs?follow=1&stdout=1&stderr=1");
+        if (a.at == step::rest) CHECK(a.target == "/v1.41/containers/c1/logs?stdout=1&stderr=1");
+        if (a.at == step::rest) CHECK(a.streamed);
         if (a.at == step::remove) CHECK(a.method == verb::delete_);
         a = answer(l, a.at);
     }
@@ -69,7 +73,8 @@ TEST_CASE("lifecycle: a container still running after its logs ended is waited f
     a = l.on_response(step::wait, 200, R"({"StatusCode":5})");
     REQUIRE(a.at == step::inspect);
     a = l.on_response(step::inspect, 200, R"({"State":{"Running":true,"ExitCode":5}})");  // waited once only
-    CHECK(a.at == step::remove);
+    CHECK(a.at == step::rest);
+    CHECK(answer(l, step::rest).at == step::remove);
     answer(l, step::remove);
     CHECK(l.result().failure == failure_class::exit_code);
     CHECK(l.result().exit_code == 5);
@@ -84,7 +89,8 @@ TEST_CASE("lifecycle: exit code and OOM come from inspect; the container is remo
         a = l.on_response(step::inspect, 200,
                           std::string(R"({"State":{"OOMKilled":)") + (oom ? "true" : "false") + R"(,"ExitCode":)" +
                               (oom ? "137" : "3") + "}}");
-        CHECK(a.at == step::remove);
+        CHECK(a.at == step::rest);
+        CHECK(answer(l, step::rest).at == step::remove);
         CHECK(answer(l, step::remove).what == action::finish);
         CHECK(l.result().failure == (oom ? failure_class::oom_killed : failure_class::exit_code));
         CHECK(l.result().exit_code == (oom ? 137 : 3));
@@ -148,6 +154,17 @@ TEST_CASE("lifecycle: an error status at any step after create still removes the
     a = c.on_response(step::create, 409, R"({"message":"Conflict. The container name is already in use"})");
     CHECK(a.what == action::finish);  // nothing was created: nothing to remove
     CHECK(c.result().failure == failure_class::spawn_error);
+}
+
+TEST_CASE("lifecycle: a failed read of the rest of the logs fails even an attempt that exited 0") {
+    auto l = make();
+    auto a = l.begin();
+    while (a.at != step::rest) a = answer(l, a.at);
+    a = l.on_logs_done(200, "", "log stream ended inside a frame header (3 of 8 bytes)");
+    CHECK(a.at == step::remove);
+    answer(l, step::remove);
+    CHECK(l.result().failure == failure_class::spawn_error);
+    CHECK(l.result().message.find("corrupt log stream from tcp://127.0.0.1:1: log stream ended") == 0);
 }
 
 TEST_CASE("lifecycle: garbage answers and corrupt log frames fail the attempt clearly") {

@@ -158,6 +158,9 @@ TEST_CASE("docker: partial lines across frames, stderr to the attempt log, exit 
     CHECK(f.last.stderr_tail == std::vector<std::string>{"oops"});
     CHECK(sum.tasks[2].last.stderr_tail == std::vector<std::string>{"/tmp"});
     auto recs = read_records(r.out);
+    std::string all;
+    for (auto& x : recs) all += "[" + x + "]";
+    INFO("records: ", all, "\n", dump(sum));
     // The failed attempt's record is not committed.
     CHECK(recs == std::vector<std::string>{"{\"a\":1,\"b\":2}", "{\"last\":true}", "{\"v\":\"it's $HOME a=b\"}"});
     check_no_containers(fleet, sum.run_id);
@@ -183,7 +186,7 @@ TEST_CASE("docker: over the memory limit is reported as OOM killed" * doctest::t
     check_no_containers(fleet, sum.run_id);
 }
 
-TEST_CASE("docker: a missing image fails with the daemon's message; pull of an unreachable one too" *
+TEST_CASE("docker: a missing image fails with the daemon's message, and so does a pull that cannot reach a registry" *
           doctest::timeout(180)) {
     DOCKERD_OR_SKIP();
     dockerd_fleet fleet({.plain = 1});
@@ -210,7 +213,7 @@ TEST_CASE("docker: a missing image fails with the daemon's message; pull of an u
     check_no_containers(fleet, sum.run_id);
 }
 
-TEST_CASE("docker: a daemon SIGKILLed mid-run costs no retries; it rejoins after restart" * doctest::timeout(300)) {
+TEST_CASE("docker: a daemon SIGKILLed mid-run costs no retries and rejoins after restart" * doctest::timeout(300)) {
     DOCKERD_OR_SKIP();
     dockerd_fleet fleet;
     docker_run r;
@@ -381,7 +384,7 @@ TEST_CASE("docker: an unreachable daemon is reported and the run fails after dow
     CHECK(r.hosts.any("every Docker host is down", "waiting up to 2s"));
 }
 
-TEST_CASE("docker: TLS with the right client certificate works; wrong ones fail naming the host" *
+TEST_CASE("docker: TLS works with the right client certificate and fails naming the host otherwise" *
           doctest::timeout(240)) {
     DOCKERD_OR_SKIP();
     dockerd_fleet fleet({.plain = 0, .tls = true});
@@ -410,6 +413,7 @@ TEST_CASE("docker: TLS with the right client certificate works; wrong ones fail 
         CHECK_MESSAGE(contains(*f, "no usable Docker host"), *f);
         CHECK_MESSAGE(contains(*f, "127.0.0.1:" + std::to_string(fleet.port(fleet.tls_index()))), *f);
         CHECK_MESSAGE(r.hosts.any("cannot be used", std::to_string(fleet.port(fleet.tls_index()))), r.hosts.all());
+        MESSAGE(what << ": " << r.hosts.all());
         return *f;
     };
     auto wrong_ca = good;
