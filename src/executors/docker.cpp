@@ -288,8 +288,7 @@ struct docker_executor::impl : std::enable_shared_from_this<impl> {
         }
         if (giveup) giveup->cancel();
         giveup.reset();
-        run_lock.reset();
-        detail::forget_docker_run(ctx->state_dir, ctx->run_id);
+        detail::unlock_docker_run(run_lock, ctx->state_dir, ctx->run_id);
         ctx.reset();
     }
 };

@@ -40,15 +40,21 @@ http::client_options docker_client_options(const std::string& host, const docker
         throw config_error(fmt::format("docker host '{}': expected unix:///path, tcp://host:port, http://host:port or "
                                        "https://host:port", host));
     http::client_options c;
+    std::string url = host;
+    if (host.starts_with("tcp://")) {  // Docker's default ports: 2375, 2376 with TLS
+        std::string authority = host.substr(6, host.find('/', 6) == std::string::npos ? std::string::npos
+                                                                                     : host.find('/', 6) - 6);
+        bool has_port = authority.starts_with("[") ? authority.find("]:") != std::string::npos
+                                                   : authority.find(':') != std::string::npos;
+        if (!has_port && !authority.empty()) url = "tcp://" + authority + (opts.tls.enabled ? ":2376" : ":2375");
+    }
     try {
-        c.target = http::parse_endpoint(host);
+        c.target = http::parse_endpoint(url);
     } catch (const config_error& e) {
         throw config_error(fmt::format("docker host '{}': {}", host, e.what()));
     }
     if (c.target.kind == http::transport::tcp && host.starts_with("tcp://") && opts.tls.enabled)
         c.target.kind = http::transport::tls;
-    if ((c.target.kind != http::transport::unix_socket) && c.target.port == 0)
-        c.target.port = c.target.kind == http::transport::tls ? 2376 : 2375;
     c.tls.ca_file = opts.tls.ca_file;
     c.tls.cert_file = opts.tls.cert_file;
     c.tls.key_file = opts.tls.key_file;
@@ -89,7 +95,9 @@ unique_fd lock_docker_run(const std::filesystem::path& state_dir, const std::str
     auto p = lock_path(state_dir, run_id);
     unique_fd fd(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!fd) throw executor_error(fmt::format("docker executor: cannot create {}: {}", p.string(), std::strerror(errno)));
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+    // Shared: several docker executors of one run each hold it; a reaper's exclusive try fails
+    // while any of them lives.
+    if (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0)
         throw executor_error(fmt::format("docker executor: cannot lock {}: {}", p.string(), std::strerror(errno)));
     return fd;
 }
@@ -98,8 +106,15 @@ bool docker_run_live(const std::filesystem::path& state_dir, const std::string& 
     if (!plain_name(run_id)) return false;
     unique_fd fd(::open(lock_path(state_dir, run_id).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return false;
-    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return false;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return false;
     return errno == EWOULDBLOCK;
+}
+
+void unlock_docker_run(unique_fd& lock, const std::filesystem::path& state_dir, const std::string& run_id) noexcept {
+    if (!lock) return;
+    // Remove the file only when no other executor of this run still holds it.
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) forget_docker_run(state_dir, run_id);
+    lock.reset();
 }
 
 void forget_docker_run(const std::filesystem::path& state_dir, const std::string& run_id) noexcept {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -438,4 +439,27 @@ TEST_CASE("docker: TLS works with the right client certificate and fails naming 
     auto m4 = expect_rejected(plain, "plain HTTP to the TLS port");
     CHECK_MESSAGE(contains(m4, "HTTP 400"), m4);
     CHECK_MESSAGE(contains(m4, "HTTPS"), m4);
+}
+
+TEST_CASE("docker: without hosts the executor uses DOCKER_HOST" * doctest::timeout(180)) {
+    DOCKERD_OR_SKIP();
+    dockerd_fleet fleet({.plain = 1});
+    docker_run r;
+    auto o = docker_options_for(fleet);
+    o.hosts.clear();
+    ::setenv("DOCKER_HOST", fleet.unix_host(0).c_str(), 1);
+    ::unsetenv("DOCKER_TLS_VERIFY");
+    std::optional<drover::scheduler> s;
+    try {
+        s.emplace(r.make(o));
+    } catch (...) {
+        ::unsetenv("DOCKER_HOST");
+        throw;
+    }
+    ::unsetenv("DOCKER_HOST");
+    s->submit(sh("t", "echo '{\"via\":\"env\"}'"));
+    auto sum = s->run();
+    CHECK_MESSAGE(sum.ok(), dump(sum));
+    CHECK(read_records(r.out) == std::vector<std::string>{"{\"via\":\"env\"}"});
+    CHECK(r.attempts_on(fleet.unix_host(0)) == 1);
 }
