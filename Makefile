@@ -1,11 +1,12 @@
 # Thin wrapper: `make demo` and `make test` install what is missing, build, and run.
+# `make demo` is the news pipeline (scripts/demo-news.sh); `make hello` the minimal job.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
-DEMO_JOB ?= examples/jobs/hello.toml
+HELLO_JOB ?= examples/jobs/hello.toml
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo hello bench clean
 
 all: build
 
@@ -20,7 +21,10 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 demo: build
-	$(BUILD_DIR)/drover run $(DEMO_JOB)
+	scripts/demo-news.sh $(BUILD_DIR)
+
+hello: build
+	$(BUILD_DIR)/drover run $(HELLO_JOB)
 	@echo "read it with: zcat out/hello/date=2018-01-06/day-2018-01-06.jsonl.gz"
 
 
