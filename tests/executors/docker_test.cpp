@@ -463,3 +463,45 @@ TEST_CASE("docker: without hosts the executor uses DOCKER_HOST" * doctest::timeo
     CHECK(read_records(r.out) == std::vector<std::string>{"{\"via\":\"env\"}"});
     CHECK(r.attempts_on(fleet.unix_host(0)) == 1);
 }
+
+TEST_CASE("docker: a daemon that stops answering is found by its ping and its attempts run elsewhere" *
+          doctest::timeout(300)) {
+    DOCKERD_OR_SKIP();
+    dockerd_fleet fleet;
+    docker_run r;
+    auto o = docker_options_for(fleet);
+    o.slots_per_host = 2;
+    o.connect_timeout = 1s;
+    o.request_timeout = 8s;  // a ping gets 1 s + 8 s / 4
+    auto s = r.make(o);
+    for (int i = 0; i < 30; ++i)
+        s.submit(sh("t-" + std::to_string(i), "sleep 0.5; echo '{\"i\":" + std::to_string(i) + "}'"));
+    std::string error;
+    std::thread hanger([&] {
+        try {
+            for (auto end = std::chrono::steady_clock::now() + 60s; std::chrono::steady_clock::now() < end;
+                 std::this_thread::sleep_for(100ms))
+                if (fleet.all_containers(0).size() >= 2) break;
+            fleet.pause(0);  // dockerd hangs: connections stay open, nothing answers
+            for (auto end = std::chrono::steady_clock::now() + 60s; std::chrono::steady_clock::now() < end;
+                 std::this_thread::sleep_for(100ms))
+                if (r.hosts.any(o.hosts[0], "is down")) break;
+            fleet.resume(0);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    });
+    auto sum = s.run();
+    hanger.join();
+    fleet.resume(0);
+    REQUIRE_MESSAGE(error.empty(), error);
+    INFO("events:\n", r.hosts.all());
+    CHECK_MESSAGE(sum.ok(), dump(sum));
+    CHECK(sum.counts.succeeded == 30);
+    CHECK(read_records(r.out).size() == 30);
+    CHECK(r.hosts.any(o.hosts[0], "is down"));
+    std::size_t lost = 0;
+    for (auto& d : r.events.done)
+        if (d.outcome.failure == drover::failure_class::executor_lost) ++lost;
+    CHECK_MESSAGE(lost >= 1, "no attempt was running on host 0 when it hung?");
+}

@@ -268,6 +268,7 @@ void dockerd_fleet::stop(std::size_t i, bool hard) {
     if (d.pid <= 0) return;
     pid_t dockerd = read_pid(d.root / "dockerd.pid");
     if (hard && dockerd > 0) ::kill(dockerd, SIGKILL);
+    if (!hard && dockerd > 0) ::kill(dockerd, SIGCONT);  // a paused daemon must see the SIGTERM
     if (d.lifeline >= 0) close(std::exchange(d.lifeline, -1));  // the supervisor sends SIGTERM
     bool gone = false;
     for (auto end = clock::now() + 20s; clock::now() < end; std::this_thread::sleep_for(50ms))
@@ -295,6 +296,16 @@ void dockerd_fleet::stop(std::size_t i, bool hard) {
 }
 
 void dockerd_fleet::kill(std::size_t i) { stop(i, true); }
+
+void dockerd_fleet::pause(std::size_t i) {
+    pid_t p = read_pid(daemons_.at(i).root / "dockerd.pid");
+    if (p <= 0 || ::kill(p, SIGSTOP) != 0) throw std::runtime_error("dockerd_fleet: cannot pause daemon " + std::to_string(i));
+}
+
+void dockerd_fleet::resume(std::size_t i) {
+    pid_t p = read_pid(daemons_.at(i).root / "dockerd.pid");
+    if (p > 0) ::kill(p, SIGCONT);
+}
 
 void dockerd_fleet::start(std::size_t i) {
     if (daemons_.at(i).pid > 0) return;

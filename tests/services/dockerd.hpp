@@ -65,6 +65,9 @@ public:
 
     /// SIGKILLs daemon i (and its containerd), like a crashed node.
     void kill(std::size_t i);
+    /// SIGSTOPs / SIGCONTs daemon i: a daemon that hangs, and one that recovers.
+    void pause(std::size_t i);
+    void resume(std::size_t i);
     /// Starts daemon i again on the same port and data root; waits for /_ping.
     void start(std::size_t i);
     bool running(std::size_t i) const { return daemons_.at(i).pid > 0; }
