@@ -207,8 +207,13 @@ TEST_CASE("docker: a missing image fails with the daemon's message, and so does 
     p.image = "127.0.0.1:9/drover/none:1";
     p.container.pull = drover::pull_policy::missing;
     s.submit(p);
+    s.submit({.id = "noprog", .command = {"/no/such/program"}});
     auto sum = s.run();
-    REQUIRE(sum.tasks.size() == 2);
+    REQUIRE(sum.tasks.size() == 3);
+    auto& np = sum.tasks[2].last;
+    CHECK(np.failure == drover::failure_class::spawn_error);
+    CHECK_MESSAGE(contains(np.message, "cannot start container on " + fleet.tcp_host(0) + ": "), np.message);
+    CHECK_MESSAGE(contains(np.message, "/no/such/program"), np.message);
     auto& m = sum.tasks[0].last;
     CHECK(m.failure == drover::failure_class::image_missing);
     CHECK_MESSAGE(contains(m.message, "image drover-no-such-image:1 not found on " + fleet.tcp_host(0)), m.message);
