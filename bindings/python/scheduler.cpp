@@ -1,0 +1,163 @@
+// Scheduler: options as keyword arguments, executors, a sink, tasks, run().
+
+#include "bind.hpp"
+
+namespace drover::python {
+
+namespace {
+
+halt_policy to_halt(py::handle h) {
+    if (h.is_none()) return {};
+    if (py::isinstance<halt_policy>(h)) return h.cast<halt_policy>();
+    if (py::isinstance<py::dict>(h))
+        return py::type::of<halt_policy>()(**py::reinterpret_borrow<py::dict>(h)).cast<halt_policy>();
+    throw py::type_error("halt must be a HaltPolicy, a dict like {'max_dead': 10}, or None");
+}
+
+void add_executor(py_scheduler& s, std::shared_ptr<executor> ex) {
+    if (!ex) throw py::type_error("add_executor: expected an Executor, got None");
+    s.sched->add_executor(std::move(ex));
+    ++s.executors;
+}
+
+void set_sink(py_scheduler& s, std::shared_ptr<sink> out) {
+    if (!out) throw py::type_error("set_sink: expected a Sink, got None");
+    s.sched->set_sink(std::move(out));
+    s.has_sink = true;
+}
+
+void submit(py_scheduler& s, py::object task, py::kwargs kw) {
+    task_spec t;
+    if (!task.is_none()) {
+        if (kw.size() > 0) throw py::type_error("submit() takes a TaskSpec or keyword arguments, not both");
+        if (!py::isinstance<task_spec>(task))
+            throw py::type_error("submit() expects a TaskSpec, got " + py::repr(py::type::of(task)).cast<std::string>());
+        t = task.cast<task_spec>();
+    } else {
+        t = task_from_kwargs(kw);
+    }
+    auto id = t.id;
+    auto params = t.params;
+    s.sched->submit(std::move(t));
+    s.tasks.emplace_back(std::move(id), std::move(params));
+}
+
+std::string repr(const py_scheduler& s) {
+    return "Scheduler(state_dir=" + py::repr(py::str(s.sched->options().state_dir.string())).cast<std::string>() +
+           ", " + std::to_string(s.tasks.size()) + " task(s), " + std::to_string(s.executors) + " executor(s)" +
+           (s.running ? ", running" : "") + ")";
+}
+
+}  // namespace
+
+void bind_scheduler(py::module_& m) {
+    py::class_<halt_policy>(m, "HaltPolicy", R"doc(
+Stop dispatching new tasks once too many are dead: running attempts finish, tasks never
+started end as 'skipped'. Either limit may be None; the first reached halts.
+)doc")
+        .def(py::init([](std::optional<std::size_t> max_dead, std::optional<double> max_dead_percent) {
+                 return halt_policy{max_dead, max_dead_percent};
+             }),
+             py::kw_only(), py::arg("max_dead") = py::none(), py::arg("max_dead_percent") = py::none())
+        .def_readwrite("max_dead", &halt_policy::max_dead, "Halt when dead >= max_dead.")
+        .def_readwrite("max_dead_percent", &halt_policy::max_dead_percent,
+                       "Halt when dead >= this percent of all tasks.")
+        .def("__repr__", [](const halt_policy& h) {
+            return "HaltPolicy(max_dead=" + py::repr(py::cast(h.max_dead)).cast<std::string>() +
+                   ", max_dead_percent=" + py::repr(py::cast(h.max_dead_percent)).cast<std::string>() + ")";
+        });
+
+    const scheduler_options d{};
+    py::class_<py_scheduler>(m, "Scheduler", R"doc(
+Schedules tasks over executors into a sink: an idle slot takes the next ready task.
+
+    s = drover.Scheduler(state_dir=".drover/news", pools={"net": 4})
+    s.add_executor(drover.LocalExecutor(slots=4))
+    s.set_sink(drover.FileSink("out/news", partition="date={date}"))
+    for d in dates:
+        s.submit(id=f"crawl-{d}", command=["news_crawler", "--date", d],
+                 params={"date": d}, retries=2, timeout="30s")
+    summary = s.run(progress=True)
+    df = drover.read_output("out/news")
+
+Options (keyword arguments):
+  state_dir          run state: runs/<run-id>/ holds attempt logs, dead letters, summary.json
+  halt               HaltPolicy or {'max_dead': n, 'max_dead_percent': p}
+  pools              {name: max running tasks}; tasks name a pool with pool=...
+  stderr_tail_lines  stderr lines kept in each attempt's outcome
+  seed               for backoff jitter (random when None)
+  executors          executors to add (default: one LocalExecutor with a slot per core)
+  sink               where records go (default: FileSink(state_dir + "/output"))
+
+A scheduler runs once. run() releases the GIL while it works; Ctrl-C or a notebook
+interrupt cancels the run (running tasks killed, their output discarded) and then raises
+KeyboardInterrupt; last_summary holds what happened. cancel() works from any thread.
+)doc")
+        .def(py::init([](const std::string& state_dir, py::object halt, std::map<std::string, std::size_t> pools,
+                         std::size_t stderr_tail_lines, std::optional<std::uint64_t> seed, py::object executors,
+                         py::object out) {
+                 scheduler_options o;
+                 o.state_dir = state_dir;
+                 o.halt = to_halt(halt);
+                 o.pools = std::move(pools);
+                 o.stderr_tail_lines = stderr_tail_lines;
+                 o.seed = seed;
+                 py_scheduler s;
+                 s.sched = std::make_unique<scheduler>(std::move(o));
+                 if (!executors.is_none())
+                     for (auto e : executors) add_executor(s, e.cast<std::shared_ptr<executor>>());
+                 if (!out.is_none()) set_sink(s, out.cast<std::shared_ptr<sink>>());
+                 return s;
+             }),
+             py::kw_only(), py::arg("state_dir") = d.state_dir.string(), py::arg("halt") = py::none(),
+             py::arg("pools") = d.pools, py::arg("stderr_tail_lines") = d.stderr_tail_lines,
+             py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none())
+        .def("add_executor", &add_executor, py::arg("executor"), "Adds an executor; raises ConfigError when it has no slots.")
+        .def("set_sink", &set_sink, py::arg("sink"), "Sets where records go.")
+        .def("submit", &submit, py::arg("task") = py::none(), py::pos_only(), R"doc(
+Adds a task: submit(TaskSpec(...)) or submit(id=..., command=[...], params=..., ...) with
+the TaskSpec keyword arguments. Raises ConfigError for an invalid or duplicate id, an
+empty command, or an unknown pool.
+)doc")
+        .def(
+            "run",
+            [](py_scheduler& s, py::object progress, py::object on_progress, py::object on_task_started,
+               py::object on_task_finished, py::object on_executor_event) {
+                return run_blocking(s, run_request_from(progress, on_progress, on_task_started, on_task_finished,
+                                                        on_executor_event));
+            },
+            py::kw_only(), py::arg("progress") = false, py::arg("on_progress") = py::none(),
+            py::arg("on_task_started") = py::none(), py::arg("on_task_finished") = py::none(),
+            py::arg("on_executor_event") = py::none(), R"doc(
+Runs every task to completion and returns a RunSummary.
+
+progress           True: a tqdm bar (tqdm.auto: a widget in notebooks); a dict: the same
+                   with these tqdm keyword arguments (e.g. {'desc': 'crawl'})
+on_progress        fn(Progress) after state changes, at most every 100 ms, and at the end
+on_task_started    fn(TaskSpec, attempt: int, executor: str)
+on_task_finished   fn(TaskSpec, outcome: dict, state: str); state is succeeded, retry_wait,
+                   dead, skipped or ready (lost with its executor, queued again)
+on_executor_event  fn(executor: str, message: str), e.g. a host went down
+
+Callbacks run on this thread, holding the GIL, while the scheduler works on a thread of
+its own (other Python threads keep running). An exception in a callback cancels the run
+like Ctrl-C does and is re-raised once it has ended. Raises ConfigError when the setup is
+unusable and Error when the scheduler has run before.
+)doc")
+        .def("cancel", [](py_scheduler& s) { s.sched->cancel(); },
+             "Stops dispatching, kills running attempts, discards their staged output. Thread-safe; "
+             "before run() it makes the run end at once.")
+        .def_property_readonly("last_summary", [](const py_scheduler& s) { return s.last; },
+                               "The RunSummary of the run, also after KeyboardInterrupt; None before.")
+        .def_property_readonly("state_dir", [](const py_scheduler& s) { return s.sched->options().state_dir.string(); })
+        .def_property_readonly("task_ids", [](const py_scheduler& s) {
+            std::vector<std::string> ids;
+            for (auto& t : s.tasks) ids.push_back(t.first);
+            return ids;
+        }, "Ids of the submitted tasks, in submission order.")
+        .def_property_readonly("running", [](const py_scheduler& s) { return s.running; })
+        .def("__len__", [](const py_scheduler& s) { return s.tasks.size(); })
+        .def("__repr__", &repr);
+}
+
+}  // namespace drover::python

@@ -1,0 +1,60 @@
+"""SshExecutor's keyword arguments reach OpenSSH: tasks run on a real sshd on 127.0.0.1."""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+import drover
+from sshd import Sshd, available
+
+
+@pytest.fixture
+def state_dir():
+    # Short: ssh's control sockets live under it, and Unix socket paths are limited to 107 bytes.
+    d = tempfile.mkdtemp(prefix="drs-", dir="/tmp")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    if not available():
+        if os.environ.get("DROVER_REQUIRE_SERVICES") == "1":
+            pytest.fail("sshd, ssh or ssh-keygen is missing and DROVER_REQUIRE_SERVICES=1")
+        pytest.skip("sshd, ssh or ssh-keygen is missing (Debian: openssh-server, openssh-client)")
+    server = Sshd(tmp_path / "sshd")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_tasks_run_over_ssh_with_env_and_records(sshd, state_dir, tmp_path):
+    ex = drover.SshExecutor([sshd.host], slots_per_host=2, **sshd.executor_options())
+    assert ex.name == "ssh" and ex.slots == 2
+    s = drover.Scheduler(state_dir=state_dir, executors=[ex],
+                         sink=drover.FileSink(str(tmp_path / "out"), partition="date={date}", fsync=False))
+    for d in ("2018-01-01", "2018-01-02", "2018-01-03"):
+        s.submit(id=f"day-{d}", command=["sh", "-c", 'printf \'{"date":"%s","via":"%s"}\\n\' "$DAY" "$VIA"'],
+                 env={"DAY": d, "VIA": "ssh"}, params={"date": d}, timeout="60s")
+    events = []
+    summary = s.run(on_executor_event=lambda ex, msg: events.append(msg))
+    assert summary.ok, (summary.tasks[0]["message"], events)
+    assert {t["executor"] for t in summary.tasks} == {"ssh"}
+    assert ex.attempts_per_host() == [(sshd.host, 3)]
+    df = drover.read_output(str(tmp_path / "out"))
+    assert sorted(df["date"]) == ["2018-01-01", "2018-01-02", "2018-01-03"] and set(df["via"]) == {"ssh"}
+
+
+def test_wrong_identity_is_reported_and_tasks_die(sshd, state_dir):
+    opts = sshd.executor_options()
+    opts["identity"] = str(sshd.dir / "hostkey")  # a key the server does not accept
+    events = []
+    s = drover.Scheduler(state_dir=state_dir, executors=[drover.SshExecutor([sshd.host], **opts)])
+    s.submit(id="a", command=["true"])
+    summary = s.run(on_executor_event=lambda ex, msg: events.append((ex, msg)))
+    assert not summary.ok and summary.tasks[0]["state"] == "dead"
+    assert any(ex == "ssh" and sshd.host in msg and "Permission denied (publickey)" in msg for ex, msg in events), events
+    assert "Permission denied (publickey)" in summary.tasks[0]["message"]
