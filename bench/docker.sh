@@ -21,13 +21,15 @@ cleanup() {
         [ -f "$work/d$i/pid" ] && kill -TERM "$(cat "$work/d$i/pid")" 2>/dev/null || true
     done
     for p in "${sup[@]}"; do wait "$p" 2>/dev/null || true; done
-    # Each dockerd's containerd exits after it and may still write under exec/ for a moment.
-    for i in 0 1; do
-        c=$(cat "$work/d$i/exec/containerd/containerd.pid" 2>/dev/null || true)
-        for _ in $(seq 50); do [ -n "$c" ] && kill -0 "$c" 2>/dev/null || break; sleep 0.1; done
-    done
+    # Each dockerd's containerd (and any shim) exits after it and may still write under exec/:
+    # wait for every process whose command line names our work directory, then kill the rest.
+    # ("[/]tmp/..." matches the path but not grep's own command line.)
+    ours() { grep -ls -- "[${work:0:1}]${work:1}/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3 || true; }
+    for _ in $(seq 100); do [ -z "$(ours)" ] && break; sleep 0.1; done
+    for p in $(ours); do kill -KILL "$p" 2>/dev/null || true; done
+    sleep 0.2
     # dockerd leaves overlay/netns mounts when it dies hard; remove them before the files.
-    grep -o " $work/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    { grep -o " $work/[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     for _ in 1 2 3 4 5; do rm -rf "$work" 2>/dev/null && break; sleep 0.5; done
 }
 trap cleanup EXIT
