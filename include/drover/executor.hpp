@@ -47,7 +47,7 @@ struct attempt_request {
 /// How an attempt's process ended, as the executor saw it. The scheduler turns this into
 /// an attempt_outcome (it knows whether it cancelled the attempt for a timeout).
 struct execution_result {
-    failure_class failure = failure_class::none;  ///< none, exit_code, signal, spawn_error, executor_lost, cancelled
+    failure_class failure = failure_class::none;  ///< none, exit_code, signal, spawn_error, executor_lost, cancelled, oom_killed, image_missing
     int exit_code = -1;
     int signal = 0;
     std::string message;

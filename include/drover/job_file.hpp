@@ -2,6 +2,7 @@
 /// @file
 /// Job files (TOML): executors, sink, defaults and tasks. See docs/job-files.md.
 
+#include <drover/executors/docker.hpp>
 #include <drover/executors/local.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/scheduler.hpp>
@@ -19,9 +20,10 @@ namespace drover {
 
 /// One `[[executors]]` entry.
 struct executor_config {
-    std::string kind = "local";     ///< "local" or "ssh"
+    std::string kind = "local";     ///< "local", "ssh" or "docker"
     local_executor_options local;   ///< when kind == "local"
     ssh_executor_options ssh;       ///< when kind == "ssh"
+    docker_executor_options docker; ///< when kind == "docker"
 };
 
 /// The `[sink]` table.

@@ -21,6 +21,8 @@ enum class failure_class {
     executor_lost,  ///< the executor (host, daemon, connection) went away mid-attempt
     output_error,   ///< the task succeeded but its records could not be committed
     cancelled,      ///< the run was cancelled while the attempt ran
+    oom_killed,     ///< the kernel killed it for exceeding its memory limit (Docker: State.OOMKilled)
+    image_missing,  ///< its container image is not on the daemon (and could not be pulled)
 };
 
 /// Lifecycle: pending -> ready -> running -> (succeeded | retry_wait -> ready ... | dead).

@@ -22,6 +22,26 @@ struct backoff_policy {
     double jitter = 0.5;             ///< fraction of the delay that is randomised (0..1)
 };
 
+/// Where a container attempt may reach (Docker executor). Never Docker's bridge networks.
+enum class container_network {
+    none,  ///< no network at all (the default)
+    host,  ///< the daemon host's network namespace (e.g. to reach a loopback server)
+};
+
+/// When the Docker executor pulls a task's image.
+enum class pull_policy {
+    never,    ///< the image must already be on the daemon (the default): a missing image fails the attempt
+    missing,  ///< pull it (POST /images/create) when the daemon does not have it
+};
+
+/// Container settings of a task; only the Docker executor reads them.
+struct container_options {
+    std::uint64_t memory = 0;                           ///< bytes (HostConfig.Memory, no swap on top); 0 = no limit
+    double cpus = 0;                                    ///< CPUs (HostConfig.NanoCpus); 0 = no limit
+    container_network network = container_network::none;
+    pull_policy pull = pull_policy::never;
+};
+
 /// One unit of work. Ids are unique within a scheduler and may contain only
 /// letters, digits, '.', '_', '-' and '=' (they name output files).
 ///
@@ -46,6 +66,8 @@ struct task_spec {
     /// `[...]` as in fnmatch). A glob never matches the task itself; one that matches no
     /// task, an unknown id and a cycle are config errors when the run starts.
     std::vector<std::string> after;
+    std::string image;                           ///< Docker image; empty = the Docker executor's default_image
+    container_options container;                 ///< Docker limits, network and pull policy
 };
 
 /// True if `id` is a valid task id (see task_spec).

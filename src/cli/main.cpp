@@ -115,6 +115,8 @@ int validate(const drover::job& j) {
     for (auto& e : j.executors) {
         if (e.kind == "ssh")
             slots += e.ssh.hosts.size() * e.ssh.slots_per_host;
+        else if (e.kind == "docker")  // no hosts: one daemon from DOCKER_HOST
+            slots += std::max<std::size_t>(1, e.docker.hosts.size()) * e.docker.slots_per_host;
         else
             slots += e.local.slots ? e.local.slots : std::max(1u, std::thread::hardware_concurrency());
     }

@@ -9,6 +9,7 @@
 
 #include "detail/template.hpp"
 #include "executors/ssh_command.hpp"
+#include "job/docker_keys.hpp"
 #include "job/expand.hpp"
 #include "job/toml_reader.hpp"
 #include "job/workflow_keys.hpp"
@@ -35,7 +36,8 @@ using detail::key_path;
 
 // Keys a task shares with [defaults].
 constexpr std::string_view setting_keys[] = {"retries",       "timeout",            "backoff", "backoff_max",
-                                             "backoff_multiplier", "backoff_jitter", "pool",    "workdir"};
+                                             "backoff_multiplier", "backoff_jitter", "pool",    "workdir",
+                                             "image", "memory", "cpus", "network", "pull"};  // + docker_keys.hpp
 constexpr std::uintmax_t max_file_bytes = 64u << 20;
 
 // Placeholder names ({date}); "record." is reserved for record fields in partitions.
@@ -143,8 +145,10 @@ void parser::parse_executors(const toml::node* n) {
             if (const auto* v = t.get("max_line_bytes")) cfg.local.max_line_bytes = line_limit(*v, path);
         } else if (cfg.kind == "ssh") {
             parse_ssh(t, path, cfg.ssh);
+        } else if (cfg.kind == "docker") {
+            detail::parse_docker_executor(file_, t, path, cfg.docker);
         } else {
-            fail(kind, path + ".kind", fmt::format("unknown executor kind '{}' (known kinds: local, ssh)", cfg.kind));
+            fail(kind, path + ".kind", fmt::format("unknown executor kind '{}' (known kinds: local, ssh, docker)", cfg.kind));
         }
         job_.executors.push_back(std::move(cfg));
     }
@@ -298,7 +302,7 @@ bool parser::apply_setting(std::string_view k, const toml::node& v, const std::s
         }
     } else if (k == "workdir") {
         t.workdir = string_of(v, key);
-    } else {
+    } else if (!detail::apply_container_setting(file_, k, v, key, t)) {
         return false;
     }
     return true;

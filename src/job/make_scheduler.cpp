@@ -14,8 +14,10 @@ scheduler make_scheduler(const job& j) {
             s.add_executor(local_executor{cfg.local});
         else if (cfg.kind == "ssh")
             s.add_executor(ssh_executor{cfg.ssh});
+        else if (cfg.kind == "docker")
+            s.add_executor(docker_executor{cfg.docker});
         else
-            throw config_error("unknown executor kind '" + cfg.kind + "' (known kinds: local, ssh)");
+            throw config_error("unknown executor kind '" + cfg.kind + "' (known kinds: local, ssh, docker)");
     }
     if (j.sink) {
         if (j.sink->kind == "s3")

@@ -1,0 +1,498 @@
+#include <drover/executors/docker.hpp>
+
+#include <drover/error.hpp>
+#include <drover/job_file.hpp>
+
+#include "detail/complete.hpp"
+#include "detail/line_splitter.hpp"
+#include "docker/api.hpp"
+#include "docker/frames.hpp"
+#include "docker/lifecycle.hpp"
+#include "executors/docker_hosts.hpp"
+#include "http/client.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <set>
+
+namespace drover {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+using docker::action;
+using docker::step;
+
+namespace {
+
+enum class host_status { probing, up, down, rejected };
+
+// What a host does to its running attempts when it goes down.
+struct attempt_hook {
+    virtual void lost(const std::string& why) = 0;
+
+protected:
+    ~attempt_hook() = default;
+};
+
+struct host_state {
+    std::string spec;
+    http::client_options client_opts;
+    std::unique_ptr<http::client> client;
+    host_status status = host_status::probing;
+    std::size_t running = 0;
+    std::size_t started = 0;
+    int failures = 0;  // consecutive failed probes
+    bool reaped = false;
+    std::string last_error;
+    std::unique_ptr<asio::steady_timer> timer;  // next ping or re-probe
+    std::set<std::string> live;                 // container names of running attempts
+    std::set<attempt_hook*> ops;
+};
+
+// TLS failures and wrong answers do not heal by waiting: the host is not used in this run.
+bool permanent(const http::result& r) {
+    return r.ec.category() == asio::error::get_ssl_category() || r.ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+struct docker_executor::impl : std::enable_shared_from_this<impl> {
+    docker_executor_options opts;
+    std::vector<host_state> hosts;
+    std::optional<executor_context> ctx;
+    std::string state_label;
+    detail::unique_fd run_lock;
+    bool stopped = false;
+    std::optional<clock::time_point> all_down_since;
+    std::unique_ptr<asio::steady_timer> giveup;
+
+    explicit impl(docker_executor_options o) : opts(docker_options_from_env(std::move(o))) {
+        if (opts.slots_per_host == 0) throw config_error("docker executor: slots per host must be >= 1");
+        for (auto& spec : opts.hosts) {
+            host_state h;
+            h.spec = spec;
+            h.client_opts = detail::docker_client_options(spec, opts);
+            hosts.push_back(std::move(h));
+        }
+    }
+
+    std::string label(const host_state& h) const { return h.client_opts.target.to_string(); }
+    void report(std::string msg) const {
+        if (ctx && ctx->report) ctx->report(std::move(msg));
+    }
+    void changed() const {
+        if (ctx && ctx->capacity_changed) ctx->capacity_changed();
+    }
+
+    void start(const executor_context& c) {
+        ctx = c;
+        stopped = false;
+        all_down_since.reset();
+        state_label = detail::docker_state_label(c.state_dir);
+        run_lock = detail::lock_docker_run(c.state_dir, c.run_id);
+        giveup = std::make_unique<asio::steady_timer>(c.io_ex);
+        for (std::size_t i = 0; i < hosts.size(); ++i) {
+            auto& h = hosts[i];
+            h.timer = std::make_unique<asio::steady_timer>(c.io_ex);
+            h.status = host_status::probing;
+            h.failures = 0;
+            h.reaped = false;
+            h.running = 0;
+            try {
+                h.client = std::make_unique<http::client>(c.io_ex, h.client_opts);
+            } catch (const std::exception& e) {  // unreadable certificate or key, ...
+                reject(i, fmt::format("{}: {}", label(h), e.what()));
+                continue;
+            }
+            probe(i);
+        }
+    }
+
+    void probe(std::size_t i) {
+        auto& h = hosts[i];
+        if (h.status != host_status::up) h.status = host_status::probing;
+        http::request req;
+        req.target = std::string(docker::api_prefix) + "/_ping";
+        req.timeout = opts.connect_timeout + opts.request_timeout / 4;
+        h.client->async_request(std::move(req), [self = shared_from_this(), i](http::result r) { self->on_ping(i, r); });
+    }
+
+    void on_ping(std::size_t i, const http::result& r) {
+        if (stopped) return;
+        auto& h = hosts[i];
+        if (h.status == host_status::rejected) return;
+        if (r && r.res.status == 200) {
+            bool was_down = h.failures > 0 || h.status == host_status::down;
+            h.status = host_status::up;
+            h.failures = 0;
+            all_down_since.reset();
+            giveup->cancel();
+            if (was_down) report(fmt::format("host {} is up again", label(h)));
+            if (!h.reaped || was_down) reap(i);
+            schedule(i, opts.ping_interval);
+            changed();
+            return;
+        }
+        if (r) {  // an answer, but not Docker's: a TLS port spoken to in plain HTTP, a proxy, ...
+            reject(i, fmt::format("{}: /_ping answered HTTP {}: {}", label(h), r.res.status,
+                                  docker::error_message(r.res.status, r.res.body)));
+            return;
+        }
+        if (permanent(r)) {
+            reject(i, r.error.empty() ? fmt::format("{}: {}", label(h), r.ec.message()) : r.error);
+            return;
+        }
+        mark_down(i, r.error.empty() ? fmt::format("{}: {}", label(h), r.ec.message()) : r.error);
+    }
+
+    void schedule(std::size_t i, duration after) {
+        auto& h = hosts[i];
+        h.timer->expires_after(after);
+        h.timer->async_wait([self = shared_from_this(), i](boost::system::error_code ec) {
+            if (!ec && !self->stopped) self->probe(i);
+        });
+    }
+
+    void reject(std::size_t i, std::string why) {
+        auto& h = hosts[i];
+        h.status = host_status::rejected;
+        h.last_error = why;
+        h.timer->cancel();
+        report(fmt::format("host {} cannot be used: {}", label(h), why));
+        lose_attempts(i, why);
+        check_all_down();
+    }
+
+    void mark_down(std::size_t i, const std::string& why) {
+        auto& h = hosts[i];
+        if (h.status == host_status::down || h.status == host_status::rejected || stopped) return;
+        if (h.failures == 0) report(fmt::format("host {} is down: {}", label(h), why));
+        h.status = host_status::down;
+        h.last_error = why;
+        auto delay = opts.reprobe_initial * (1 << std::min(h.failures, 16));
+        if (delay > opts.reprobe_max) delay = opts.reprobe_max;
+        ++h.failures;
+        schedule(i, delay);
+        lose_attempts(i, why);
+        check_all_down();
+    }
+
+    void lose_attempts(std::size_t i, const std::string& why);
+
+    void check_all_down() {
+        bool any_alive = false, all_rejected = true;
+        for (auto& h : hosts) {
+            if (h.status == host_status::up || h.status == host_status::probing) any_alive = true;
+            if (h.status != host_status::rejected) all_rejected = false;
+        }
+        if (any_alive || all_down_since || all_rejected) {
+            changed();
+            return;
+        }
+        all_down_since = clock::now();
+        report(fmt::format("every Docker host is down; waiting up to {} for one to come back",
+                           format_duration(opts.down_timeout)));
+        giveup->expires_after(opts.down_timeout);
+        giveup->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec) self->changed();  // failed() now says so
+        });
+        changed();
+    }
+
+    std::optional<std::string> failed() const {
+        bool all_rejected = true, all_out = true;
+        for (auto& h : hosts) {
+            if (h.status != host_status::rejected) all_rejected = false;
+            if (h.status == host_status::up || h.status == host_status::probing) all_out = false;
+        }
+        bool timed_out = all_out && all_down_since && clock::now() - *all_down_since >= opts.down_timeout;
+        if (!all_rejected && !timed_out) return std::nullopt;
+        std::string msg = all_rejected ? "no usable Docker host" : "every Docker host down for " + format_duration(opts.down_timeout);
+        for (auto& h : hosts) msg += "; " + h.last_error;
+        return msg;
+    }
+
+    bool can_accept() const {
+        for (auto& h : hosts)
+            if (h.status == host_status::up && h.running < opts.slots_per_host) return true;
+        return false;
+    }
+
+    std::optional<std::size_t> pick() const {
+        std::optional<std::size_t> best;
+        for (std::size_t i = 0; i < hosts.size(); ++i) {
+            auto& h = hosts[i];
+            if (h.status != host_status::up || h.running >= opts.slots_per_host) continue;
+            if (!best || h.running < hosts[*best].running ||
+                (h.running == hosts[*best].running && h.started < hosts[*best].started))
+                best = i;
+        }
+        return best;
+    }
+
+    // Removes leftovers on host i: containers of this state directory whose run is not live,
+    // and containers of this run that are not running attempts (e.g. after the daemon restarted).
+    void reap(std::size_t i) {
+        auto& h = hosts[i];
+        h.reaped = true;
+        if (!opts.reap) return;
+        http::request req;
+        req.target = docker::list_target("drover.state=" + state_label);
+        h.client->async_request(std::move(req), [self = shared_from_this(), i](http::result r) {
+            if (self->stopped || !r || r.res.status != 200) return;  // the next rejoin tries again
+            std::vector<docker::container_summary> list;
+            try {
+                list = docker::parse_list(r.res.body);
+            } catch (const docker::protocol_error& e) {
+                self->report(fmt::format("host {}: cannot reap: {}", self->label(self->hosts[i]), e.what()));
+                return;
+            }
+            std::set<std::string> dead_runs;
+            std::size_t removed = 0;
+            for (auto& c : list) {
+                auto run = c.labels["drover.run"];
+                bool mine = run == self->ctx->run_id;
+                if (mine ? self->hosts[i].live.count(c.name) > 0 : detail::docker_run_live(self->ctx->state_dir, run))
+                    continue;
+                if (!mine) dead_runs.insert(run);
+                ++removed;
+                http::request del;
+                del.method = boost::beast::http::verb::delete_;
+                del.target = docker::remove_target(c.id);
+                self->hosts[i].client->async_request(std::move(del), [](http::result) {});
+            }
+            if (removed > 0)
+                self->report(fmt::format("host {}: removing {} leftover container(s) ({} of earlier runs)",
+                                         self->label(self->hosts[i]), removed, dead_runs.size()));
+            // The lock files of dead runs are no longer needed once their containers are gone.
+            for (auto& run : dead_runs) detail::forget_docker_run(self->ctx->state_dir, run);
+        });
+    }
+
+    void execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io, completion_handler handler);
+    struct attempt_op;
+
+    void stop() noexcept {
+        if (!ctx) return;
+        stopped = true;
+        for (auto& h : hosts) {
+            if (h.timer) h.timer->cancel();
+            h.timer.reset();
+            h.client.reset();
+        }
+        if (giveup) giveup->cancel();
+        giveup.reset();
+        detail::unlock_docker_run(run_lock, ctx->state_dir, ctx->run_id);
+        ctx.reset();
+    }
+};
+
+// One attempt: drives the lifecycle state machine over the host's HTTP client.
+struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_shared_from_this<attempt_op> {
+    std::shared_ptr<docker_executor::impl> ex;
+    std::size_t host;
+    std::string name;
+    docker::lifecycle fsm;
+    attempt_io& io;
+    executor::completion_handler handler;
+    asio::any_io_executor io_ex;
+    docker::frame_decoder frames;
+    detail::line_splitter lines;
+    // The signal of the request in flight; each request's handler keeps its own signal alive,
+    // since the client may still hold its slot after we moved on to the next request.
+    std::shared_ptr<asio::cancellation_signal> inflight;
+    std::uint64_t seq = 0;
+    unsigned logs_status = 0;
+    std::uint64_t seen[2] = {0, 0};  // stdout, stderr bytes passed on so far
+    std::uint64_t skip[2] = {0, 0};  // while reading the rest: bytes already passed on
+    std::string logs_error_body;
+    bool done = false;
+
+    attempt_op(std::shared_ptr<docker_executor::impl> e, std::size_t h, std::string n, docker::lifecycle f,
+               attempt_io& i, executor::completion_handler hd, asio::any_io_executor x, std::size_t max_line)
+        : ex(std::move(e)), host(h), name(std::move(n)), fsm(std::move(f)), io(i), handler(std::move(hd)),
+          io_ex(std::move(x)), lines(max_line) {}
+
+    host_state& hs() { return ex->hosts[host]; }
+
+    void run(action a) {
+        if (done) return;
+        if (a.what == action::wait) return;
+        if (a.what == action::finish) return complete();
+        if (a.abort_current && inflight) inflight->emit(asio::cancellation_type::terminal);
+        send(std::move(a));
+    }
+
+    void send(action a) {
+        if (!hs().client) return lost("the run is stopping");
+        auto my = ++seq;
+        auto sig = std::make_shared<asio::cancellation_signal>();
+        inflight = sig;
+        http::request r;
+        r.method = a.method;
+        r.target = std::move(a.target);
+        if (!a.body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+        r.body = std::move(a.body);
+        if (a.unbounded) r.timeout = http::milliseconds(0);
+        auto at = a.at;
+        auto done_cb = asio::bind_cancellation_slot(
+            sig->slot(), [self = shared_from_this(), my, at, sig](http::result res) { self->on_result(my, at, res); });
+        if (at == step::logs || at == step::rest) {
+            logs_status = 0;
+            logs_error_body.clear();
+            frames = docker::frame_decoder{};
+            if (at == step::rest) std::copy(std::begin(seen), std::end(seen), std::begin(skip));
+            hs().client->async_stream(
+                std::move(r), [self = shared_from_this()](const http::response& head) { self->logs_status = head.status; },
+                [self = shared_from_this(), my](std::string_view piece) { return self->on_logs(my, piece); },
+                std::move(done_cb));
+        } else {
+            hs().client->async_request(std::move(r), std::move(done_cb));
+        }
+    }
+
+    bool on_logs(std::uint64_t my, std::string_view piece) {
+        if (done || my != seq) return false;
+        if (logs_status != 200) {
+            if (logs_error_body.size() < 8192) logs_error_body.append(piece.substr(0, 8192));
+            return true;
+        }
+        return frames.feed(piece, [&](docker::stream_kind k, std::string_view payload) {
+            int i = k == docker::stream_kind::stdout_ ? 0 : 1;
+            auto drop = static_cast<std::size_t>(std::min<std::uint64_t>(skip[i], payload.size()));
+            skip[i] -= drop;
+            payload.remove_prefix(drop);
+            seen[i] += payload.size();
+            if (payload.empty()) return;
+            if (k == docker::stream_kind::stdout_)
+                lines.feed(
+                    payload, [&](std::string_view l) { io.on_stdout_line(l); },
+                    [&](std::uint64_t n, std::string_view head) { io.on_stdout_oversized(n, head); });
+            else
+                io.on_stderr(payload);
+        });
+    }
+
+    void on_result(std::uint64_t my, step at, const http::result& res) {
+        if (done || my != seq) return;  // superseded by an abort
+        if (!res) {
+            if (!fsm.cancelled()) {
+                auto why = res.error.empty() ? res.ec.message() : res.error;
+                run(fsm.on_transport_error(at, why));
+                if (!ex->stopped) {
+                    if (permanent(res)) ex->reject(host, why);
+                    else ex->mark_down(host, why);
+                }
+                return;
+            }
+            return run(fsm.on_transport_error(at, res.error));
+        }
+        if (at == step::logs || at == step::rest) {
+            frames.finish();
+            return run(fsm.on_logs_done(logs_status ? logs_status : res.res.status, logs_error_body, frames.error()));
+        }
+        run(fsm.on_response(at, res.res.status, res.res.body));
+    }
+
+    void cancel() { run(fsm.on_cancel()); }
+
+    // The host went down or was rejected under this attempt.
+    void lost(const std::string& why) override {
+        if (done) return;
+        if (inflight) inflight->emit(asio::cancellation_type::terminal);
+        ++seq;
+        run(fsm.on_transport_error(fsm.current(), why));
+    }
+
+    void complete() {
+        if (done) return;
+        done = true;
+        ++seq;
+        execution_result r = fsm.result();
+        if (!fsm.cancelled() && r.failure != failure_class::executor_lost)
+            lines.finish([&](std::string_view l) { io.on_stdout_line(l); },
+                         [&](std::uint64_t n, std::string_view head) { io.on_stdout_oversized(n, head); });
+        auto& h = hs();
+        --h.running;
+        h.live.erase(name);
+        h.ops.erase(this);
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected()) slot.clear();
+        detail::complete_later(io_ex, std::move(handler), std::move(r));
+        ex->changed();  // a slot on this host is free again
+    }
+};
+
+void docker_executor::impl::lose_attempts(std::size_t i, const std::string& why) {
+    auto ops = hosts[i].ops;  // lost() removes itself
+    for (auto* hook : ops) {
+        auto* op = static_cast<attempt_op*>(hook);
+        auto keep = op->shared_from_this();
+        op->lost(why);
+    }
+}
+
+void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
+                                    completion_handler handler) {
+    auto fail_now = [&](failure_class f, std::string msg) {
+        execution_result r;
+        r.failure = f;
+        r.message = std::move(msg);
+        detail::complete_later(io_ex, std::move(handler), std::move(r));
+    };
+    auto chosen = pick();
+    if (!chosen || !ctx) return fail_now(failure_class::executor_lost, "no Docker host is up");
+    std::string image = req.task.image.empty() ? opts.default_image : req.task.image;
+    if (image.empty())
+        return fail_now(failure_class::image_missing,
+                        "task " + req.task.id + " has no image and the docker executor has no default_image");
+    std::size_t i = *chosen;
+    auto& h = hosts[i];
+    auto name = docker::container_name(req.run_id, req.task.id, req.attempt);
+    docker::container_labels labels{std::string(req.run_id), req.task.id, req.attempt, state_label};
+    docker::lifecycle fsm(label(h), name, image, docker::create_body(req.task, image, labels), req.task.container.pull);
+    ++h.running;
+    ++h.started;
+    h.live.insert(name);
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto op = std::make_shared<attempt_op>(shared_from_this(), i, name, std::move(fsm), io, std::move(handler), io_ex,
+                                           opts.max_line_bytes);
+    h.ops.insert(op.get());
+    if (slot.is_connected())
+        slot.assign([weak = std::weak_ptr<attempt_op>(op)](asio::cancellation_type) {
+            if (auto o = weak.lock()) o->cancel();
+        });
+    op->run(op->fsm.begin());
+}
+
+docker_executor::docker_executor(docker_executor_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
+docker_executor::~docker_executor() {
+    if (impl_) impl_->stop();
+}
+docker_executor::docker_executor(docker_executor&&) noexcept = default;
+docker_executor& docker_executor::operator=(docker_executor&&) noexcept = default;
+
+std::size_t docker_executor::slots() const { return impl_->hosts.size() * impl_->opts.slots_per_host; }
+void docker_executor::start(const executor_context& ctx) { impl_->start(ctx); }
+void docker_executor::stop() noexcept { impl_->stop(); }
+bool docker_executor::can_accept() const { return impl_->can_accept(); }
+std::optional<std::string> docker_executor::failed() const { return impl_->failed(); }
+
+void docker_executor::async_execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
+                                    completion_handler handler) {
+    impl_->execute(std::move(io_ex), req, io, std::move(handler));
+}
+
+std::vector<std::pair<std::string, std::size_t>> docker_executor::attempts_per_host() const {
+    std::vector<std::pair<std::string, std::size_t>> out;
+    for (auto& h : impl_->hosts) out.emplace_back(h.spec, h.started);
+    return out;
+}
+
+}  // namespace drover
