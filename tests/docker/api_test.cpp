@@ -109,7 +109,7 @@ TEST_CASE("api: malformed and hostile answers are protocol errors that say what 
     CHECK(msg([] { parse_wait(std::string("\xff\xfe{", 3)); }).find("invalid JSON") != std::string::npos);
 }
 
-TEST_CASE("api: container list with labels; odd entries tolerated") {
+TEST_CASE("api: container list with labels, odd entries tolerated") {
     auto l = parse_list(R"([{"Id":"a1","Names":["/drover-r-t-1"],"State":"exited","Labels":{"drover.run":"r","x":"y"}},
                             {"Id":"b2","Names":[],"Labels":null}])");
     REQUIRE(l.size() == 2);

@@ -80,7 +80,7 @@ TEST_CASE("lifecycle: a container still running after its logs ended is waited f
     CHECK(l.result().exit_code == 5);
 }
 
-TEST_CASE("lifecycle: exit code and OOM come from inspect; the container is removed either way") {
+TEST_CASE("lifecycle: exit code and OOM come from inspect, the container is removed either way") {
     for (bool oom : {false, true}) {
         auto l = make();
         auto a = l.begin();

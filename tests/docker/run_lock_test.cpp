@@ -12,7 +12,7 @@
 using namespace drover;
 using namespace drover::test;
 
-TEST_CASE("docker run lock: live while any executor of the run holds it; the last one removes it") {
+TEST_CASE("docker run lock: live while any executor of the run holds it, the last one removes it") {
     temp_dir d;
     auto state = d / "state";
     CHECK_FALSE(detail::docker_run_live(state, "r1"));  // no file: dead
