@@ -3,6 +3,8 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CCACHE := $(shell command -v ccache 2>/dev/null)
+# Lets ccache share results between checkouts in different directories.
+export CCACHE_BASEDIR ?= $(CURDIR)
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 HELLO_JOB ?= examples/jobs/hello.toml
 

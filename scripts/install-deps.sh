@@ -34,5 +34,13 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as docker.io and openssh-server start their system services when installed:
+# a dockerd with the default bridge network, an sshd on port 22. drover's tests start their own
+# daemons on loopback, so forbid service starts for the duration of the install.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\n# drover install-deps: no service starts during package installation\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
