@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
@@ -161,6 +162,24 @@ bool remove_all(const stdfs::path& p) noexcept {
     std::error_code ec;
     stdfs::remove_all(p, ec);
     return !ec;
+}
+
+std::optional<std::string> lock_with_pid(int fd, const stdfs::path& p) {
+    int rc;
+    do rc = ::flock(fd, LOCK_EX | LOCK_NB);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        if (errno != EWOULDBLOCK) throw_errno("cannot lock", p, errno);
+        char buf[32] = {};
+        ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+        std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+        while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+        return pid.empty() ? "unknown" : pid;
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0) throw_errno("cannot write", p, errno);
+    if (::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) throw_errno("cannot write", p, errno);
+    return std::nullopt;
 }
 
 }  // namespace drover::detail

@@ -76,4 +76,9 @@ std::optional<std::string> read_file_if_exists(const std::filesystem::path& p);
 /// Removes `p` recursively; never throws. Returns false if something could not be removed.
 bool remove_all(const std::filesystem::path& p) noexcept;
 
+/// Takes an exclusive, non-blocking flock on `fd` and writes our pid into the file. Returns
+/// nullopt when locked, or the pid another process wrote there ("unknown" if none) when that
+/// process holds the lock. Throws std::system_error for other failures.
+std::optional<std::string> lock_with_pid(int fd, const std::filesystem::path& p);
+
 }  // namespace drover::detail

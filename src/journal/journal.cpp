@@ -1,5 +1,7 @@
 #include "journal/journal.hpp"
 
+#include "detail/fs.hpp"
+
 #include <drover/error.hpp>
 
 #include "journal/schema.hpp"
@@ -21,13 +23,6 @@ std::int64_t now_ms() {
         .count();
 }
 
-std::string lock_holder(int fd) {
-    char buf[32] = {};
-    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-    return pid.empty() ? "unknown" : pid;
-}
 
 }  // namespace
 
@@ -167,14 +162,15 @@ journal::journal(const std::filesystem::path& state_dir, const journal_options& 
     auto lock_path = state_dir / "journal.lock";
     lock_fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!lock_fd_) throw drover::error("cannot open " + lock_path.string() + ": " + std::strerror(errno));
-    int rc;
-    do rc = ::flock(lock_fd_.get(), LOCK_EX | LOCK_NB);
-    while (rc != 0 && errno == EINTR);
-    if (rc != 0)
+    std::optional<std::string> holder;
+    try {
+        holder = detail::lock_with_pid(lock_fd_.get(), lock_path);
+    } catch (const std::system_error& e) {
+        throw drover::error(e.what());
+    }
+    if (holder)
         throw drover::error("state directory " + state_dir.string() + " is in use by another drover run (pid " +
-                    lock_holder(lock_fd_.get()) + ")");
-    std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(lock_fd_.get(), 0) == 0) (void)::pwrite(lock_fd_.get(), pid.data(), pid.size(), 0);
+                            *holder + ")");
 
     w_ = std::make_unique<writer_state>(file_);
     auto& db = w_->db;

@@ -208,13 +208,6 @@ private:
 
 stdfs::path meta_dir(const stdfs::path& root) { return root / ".drover"; }
 
-std::string lock_holder(int fd) {
-    char buf[32] = {};
-    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-    return pid.empty() ? "unknown" : pid;
-}
 
 }  // namespace
 
@@ -252,17 +245,9 @@ void file_sink::start(const sink_context& /*ctx*/) {
         stdfs::path lock_path = meta / "lock";
         detail::unique_fd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
         if (!fd) detail::throw_errno("cannot open", lock_path, errno);
-        int rc;
-        do rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
-        while (rc != 0 && errno == EINTR);
-        if (rc != 0) {
-            if (errno != EWOULDBLOCK) detail::throw_errno("cannot lock", lock_path, errno);
+        if (auto holder = detail::lock_with_pid(fd.get(), lock_path))
             throw sink_error("output directory " + opts_.root.string() + " is in use by another drover run (pid " +
-                             lock_holder(fd.get()) + ")");
-        }
-        std::string pid = std::to_string(::getpid()) + "\n";
-        if (::ftruncate(fd.get(), 0) != 0) detail::throw_errno("cannot write", lock_path, errno);
-        detail::write_all(fd.get(), pid.data(), pid.size(), lock_path);
+                             *holder + ")");
 
         // We hold the lock, so no other run is staging here: whatever is left crashed.
         for (const auto& e : stdfs::directory_iterator(meta / "staging")) {
