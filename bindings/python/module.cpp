@@ -25,8 +25,10 @@ subclasses ConfigError, ExecutorError, SinkError.
     bind_executor_base(m);
     bind_local_executor(m);
     bind_ssh_executor(m);
+    bind_docker_executor(m);
     bind_sink_base(m);
     bind_file_sink(m);
+    bind_s3_sink(m);
     bind_summary(m);
     bind_scheduler(m);
     bind_job(m);
