@@ -26,8 +26,10 @@ void bind_task(py::module_& m);
 void bind_executor_base(py::module_& m);
 void bind_local_executor(py::module_& m);
 void bind_ssh_executor(py::module_& m);
+void bind_docker_executor(py::module_& m);
 void bind_sink_base(py::module_& m);
 void bind_file_sink(py::module_& m);
+void bind_s3_sink(py::module_& m);
 void bind_summary(py::module_& m);
 void bind_scheduler(py::module_& m);
 void bind_job(py::module_& m);
@@ -45,6 +47,13 @@ double seconds(duration d);
 py::object to_python(const boost::json::value& v);
 /// pandas, or an ImportError that says which Debian package provides it.
 py::module_ import_pandas(const char* for_what);
+
+// ---- sinks_s3.cpp ----
+
+/// Explicit S3 credentials from keyword arguments; nullopt when all are empty. Throws
+/// config_error (without the values) when only one of key id and secret is given.
+std::optional<s3_credentials> s3_credentials_from(std::string access_key_id, std::string secret_access_key,
+                                                  std::string session_token);
 
 // ---- task.cpp ----
 

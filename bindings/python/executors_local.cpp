@@ -6,7 +6,7 @@ namespace drover::python {
 
 void bind_executor_base(py::module_& m) {
     py::class_<executor, std::shared_ptr<executor>>(m, "Executor", R"doc(
-Where attempts run. Not constructed directly: use LocalExecutor, SshExecutor, ...
+Where attempts run. Not constructed directly: use LocalExecutor, SshExecutor, DockerExecutor
 and pass it to Scheduler(executors=[...]) or Scheduler.add_executor().
 )doc")
         .def_property_readonly("name", &executor::name, "Short name for logs and summaries, e.g. 'local'.")

@@ -25,6 +25,14 @@ py::dict executor_config_dict(const executor_config& c) {
         d["accept_new_host_keys"] = c.ssh.accept_new_host_keys;
         d["connect_timeout"] = seconds(c.ssh.connect_timeout);
         d["kill_grace"] = seconds(c.ssh.kill_grace);
+    } else if (c.kind == "docker") {
+        d["hosts"] = c.docker.hosts;
+        d["slots_per_host"] = c.docker.slots_per_host;
+        d["tls"] = c.docker.tls.enabled;
+        d["default_image"] = c.docker.default_image;
+        d["connect_timeout"] = seconds(c.docker.connect_timeout);
+        d["request_timeout"] = seconds(c.docker.request_timeout);
+        d["down_timeout"] = seconds(c.docker.down_timeout);
     }
     return d;
 }
@@ -40,6 +48,18 @@ py::object sink_config_dict(const std::optional<sink_config>& s) {
         d["max_bytes"] = s->file.max_bytes;
         d["compression_level"] = s->file.compression_level;
         d["fsync"] = s->file.fsync;
+    } else if (s->kind == "s3") {
+        // Where the output goes, never the credentials.
+        d["url"] = s->s3.url;
+        d["endpoint"] = s->s3.endpoint;
+        d["region"] = s->s3.region;
+        d["path_style"] = s->s3.path_style;
+        d["profile"] = s->s3.profile;
+        d["partition"] = s->s3.partition;
+        d["max_records"] = s->s3.max_records;
+        d["max_bytes"] = s->s3.max_bytes;
+        d["compression_level"] = s->s3.compression_level;
+        d["part_size"] = s->s3.part_size;
     }
     return d;
 }

@@ -5,8 +5,8 @@
 PYBIND11_MODULE(drover, m) {
     using namespace drover::python;
     m.doc() = R"doc(
-drover: run many tasks over local processes or SSH hosts, collecting what they print
-(JSON lines) into partitioned gzip output, exactly once per successful task.
+drover: run many tasks over local processes, SSH hosts or Docker daemons, collecting what they print
+(JSON lines) into partitioned gzip output (files or S3), exactly once per successful task.
 
     import drover
     s = drover.Scheduler(state_dir=".drover/demo")
@@ -25,8 +25,10 @@ subclasses ConfigError, ExecutorError, SinkError.
     bind_executor_base(m);
     bind_local_executor(m);
     bind_ssh_executor(m);
+    bind_docker_executor(m);
     bind_sink_base(m);
     bind_file_sink(m);
+    bind_s3_sink(m);
     bind_summary(m);
     bind_scheduler(m);
     bind_job(m);

@@ -99,9 +99,22 @@ void for_each_gzip_line(const fs::path& file, F&& line) {
     if (!pending.empty()) line(std::string_view(pending), ++number);
 }
 
-py::list read_records(const std::string& path, bool partitions) {
-    if (path.starts_with("s3://"))
-        throw sink_error("read_output: s3:// output is not readable from this build (no S3 sink yet): " + path);
+// One record line as a dict, with the partition columns it lacks filled in.
+py::dict record_row(std::string_view text, const std::string& where, std::size_t number,
+                    const std::vector<partition_value>& parts) {
+    boost::system::error_code jec;
+    auto v = boost::json::parse(text, jec);
+    if (jec || !v.is_object())
+        throw sink_error("read_output: " + where + ":" + std::to_string(number) + ": " +
+                         (jec ? "invalid JSON: " + jec.message() : std::string("not a JSON object")));
+    py::dict row = to_python(v);
+    // A partition value fills in a field the record lacks; the record's own value wins.
+    for (auto& p : parts)
+        if (!row.contains(p.key)) row[py::str(p.key)] = p.value;
+    return row;
+}
+
+py::list read_file_records(const std::string& path, bool partitions) {
     fs::path root(path);
     py::list rows;
     for (auto& file : output_files(root)) {
@@ -113,44 +126,126 @@ py::list read_records(const std::string& path, bool partitions) {
         }
         for_each_gzip_line(file, [&](std::string_view text, std::size_t number) {
             if (text.empty()) return;
-            boost::system::error_code jec;
-            auto v = boost::json::parse(text, jec);
-            if (jec || !v.is_object())
-                throw sink_error("read_output: " + file.string() + ":" + std::to_string(number) + ": " +
-                                 (jec ? "invalid JSON: " + jec.message() : std::string("not a JSON object")));
-            py::dict row = to_python(v);
-            // A partition value fills in a field the record lacks; the record's own value wins.
-            for (auto& p : parts)
-                if (!row.contains(p.key)) row[py::str(p.key)] = p.value;
-            rows.append(std::move(row));
+            rows.append(record_row(text, file.string(), number, parts));
         });
     }
     return rows;
 }
 
+
+/// Where and how to read s3:// output (read_output's keyword arguments).
+struct s3_source {
+    std::string endpoint, region, profile;
+    bool path_style = false;
+    std::string access_key_id, secret_access_key, session_token;
+};
+
+// The prefix of "s3://bucket/prefix" ("" without one), without a trailing '/'.
+std::string s3_prefix_of(const std::string& url) {
+    auto rest = std::string_view(url).substr(5);
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return {};
+    auto prefix = std::string(rest.substr(slash + 1));
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    return prefix;
+}
+
+// Every `*.jsonl.gz` object under the prefix, in key order; partition columns from the
+// `key=value` segments between the prefix and the object's name.
+py::list read_s3_records(const std::string& url, bool partitions, const s3_source& src) {
+    s3_sink_options o;
+    o.url = url;
+    o.endpoint = src.endpoint;
+    o.region = src.region;
+    o.path_style = src.path_style;
+    o.profile = src.profile;
+    o.credentials = s3_credentials_from(src.access_key_id, src.secret_access_key, src.session_token);
+    const auto prefix = s3_prefix_of(url);
+    const auto bucket = url.substr(5, url.find('/', 5) == std::string::npos ? std::string::npos : url.find('/', 5) - 5);
+    py::list rows;
+    std::unique_ptr<s3_reader> reader;
+    std::vector<s3_reader::object> objects;
+    {
+        py::gil_scoped_release release;  // network I/O: other Python threads keep running
+        reader = std::make_unique<s3_reader>(o);
+        objects = reader->list();
+    }
+    for (auto& obj : objects) {
+        auto rel = prefix.empty() ? obj.key : obj.key.substr(std::min(obj.key.size(), prefix.size() + 1));
+        auto name = fs::path(rel).filename().string();
+        if (!name.ends_with(".jsonl.gz") || name.starts_with(".")) continue;
+        std::vector<partition_value> parts;
+        if (partitions) parts = partitions_of(fs::path(rel).parent_path());
+        std::vector<std::string> lines;
+        {
+            py::gil_scoped_release release;
+            reader->read_lines(obj.key, [&](std::string_view line) { lines.emplace_back(line); });
+        }
+        const auto where = "s3://" + bucket + "/" + obj.key;
+        std::size_t number = 0;
+        for (auto& line : lines) {
+            ++number;
+            if (line.empty()) continue;
+            rows.append(record_row(line, where, number, parts));
+        }
+    }
+    return rows;
+}
+
+py::list read_records(const std::string& path, bool partitions, const s3_source& src) {
+    if (path.starts_with("s3://")) return read_s3_records(path, partitions, src);
+    return read_file_records(path, partitions);
+}
+
 }  // namespace
 
 void bind_output_reader(py::module_& m) {
-    m.def("read_records", &read_records, py::arg("path"), py::kw_only(), py::arg("partitions") = true, R"doc(
-A file sink's output as a list of dicts, one per record, without needing pandas.
+    const s3_sink_options d{};
+    auto records = [](const std::string& path, bool partitions, std::string endpoint, std::string region,
+                      bool path_style, std::string profile, std::string access_key_id, std::string secret_access_key,
+                      std::string session_token) {
+        return read_records(path, partitions,
+                            s3_source{std::move(endpoint), std::move(region), std::move(profile), path_style,
+                                      std::move(access_key_id), std::move(secret_access_key),
+                                      std::move(session_token)});
+    };
+    m.def("read_records", records, py::arg("path"), py::kw_only(), py::arg("partitions") = true,
+          py::arg("endpoint") = d.endpoint, py::arg("region") = d.region, py::arg("path_style") = d.path_style,
+          py::arg("profile") = d.profile, py::arg("access_key_id") = "", py::arg("secret_access_key") = "",
+          py::arg("session_token") = "", R"doc(
+A sink's output as a list of dicts, one per record, without needing pandas.
 
-path is the sink's root directory (or one .jsonl.gz file). Files are read in path order;
-the sink's own bookkeeping under .drover/ is skipped. With partitions=True every
-`key=value` directory between the root and a file adds `key` (a str) to that file's records
-unless a record has the field itself. Raises FileNotFoundError for a missing path and
-SinkError (naming file:line) for corrupt gzip data or a line that is not a JSON object.
+path is a file sink's root directory (or one .jsonl.gz file), or an S3 sink's
+"s3://bucket/prefix". Files (objects) are read in path (key) order; the file sink's own
+bookkeeping under .drover/ is skipped. With partitions=True every `key=value` directory
+(key segment) between the root and a file adds `key` (a str) to that file's records unless a
+record has the field itself. Raises FileNotFoundError for a missing path and SinkError
+(naming file:line, or s3://bucket/key:line) for corrupt gzip data or a line that is not a
+JSON object, and for S3 requests that fail (with the server's error code and message).
+
+For s3:// paths, endpoint, region, path_style, profile and the explicit credentials
+(access_key_id, secret_access_key, session_token) mean what they mean for S3Sink, with the
+same defaults and the same environment / ~/.aws fallbacks. Credentials never appear in errors.
 )doc");
     m.def(
         "read_output",
-        [](const std::string& path, bool partitions) {
+        [records](const std::string& path, bool partitions, std::string endpoint, std::string region,
+                  bool path_style, std::string profile, std::string access_key_id, std::string secret_access_key,
+                  std::string session_token) {
             auto pd = import_pandas("read_output()");
-            return pd.attr("DataFrame")(read_records(path, partitions));
+            return pd.attr("DataFrame")(records(path, partitions, std::move(endpoint), std::move(region), path_style,
+                                                std::move(profile), std::move(access_key_id),
+                                                std::move(secret_access_key), std::move(session_token)));
         },
-        py::arg("path"), py::kw_only(), py::arg("partitions") = true, R"doc(
-A file sink's output as a pandas DataFrame: one row per record, one column per field,
-plus the partition columns (e.g. `date` from date=2018-01-06/ directories). See read_records.
+        py::arg("path"), py::kw_only(), py::arg("partitions") = true, py::arg("endpoint") = d.endpoint,
+        py::arg("region") = d.region, py::arg("path_style") = d.path_style, py::arg("profile") = d.profile,
+        py::arg("access_key_id") = "", py::arg("secret_access_key") = "", py::arg("session_token") = "", R"doc(
+A sink's output as a pandas DataFrame: one row per record, one column per field, plus the
+partition columns (e.g. `date` from date=2018-01-06/ directories or key segments). path is a
+directory or "s3://bucket/prefix"; the keyword arguments are read_records'.
 
     df = drover.read_output("out/news")
+    df = drover.read_output("s3://news/crawl", endpoint="http://127.0.0.1:4568", path_style=True)
     df.groupby("date").size().plot()
 )doc");
 }

@@ -7,7 +7,7 @@ namespace drover::python {
 void bind_sink_base(py::module_& m) {
     py::class_<sink, std::shared_ptr<sink>>(m, "Sink", R"doc(
 Where records go, exactly once per successful task. Not constructed directly: use
-FileSink, ... and pass it to Scheduler(sink=...) or Scheduler.set_sink().
+FileSink or S3Sink and pass it to Scheduler(sink=...) or Scheduler.set_sink().
 )doc")
         .def("describe", &sink::describe, "Human-readable location, e.g. 'out/hello'.");
 }

@@ -57,6 +57,62 @@ backoff_policy to_backoff(py::handle h) {
     return b;
 }
 
+const char* network_name(container_network n) { return n == container_network::host ? "host" : "none"; }
+const char* pull_name(pull_policy p) { return p == pull_policy::missing ? "missing" : "never"; }
+
+py::dict container_to_dict(const container_options& c) {
+    py::dict d;
+    d["memory"] = c.memory;
+    d["cpus"] = c.cpus;
+    d["network"] = network_name(c.network);
+    d["pull"] = pull_name(c.pull);
+    return d;
+}
+
+// {"memory": bytes, "cpus": float, "network": "none"|"host", "pull": "never"|"missing"}; None = defaults.
+container_options to_container(py::handle h) {
+    container_options c;
+    if (h.is_none()) return c;
+    if (!py::isinstance<py::dict>(h))
+        throw py::type_error("container must be a dict with keys memory, cpus, network, pull");
+    for (auto [k, v] : py::reinterpret_borrow<py::dict>(h)) {
+        if (!py::isinstance<py::str>(k)) throw py::type_error("container: keys must be str");
+        auto key = k.cast<std::string>();
+        if (key == "memory") {
+            if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v))
+                throw py::type_error("container memory must be an int (bytes)");
+            auto bytes = v.cast<long long>();
+            if (bytes < 0) throw config_error("container memory must be >= 0 bytes, got " + std::to_string(bytes));
+            c.memory = static_cast<std::uint64_t>(bytes);
+        } else if (key == "cpus") {
+            if (py::isinstance<py::bool_>(v) || !(py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)))
+                throw py::type_error("container cpus must be a number");
+            c.cpus = v.cast<double>();
+            if (!(c.cpus >= 0) || c.cpus > 1e6)
+                throw config_error("container cpus must be >= 0, got " + py::repr(v).cast<std::string>());
+        } else if (key == "network") {
+            auto n = py::str(v).cast<std::string>();
+            if (n == "none")
+                c.network = container_network::none;
+            else if (n == "host")
+                c.network = container_network::host;
+            else
+                throw config_error("container network must be 'none' or 'host', got '" + n + "'");
+        } else if (key == "pull") {
+            auto n = py::str(v).cast<std::string>();
+            if (n == "never")
+                c.pull = pull_policy::never;
+            else if (n == "missing")
+                c.pull = pull_policy::missing;
+            else
+                throw config_error("container pull must be 'never' or 'missing', got '" + n + "'");
+        } else {
+            throw config_error("container: unknown key '" + key + "' (expected memory, cpus, network, pull)");
+        }
+    }
+    return c;
+}
+
 py::object optional_seconds(const std::optional<duration>& d) {
     if (!d) return py::none();
     return py::float_(seconds(*d));
@@ -80,6 +136,8 @@ py::dict task_to_dict(const task_spec& t) {
     d["backoff"] = b;
     d["pool"] = t.pool;
     d["workdir"] = t.workdir;
+    d["image"] = t.image;
+    d["container"] = container_to_dict(t.container);
     return d;
 }
 
@@ -151,11 +209,15 @@ timeout   per attempt: seconds, "30s", a timedelta, or None (no limit); kills th
 backoff   a Backoff, a dict of its fields, or a duration (the first delay); default Backoff()
 pool      name of a pool given to Scheduler(pools=...); "" = no pool limit
 workdir   working directory; "" = the current directory
+image     Docker image (DockerExecutor only); "" = the executor's default_image
+container DockerExecutor settings: {"memory": bytes (0 = no limit), "cpus": float (0 = no
+          limit), "network": "none" (default) or "host", "pull": "never" (default) or "missing"}
 
 env and params read back as copies: assign a whole dict to change them.
 )doc")
         .def(py::init([](std::string id, py::object command, py::object env, py::object params, int retries,
-                         py::object timeout, py::object backoff, std::string pool, std::string workdir) {
+                         py::object timeout, py::object backoff, std::string pool, std::string workdir,
+                         std::string image, py::object container) {
                  task_spec t;
                  t.id = std::move(id);
                  t.command = to_command(command);
@@ -166,11 +228,14 @@ env and params read back as copies: assign a whole dict to change them.
                  t.backoff = to_backoff(backoff);
                  t.pool = std::move(pool);
                  t.workdir = std::move(workdir);
+                 t.image = std::move(image);
+                 t.container = to_container(container);
                  return t;
              }),
              py::arg("id"), py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
              py::arg("params") = py::none(), py::arg("retries") = 0, py::arg("timeout") = py::none(),
-             py::arg("backoff") = py::none(), py::arg("pool") = "", py::arg("workdir") = "")
+             py::arg("backoff") = py::none(), py::arg("pool") = "", py::arg("workdir") = "",
+             py::arg("image") = "", py::arg("container") = py::none())
         .def_readwrite("id", &task_spec::id)
         .def_property(
             "command", [](const task_spec& t) { return t.command; },
@@ -196,6 +261,11 @@ env and params read back as copies: assign a whole dict to change them.
             [](task_spec& t, py::object v) { t.backoff = to_backoff(v); })
         .def_readwrite("pool", &task_spec::pool)
         .def_readwrite("workdir", &task_spec::workdir)
+        .def_readwrite("image", &task_spec::image)
+        .def_property(
+            "container", [](const task_spec& t) { return container_to_dict(t.container); },
+            [](task_spec& t, py::object v) { t.container = to_container(v); },
+            "Docker settings as a dict (a copy: assign a whole dict to change them).")
         .def("to_dict", &task_to_dict, "The task as a plain dict (durations in seconds).")
         .def("__repr__", [](const task_spec& t) {
             std::string r = "TaskSpec(" + py::repr(py::str(t.id)).cast<std::string>() + ", " +
@@ -204,6 +274,7 @@ env and params read back as copies: assign a whole dict to change them.
             if (t.retries) r += ", retries=" + std::to_string(t.retries);
             if (t.timeout) r += ", timeout=" + py::repr(py::float_(seconds(*t.timeout))).cast<std::string>();
             if (!t.pool.empty()) r += ", pool=" + py::repr(py::str(t.pool)).cast<std::string>();
+            if (!t.image.empty()) r += ", image=" + py::repr(py::str(t.image)).cast<std::string>();
             return r + ")";
         });
 }

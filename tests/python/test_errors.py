@@ -123,8 +123,18 @@ def test_read_output_errors(tmp_path):
     (out / "a.jsonl.gz").write_bytes(gzip.compress(b"[1, 2]\n"))
     with pytest.raises(drover.SinkError, match="not a JSON object"):
         drover.read_records(str(tmp_path / "out"))
-    with pytest.raises(drover.SinkError, match="s3://"):
-        drover.read_records("s3://bucket/prefix")
+
+
+def test_read_output_s3_without_credentials_is_a_config_error(tmp_path, monkeypatch):
+    # No keys anywhere (and an endpoint on a closed loopback port, so nothing leaves the host).
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(drover.ConfigError, match="S3 credentials not found"):
+        drover.read_records("s3://bucket/prefix", endpoint="http://127.0.0.1:1", path_style=True)
+    with pytest.raises(drover.ConfigError):
+        drover.read_records("s3://", endpoint="http://127.0.0.1:1")  # no bucket
 
 
 def test_unwritable_state_dir_is_an_error_from_run(tmp_path):
