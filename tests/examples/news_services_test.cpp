@@ -132,7 +132,7 @@ TEST_CASE("news: 30-day crawl in containers on two Docker daemons, every article
     CHECK(attempts >= 30);
 }
 
-TEST_CASE("news: 30-day crawl through the S3 sink into s3rver, read back exactly once, counts equal the truth" *
+TEST_CASE("news: 30-day crawl through the S3 sink into s3rver, read back and aggregated from s3://, counts equal the truth" *
           doctest::timeout(300)) {
     auto why = s3rver_unavailable();
     if (why.empty() && access("/usr/bin/aws", X_OK) != 0) why = "/usr/bin/aws missing (apt install awscli)";
@@ -168,9 +168,9 @@ foreach.date = {{ from = "2018-01-01", to = "2018-01-30" }}
 )",
                            dir.path().string(), s3.endpoint(), site.base_url(), NEWS_CRAWLER_PATH);
     write_file(dir / "job.toml", job);
-    auto run = run_shell("env -u AWS_PROFILE AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_CONFIG_FILE=/dev/null "
-                         "AWS_SHARED_CREDENTIALS_FILE=/dev/null " +
-                         std::string(DROVER_CLI_PATH) + " run " + (dir / "job.toml").string() + " --quiet 2>" +
+    const std::string creds = "env -u AWS_PROFILE AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_CONFIG_FILE=/dev/null "
+                              "AWS_SHARED_CREDENTIALS_FILE=/dev/null ";
+    auto run = run_shell(creds + std::string(DROVER_CLI_PATH) + " run " + (dir / "job.toml").string() + " --quiet 2>" +
                          (dir / "drover.err").string());
     INFO(read_file(dir / "drover.err"));
     REQUIRE(run.exit_code == 0);
@@ -182,4 +182,47 @@ foreach.date = {{ from = "2018-01-01", to = "2018-01-30" }}
     auto days = january_days(30);
     for (auto& d : days) CHECK(std::filesystem::is_directory(dir / "back" / ("date=" + d)));
     check_against_truth(read_records(dir / "back"), site.truth(), days);
+
+    // The aggregate example reads the same output from s3:// (drover::s3_reader, one count
+    // task per partition): its counts equal the truth, day by day.
+    auto agg = run_shell(creds + DROVER_AGGREGATE_PATH + " --input s3://news/crawl --endpoint " + s3.endpoint() +
+                         " --region us-east-1 --output " + (dir / "report").string() + " --slots 2 2>&1");
+    INFO(agg.output);
+    REQUIRE(agg.exit_code == 0);
+    CHECK(agg.output.find("aggregated 30 partitions with 30 drover tasks") != std::string::npos);
+    auto truth = site.truth();
+    auto rows = split_lines(read_file(dir / "report/counts.csv"));
+    REQUIRE(rows.size() == 366);
+    CHECK(rows[0] == "date,weekday,articles,records");
+    long sum = 0, truth_sum = 0;
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+        auto& r = rows[i];
+        auto date = r.substr(0, 10);
+        auto articles = std::stol(r.substr(r.find(',', 11) + 1));
+        bool crawled = date <= "2018-01-30";
+        CAPTURE(r);
+        CHECK(articles == (crawled ? truth[date] : 0));
+        CHECK(r.ends_with("," + std::to_string(articles)));  // records == articles: no duplicates
+        sum += articles;
+        if (crawled) truth_sum += truth[date];
+    }
+    CHECK(sum == truth_sum);
+    CHECK(sum > 0);
+
+    // Errors name the input and carry the store's message; a partition-less key is refused.
+    auto missing = run_shell(creds + DROVER_AGGREGATE_PATH + " --input s3://nosuchbucket/crawl --endpoint " + s3.endpoint() +
+                             " --output " + (dir / "report2").string() + " 2>&1");
+    INFO(missing.output);
+    CHECK(missing.exit_code == 2);
+    CHECK(missing.output.find("NoSuchBucket") != std::string::npos);
+    REQUIRE(run_shell(s3.aws() + " cp " + (dir / "job.toml").string() + " s3://news/crawl/stray.txt 2>&1").exit_code == 0);
+    auto stray = run_shell(creds + DROVER_AGGREGATE_PATH + " --input s3://news/crawl --endpoint " + s3.endpoint() +
+                           " --output " + (dir / "report3").string() + " 2>&1");
+    INFO(stray.output);
+    CHECK(stray.exit_code == 2);
+    CHECK(stray.output.find("s3://news/crawl/stray.txt: not in a 'date=...' partition") != std::string::npos);
+    auto local = run_shell(std::string(DROVER_AGGREGATE_PATH) + " --input " + (dir / "back").string() +
+                           " --endpoint http://127.0.0.1:1 --output " + (dir / "report4").string() + " 2>&1");
+    CHECK(local.exit_code == 2);
+    CHECK(local.output.find("are for s3:// inputs") != std::string::npos);
 }
