@@ -105,8 +105,9 @@ TEST_CASE("news: 30-day crawl in containers on two Docker daemons, every article
     s.set_sink(drover::file_sink({.root = dir / "out", .partition = "date={date}", .fsync = false}));
     auto days = january_days(30);
     for (auto& d : days) {
+        // As in news-docker.toml: news_crawler is found in the image's PATH (/usr/local/bin).
         drover::task_spec t{.id = "crawl-" + d,
-                            .command = {"/usr/local/bin/news_crawler", "--date", d, "--base-url", site.base_url(), "--rate",
+                            .command = {"news_crawler", "--date", d, "--base-url", site.base_url(), "--rate",
                                         "0", "--retries", "8", "--backoff-ms", "10", "--quiet"},
                             .params = {{"date", d}},
                             .retries = 2,
