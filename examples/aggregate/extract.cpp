@@ -64,6 +64,22 @@ void for_each_line(const fs::path& file, Fn&& fn) {
 
 }  // namespace
 
+void count_line(partition_count& c, std::set<std::string>& ids, std::string_view line) {
+    if (line.empty()) return;
+    c.records++;
+    boost::system::error_code ec;
+    auto v = json::parse(line, ec);
+    const json::object* o = ec ? nullptr : v.if_object();
+    const json::string* oid = o && o->contains("oid") ? o->at("oid").if_string() : nullptr;
+    const json::string* aid = o && o->contains("aid") ? o->at("aid").if_string() : nullptr;
+    if (!oid || !aid) {
+        c.bad_lines++;
+        return;
+    }
+    if (auto* d = o->contains("date") ? o->at("date").if_string() : nullptr; !d || *d != c.date) c.wrong_date++;
+    ids.insert(std::string(*oid) + '\x1f' + std::string(*aid));
+}
+
 partition_count count_partition(const fs::path& dir, const std::string& value) {
     partition_count c;
     c.date = value;
@@ -76,21 +92,7 @@ partition_count count_partition(const fs::path& dir, const std::string& value) {
     std::sort(files.begin(), files.end());
     for (auto& f : files) {
         c.files++;
-        for_each_line(f, [&](std::string_view line) {
-            if (line.empty()) return;
-            c.records++;
-            boost::system::error_code ec;
-            auto v = json::parse(line, ec);
-            const json::object* o = ec ? nullptr : v.if_object();
-            const json::string* oid = o && o->contains("oid") ? o->at("oid").if_string() : nullptr;
-            const json::string* aid = o && o->contains("aid") ? o->at("aid").if_string() : nullptr;
-            if (!oid || !aid) {
-                c.bad_lines++;
-                return;
-            }
-            if (auto* d = o->contains("date") ? o->at("date").if_string() : nullptr; !d || *d != value) c.wrong_date++;
-            ids.insert(std::string(*oid) + '\x1f' + std::string(*aid));
-        });
+        for_each_line(f, [&](std::string_view line) { count_line(c, ids, line); });
     }
     c.articles = ids.size();
     return c;

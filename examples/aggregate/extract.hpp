@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ std::vector<partition_dir> list_partitions(const std::filesystem::path& root, co
 /// Reads every *.jsonl.gz file of one partition directory (gzip via zlib).
 /// Throws std::runtime_error naming the file on corrupt gzip data.
 partition_count count_partition(const std::filesystem::path& dir, const std::string& value);
+
+/// Counts one JSON line into `c` (c.date is the partition's value); `ids` collects the
+/// distinct (oid, aid) pairs, and c.articles is ids.size() once every line was counted.
+void count_line(partition_count& c, std::set<std::string>& ids, std::string_view line);
 
 /// The JSON record a count task prints, and its inverse (throws on a malformed record).
 std::string to_json(const partition_count& c);
