@@ -121,7 +121,9 @@ int validate(const drover::job& j) {
             slots += e.local.slots ? e.local.slots : std::max(1u, std::thread::hardware_concurrency());
     }
     fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n", j.source.string(), j.name,
-               j.tasks.size(), j.executors.size(), slots, j.sink ? j.sink->file.root.string() : "(state dir)/output");
+               j.tasks.size(), j.executors.size(), slots, !j.sink                 ? std::string("(state dir)/output")
+               : j.sink->kind == "s3" ? j.sink->s3.url
+                                      : j.sink->file.root.string());
     for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i) {
         std::string cmd;
         for (auto& a : j.tasks[i].command) cmd += (cmd.empty() ? "" : " ") + a;

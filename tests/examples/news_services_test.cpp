@@ -74,6 +74,8 @@ TEST_CASE("examples: news-docker.toml and news-s3.toml validate" * doctest::time
         INFO(r.output);
         CHECK(r.exit_code == 0);
         CHECK(r.output.find("365 task(s)") != std::string::npos);
+        // The summary names where the output goes, for S3 as for files.
+        CHECK(r.output.find(std::string(job) == "news-s3" ? "output s3://" : "output out/") != std::string::npos);
     }
 }
 
