@@ -204,16 +204,6 @@ TEST_CASE("crawler: usage errors exit 2 with a message") {
     CHECK(r.output.find("unsupported scheme 'ftp'") != std::string::npos);
 }
 
-namespace {
-
-int free_port() {
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
-}  // namespace
-
 TEST_CASE("crawler over https:// (openssl s_server): a verified certificate works, an unknown one is refused") {
     if (run_shell("command -v openssl >/dev/null").exit_code != 0) {
         if (services_required()) FAIL("openssl is needed for the https test");
@@ -233,7 +223,7 @@ TEST_CASE("crawler over https:// (openssl s_server): a verified certificate work
                "href=\"/article?oid=214&amp;aid=0100050000\">a</a></li></ul></body></html>\n");
     write_file(dir / "www/article?oid=214&aid=0100050000",
                read_file(std::filesystem::path(DROVER_SOURCE_DIR) / "tests/examples/fixtures/article-ok.html"));
-    int port = free_port();
+    int port = drover::test::free_loopback_port();
     auto started = run_shell("cd " + d + "/www && (timeout -s KILL 120 openssl s_server -WWW -quiet -accept 127.0.0.1:" +
                              std::to_string(port) + " -cert ../cert.pem -key ../key.pem >../server.log 2>&1 & echo $!)");
     int pid = std::stoi(started.output);

@@ -45,12 +45,6 @@ void make_certs(const std::filesystem::path& d) {
        "-extfile client.ext");
 }
 
-std::uint16_t free_port() {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
 // openssl s_server requiring a client certificate signed by ca.pem.
 class tls_server {
 public:
@@ -108,7 +102,7 @@ TEST_CASE("http tls: mutual TLS against openssl s_server, wrong CA, no client ce
     }
     temp_dir dir;
     make_certs(dir.path());
-    auto port = free_port();
+    auto port = drover::test::free_loopback_port();
     tls_server server(dir.path(), port);
     auto ep = http::parse_endpoint("https://127.0.0.1:" + std::to_string(port));
     std::string where = ep.to_string();

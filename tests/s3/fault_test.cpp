@@ -45,7 +45,7 @@ std::string random_bytes(std::size_t n) {
 }
 
 // Uploads `data` as key "k"; rethrows the upload's error.
-std::string upload(const fake_s3& srv, const std::string& data, const temp_dir& d, drover::s3::api_options o,
+std::string upload(const fake_s3& /*srv*/, const std::string& data, const temp_dir& d, drover::s3::api_options o,
                    std::uint64_t part_size = 5 * MiB) {
     write_file(d / "f", data);
     asio::io_context ioc;

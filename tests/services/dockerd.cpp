@@ -42,22 +42,6 @@ bool in_path(const std::string& prog) {
     return false;
 }
 
-int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::runtime_error("dockerd_fleet: socket() failed");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        close(fd);
-        throw std::runtime_error("dockerd_fleet: cannot bind a loopback port");
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 std::string tail_of(const fs::path& log) {
     std::string text;
     try {
@@ -131,7 +115,7 @@ dockerd_fleet::dockerd_fleet(dockerd_fleet_options o) {
             auto& d = daemons_[i];
             d.root = dir_ / ("d" + std::to_string(i));
             d.tls = o.tls && i == o.plain;
-            d.port = free_port();
+            d.port = drover::test::free_loopback_port();
             fs::create_directories(d.root);
             write_file(d.root / "daemon.json", "{}\n");
             spawn(i);

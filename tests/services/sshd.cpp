@@ -51,24 +51,6 @@ std::string current_user() {
     throw std::runtime_error("sshd_fleet: no passwd entry for uid " + std::to_string(geteuid()));
 }
 
-/// A port the kernel just handed out for 127.0.0.1. Someone else may take it before sshd
-/// binds it; spawn() notices and the caller retries with another one.
-int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::runtime_error("sshd_fleet: socket() failed");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        close(fd);
-        throw std::runtime_error("sshd_fleet: cannot bind a loopback port");
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /// Connects to 127.0.0.1:port and reads the server's version line; true for an SSH server.
 bool speaks_ssh(int port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -171,7 +153,7 @@ sshd_fleet::sshd_fleet(std::size_t n) : user_(current_user()), servers_(n) {
             std::string why;
             bool up = false;
             for (int tries = 0; tries < 5 && !up; ++tries) {
-                servers_[i].port = free_port();
+                servers_[i].port = drover::test::free_loopback_port();
                 up = spawn(i, why);
             }
             if (!up) throw std::runtime_error("sshd_fleet: sshd " + std::to_string(i) + " did not start: " + why);

@@ -2,6 +2,10 @@
 
 #include <zlib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -163,6 +167,22 @@ std::vector<int> processes_matching(std::string_view needle) {
 bool services_required() {
     const char* v = std::getenv("DROVER_REQUIRE_SERVICES");
     return v && std::string(v) == "1";
+}
+
+int free_loopback_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("free_loopback_port: socket() failed");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("free_loopback_port: cannot bind a loopback port");
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
 }
 
 }  // namespace drover::test

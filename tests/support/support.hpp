@@ -50,6 +50,10 @@ std::vector<int> read_pids(const fs::path& p);
 /// Pids of live processes whose command line contains `needle`.
 std::vector<int> processes_matching(std::string_view needle);
 
+/// A TCP port the kernel just handed out on 127.0.0.1 (then released). Someone else may
+/// take it before the caller's server binds it; fixtures notice and retry.
+int free_loopback_port();
+
 /// DROVER_REQUIRE_SERVICES=1: a missing tool or service must fail the test.
 bool services_required();
 
