@@ -31,10 +31,7 @@ public:
         if (const auto* v = t.get("request_timeout")) o.request_timeout = positive(*v, path + ".request_timeout");
         if (const auto* v = t.get("ping_interval")) o.ping_interval = positive(*v, path + ".ping_interval");
         if (const auto* v = t.get("down_timeout")) o.down_timeout = positive(*v, path + ".down_timeout");
-        if (const auto* v = t.get("max_line_bytes")) {
-            o.max_line_bytes = static_cast<std::size_t>(size_of(*v, path + ".max_line_bytes"));
-            if (o.max_line_bytes == 0) fail(*v, path + ".max_line_bytes", "must be at least 1 byte");
-        }
+        if (const auto* v = t.get("max_line_bytes")) o.max_line_bytes = line_limit(*v, path);
         if (const auto* v = t.get("reap")) o.reap = bool_of(*v, path + ".reap");
         // hosts last: their TLS depends on `tls`. No hosts = DOCKER_HOST & co., like the docker CLI.
         if (const auto* hosts = t.get("hosts")) {

@@ -8,8 +8,8 @@
 #include <drover/job_file.hpp>
 
 #include "detail/template.hpp"
-#include "executors/ssh_command.hpp"
 #include "job/docker_keys.hpp"
+#include "job/ssh_keys.hpp"
 #include "job/expand.hpp"
 #include "job/toml_reader.hpp"
 #include "job/workflow_keys.hpp"
@@ -75,9 +75,6 @@ private:
     void parse_pools(const toml::node& n);
     void parse_halt(const toml::node& n);
     void parse_executors(const toml::node* n);
-    void parse_ssh(const toml::table& t, const std::string& path, ssh_executor_options& o) const;
-    std::size_t line_limit(const toml::node& v, const std::string& path) const;
-    std::vector<std::string> string_list(const toml::node& n, const std::string& key) const;
     void parse_sink(const toml::node& n);
     void parse_s3_sink(const toml::table& t, sink_config cfg);
     void parse_defaults(const toml::node& n);
@@ -144,7 +141,7 @@ void parser::parse_executors(const toml::node* n) {
             if (const auto* v = t.get("kill_grace")) cfg.local.kill_grace = duration_of(*v, path + ".kill_grace");
             if (const auto* v = t.get("max_line_bytes")) cfg.local.max_line_bytes = line_limit(*v, path);
         } else if (cfg.kind == "ssh") {
-            parse_ssh(t, path, cfg.ssh);
+            detail::parse_ssh_executor(file_, t, path, cfg.ssh);
         } else if (cfg.kind == "docker") {
             detail::parse_docker_executor(file_, t, path, cfg.docker);
         } else {
@@ -152,51 +149,6 @@ void parser::parse_executors(const toml::node* n) {
         }
         job_.executors.push_back(std::move(cfg));
     }
-}
-
-std::size_t parser::line_limit(const toml::node& v, const std::string& path) const {
-    auto n = static_cast<std::size_t>(size_of(v, path + ".max_line_bytes"));
-    if (n == 0) fail(v, path + ".max_line_bytes", "must be at least 1 byte");
-    return n;
-}
-
-std::vector<std::string> parser::string_list(const toml::node& n, const std::string& key) const {
-    std::vector<std::string> out;
-    const auto& arr = array_of(n, key, "an array of strings");
-    for (std::size_t i = 0; i < arr.size(); ++i) out.push_back(string_of(arr[i], fmt::format("{}[{}]", key, i)));
-    return out;
-}
-
-void parser::parse_ssh(const toml::table& t, const std::string& path, ssh_executor_options& o) const {
-    check_keys(t, path, {"kind", "hosts", "slots", "identity", "ssh_options", "config_file", "workdir",
-                         "accept_new_host_keys", "connect_timeout", "kill_grace", "max_line_bytes", "ssh_program"});
-    const auto& hosts = required(t, "hosts", path, " (e.g. hosts = [\"user@host:22\"])");
-    o.hosts = string_list(hosts, path + ".hosts");
-    if (o.hosts.empty()) fail(hosts, path + ".hosts", "must name at least one host");
-    const auto& arr = *hosts.as_array();
-    for (std::size_t i = 0; i < o.hosts.size(); ++i) {
-        try {
-            detail::parse_ssh_host(o.hosts[i]);
-        } catch (const config_error& e) {
-            fail(arr[i], fmt::format("{}.hosts[{}]", path, i), e.what());
-        }
-    }
-    if (const auto* v = t.get("slots")) o.slots_per_host = static_cast<std::size_t>(int_of(*v, path + ".slots", 1));
-    if (const auto* v = t.get("identity")) o.identity = string_of(*v, path + ".identity");
-    if (const auto* v = t.get("ssh_options")) {
-        o.ssh_options = string_list(*v, path + ".ssh_options");
-        const auto& opts = *v->as_array();
-        for (std::size_t i = 0; i < o.ssh_options.size(); ++i)
-            if (o.ssh_options[i].find('=') == std::string::npos || o.ssh_options[i].front() == '-')
-                fail(opts[i], fmt::format("{}.ssh_options[{}]", path, i), "expected \"Key=Value\", e.g. \"Port=2222\"");
-    }
-    if (const auto* v = t.get("config_file")) o.config_file = string_of(*v, path + ".config_file");
-    if (const auto* v = t.get("workdir")) o.workdir = string_of(*v, path + ".workdir");
-    if (const auto* v = t.get("accept_new_host_keys")) o.accept_new_host_keys = bool_of(*v, path + ".accept_new_host_keys");
-    if (const auto* v = t.get("connect_timeout")) o.connect_timeout = duration_of(*v, path + ".connect_timeout");
-    if (const auto* v = t.get("kill_grace")) o.kill_grace = duration_of(*v, path + ".kill_grace");
-    if (const auto* v = t.get("max_line_bytes")) o.max_line_bytes = line_limit(*v, path);
-    if (const auto* v = t.get("ssh_program")) o.ssh_program = string_of(*v, path + ".ssh_program");
 }
 
 void parser::parse_sink(const toml::node& n) {

@@ -154,6 +154,20 @@ protected:
         return v;
     }
 
+    std::vector<std::string> string_list(const toml::node& n, const std::string& key) const {
+        std::vector<std::string> out;
+        const auto& arr = array_of(n, key, "an array of strings");
+        for (std::size_t i = 0; i < arr.size(); ++i) out.push_back(string_of(arr[i], fmt::format("{}[{}]", key, i)));
+        return out;
+    }
+
+    /// `<path>.max_line_bytes` of an executor table: a size of at least 1 byte.
+    std::size_t line_limit(const toml::node& v, const std::string& path) const {
+        auto n = static_cast<std::size_t>(size_of(v, path + ".max_line_bytes"));
+        if (n == 0) fail(v, path + ".max_line_bytes", "must be at least 1 byte");
+        return n;
+    }
+
     double number_of(const toml::node& n, const std::string& key) const {
         double v = 0;
         if (const auto* i = n.as_integer()) v = static_cast<double>(i->get());
