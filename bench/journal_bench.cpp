@@ -6,7 +6,8 @@
 //      directory where all N tasks succeeded: open, replay, finish).
 //   C. end to end: N tasks through the scheduler with an executor that succeeds at once and
 //      a sink that keeps nothing, with the journal and without it (the ratio is its cost).
-//   D. memory: RSS per queued task (submitted, before the run) and per task during a run.
+//   D. memory: RSS per task submitted (before the run), queued in a running scheduler, and
+//      after the run (with the summary).
 // Run: build/bench/journal_bench [--tasks N] [--dir DIR]   (DIR default: /tmp/drover-journal-bench)
 
 #include <drover/drover.hpp>
@@ -67,6 +68,15 @@ public:
     }
 };
 
+// RSS when the first task starts: every task is queued then.
+class rss_probe final : public drover::observer {
+public:
+    long at_first_start = 0;
+    void on_task_started(const drover::task_spec&, int, std::string_view) override {
+        if (at_first_start == 0) at_first_start = rss_bytes();
+    }
+};
+
 drover::scheduler make(const fs::path& state, std::size_t n, bool journal) {
     drover::scheduler_options o;
     o.state_dir = state;
@@ -91,13 +101,23 @@ int main(int argc, char** argv) {
     fs::remove_all(dir);
     std::printf("journal bench: %zu tasks, state under %s\n", n, dir.c_str());
 
-    // D. Memory per queued task, first, in a fresh heap: N tasks submitted to a scheduler.
+    // D. Memory per task, first, in a fresh heap (journal off): N tasks submitted to a
+    // scheduler; then, while it runs, when the first task starts (every other task is queued
+    // in the ready queue with its run state); then after the run (the summary holds a
+    // task_result per task).
     {
         long before = rss_bytes();
         auto s = make(dir / "d", n, false);
         long submitted = rss_bytes();
-        std::printf("D memory: %.0f bytes RSS per submitted (queued) task (sizeof(task_spec) = %zu)\n",
-                    static_cast<double>(submitted - before) / static_cast<double>(n), sizeof(drover::task_spec));
+        rss_probe probe;
+        s.add_observer(probe);
+        auto r = s.run();
+        long after = rss_bytes();
+        auto per = [&](long v) { return static_cast<double>(v - before) / static_cast<double>(n); };
+        std::printf("D memory: %.0f bytes RSS per submitted task; %.0f per task queued in a running scheduler; "
+                    "%.0f per task after the run, summary included (%zu succeeded; sizeof(task_spec) = %zu)\n",
+                    per(submitted), per(probe.at_first_start), per(after), r.counts.succeeded,
+                    sizeof(drover::task_spec));
     }
 
     // A. The journal alone.
@@ -148,14 +168,10 @@ int main(int argc, char** argv) {
     // C. End to end, with and without the journal; D. memory.
     double with_s = 0, without_s = 0;
     {
-        long before = rss_bytes();
         auto s = make(dir / "c", n, true);
         auto t0 = clk::now();
         auto r = s.run();
         with_s = secs(clk::now() - t0);
-        long after = rss_bytes();
-        std::printf("D memory: %.0f bytes RSS per task after a run (specs, run state, summary; heap reused from A-B)\n",
-                    static_cast<double>(after - before) / static_cast<double>(n));
         std::printf("C end to end with journal: %zu succeeded in %.2f s = %.0f tasks/s (%.0f transitions/s)\n",
                     r.counts.succeeded, with_s, static_cast<double>(n) / with_s, 3.0 * static_cast<double>(n) / with_s);
     }

@@ -15,6 +15,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -26,7 +27,7 @@ constexpr auto wait_slice = std::chrono::milliseconds(50);
 
 struct run_event {
     enum kind_t { run_started, task_started, task_finished, executor_event, progress_changed, run_finished } kind;
-    const task_spec* task = nullptr;  // into the scheduler's own task list: valid while it lives
+    std::shared_ptr<const task_spec> task;  // a copy: the hook's reference is valid only during the call
     int attempt = 0;
     std::string executor, message;
     attempt_outcome outcome;
@@ -43,10 +44,10 @@ public:
     void on_run_started(const progress& p) override { push({.kind = run_event::run_started, .counts = p}); }
     void on_task_started(const task_spec& t, int attempt, std::string_view ex) override {
         if (task_events_)
-            push({.kind = run_event::task_started, .task = &t, .attempt = attempt, .executor = std::string(ex)});
+            push({.kind = run_event::task_started, .task = std::make_shared<const task_spec>(t), .attempt = attempt, .executor = std::string(ex)});
     }
     void on_task_finished(const task_spec& t, const attempt_outcome& o, task_state next) override {
-        if (task_events_) push({.kind = run_event::task_finished, .task = &t, .outcome = o, .next = next});
+        if (task_events_) push({.kind = run_event::task_finished, .task = std::make_shared<const task_spec>(t), .outcome = o, .next = next});
     }
     void on_executor_event(std::string_view ex, std::string_view msg) override {
         if (executor_events_)

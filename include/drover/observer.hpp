@@ -12,6 +12,8 @@ namespace drover {
 
 /// Override what you need. All calls come from the scheduler's strand, so an observer
 /// needs no locking for its own state — but it must not block: the scheduler waits.
+/// References passed to a hook are valid only during the call (the scheduler stores tasks
+/// compactly and rebuilds the task_spec for it): copy what you keep.
 class observer {
 public:
     virtual ~observer() = default;

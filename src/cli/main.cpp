@@ -147,6 +147,7 @@ int status(const cli_args& a) {
 // One run of the job. `stop` is set when a signal arrived (the run was cancelled).
 int run_once(const cli_args& a, drover::job j, bool& stop) {
     auto sched = drover::make_scheduler(j);
+    std::vector<drover::task_spec>().swap(j.tasks);  // the scheduler keeps its own compact copy
     drover::cli::progress_reporter reporter({.terminal = ::isatty(STDERR_FILENO) == 1, .quiet = a.quiet, .out = stderr});
     sched.add_observer(reporter);
     std::optional<drover::detail::alerter> alerts;

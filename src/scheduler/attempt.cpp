@@ -22,7 +22,7 @@ constexpr std::size_t max_tail_line = 1000;
 }
 
 attempt_run::attempt_run(attempt_context ctx, done_fn done)
-    : ctx_(ctx), done_(std::move(done)), timeout_timer_(ctx.strand) {}
+    : ctx_(std::move(ctx)), done_(std::move(done)), timeout_timer_(ctx_.strand) {}
 
 attempt_run::~attempt_run() {
     if (log_fd_ >= 0) ::close(log_fd_);

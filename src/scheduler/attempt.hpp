@@ -22,7 +22,7 @@ namespace drover::detail {
 
 struct attempt_context {
     boost::asio::strand<boost::asio::any_io_executor> strand;
-    const task_spec& task;
+    task_spec task;  ///< rebuilt from the compact store for this attempt
     int attempt;
     std::string_view run_id;
     executor& exec;
@@ -40,6 +40,7 @@ public:
     ~attempt_run();
 
     void start();
+    const task_spec& task() const noexcept { return ctx_.task; }
     /// Kills the attempt (run cancelled). Completion still goes through `done`.
     void cancel();
 

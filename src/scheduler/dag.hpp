@@ -5,6 +5,7 @@
 #include <drover/task.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,10 +33,22 @@ struct graph_problem {
 /// True for entries holding glob characters (`*`, `?`, `[`).
 bool is_after_glob(std::string_view entry) noexcept;
 
+/// The tasks as the graph builder sees them: ids and `after` entries by index. Every view's
+/// data must be NUL-terminated (globs go through fnmatch).
+struct task_list {
+    std::size_t size = 0;
+    std::function<std::string_view(std::uint32_t)> id;
+    std::function<std::vector<std::string_view>(std::uint32_t)> after;
+    std::function<bool(std::uint32_t)> has_after;
+    /// Index of the task with this id, or -1; when empty the builder indexes the ids itself.
+    std::function<std::int64_t(std::string_view)> find;
+};
+
 /// Resolves every task's `after`; returns the first problem instead of a graph when there is one.
+std::optional<graph_problem> build_task_graph(const task_list& tasks, task_graph& out);
 std::optional<graph_problem> build_task_graph(const std::vector<task_spec>& tasks, task_graph& out);
 
 /// Throws config_error("task 'x': after 'y': ...") on a problem.
-task_graph build_task_graph(const std::vector<task_spec>& tasks);
+task_graph build_task_graph(const task_list& tasks);
 
 }  // namespace drover::detail

@@ -92,7 +92,7 @@ void dispatcher::start_executors() {
 
 void dispatcher::enqueue(std::size_t idx) {
     rt_[idx].state = task_state::ready;
-    ready_[tasks_[idx].pool].emplace_back(seq_++, idx);
+    ready_[tasks_.policy(static_cast<std::uint32_t>(idx)).pool].emplace_back(seq_++, idx);
     ++ready_count_;
 }
 
@@ -129,18 +129,19 @@ void dispatcher::dispatch() {
 
 void dispatcher::launch(std::size_t idx, slot_group& g) {
     auto& t = rt_[idx];
-    const auto& spec = tasks_[idx];
+    const auto& pool = tasks_.policy(static_cast<std::uint32_t>(idx)).pool;
     t.state = task_state::running;
     ++t.attempts;
     --g.free;
     ++running_;
-    if (!spec.pool.empty()) ++pool_running_[spec.pool];
-    attempt_context ctx{strand_, spec, t.attempts, run_id_, *g.exec, *cfg_.output, *files_, parser_,
-                        cfg_.opts.stderr_tail_lines};
+    if (!pool.empty()) ++pool_running_[pool];
+    attempt_context ctx{strand_, tasks_.spec(static_cast<std::uint32_t>(idx)), t.attempts, run_id_, *g.exec,
+                        *cfg_.output, *files_, parser_, cfg_.opts.stderr_tail_lines};
     t.current = std::make_shared<attempt_run>(
-        ctx, [self = shared_from_this(), idx, &g](attempt_outcome o, committed_output committed) {
+        std::move(ctx), [self = shared_from_this(), idx, &g](attempt_outcome o, committed_output committed) {
             self->on_attempt_done(idx, g, std::move(o), std::move(committed));
         });
+    const auto& spec = t.current->task();
     if (journal_) journal_->attempt_started(spec.id, t.attempts, g.exec->name());
     for (auto* o : cfg_.observers) o->on_task_started(spec, t.attempts, g.exec->name());
     t.current->start();
@@ -149,15 +150,16 @@ void dispatcher::launch(std::size_t idx, slot_group& g) {
 
 void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, committed_output committed) {
     auto& t = rt_[idx];
-    const auto& spec = tasks_[idx];
+    const auto run = std::move(t.current);  // keeps the task_spec alive for the observers
+    const auto& spec = run->task();
+    const auto& policy = tasks_.policy(static_cast<std::uint32_t>(idx));
     ++g.free;
     --running_;
-    if (!spec.pool.empty()) --pool_running_[spec.pool];
-    t.current.reset();
+    if (!policy.pool.empty()) --pool_running_[policy.pool];
     bad_records_ += o.bad_records;
     bool lost = o.failure == failure_class::executor_lost && t.losses < max_free_losses;
     if (lost) ++t.losses;
-    bool retries_left = t.attempts - t.losses <= spec.retries;
+    bool retries_left = t.attempts - t.losses <= policy.retries;
     if (o.ok()) {
         t.state = task_state::succeeded;
         ++succeeded_;
@@ -172,11 +174,11 @@ void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome
         t.state = task_state::dead;
         ++dead_;
     }
-    t.last = std::move(o);
+    auto& last = t.last() = std::move(o);
     // Journal after the sink's commit completed: a crash in between re-runs the task, and its
     // deterministic commit replaces what this one published.
-    if (journal_) journal_->attempt_finished(spec.id, t.last, t.state, t.last.ok() ? &committed : nullptr);
-    for (auto* ob : cfg_.observers) ob->on_task_finished(spec, t.last, t.state);
+    if (journal_) journal_->attempt_finished(spec.id, last, t.state, last.ok() ? &committed : nullptr);
+    for (auto* ob : cfg_.observers) ob->on_task_finished(spec, last, t.state);
     if (t.state == task_state::ready) enqueue(idx);
     if (t.state == task_state::retry_wait) schedule_retry(idx);
     if (t.state == task_state::succeeded) release_downstream(idx);
@@ -195,7 +197,7 @@ void dispatcher::schedule_retry(std::size_t idx) {
     auto& t = rt_[idx];
     ++retry_wait_;
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    auto delay = backoff_delay(tasks_[idx].backoff, t.attempts, u(rng_));
+    auto delay = backoff_delay(tasks_.policy(static_cast<std::uint32_t>(idx)).backoff, t.attempts, u(rng_));
     if (!t.retry_timer) t.retry_timer = std::make_unique<asio::steady_timer>(strand_);
     t.retry_timer->expires_after(delay);
     t.retry_timer->async_wait([self = shared_from_this(), idx](boost::system::error_code) {
@@ -243,7 +245,8 @@ void dispatcher::cancel() {
 void dispatcher::write_dead_letter(std::size_t idx) {
     const auto& t = rt_[idx];
     try {
-        files_->dead_letter({tasks_[idx].id, t.state, t.attempts, t.last});
+        files_->dead_letter({std::string(tasks_.id(static_cast<std::uint32_t>(idx))), t.state, t.attempts,
+                             t.last_outcome ? *t.last_outcome : attempt_outcome{}});
     } catch (...) {
         // The dead letter could not be written (disk full?): the summary still names the task.
     }
@@ -261,12 +264,13 @@ void dispatcher::fail_unrunnable() {
         auto& t = rt_[*idx];
         t.state = task_state::dead;
         ++dead_;
-        t.last = attempt_outcome{};
-        t.last.attempt = t.attempts;
-        t.last.failure = failure_class::executor_lost;
-        t.last.message = "no executor can run it: " + why;
-        if (journal_) journal_->task_state_changed(tasks_[*idx].id, t.state, to_string(t.last.failure), t.last.message);
-        for (auto* ob : cfg_.observers) ob->on_task_finished(tasks_[*idx], t.last, t.state);
+        auto i = static_cast<std::uint32_t>(*idx);
+        auto& last = t.last() = attempt_outcome{};
+        last.attempt = t.attempts;
+        last.failure = failure_class::executor_lost;
+        last.message = "no executor can run it: " + why;
+        if (journal_) journal_->task_state_changed(tasks_.id(i), t.state, to_string(last.failure), last.message);
+        notify_finished(i, last, t.state);
         write_dead_letter(*idx);
         fail_downstream(*idx);
     }
@@ -336,9 +340,11 @@ void dispatcher::finish() {
         auto& t = rt_[i];
         if (t.state != task_state::succeeded && t.state != task_state::dead && t.state != task_state::upstream_failed) {
             t.state = task_state::skipped;
-            if (journal_) journal_->task_state_changed(tasks_[i].id, t.state, {}, {});
+            if (journal_) journal_->task_state_changed(tasks_.id(static_cast<std::uint32_t>(i)), t.state, {}, {});
         }
-        s.tasks.push_back({tasks_[i].id, t.state, t.attempts, t.last, t.resumed});
+        s.tasks.push_back({std::string(tasks_.id(static_cast<std::uint32_t>(i))), t.state, t.attempts,
+                           t.last_outcome ? std::move(*t.last_outcome) : attempt_outcome{}, t.resumed});
+        t.last_outcome.reset();
     }
     s.counts = snapshot();
     std::exception_ptr err;
@@ -356,6 +362,20 @@ void dispatcher::finish() {
     if (slot.is_connected()) slot.clear();
     complete_later(strand_, std::move(handler_), err, std::move(s));
     self_.reset();
+}
+
+// Observers see whole task_specs; tasks are stored compactly, so one is rebuilt only when
+// somebody listens.
+void dispatcher::notify_queued(std::uint32_t i) {
+    if (cfg_.observers.empty()) return;
+    auto spec = tasks_.spec(i);
+    for (auto* o : cfg_.observers) o->on_task_queued(spec);
+}
+
+void dispatcher::notify_finished(std::uint32_t i, const attempt_outcome& last, task_state next) {
+    if (cfg_.observers.empty()) return;
+    auto spec = tasks_.spec(i);
+    for (auto* o : cfg_.observers) o->on_task_finished(spec, last, next);
 }
 
 void dispatcher::fail(std::exception_ptr e) {

@@ -10,6 +10,7 @@
 #include "scheduler/attempt.hpp"
 #include "scheduler/dag.hpp"
 #include "scheduler/run_files.hpp"
+#include "scheduler/task_store.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -32,12 +33,9 @@ struct run_config {
     std::vector<std::shared_ptr<executor>> executors;
     std::shared_ptr<sink> output;
     std::vector<observer*> observers;
-    const std::vector<task_spec>* tasks;
+    const task_store* tasks;
     bool start_cancelled = false;
     task_graph graph;  ///< empty when no task has `after`
-    /// Index of the task with this id, or -1 (the scheduler's own id index: a resume of
-    /// a million tasks does not build a second one).
-    std::function<std::int64_t(std::string_view)> find_task;
 };
 
 class dispatcher : public std::enable_shared_from_this<dispatcher> {
@@ -51,15 +49,22 @@ public:
     void cancel();  // on the strand
 
 private:
+    // Per task, kept small (a million of them wait in a big run): the outcome and the
+    // retry timer exist only once the task has one.
     struct task_rt {
         task_state state = task_state::pending;
         bool resumed = false;   // final state taken from the journal; not run in this run
         int attempts = 0;
         int losses = 0;  // attempts lost with their executor: not charged to retries
         std::uint32_t waiting = 0;  // upstream tasks (after) not yet succeeded
-        attempt_outcome last;
+        std::unique_ptr<attempt_outcome> last_outcome;
         std::shared_ptr<attempt_run> current;
         std::unique_ptr<boost::asio::steady_timer> retry_timer;
+
+        attempt_outcome& last() {
+            if (!last_outcome) last_outcome = std::make_unique<attempt_outcome>();
+            return *last_outcome;
+        }
     };
     struct slot_group {
         std::shared_ptr<executor> exec;
@@ -87,6 +92,8 @@ private:
     void maybe_finish();
     void finish();
     void fail(std::exception_ptr e);
+    void notify_queued(std::uint32_t idx);
+    void notify_finished(std::uint32_t idx, const attempt_outcome& last, task_state next);
     progress snapshot() const;
     void notify_progress(bool force);
 
@@ -94,7 +101,7 @@ private:
     std::shared_ptr<dispatcher> self_;  // alive from start() until the handler is posted
     run_config cfg_;
     run_handler handler_;
-    const std::vector<task_spec>& tasks_;
+    const task_store& tasks_;
     std::vector<task_rt> rt_;
     std::vector<slot_group> groups_;
     // Ready tasks per pool ("" = no pool), each entry (sequence, task index).

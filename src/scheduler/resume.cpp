@@ -10,7 +10,6 @@
 
 #include <drover/error.hpp>
 
-#include <unordered_map>
 
 namespace drover::detail {
 
@@ -18,18 +17,8 @@ void dispatcher::open_journal() {
     const auto& jo = cfg_.opts.journal;
     if (!jo.enabled) return;
     journal_ = std::make_unique<journal>(cfg_.opts.state_dir, jo);
-    std::unordered_map<std::string_view, std::uint32_t> own_index;  // only without the scheduler's
-    auto find = cfg_.find_task;
-    if (!find) {
-        own_index.reserve(tasks_.size());
-        for (std::uint32_t i = 0; i < tasks_.size(); ++i) own_index.emplace(tasks_[i].id, i);
-        find = [&](std::string_view id) -> std::int64_t {
-            auto it = own_index.find(id);
-            return it == own_index.end() ? -1 : it->second;
-        };
-    }
     journal_->replay([&](const journal::task_row& row) {
-        auto idx = find(row.id);
+        auto idx = tasks_.find(row.id);
         if (idx < 0) return;
         auto& t = rt_[static_cast<std::size_t>(idx)];
         if (row.state == task_state::succeeded) {
@@ -41,8 +30,9 @@ void dispatcher::open_journal() {
             t.state = task_state::dead;
             t.resumed = true;
             t.attempts = row.attempts;
-            t.last.failure = parse_failure_class(row.failure).value_or(failure_class::exit_code);
-            t.last.message = std::string(row.message) + " (dead in an earlier run; --retry-dead runs it again)";
+            auto& last = t.last();
+            last.failure = parse_failure_class(row.failure).value_or(failure_class::exit_code);
+            last.message = std::string(row.message) + " (dead in an earlier run; --retry-dead runs it again)";
             ++dead_;
         }
     });
@@ -53,7 +43,7 @@ void dispatcher::open_journal() {
 void dispatcher::queue_initial() {
     if (journal_) journal_->begin_run(run_id_, tasks_.size(), resumed_);
     const auto& g = cfg_.graph;
-    auto visit = [&](std::size_t i) {
+    auto visit = [&](std::uint32_t i) {
         auto& t = rt_[i];
         if (t.resumed) return;
         if (!g.empty()) {
@@ -61,18 +51,19 @@ void dispatcher::queue_initial() {
                 auto us = rt_[u].state;
                 if (us == task_state::dead || us == task_state::upstream_failed) {
                     t.state = task_state::upstream_failed;
-                    t.last.message = "upstream task '" + tasks_[u].id + "' " +
-                                     (us == task_state::dead ? "is dead" : "did not run (upstream failed)");
+                    auto& last = t.last();
+                    last.message = "upstream task '" + std::string(tasks_.id(u)) + "' " +
+                                   (us == task_state::dead ? "is dead" : "did not run (upstream failed)");
                     ++upstream_failed_;
-                    if (journal_) journal_->task_state_changed(tasks_[i].id, t.state, {}, t.last.message);
-                    for (auto* ob : cfg_.observers) ob->on_task_finished(tasks_[i], t.last, t.state);
+                    if (journal_) journal_->task_state_changed(tasks_.id(i), t.state, {}, last.message);
+                    notify_finished(i, last, t.state);
                     return;
                 }
                 if (us != task_state::succeeded) ++t.waiting;
             }
         }
-        if (journal_) journal_->task_pending(tasks_[i].id);
-        for (auto* o : cfg_.observers) o->on_task_queued(tasks_[i]);
+        if (journal_) journal_->task_pending(tasks_.id(i));
+        notify_queued(i);
         if (t.waiting == 0) {
             enqueue(i);
         } else {
@@ -81,7 +72,7 @@ void dispatcher::queue_initial() {
         }
     };
     if (g.empty()) {
-        for (std::size_t i = 0; i < tasks_.size(); ++i) visit(i);
+        for (std::uint32_t i = 0; i < tasks_.size(); ++i) visit(i);
     } else {
         for (auto i : g.topo_order) visit(i);
     }
@@ -110,13 +101,13 @@ void dispatcher::fail_downstream(std::size_t idx) {
             auto& t = rt_[d];
             if (t.state != task_state::pending) continue;  // finished, or already failed by another path
             t.state = task_state::upstream_failed;
-            t.last = attempt_outcome{};
-            t.last.message = "upstream task '" + tasks_[cur].id + "' " +
-                             (cur == idx ? "is dead" : "did not run (upstream failed)");
+            auto& last = t.last() = attempt_outcome{};
+            last.message = "upstream task '" + std::string(tasks_.id(static_cast<std::uint32_t>(cur))) + "' " +
+                           (cur == idx ? "is dead" : "did not run (upstream failed)");
             --blocked_;
             ++upstream_failed_;
-            if (journal_) journal_->task_state_changed(tasks_[d].id, t.state, {}, t.last.message);
-            for (auto* ob : cfg_.observers) ob->on_task_finished(tasks_[d], t.last, t.state);
+            if (journal_) journal_->task_state_changed(tasks_.id(d), t.state, {}, last.message);
+            notify_finished(d, last, t.state);
             stack.push_back(d);
         }
     }

@@ -6,13 +6,14 @@
 #include "detail/complete.hpp"
 #include "scheduler/dag.hpp"
 #include "scheduler/dispatcher.hpp"
+#include "scheduler/task_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <limits>
 #include <mutex>
-#include <unordered_set>
 
 namespace drover {
 
@@ -23,23 +24,7 @@ struct scheduler::impl {
     std::vector<std::shared_ptr<executor>> executors;
     std::shared_ptr<sink> output;
     std::vector<observer*> observers;
-    std::vector<task_spec> tasks;
-    // Indices into `tasks`, hashed by id: no second copy of every id (memory per queued task).
-    struct id_hash {
-        using is_transparent = void;
-        const std::vector<task_spec>* tasks;
-        std::size_t operator()(std::string_view id) const noexcept { return std::hash<std::string_view>{}(id); }
-        std::size_t operator()(std::uint32_t i) const noexcept { return (*this)((*tasks)[i].id); }
-    };
-    struct id_eq {
-        using is_transparent = void;
-        const std::vector<task_spec>* tasks;
-        std::string_view id(std::uint32_t i) const noexcept { return (*tasks)[i].id; }
-        std::string_view id(std::string_view s) const noexcept { return s; }
-        template <class A, class B>
-        bool operator()(const A& a, const B& b) const noexcept { return id(a) == id(b); }
-    };
-    std::unordered_set<std::uint32_t, id_hash, id_eq> ids{0, id_hash{&tasks}, id_eq{&tasks}};
+    detail::task_store tasks;  // compact: see task_store.hpp
     bool used = false;
 
     std::mutex mutex;  // guards active and cancel_requested
@@ -75,10 +60,10 @@ void scheduler::submit(task_spec t) {
     if (t.retries < 0) throw config_error("task '" + t.id + "': retries must be >= 0");
     if (!t.pool.empty() && !impl_->opts.pools.contains(t.pool))
         throw config_error("task '" + t.id + "': unknown pool '" + t.pool + "'");
-    if (impl_->ids.find(std::string_view(t.id)) != impl_->ids.end())
-        throw config_error("duplicate task id '" + t.id + "'");
-    impl_->tasks.push_back(std::move(t));
-    impl_->ids.insert(static_cast<std::uint32_t>(impl_->tasks.size() - 1));
+    if (impl_->tasks.find(t.id) >= 0) throw config_error("duplicate task id '" + t.id + "'");
+    if (impl_->tasks.size() >= std::numeric_limits<std::uint32_t>::max() - 1)
+        throw config_error("too many tasks (at most 4,294,967,293)");
+    impl_->tasks.add(t);
 }
 
 void scheduler::cancel() {
@@ -109,12 +94,14 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
     }
 
     // Unknown ids, globs matching nothing and cycles are config errors before anything runs.
-    auto graph = detail::build_task_graph(m.tasks);
-    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, &m.tasks, false, std::move(graph),
-                           [&m](std::string_view id) -> std::int64_t {
-                               auto it = m.ids.find(id);
-                               return it == m.ids.end() ? -1 : static_cast<std::int64_t>(*it);
-                           }};
+    detail::task_list list;
+    list.size = m.tasks.size();
+    list.id = [&m](std::uint32_t i) { return m.tasks.id(i); };
+    list.has_after = [&m](std::uint32_t i) { return m.tasks.has_after(i); };
+    list.after = [&m](std::uint32_t i) { return m.tasks.after(i); };
+    list.find = [&m](std::string_view id) { return m.tasks.find(id); };
+    auto graph = detail::build_task_graph(list);
+    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, &m.tasks, false, std::move(graph)};
     auto strand = asio::make_strand(ex);
     std::shared_ptr<detail::dispatcher> d;
     {

@@ -1,0 +1,83 @@
+#pragma once
+// The scheduler's submitted tasks, compactly: a run of a million tasks keeps a million of
+// them queued, and a task_spec costs 352 bytes before its strings.
+//
+// Each task is one packed blob in an arena (id, command, env, params, after: length-
+// prefixed, NUL-terminated strings) plus an index into a table of interned policies
+// (retries, timeout, backoff, pool, workdir, image, container), which tasks of one job
+// nearly always share. The id index is an open-addressing table of task numbers.
+// spec(i) rebuilds the task_spec when an attempt starts or an observer asks.
+
+#include <drover/task.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace drover::detail {
+
+/// What a task shares with most others of its job.
+struct task_policy {
+    int retries = 0;
+    std::optional<duration> timeout;
+    backoff_policy backoff;
+    std::string pool;
+    std::string workdir;
+    std::string image;
+    container_options container;
+};
+
+class task_store {
+public:
+    task_store() = default;
+    task_store(task_store&&) noexcept = default;
+    task_store& operator=(task_store&&) noexcept = default;
+
+    /// Adds a task (the caller validated it) and returns its index. Does not check ids.
+    std::uint32_t add(const task_spec& t);
+
+    std::size_t size() const noexcept { return blobs_.size(); }
+    bool empty() const noexcept { return blobs_.empty(); }
+
+    /// The task's id; the view's data is NUL-terminated.
+    std::string_view id(std::uint32_t i) const noexcept;
+    const task_policy& policy(std::uint32_t i) const noexcept { return policies_[policy_of_[i]]; }
+    /// The task's `after` entries; each view's data is NUL-terminated.
+    std::vector<std::string_view> after(std::uint32_t i) const;
+    bool has_after(std::uint32_t i) const noexcept;
+    /// The whole task_spec, rebuilt.
+    task_spec spec(std::uint32_t i) const;
+
+    /// Index of the task with this id, or -1.
+    std::int64_t find(std::string_view id) const noexcept;
+
+    /// Bytes held, for benchmarks: arena, per-task vectors, id table and policies.
+    std::size_t memory_bytes() const noexcept;
+
+private:
+    const char* blob(std::uint32_t i) const noexcept { return blobs_[i]; }
+    char* allocate(std::size_t n);
+    std::uint32_t intern(const task_spec& t);
+    void index_insert(std::uint32_t i);
+    void grow_index();
+
+    // Arena: blocks of at least 1 MiB; a blob never moves once written.
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    std::size_t block_left_ = 0;
+    char* block_next_ = nullptr;
+    std::size_t arena_bytes_ = 0;
+
+    std::vector<const char*> blobs_;
+    std::vector<std::uint32_t> policy_of_;
+    std::deque<task_policy> policies_;
+    std::unordered_map<std::string, std::uint32_t> policy_index_;  // serialized policy -> index
+
+    // Open addressing, linear probing: slot = task index + 1, 0 = empty. Load <= 1/2.
+    std::vector<std::uint32_t> index_;
+};
+
+}  // namespace drover::detail
