@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <malloc.h>
 #include <optional>
 #include <thread>
 #include <unistd.h>
@@ -147,7 +148,10 @@ int status(const cli_args& a) {
 // One run of the job. `stop` is set when a signal arrived (the run was cancelled).
 int run_once(const cli_args& a, drover::job j, bool& stop) {
     auto sched = drover::make_scheduler(j);
-    std::vector<drover::task_spec>().swap(j.tasks);  // the scheduler keeps its own compact copy
+    // The scheduler keeps its own compact copy: give the parsed tasks' memory back to the
+    // system (a million-task job is ~0.6 GB as task_specs, ~50 MB in the scheduler).
+    std::vector<drover::task_spec>().swap(j.tasks);
+    ::malloc_trim(0);
     drover::cli::progress_reporter reporter({.terminal = ::isatty(STDERR_FILENO) == 1, .quiet = a.quiet, .out = stderr});
     sched.add_observer(reporter);
     std::optional<drover::detail::alerter> alerts;

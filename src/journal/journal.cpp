@@ -58,11 +58,20 @@ struct journal::op {
     std::int64_t t_ms = 0;
     std::int64_t n1 = 0, n2 = 0, n3 = 0;  // records, bad records, elapsed (or counts for runs)
     std::string id;
-    std::string text;   // executor, message or run status
+    std::string text;   // executor, message or run status; task_pending: ids, each NUL-terminated
     std::string text2;  // message, failure text
     std::vector<std::string> locations;
     progress counts;
+
+    /// Rows this operation writes (task_pending carries a batch of ids, counted in n1).
+    std::size_t weight() const noexcept { return k == kind::task_pending ? static_cast<std::size_t>(n1) : 1; }
 };
+
+namespace {
+// Consecutive task_pending calls share one operation of up to this many ids: queuing a
+// million tasks at the start of a run costs ~10 bytes per id, not a whole operation each.
+constexpr std::int64_t pending_batch = 4096;
+}  // namespace
 
 // The connection, in WAL mode, with the schema in place (before any statement is prepared).
 struct schema_db {
@@ -111,7 +120,11 @@ struct journal::writer_state : schema_db {
                 run_insert.bind(4, o.n1).bind(5, o.n2).run();
                 break;
             case op::kind::task_pending:
-                task_upsert.bind(1, o.id).bind(2, run_id).bind(3, o.t_ms).run();
+                for (std::size_t at = 0; at < o.text.size();) {
+                    std::string_view id(o.text.c_str() + at);
+                    task_upsert.bind(1, id).bind(2, run_id).bind(3, o.t_ms).run();
+                    at += id.size() + 1;
+                }
                 break;
             case op::kind::attempt_started:
                 attempt_insert.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.text).bind(5, o.t_ms).run();
@@ -226,18 +239,27 @@ void journal::replay(const std::function<void(const task_row&)>& f) {
 
 void journal::push(op&& o) {
     auto t0 = std::chrono::steady_clock::now();
+    bool merged = false;
     {
         std::lock_guard lock(mutex_);
         if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
-        queue_.push_back(std::move(o));
-        ++queued_;
+        queued_ += o.weight();
+        // The writer has not taken the queue's last op yet: a pending batch can still grow.
+        if (o.k == op::kind::task_pending && !queue_.empty() && queue_.back().k == op::kind::task_pending &&
+            queue_.back().n1 < pending_batch) {
+            queue_.back().text += o.text;
+            queue_.back().n1 += o.n1;
+            merged = true;
+        } else {
+            queue_.push_back(std::move(o));
+        }
         auto ns = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
         ++stats_.ops;
         stats_.total_enqueue_ns += ns;
         if (ns > stats_.max_enqueue_ns) stats_.max_enqueue_ns = ns;
     }
-    wake_writer_.notify_one();
+    if (!merged) wake_writer_.notify_one();
 }
 
 void journal::begin_run(std::string_view run_id, std::size_t total, std::size_t resumed) {
@@ -251,7 +273,9 @@ void journal::begin_run(std::string_view run_id, std::size_t total, std::size_t 
 
 void journal::task_pending(std::string_view id) {
     op o{op::kind::task_pending};
-    o.id = id;
+    o.text.reserve(id.size() + 1);
+    o.text.append(id).push_back('\0');
+    o.n1 = 1;
     o.t_ms = now_ms();
     push(std::move(o));
 }
@@ -336,19 +360,23 @@ void journal::writer_loop() {
             batch.swap(queue_);
             flush_requested_ = false;
         }
-        // Transactions of at most max_ops operations: the page cache never spills mid-way,
-        // and a reader (drover status) sees progress while a long backlog is written.
-        constexpr std::size_t max_ops = 50000;
+        // Transactions of about max_rows rows: the page cache never spills mid-way, and a
+        // reader (drover status) sees progress while a long backlog is written.
+        constexpr std::size_t max_rows = 50000;
         try {
-            for (std::size_t first = 0; first < batch.size(); first += max_ops) {
-                std::size_t last = std::min(batch.size(), first + max_ops);
+            for (std::size_t first = 0; first < batch.size();) {
+                std::size_t last = first, rows = 0;
                 w_->begin.run();
-                for (std::size_t i = first; i < last; ++i) w_->apply(batch[i]);
+                for (; last < batch.size() && rows < max_rows; ++last) {
+                    w_->apply(batch[last]);
+                    rows += batch[last].weight();
+                }
                 w_->commit.run();
                 std::lock_guard lock(mutex_);
-                committed_ += last - first;
+                committed_ += rows;
                 ++stats_.commits;
                 if (last < batch.size()) committed_cv_.notify_all();
+                first = last;
             }
         } catch (...) {
             try {

@@ -5,8 +5,11 @@
 
 #include <drover/journal.hpp>
 
+#include "journal/journal.hpp"
+
 #include <boost/asio/io_context.hpp>
 
+#include <map>
 #include <thread>
 
 using namespace drover;
@@ -235,4 +238,45 @@ TEST_CASE("journal: a damaged, foreign or newer journal fails the run before any
         }
         expect_error(d / "st", "schema version 99");
     }
+}
+
+TEST_CASE("journal: pending tasks queued in bulk are batched, interleaved transitions keep their order, flush returns" *
+          doctest::timeout(60)) {
+    temp_dir dir;
+    journal_options jo;
+    jo.enabled = true;
+    jo.job_name = "bulk";
+    constexpr int n = 10'000;
+    {
+        detail::journal j(dir.path(), jo);
+        j.begin_run("run-1", n, 0);
+        attempt_outcome ok;
+        ok.attempt = 1;
+        for (int i = 0; i < n; ++i) {
+            j.task_pending("t-" + std::to_string(i));
+            // Every 1000th task starts and finishes before the next ones are queued: those
+            // transitions land between two pending batches and must not be overtaken.
+            if (i % 1000 == 999) {
+                auto id = "t-" + std::to_string(i);
+                j.attempt_started(id, 1, "local");
+                j.attempt_finished(id, ok, task_state::succeeded, nullptr);
+            }
+        }
+        j.flush();  // hangs (timeout) if batched ids were counted differently from single ops
+        CHECK(j.error() == nullptr);
+    }
+    detail::journal j(dir.path(), jo);
+    std::map<std::string, task_state> rows;
+    j.replay([&](const detail::journal::task_row& r) { rows[std::string(r.id)] = r.state; });
+    REQUIRE(rows.size() == static_cast<std::size_t>(n));
+    int succeeded = 0, pending = 0;
+    for (auto& [id, st] : rows) {
+        if (st == task_state::succeeded) ++succeeded;
+        if (st == task_state::pending) ++pending;
+    }
+    CHECK(succeeded == n / 1000);
+    CHECK(pending == n - n / 1000);
+    CHECK(rows.at("t-999") == task_state::succeeded);
+    CHECK(rows.at("t-998") == task_state::pending);
+    CHECK(rows.at("t-9999") == task_state::succeeded);
 }

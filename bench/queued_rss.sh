@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Memory per queued task in the real CLI: `drover run` on a job file that expands to N tasks
+# (default 1,000,000) of `sleep 1000` on 1 slot, journal on (as always in the CLI). Once the
+# first task runs, every other task is queued; when RSS has settled (the journal has written
+# the pending rows), VmRSS / N is the figure. VmHWM shows the peak while the job file loads.
+# The run is then cancelled with SIGTERM (which also checks that the sleeping task is killed).
+# Usage: bench/queued_rss.sh [BUILD_DIR] [TASKS]
+set -euo pipefail
+build=${1:-build}
+n=${2:-1000000}
+drover=$(realpath "$build/drover")
+work=$(mktemp -d /tmp/drover-bench-rss.XXXXXX)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat > "$work/job.toml" <<TOML
+name = "bench-queued"
+[[executors]]
+kind = "local"
+slots = 1
+[sink]
+kind = "file"
+path = "$work/out"
+[[tasks]]
+id = "t-{n}"
+command = ["sleep", "1000"]
+foreach.n = { from = 1, to = $n, step = 1 }
+TOML
+
+"$drover" run "$work/job.toml" --state "$work/state" --quiet > /dev/null 2>&1 &
+pid=$!
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+# Wait for the first task (its `sleep 1000` child).
+for _ in $(seq 600); do
+  pgrep -P "$pid" > /dev/null && break
+  sleep 0.1
+done
+pgrep -P "$pid" > /dev/null || { echo "no task started within 60 s" >&2; exit 1; }
+# Then until RSS changes by less than 1% over 3 consecutive seconds (at most 60 s).
+prev=$(rss); stable=0
+for _ in $(seq 60); do
+  sleep 1
+  cur=$(rss)
+  if [ $(( (cur > prev ? cur - prev : prev - cur) * 100 )) -lt "$cur" ]; then stable=$((stable + 1)); else stable=0; fi
+  prev=$cur
+  [ "$stable" -ge 3 ] && break
+done
+read -r rss_kb hwm_kb anon_kb file_kb < <(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2}
+  END {print r, h, a, f}' "/proc/$pid/status")
+kill -TERM "$pid"
+wait "$pid" || true
+pid=
+echo "drover run, $n tasks queued (1 running): VmRSS $((rss_kb / 1024)) MiB = $((rss_kb * 1024 / n)) bytes per queued task" \
+     "(anonymous $((anon_kb * 1024 / n)), file-backed $((file_kb * 1024 / n)))"
+echo "peak while loading the job file (VmHWM): $((hwm_kb / 1024)) MiB = $((hwm_kb * 1024 / n)) bytes per task"
