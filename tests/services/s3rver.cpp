@@ -24,7 +24,10 @@ const fs::path install_dir = fs::path(DROVER_S3RVER_DIR);
 bool have_node() { return run_shell("command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1").exit_code == 0; }
 
 // Copies package.json + lock into the build directory and runs `npm ci` there, once
-// (a file lock keeps parallel test processes from installing at the same time).
+// (a file lock keeps parallel test processes from installing at the same time). A failure
+// is remembered in .npm-ci-failed, so the other test processes of the run (ctest starts one
+// per test case) report it at once instead of each waiting for npm's retries; `make test`
+// removes the marker, so every `make test` tries again.
 std::string ensure_installed() {
     static std::string result = [] () -> std::string {
         if (!have_node()) return "node/npm not found (scripts/install-deps.sh installs Debian's nodejs and npm)";
@@ -34,12 +37,20 @@ std::string ensure_installed() {
         if (lock < 0) return "cannot create " + (install_dir / ".lock").string();
         ::flock(lock, LOCK_EX);
         std::string why;
-        if (!fs::exists(install_dir / "node_modules/@20minutes/s3rver/package.json")) {
+        const auto marker = install_dir / ".npm-ci-failed";
+        if (fs::exists(marker)) {
+            why = "npm ci failed earlier in this test run (remove " + marker.string() + " to try again): " +
+                  read_file(marker);
+        } else if (!fs::exists(install_dir / "node_modules/@20minutes/s3rver/package.json")) {
             for (const char* f : {"package.json", "package-lock.json", "start.js"})
                 fs::copy_file(source_dir / f, install_dir / f, fs::copy_options::overwrite_existing, ec);
             auto r = run_shell("cd '" + install_dir.string() +
-                               "' && timeout -s KILL 300 npm ci --no-audit --no-fund --loglevel=error 2>&1");
-            if (r.exit_code != 0) why = "npm ci failed in " + install_dir.string() + ": " + r.output;
+                               "' && timeout -s KILL 300 npm ci --no-audit --no-fund --loglevel=error "
+                               "--fetch-retries=1 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000 2>&1");
+            if (r.exit_code != 0) {
+                why = "npm ci failed in " + install_dir.string() + ": " + r.output;
+                write_file(marker, r.output);
+            }
         } else {
             fs::copy_file(source_dir / "start.js", install_dir / "start.js", fs::copy_options::overwrite_existing, ec);
         }
