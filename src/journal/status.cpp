@@ -41,6 +41,9 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
     database db(file, database::mode::read_only);
     // One read transaction: every query sees the same commit.
     db.exec("BEGIN");
+    // A run killed in its first moments can leave the file without the schema.
+    if (auto t = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='tasks'"); !t.step())
+        throw error("the journal " + file.string() + " has no runs yet (the first run stopped before writing any)");
 
     auto meta = db.prepare("SELECT value FROM meta WHERE key='job_name'");
     if (meta.step()) s.job_name = meta.text_at(0);

@@ -198,6 +198,18 @@ TEST_CASE("status: no journal is a clear error") {
     CHECK_THROWS_WITH(read_journal_status(d.path()), doctest::Contains("no journal in"));
 }
 
+TEST_CASE("status: a journal killed before its schema existed is a clear error, and the next run starts it") {
+    sched_fixture f;
+    auto state = f.dir / "state";
+    fs::create_directories(state);
+    write_file(state / "journal.db", "");  // what a run killed right after creating the file leaves
+    CHECK_THROWS_WITH(read_journal_status(state), doctest::Contains("has no runs yet"));
+    auto s = f.make(2, journaled());
+    s.submit(sh("a", "echo '{\"a\":1}'"));
+    CHECK(s.run().counts.succeeded == 1);
+    CHECK(read_journal_status(state).counts.at("succeeded") == 1);
+}
+
 TEST_CASE("journal: a damaged, foreign or newer journal fails the run before any task runs") {
     auto expect_error = [](const fs::path& state, const std::string& part) {
         scheduler s({.state_dir = state, .journal = {.enabled = true, .job_name = "j"}});
