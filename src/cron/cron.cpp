@@ -1,4 +1,5 @@
 #include "cron/cron.hpp"
+#include "cron/tzif.hpp"
 
 #include <drover/error.hpp>
 
@@ -7,48 +8,28 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <mutex>
+#include <fstream>
+#include <memory>
 #include <tuple>
 #include <vector>
 
 namespace drover::detail {
 
 namespace chr = std::chrono;
+namespace fs = std::filesystem;
 
 // ---- time zones ----------------------------------------------------------------------
 //
-// GCC 12's library has no std::chrono::tzdb, so named zones go through the C library:
-// TZ is switched under a process-wide mutex around localtime_r/mktime. Only drover's cron
-// code takes that mutex; other threads of the process that call localtime() at the same
-// moment could see the switched zone (the CLI's service mode has none).
+// GCC 12's library has no std::chrono::tzdb. Named zones are read from the TZ database's
+// files (cron/tzif.hpp), so nothing touches the process-wide TZ variable. "" (the
+// process's own zone) goes through localtime_r/mktime, which read TZ but never change it.
 
 namespace {
 
-std::mutex tz_mutex;
-
-class tz_switch {
-public:
-    explicit tz_switch(const std::string& name) : lock_(tz_mutex) {
-        if (name.empty()) return;  // the process's own zone
-        if (const char* o = std::getenv("TZ")) old_ = o;
-        ::setenv("TZ", name.c_str(), 1);
-        ::tzset();
-        switched_ = true;
-    }
-    ~tz_switch() {
-        if (!switched_) return;
-        if (old_) ::setenv("TZ", old_->c_str(), 1);
-        else ::unsetenv("TZ");
-        ::tzset();
-    }
-    tz_switch(const tz_switch&) = delete;
-    tz_switch& operator=(const tz_switch&) = delete;
-
-private:
-    std::lock_guard<std::mutex> lock_;
-    std::optional<std::string> old_;
-    bool switched_ = false;
-};
+fs::path zone_dir() {
+    const char* dir = std::getenv("TZDIR");
+    return dir && *dir ? fs::path(dir) : fs::path("/usr/share/zoneinfo");
+}
 
 bool known_zone(const std::string& name) {
     if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos) return false;
@@ -56,10 +37,25 @@ bool known_zone(const std::string& name) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' || c == '+';
         }))
         return false;
-    const char* dir = std::getenv("TZDIR");
     std::error_code ec;
-    return std::filesystem::is_regular_file(std::filesystem::path(dir && *dir ? dir : "/usr/share/zoneinfo") / name,
-                                            ec);
+    return fs::is_regular_file(zone_dir() / name, ec);
+}
+
+std::shared_ptr<const tzif_zone> load_zone(const std::string& name) {
+    auto file = zone_dir() / name;
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes;
+    constexpr std::size_t max_size = 1 << 20;  // real zone files are a few kB
+    bytes.resize(max_size + 1);
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) throw config_error("time zone '" + name + "': cannot read " + file.string());
+    if (bytes.size() > max_size) throw config_error("time zone '" + name + "': " + file.string() + " is too large");
+    try {
+        return std::make_shared<const tzif_zone>(tzif_zone::parse(bytes, file.string()));
+    } catch (const std::invalid_argument& e) {
+        throw config_error("time zone '" + name + "': " + e.what());
+    }
 }
 
 auto civil_key(const time_zone::civil& c) { return std::tie(c.year, c.month, c.day, c.hour, c.minute, c.second); }
@@ -67,20 +63,27 @@ auto civil_key(const time_zone::civil& c) { return std::tie(c.year, c.month, c.d
 }  // namespace
 
 time_zone::time_zone(std::string name) : name_(std::move(name)), utc_(name_ == "UTC" || name_ == "Etc/UTC") {
-    if (!utc_ && !name_.empty() && !known_zone(name_))
+    if (utc_ || name_.empty()) return;
+    if (!known_zone(name_))
         throw config_error("unknown time zone '" + name_ +
                            "': use a TZ database name such as \"Europe/Berlin\" or \"UTC\"");
+    zone_ = load_zone(name_);
 }
 
 time_zone::civil time_zone::to_local(chr::sys_seconds t) const {
+    if (utc_ || zone_) {
+        auto local = t + chr::seconds(zone_ ? zone_->offset_at(t.time_since_epoch().count()) : 0);
+        auto days = chr::floor<chr::days>(local);
+        chr::year_month_day ymd(days);
+        chr::hh_mm_ss hms(local - days);
+        return {static_cast<int>(ymd.year()), static_cast<int>(static_cast<unsigned>(ymd.month())),
+                static_cast<int>(static_cast<unsigned>(ymd.day())), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(chr::weekday(days).c_encoding())};
+    }
     std::time_t tt = static_cast<std::time_t>(t.time_since_epoch().count());
     std::tm tm{};
-    if (utc_) {
-        gmtime_r(&tt, &tm);
-    } else {
-        tz_switch sw(name_);
-        localtime_r(&tt, &tm);
-    }
+    localtime_r(&tt, &tm);
     return {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_wday};
 }
 
@@ -91,8 +94,16 @@ chr::sys_seconds time_zone::from_local(int year, int month, int day, int hour, i
     }
     civil want{year, month, day, hour, minute, 0, 0};
     std::vector<std::time_t> valid, tried;
-    {
-        tz_switch sw(name_);
+    if (zone_) {
+        // The local time read with each offset in force around it; valid where it holds.
+        std::int64_t local = (chr::sys_days(chr::year{year} / month / day).time_since_epoch().count()) * 86400 +
+                             hour * 3600 + minute * 60;
+        for (std::int64_t probe : {local - 86400, local, local + 86400}) {
+            std::int64_t t = local - zone_->offset_at(probe);
+            tried.push_back(static_cast<std::time_t>(t));
+            if (zone_->offset_at(t) == local - t) valid.push_back(static_cast<std::time_t>(t));
+        }
+    } else {
         for (int dst : {0, 1}) {
             std::tm tm{};
             tm.tm_year = year - 1900;
@@ -114,7 +125,7 @@ chr::sys_seconds time_zone::from_local(int year, int month, int day, int hour, i
     if (!valid.empty()) return chr::sys_seconds(chr::seconds(*std::min_element(valid.begin(), valid.end())));
     if (tried.empty()) throw error("time zone " + name_ + ": cannot convert a local time");
     // Skipped by a jump forward: the first instant whose local time is past the wanted one
-    // lies between the two readings mktime gave (one before the gap, one after it).
+    // lies between the readings above (one before the gap, one after it).
     auto [lo_it, hi_it] = std::minmax_element(tried.begin(), tried.end());
     std::time_t lo = *lo_it, hi = *hi_it;
     if (civil_key(to_local(chr::sys_seconds(chr::seconds(hi)))) <= civil_key(want)) hi += 4 * 3600;

@@ -13,14 +13,18 @@
 
 #include <bitset>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace drover::detail {
 
+class tzif_zone;
+
 /// A time zone by TZ database name ("Europe/Berlin"), "UTC", or "" for the process's
-/// local zone (TZ / /etc/localtime).
+/// local zone (TZ / /etc/localtime). Named zones are read from the TZ database's files
+/// (TZDIR, default /usr/share/zoneinfo) once, at construction; converting never touches TZ.
 class time_zone {
 public:
     /// Throws config_error for a name the TZ database does not know.
@@ -38,6 +42,7 @@ public:
 private:
     std::string name_;
     bool utc_;
+    std::shared_ptr<const tzif_zone> zone_;  ///< named zones other than UTC
 };
 
 class cron_schedule {

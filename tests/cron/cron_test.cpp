@@ -23,7 +23,7 @@ std::string iso(chr::sys_seconds t) {
     auto days = chr::floor<chr::days>(t);
     chr::year_month_day ymd(days);
     chr::hh_mm_ss hms(t - days);
-    char buf[32];
+    char buf[96];  // room for any value the compiler cannot rule out
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                   static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
