@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string k = argv[i];
         if (k.rfind("--", 0) != 0 || i + 1 >= argc) die("usage: see the comment at the top of bench/makespan_ref.cpp");
+        if (k != "--measure" && k != "--reps" && k != "--slots" && k != "--order" && k != "--durations")
+            die("unknown option " + k);
         opt[k] = argv[++i];
     }
     auto cmds = read_commands(std::cin);
