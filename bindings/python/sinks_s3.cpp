@@ -37,6 +37,7 @@ endpoint           "http://127.0.0.1:4568"; "" = AWS_ENDPOINT_URL_S3, AWS_ENDPOI
                    profile's endpoint_url, else https://s3.<region>.amazonaws.com
 region             "" = AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1
 path_style         host/bucket/key instead of bucket.host/key (always for IP and localhost)
+ca_file            PEM CA bundle for an https endpoint; "" = $AWS_CA_BUNDLE, else the system's
 profile            ~/.aws profile; "" = the environment's keys, else $AWS_PROFILE, else default
 access_key_id, secret_access_key, session_token
                    explicit credentials (then the chain above is not consulted for keys);
@@ -62,7 +63,7 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
                          std::string session_token, std::string partition, std::uint64_t max_records,
                          std::uint64_t max_bytes, int compression_level, std::uint64_t part_size,
                          unsigned parallel_parts, int max_attempts, py::object retry_base, py::object request_timeout,
-                         bool if_none_match, bool fsync) {
+                         bool if_none_match, bool fsync, std::string ca_file) {
                  s3_sink_options o;
                  o.url = std::move(url);
                  o.endpoint = std::move(endpoint);
@@ -83,6 +84,7 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
                  o.request_timeout = to_millis(request_timeout, "request_timeout");
                  o.if_none_match = if_none_match;
                  o.fsync = fsync;
+                 o.ca_file = std::move(ca_file);
                  return std::make_shared<s3_sink>(std::move(o));
              }),
              py::arg("url"), py::kw_only(), py::arg("endpoint") = d.endpoint, py::arg("region") = d.region,
@@ -92,7 +94,7 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
              py::arg("compression_level") = d.compression_level, py::arg("part_size") = d.part_size,
              py::arg("parallel_parts") = d.parallel_parts, py::arg("max_attempts") = d.max_attempts,
              py::arg("retry_base") = seconds(d.retry_base), py::arg("request_timeout") = seconds(d.request_timeout),
-             py::arg("if_none_match") = d.if_none_match, py::arg("fsync") = d.fsync)
+             py::arg("if_none_match") = d.if_none_match, py::arg("fsync") = d.fsync, py::arg("ca_file") = d.ca_file)
         .def_property_readonly("url", [](const s3_sink& s) { return s.options().url; })
         .def_property_readonly("endpoint", [](const s3_sink& s) { return s.options().endpoint; })
         .def_property_readonly("region", [](const s3_sink& s) { return s.options().region; })

@@ -179,7 +179,7 @@ void parser::parse_sink(const toml::node& n) {
 // `[sink] kind = "s3"`: credentials never come from the job file (environment or profile).
 void parser::parse_s3_sink(const toml::table& t, sink_config cfg) {
     check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "endpoint",
-                           "region", "path_style", "part_size", "profile"});
+                           "region", "path_style", "part_size", "profile", "ca_file"});
     auto& o = cfg.s3;
     const auto& path = required(t, "path", "sink", " (e.g. path = \"s3://bucket/prefix\")");
     o.url = string_of(path, "sink.path");
@@ -208,6 +208,7 @@ void parser::parse_s3_sink(const toml::table& t, sink_config cfg) {
         if (o.part_size < (5ull << 20)) fail(*v, "sink.part_size", "must be at least 5 MiB (S3's minimum part size)");
     }
     if (const auto* v = t.get("profile")) o.profile = string_of(*v, "sink.profile");
+    if (const auto* v = t.get("ca_file")) o.ca_file = string_of(*v, "sink.ca_file");
     job_.sink = std::move(cfg);
 }
 

@@ -58,6 +58,7 @@ http::client& api::client_for(const std::string& bucket) {
     if (!c) {
         http::client_options o;
         o.target = base_;
+        o.tls.ca_file = opts_.ca_file;
         if (!opts_.path_style && !bucket.empty()) o.target.host = bucket + "." + base_.host;
         o.request_timeout = opts_.request_timeout;
         o.max_idle_connections = opts_.max_idle_connections;

@@ -33,6 +33,7 @@ struct api_options {
     std::string endpoint;        ///< "http://127.0.0.1:4568"; empty = https://s3.<region>.amazonaws.com
     std::string region = "us-east-1";
     bool path_style = false;     ///< forced on for IP-address endpoints
+    std::string ca_file;         ///< PEM CA bundle for https; empty = the system's
     credentials creds;
     retry_policy retry;
     http::milliseconds request_timeout{120'000};

@@ -58,6 +58,9 @@ api_options make_api_options(const s3_sink_options& o) {
     a.region = !o.region.empty() ? o.region : !r.region.empty() ? r.region : "us-east-1";
     a.endpoint = !o.endpoint.empty() ? o.endpoint : r.endpoint;
     a.path_style = o.path_style;
+    a.ca_file = o.ca_file;
+    if (a.ca_file.empty())
+        if (auto v = process_env()("AWS_CA_BUNDLE"); v && !v->empty()) a.ca_file = *v;
     a.retry.max_attempts = o.max_attempts < 1 ? 1 : o.max_attempts;
     a.retry.base = o.retry_base;
     a.request_timeout = o.request_timeout;

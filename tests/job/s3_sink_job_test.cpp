@@ -27,7 +27,8 @@ TEST_CASE("job s3 sink: every option is read") {
     auto j = drover::parse_job("name = \"n\"\n[sink]\nkind = \"s3\"\npath = \"s3://news-bucket/crawl/v1\"\n"
                                "endpoint = \"http://127.0.0.1:4568\"\nregion = \"eu-west-1\"\npath_style = true\n"
                                "part_size = \"16MiB\"\nprofile = \"work\"\npartition = \"date={date}\"\n"
-                               "max_records = 1000\nmax_bytes = \"64MiB\"\ncompression_level = 3\n" +
+                               "max_records = 1000\nmax_bytes = \"64MiB\"\ncompression_level = 3\n"
+                               "ca_file = \"/etc/ssl/private-ca.pem\"\n" +
                                    task_a,
                                "s3.toml");
     REQUIRE(j.sink);
@@ -43,6 +44,7 @@ TEST_CASE("job s3 sink: every option is read") {
     CHECK(o.max_records == 1000);
     CHECK(o.max_bytes == 64ull << 20);
     CHECK(o.compression_level == 3);
+    CHECK(o.ca_file == "/etc/ssl/private-ca.pem");
     CHECK_FALSE(o.credentials);  // never from the job file
 }
 
@@ -62,6 +64,8 @@ TEST_CASE("job s3 sink: mistakes name file, line, column and key") {
     e = error_of(sink("path = \"s3://bucket\"\naws_secret_access_key = \"x\"\n") + task_a);
     CHECK_HAS(e, "s3.toml:5:");
     CHECK_HAS(e, "aws_secret_access_key");
+    e = error_of(sink("path = \"s3://bucket\"\nca_file = 1\n") + task_a);
+    CHECK_HAS(e, "s3.toml:5:11: sink.ca_file:");
     e = error_of(sink("path = \"s3://bucket\"\npath_style = \"yes\"\n") + task_a);
     CHECK_HAS(e, "s3.toml:5:14: sink.path_style:");
     e = error_of(sink("") + task_a);

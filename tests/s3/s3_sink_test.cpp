@@ -234,3 +234,45 @@ TEST_CASE("s3 reader: lists every page and streams objects gunzipped" * doctest:
     CHECK_THROWS_WITH_AS(reader.read_lines("r/missing", [](std::string_view) {}), doctest::Contains("NoSuchKey"),
                          drover::sink_error);
 }
+
+TEST_CASE("s3 sink: https with the endpoint's CA commits and reads back, another CA fails naming the endpoint" *
+          doctest::timeout(180)) {
+    if (skip_without_s3rver()) return;
+    s3rver srv("test", /*tls=*/true);
+    REQUIRE(srv.endpoint().starts_with("https://127.0.0.1:"));
+    temp_dir d;
+    auto wrong = srv.sink_options("tls");
+    wrong.ca_file = srv.other_ca_file().string();
+    wrong.max_attempts = 2;
+    auto sum = run(d / "state", wrong, {sh("a", "echo '{\"x\":1}'")});
+    CHECK_FALSE(sum.ok());
+    REQUIRE(sum.tasks.size() == 1);
+    const auto& msg = sum.tasks[0].last.message;
+    CHECK_MESSAGE(msg.find("127.0.0.1:" + std::to_string(srv.port())) != std::string::npos, msg);
+    CHECK_MESSAGE(msg.find("certificate") != std::string::npos, msg);
+    CHECK(aws_keys(srv, "tls").empty());
+    CHECK(read_gzip(d / "state/s3-spool/pending/a/0.jsonl.gz") == "{\"x\":1}\n");
+
+    // The right CA: the pending upload goes first, then the new task.
+    auto again = run(d / "state", srv.sink_options("tls"), {sh("b", "echo '{\"y\":1}'")});
+    CHECK(again.ok());
+    CHECK(aws_keys(srv, "tls") == std::vector<std::string>{"tls/a.jsonl.gz", "tls/b.jsonl.gz"});
+
+    // Without ca_file, AWS_CA_BUNDLE names the CA (as for the AWS CLI).
+    auto from_env = srv.sink_options("tls");
+    from_env.ca_file.clear();
+    const char* old = std::getenv("AWS_CA_BUNDLE");
+    std::string saved = old ? old : "";
+    ::setenv("AWS_CA_BUNDLE", srv.ca_file().c_str(), 1);
+    auto third = run(d / "state", from_env, {sh("c", "echo '{\"z\":1}'")});
+    if (old) ::setenv("AWS_CA_BUNDLE", saved.c_str(), 1);
+    else ::unsetenv("AWS_CA_BUNDLE");
+    CHECK(third.ok());
+
+    // The reader over https.
+    drover::s3_reader reader(srv.sink_options("tls"));
+    CHECK(reader.list().size() == 3);
+    std::vector<std::string> lines;
+    reader.read_lines("tls/b.jsonl.gz", [&](std::string_view l) { lines.emplace_back(l); });
+    CHECK(lines == std::vector<std::string>{"{\"y\":1}"});
+}

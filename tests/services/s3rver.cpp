@@ -65,9 +65,37 @@ std::string ensure_installed() {
 
 std::string s3rver_unavailable() { return ensure_installed(); }
 
-s3rver::s3rver(const std::string& bucket) : bucket_(bucket) {
+namespace {
+
+// ca.pem signs server.pem (SAN IP:127.0.0.1); other-ca.pem signs nothing here.
+void make_certs(const fs::path& d) {
+    fs::create_directories(d);
+    write_file(d / "server.ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    auto r = run_shell(
+        "cd '" + d.string() + "' && ( "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=drover-s3-ca && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=other && "
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 && "
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 "
+        "-extfile server.ext ) 2>&1");
+    if (r.exit_code != 0) throw std::runtime_error("openssl failed: " + r.output);
+}
+
+}  // namespace
+
+s3rver::s3rver(const std::string& bucket, bool tls) : bucket_(bucket), tls_(tls) {
     if (auto why = ensure_installed(); !why.empty()) throw std::runtime_error("s3rver unavailable: " + why);
     fs::create_directories(dir_ / "data");
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+    if (tls_) {
+        make_certs(dir_ / "tls");
+        env_strings.push_back("S3RVER_TLS_KEY=" + (dir_ / "tls/server.key").string());
+        env_strings.push_back("S3RVER_TLS_CERT=" + (dir_ / "tls/server.pem").string());
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t fa;
@@ -82,7 +110,7 @@ s3rver::s3rver(const std::string& bucket) : bucket_(bucket) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), environ);
+    int rc = posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     ::close(in[0]);
     ::close(out[1]);
@@ -133,6 +161,7 @@ s3_sink_options s3rver::sink_options(const std::string& prefix) const {
     o.endpoint = endpoint();
     o.region = "us-east-1";
     o.path_style = true;
+    if (tls_) o.ca_file = ca_file().string();
     o.credentials = s3_credentials{"S3RVER", "S3RVER", ""};
     o.fsync = false;
     o.retry_base = std::chrono::milliseconds(20);
@@ -142,7 +171,7 @@ s3_sink_options s3rver::sink_options(const std::string& prefix) const {
 std::string s3rver::aws() const {
     return "env -u AWS_PROFILE AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 "
            "AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws --endpoint-url " +
-           endpoint() + " s3";
+           endpoint() + (tls_ ? " --ca-bundle " + ca_file().string() : std::string()) + " s3";
 }
 
 }  // namespace drover::test

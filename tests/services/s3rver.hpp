@@ -19,13 +19,19 @@ std::string s3rver_unavailable();
 class s3rver {
 public:
     /// Starts s3rver with `bucket` created; throws std::runtime_error with its output.
-    explicit s3rver(const std::string& bucket = "test");
+    /// With `tls`, it serves https with a certificate for 127.0.0.1 signed by ca_file(), a
+    /// CA made for this server (openssl); other_ca_file() is an unrelated CA.
+    explicit s3rver(const std::string& bucket = "test", bool tls = false);
     ~s3rver();
     s3rver(const s3rver&) = delete;
     s3rver& operator=(const s3rver&) = delete;
 
     int port() const { return port_; }
-    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string endpoint() const {
+        return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+    }
+    fs::path ca_file() const { return dir_ / "tls/ca.pem"; }
+    fs::path other_ca_file() const { return dir_ / "tls/other-ca.pem"; }
     /// Sink options for s3://<bucket>/<prefix> with s3rver's credentials (S3RVER/S3RVER).
     s3_sink_options sink_options(const std::string& prefix) const;
     /// "/usr/bin/aws --endpoint-url ... s3" with credentials in the environment, for checks.
@@ -36,6 +42,7 @@ private:
     void stop() noexcept;
     temp_dir dir_;
     std::string bucket_;
+    bool tls_ = false;
     int port_ = 0;
     pid_t pid_ = -1;
     int lifeline_ = -1;

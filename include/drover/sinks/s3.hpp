@@ -34,6 +34,9 @@ struct s3_sink_options {
     /// Path-style addressing (`host/bucket/key`) instead of virtual-hosted (`bucket.host/key`).
     /// Always used for IP-address and localhost endpoints.
     bool path_style = false;
+    /// PEM CA bundle that signs an https endpoint's certificate (a private MinIO, ...);
+    /// empty = $AWS_CA_BUNDLE, else the system's trusted CAs.
+    std::string ca_file;
     /// Profile in ~/.aws/credentials and ~/.aws/config; empty = the environment's keys, else
     /// $AWS_PROFILE, else "default".
     std::string profile;
