@@ -14,23 +14,6 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int v = 0;
-            auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-            if (ec == std::errc{} && p == s.data() + i + 3) {
-                out += char(v);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i] == '+' ? ' ' : s[i];
-    }
-    return out;
-}
-
 // Removes "." and ".." segments (RFC 3986 5.2.4) from a path without query.
 std::string remove_dot_segments(std::string_view path) {
     std::vector<std::string_view> out;
@@ -61,6 +44,23 @@ std::string remove_dot_segments(std::string_view path) {
 }
 
 }  // namespace
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            int v = 0;
+            auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+            if (ec == std::errc{} && p == s.data() + i + 3) {
+                out += char(v);
+                i += 2;
+                continue;
+            }
+        }
+        out += s[i] == '+' ? ' ' : s[i];
+    }
+    return out;
+}
 
 std::string url::origin() const { return scheme + "://" + host + ":" + port; }
 

@@ -28,6 +28,8 @@ std::optional<url> parse_url(std::string_view text, std::string* error = nullptr
 /// Resolves `href` (absolute, scheme-relative, absolute-path, or relative path) against `base`.
 /// Fragments are dropped. nullopt when the result is not an http(s) URL.
 std::optional<url> resolve(const url& base, std::string_view href);
+/// Decodes %XX escapes and '+' (as a space); a malformed escape is kept as it is.
+std::string percent_decode(std::string_view s);
 /// Value of query parameter `name` in a target ("/a?x=1&y=2"), percent-decoded.
 std::optional<std::string> query_param(std::string_view target, std::string_view name);
 

@@ -10,6 +10,7 @@
 // Faults (503, slowness) only hit /list and /article.
 
 #include "archive.hpp"
+#include "url.hpp"  // news_crawler_core: percent_decode
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -41,6 +42,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
+using news_crawler::percent_decode;
 using namespace std::chrono_literals;
 
 namespace {
@@ -119,23 +121,6 @@ options parse_args(int argc, char** argv) {
     if (o.error_rate < 0 || o.error_rate > 1 || o.slow_rate < 0 || o.slow_rate > 1)
         usage("--error-rate and --slow-rate are fractions in [0, 1]");
     return o;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int v = 0;
-            auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-            if (ec == std::errc{} && p == s.data() + i + 3) {
-                out += char(v);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i] == '+' ? ' ' : s[i];
-    }
-    return out;
 }
 
 struct target {

@@ -35,13 +35,6 @@ int runs_of(const fs::path& dir, const std::string& id) {
     return fs::exists(p) ? static_cast<int>(split_lines(read_file(p)).size()) : 0;
 }
 
-const task_result& result(const run_summary& s, const std::string& id) {
-    for (auto& t : s.tasks)
-        if (t.id == id) return t;
-    FAIL("no task " << id);
-    throw 0;
-}
-
 }  // namespace
 
 TEST_CASE("resume: succeeded tasks are not run again, dead ones only with retry_dead") {

@@ -34,13 +34,6 @@ std::size_t line_of(const std::vector<std::string>& lines, const std::string& l)
     return static_cast<std::size_t>(it - lines.begin());
 }
 
-const task_result& result(const run_summary& s, const std::string& id) {
-    for (auto& t : s.tasks)
-        if (t.id == id) return t;
-    FAIL("no task " << id);
-    throw 0;
-}
-
 }  // namespace
 
 TEST_CASE("dag: a task starts only after every task it comes after has finished") {

@@ -4,6 +4,8 @@
 
 #include <drover/drover.hpp>
 
+#include <doctest/doctest.h>
+
 #include "support/support.hpp"
 
 #include <chrono>
@@ -71,6 +73,14 @@ struct sched_fixture {
     /// All records in the output, one string per line, sorted.
     std::vector<std::string> output_records() const { return read_records(out); }
 };
+
+/// The summary's entry for task `id` (fails the test when there is none).
+inline const task_result& result(const run_summary& s, const std::string& id) {
+    for (auto& t : s.tasks)
+        if (t.id == id) return t;
+    FAIL("no task " << id);
+    throw 0;
+}
 
 inline task_spec sh(std::string id, std::string script) {
     return task_spec{.id = std::move(id), .command = {"sh", "-c", std::move(script)}};
