@@ -2,6 +2,8 @@
 
 #include "support/support.hpp"
 
+#include <doctest/doctest.h>
+
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -83,6 +85,27 @@ std::map<std::string, int> news_site_process::truth() const {
         out[line.substr(0, comma)] = std::stoi(line.substr(comma + 1));
     }
     return out;
+}
+
+void check_counts_csv(const std::filesystem::path& counts_csv, std::map<std::string, int> truth,
+                      const std::function<bool(const std::string& date)>& crawled) {
+    auto rows = split_lines(read_file(counts_csv));
+    REQUIRE(rows.size() == 366);
+    CHECK(rows[0] == "date,weekday,articles,records");
+    long sum = 0, truth_sum = 0;
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+        auto& r = rows[i];
+        auto date = r.substr(0, 10);
+        auto articles = std::stol(r.substr(r.find(',', 11) + 1));
+        bool in_crawl = crawled(date);
+        CAPTURE(r);
+        CHECK(articles == (in_crawl ? truth[date] : 0));
+        CHECK(r.ends_with("," + std::to_string(articles)));  // records == articles: no duplicates
+        sum += articles;
+        if (in_crawl) truth_sum += truth[date];
+    }
+    CHECK(sum == truth_sum);
+    CHECK(sum > 0);
 }
 
 }  // namespace drover::test

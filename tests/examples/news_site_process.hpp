@@ -3,6 +3,7 @@
 // the test process (PR_SET_PDEATHSIG) and is stopped by PID in the destructor.
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,5 +31,11 @@ private:
     int pid_ = -1;
     int port_ = 0;
 };
+
+/// Checks the aggregation's counts.csv against the site's truth, day by day: a crawled day
+/// (`crawled(date)`) has the true count, every other day 0, records equal articles (no
+/// duplicates), and the total is the truth's and not zero.
+void check_counts_csv(const std::filesystem::path& counts_csv, std::map<std::string, int> truth,
+                      const std::function<bool(const std::string& date)>& crawled);
 
 }  // namespace drover::test
