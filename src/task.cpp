@@ -25,6 +25,7 @@ std::string_view to_string(failure_class f) noexcept {
         case failure_class::cancelled: return "cancelled";
         case failure_class::oom_killed: return "oom_killed";
         case failure_class::image_missing: return "image_missing";
+        case failure_class::control_error: return "control_error";
     }
     return "unknown";
 }
@@ -39,6 +40,7 @@ std::string_view to_string(task_state s) noexcept {
         case task_state::dead: return "dead";
         case task_state::skipped: return "skipped";
         case task_state::upstream_failed: return "upstream_failed";
+        case task_state::cancelled: return "cancelled";
     }
     return "unknown";
 }

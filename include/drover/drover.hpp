@@ -2,6 +2,7 @@
 /// @file
 /// Umbrella header: everything a program embedding drover needs.
 
+#include <drover/duration.hpp>
 #include <drover/error.hpp>
 #include <drover/executor.hpp>
 #include <drover/executors/local.hpp>

@@ -2,6 +2,7 @@
 /// @file
 /// Job files (TOML): executors, sink, defaults and tasks. See docs/job-files.md.
 
+#include <drover/duration.hpp>
 #include <drover/executors/docker.hpp>
 #include <drover/executors/local.hpp>
 #include <drover/executors/ssh.hpp>

@@ -23,13 +23,17 @@ enum class failure_class {
     cancelled,      ///< the run was cancelled while the attempt ran
     oom_killed,     ///< the kernel killed it for exceeding its memory limit (Docker: State.OOMKilled)
     image_missing,  ///< its container image is not on the daemon (and could not be pulled)
+    control_error,  ///< a control line (`{"$drover": ...}` on stdout) was invalid: see the message
 };
 
 /// Lifecycle: pending -> ready -> running -> (succeeded | retry_wait -> ready ... | dead).
 /// `skipped` marks tasks never finished because the run halted or was cancelled.
-/// `upstream_failed` marks tasks not run because a task they come `after` is dead (or
-/// upstream_failed itself).
-enum class task_state { pending, ready, running, retry_wait, succeeded, dead, skipped, upstream_failed };
+/// `upstream_failed` marks tasks not run because a task they come `after` is dead,
+/// cancelled or upstream_failed itself (or one of the tasks it fanned out is).
+/// `cancelled` marks a task cancelled on its own (scheduler::cancel_task): like `dead`, it is
+/// final, also for a resumed run, until scheduler::retry_task or `retry_dead` runs it again.
+/// The full state machine: docs/architecture.md.
+enum class task_state { pending, ready, running, retry_wait, succeeded, dead, skipped, upstream_failed, cancelled };
 
 std::string_view to_string(failure_class) noexcept;
 std::string_view to_string(task_state) noexcept;

@@ -22,6 +22,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace drover {
 
@@ -34,22 +36,37 @@ struct halt_policy {
 
 struct scheduler_options {
     /// Run state: runs/<run-id>/ holds attempt logs, dead-letter.jsonl, bad-records.jsonl
-    /// and summary.json; runs/latest points at the newest run.
+    /// and summary.json; runs/latest points at the newest run; journal.db the journal.
     std::filesystem::path state_dir = ".drover/default";
     halt_policy halt;
     std::map<std::string, std::size_t> pools;  ///< pool name -> max running tasks
     std::size_t stderr_tail_lines = 20;         ///< kept in each attempt_outcome
     std::optional<std::uint64_t> seed;          ///< for backoff jitter; random when unset
-    /// Durable runs and resume (<state_dir>/journal.db); off by default. See docs/workflows.md.
+    /// Durable runs and resume (<state_dir>/journal.db): set `journal.enabled` and a run on a
+    /// state directory that has a journal continues it (docs/workflows.md). Job files
+    /// (make_scheduler) turn it on; a bare scheduler has it off.
     journal_options journal;
+    /// An open run: it keeps going when its queue is empty, taking tasks from submit(),
+    /// until close() (or cancel()). A closed run ends when its last task ends.
+    bool open = false;
+    /// What tasks fanned out by control lines start from (a job file's [defaults]): every
+    /// field but id, command, params and after. `env` values may use {param} placeholders.
+    task_spec defaults;
 };
 
 /// Schedules tasks over executors into a sink.
 ///
-/// Use: add executors, set a sink (default: a file sink under state_dir/output),
-/// submit tasks, then run() or async_run(). A scheduler runs once.
-/// Thread safety: configure from one thread before running; cancel() may be called
-/// from any thread (or a signal handler's strand) while running.
+/// Use: add executors, set a sink (default: a file sink under state_dir/output), submit
+/// tasks, then run() or async_run(). Tasks can also be submitted while the run goes, and
+/// a task can fan out child tasks through control lines on its stdout (docs/workflows.md).
+///
+/// Thread safety: add_executor, set_sink, add_observer and options() are for one thread,
+/// before running. submit, close, cancel, cancel_task, retry_task, find_task and size may
+/// be called from any thread at any time (also from an observer's hook). A scheduler must
+/// outlive its run.
+///
+/// A scheduler runs once. A run that could not start (a config_error: bad `after`, another
+/// job's journal, a sink that refused to start, ...) leaves it as it was: fix and run again.
 ///
 /// @code
 /// drover::scheduler s{{.state_dir = ".drover/hello"}};
@@ -73,9 +90,35 @@ public:
     template <std::derived_from<sink> S>
     void set_sink(S s) { set_sink(std::make_shared<S>(std::move(s))); }
 
-    /// Adds a task. Throws config_error for an invalid or duplicate id, an empty
-    /// command, or an unknown pool.
+    /// Adds a task. Throws config_error for an invalid or duplicate id, an empty command or
+    /// an unknown pool. Before the run, `after` is checked when the run starts; while the run
+    /// goes, at once (every entry must name a task already in the run, and a glob is
+    /// resolved now to the tasks it matches). While a run with a journal goes, the task is
+    /// journaled before submit() returns: a crash after that does not lose it. Throws error
+    /// when the run was closed or has finished.
     void submit(task_spec t);
+    /// Adds several tasks: all of them or, on an error, none. While a run goes, one journal
+    /// commit for all of them.
+    void submit_many(std::vector<task_spec> tasks);
+
+    /// Lets an open run end once its last task ended; submit() refuses tasks from then on.
+    /// Before the run, makes the coming run closed from its start.
+    void close();
+
+    /// Cancels one task of the running run: a queued or waiting one ends `cancelled`, a
+    /// running attempt is killed (its output discarded). Tasks after it become
+    /// upstream_failed. Returns false when the task had already finished. Throws
+    /// config_error for an unknown id, error when no run is going.
+    bool cancel_task(std::string_view id);
+    /// Runs one dead or cancelled task of the running run again, with its retries renewed;
+    /// the tasks that failed because of it wait for it again. Returns false when the task is
+    /// not dead or cancelled (or the run is stopping). Throws like cancel_task.
+    bool retry_task(std::string_view id);
+
+    /// The task with this id (submitted, fanned out, or recreated from the journal), or nullopt.
+    std::optional<task_spec> find_task(std::string_view id) const;
+    /// Tasks so far, including those submitted while running.
+    std::size_t size() const;
 
     /// Observers are not owned and must outlive the run.
     void add_observer(observer& o);
@@ -85,7 +128,8 @@ public:
     run_summary run();
 
     /// Runs on `ex`. Completion signature: void(std::exception_ptr, run_summary).
-    /// Emitting the token's cancellation slot cancels the run like cancel().
+    /// Emitting the token's cancellation slot cancels the run like cancel(). A setup that
+    /// cannot run (config_error) is thrown by async_run itself.
     template <class Token>
     auto async_run(boost::asio::any_io_executor ex, Token&& token) {
         return boost::asio::async_initiate<Token, void(std::exception_ptr, run_summary)>(
@@ -96,10 +140,12 @@ public:
     }
 
     /// Stops dispatching, kills running attempts, discards their staged output.
-    /// Thread-safe; a no-op when not running.
+    /// Thread-safe; before run() it makes the run end at once.
     void cancel();
 
     const scheduler_options& options() const noexcept;
+    /// To change options before running (or after a run that could not start).
+    scheduler_options& options() noexcept;
 
 private:
     void async_run_impl(boost::asio::any_io_executor ex,

@@ -22,12 +22,13 @@ struct progress {
     std::size_t dead = 0;
     std::size_t skipped = 0;
     std::size_t upstream_failed = 0; ///< not run: a task they come `after` is dead
+    std::size_t cancelled = 0;       ///< cancelled one by one (scheduler::cancel_task)
     std::size_t resumed = 0;         ///< succeeded in an earlier run of the journal (in `succeeded`, not run again)
     std::uint64_t records = 0;       ///< committed records
     std::uint64_t bad_records = 0;
     duration elapsed{0};
 
-    std::size_t finished() const noexcept { return succeeded + dead + skipped + upstream_failed; }
+    std::size_t finished() const noexcept { return succeeded + dead + skipped + upstream_failed + cancelled; }
 };
 
 struct task_result {

@@ -68,6 +68,10 @@ struct task_spec {
     std::vector<std::string> after;
     std::string image;                           ///< Docker image; empty = the Docker executor's default_image
     container_options container;                 ///< Docker limits, network and pull policy
+    /// Read stdout lines that are a JSON object with the single key `"$drover"` as control
+    /// lines (a task fanning out child tasks: docs/workflows.md) instead of records. Turn it
+    /// off for tasks whose records could be such an object.
+    bool control_lines = true;
 };
 
 /// True if `id` is a valid task id (see task_spec).

@@ -1,5 +1,7 @@
 #include "alerts/alerts.hpp"
 
+#include "detail/secrets.hpp"
+
 #include <drover/error.hpp>
 #include <drover/summary.hpp>
 
@@ -53,15 +55,9 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
 }
 
 std::vector<std::string> secret_values(const std::map<std::string, std::string>& env) {
-    static const char* marks[] = {"KEY", "SECRET", "TOKEN", "PASSW", "CREDENTIAL", "AUTH", "PRIVATE"};
     std::vector<std::string> out;
-    for (const auto& [name, value] : env) {
-        std::string upper;
-        for (char c : name) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-        bool secret = std::any_of(std::begin(marks), std::end(marks),
-                                  [&](const char* m) { return upper.find(m) != std::string::npos; });
-        if (secret && value.size() >= 4) out.push_back(value);
-    }
+    for (const auto& [name, value] : env)
+        if (detail::is_secret_env(name, value)) out.push_back(value);
     // Longest first, so a secret containing another is replaced whole.
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
     return out;

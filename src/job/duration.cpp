@@ -5,7 +5,7 @@
 // every value has one spelling and format_duration's output reads back unchanged.
 
 #include <drover/error.hpp>
-#include <drover/job_file.hpp>
+#include <drover/duration.hpp>
 
 #include <fmt/format.h>
 

@@ -48,7 +48,15 @@ std::optional<failure_class> parse_failure_class(std::string_view s) noexcept {
 }
 
 struct journal::op {
-    enum class kind : std::uint8_t { begin_run, task_pending, attempt_started, attempt_finished, task_state, end_run };
+    enum class kind : std::uint8_t {
+        begin_run,
+        task_pending,
+        task_submitted,
+        attempt_started,
+        attempt_finished,
+        task_state,
+        end_run
+    };
     kind k;
     task_state state = task_state::pending;
     failure_class failure = failure_class::none;
@@ -61,10 +69,13 @@ struct journal::op {
     std::string text;   // executor, message or run status; task_pending: ids, each NUL-terminated
     std::string text2;  // message, failure text
     std::vector<std::string> locations;
+    std::vector<child_row> children;
     progress counts;
 
     /// Rows this operation writes (task_pending carries a batch of ids, counted in n1).
-    std::size_t weight() const noexcept { return k == kind::task_pending ? static_cast<std::size_t>(n1) : 1; }
+    std::size_t weight() const noexcept {
+        return k == kind::task_pending ? static_cast<std::size_t>(n1) : 1 + children.size();
+    }
 };
 
 namespace {
@@ -80,15 +91,21 @@ struct schema_db {
         // A bigger page cache and memory-mapped reads make the replay of a large journal fast.
         db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
                 "PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=16384;");
-        db.exec(std::string("BEGIN IMMEDIATE;") + journal_schema + "COMMIT;");
+        db.exec(std::string("BEGIN IMMEDIATE;") + journal_schema);
+        // Journals of an earlier version gain the columns added since (NULL in old rows).
+        for (const auto& [table, column, type] : journal_added_columns) {
+            auto info = db.prepare(std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name='" + column + "'");
+            if (!info.step()) db.exec(std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + type + ";");
+        }
+        db.exec("COMMIT;");
     }
 };
 
 // Connection and prepared statements, used by the writer thread only (after construction).
 struct journal::writer_state : schema_db {
     std::string run_id;
-    sql::statement begin, commit, run_insert, run_end, task_upsert, task_running, task_set, attempt_insert,
-        attempt_finish, outputs_clear, output_insert;
+    sql::statement begin, commit, run_insert, run_end, task_upsert, task_submit, task_running, task_set,
+        attempt_insert, attempt_finish, outputs_clear, output_insert;
 
     explicit writer_state(const std::filesystem::path& file)
         : schema_db(file),
@@ -100,6 +117,9 @@ struct journal::writer_state : schema_db {
                        "skipped=?7,records=?8 WHERE run_id=?1")),
           task_upsert(prep("INSERT INTO tasks(task_id,state,run_id,updated_ms) VALUES(?1,'pending',?2,?3) "
                            "ON CONFLICT(task_id) DO UPDATE SET state='pending',run_id=?2,updated_ms=?3")),
+          task_submit(prep("INSERT INTO tasks(task_id,state,run_id,updated_ms,spec,parent) "
+                           "VALUES(?1,'pending',?2,?3,?4,?5) ON CONFLICT(task_id) DO UPDATE SET state='pending',"
+                           "run_id=?2,updated_ms=?3,failure=NULL,message=NULL,spec=?4,parent=?5")),
           task_running(prep("UPDATE tasks SET state='running',attempts=attempts+1,run_id=?2,updated_ms=?3 "
                             "WHERE task_id=?1")),
           task_set(prep("UPDATE tasks SET state=?2,run_id=?3,updated_ms=?4,failure=?5,message=?6 WHERE task_id=?1")),
@@ -126,6 +146,9 @@ struct journal::writer_state : schema_db {
                     at += id.size() + 1;
                 }
                 break;
+            case op::kind::task_submitted:
+                task_submit.bind(1, o.id).bind(2, run_id).bind(3, o.t_ms).bind(4, o.text).bind_null(5).run();
+                break;
             case op::kind::attempt_started:
                 attempt_insert.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.text).bind(5, o.t_ms).run();
                 task_running.bind(1, o.id).bind(2, run_id).bind(3, o.t_ms).run();
@@ -144,6 +167,9 @@ struct journal::writer_state : schema_db {
                     outputs_clear.bind(1, o.id).run();
                     for (const auto& loc : o.locations)
                         output_insert.bind(1, o.id).bind(2, loc).bind(3, run_id).bind(4, o.attempt).run();
+                    // The children exist from the same transaction on, never without it.
+                    for (const auto& c : o.children)
+                        task_submit.bind(1, c.id).bind(2, run_id).bind(3, o.t_ms).bind(4, c.spec).bind(5, o.id).run();
                 }
                 break;
             }
@@ -197,6 +223,9 @@ journal::journal(const std::filesystem::path& state_dir, const journal_options& 
             if (v > journal_schema_version)
                 throw drover::error("journal " + file_.string() + " has schema version " + std::to_string(v) +
                             "; this drover reads up to " + std::to_string(journal_schema_version));
+            get.reset();
+            if (v < journal_schema_version)  // the columns were added when the file was opened
+                set.bind(1, std::string_view("schema_version")).bind(2, std::to_string(journal_schema_version)).run();
         } else {
             set.bind(1, std::string_view("schema_version")).bind(2, std::to_string(journal_schema_version)).run();
         }
@@ -230,20 +259,23 @@ journal::~journal() {
 }
 
 void journal::replay(const std::function<void(const task_row&)>& f) {
-    auto q = w_->db.prepare("SELECT task_id,state,attempts,failure,message FROM tasks");
+    auto q = w_->db.prepare("SELECT task_id,state,attempts,failure,message,spec,parent FROM tasks");
     while (q.step()) {
         auto st = parse_task_state(q.text_at(1)).value_or(task_state::pending);
-        f(task_row{q.text_at(0), st, static_cast<int>(q.int_at(2)), q.text_at(3), q.text_at(4)});
+        f(task_row{q.text_at(0), st, static_cast<int>(q.int_at(2)), q.text_at(3), q.text_at(4), q.text_at(5),
+                   q.text_at(6)});
     }
 }
 
-void journal::push(op&& o) {
+std::uint64_t journal::push(op&& o) {
     auto t0 = std::chrono::steady_clock::now();
     bool merged = false;
+    std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);
         if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
         queued_ += o.weight();
+        seq = queued_;
         // The writer has not taken the queue's last op yet: a pending batch can still grow.
         if (o.k == op::kind::task_pending && !queue_.empty() && queue_.back().k == op::kind::task_pending &&
             queue_.back().n1 < pending_batch) {
@@ -260,37 +292,38 @@ void journal::push(op&& o) {
         if (ns > stats_.max_enqueue_ns) stats_.max_enqueue_ns = ns;
     }
     if (!merged) wake_writer_.notify_one();
+    return seq;
 }
 
-void journal::begin_run(std::string_view run_id, std::size_t total, std::size_t resumed) {
+std::uint64_t journal::begin_run(std::string_view run_id, std::size_t total, std::size_t resumed) {
     op o{op::kind::begin_run};
     o.text = run_id;
     o.t_ms = now_ms();
     o.n1 = static_cast<std::int64_t>(total);
     o.n2 = static_cast<std::int64_t>(resumed);
-    push(std::move(o));
+    return push(std::move(o));
 }
 
-void journal::task_pending(std::string_view id) {
+std::uint64_t journal::task_pending(std::string_view id) {
     op o{op::kind::task_pending};
     o.text.reserve(id.size() + 1);
     o.text.append(id).push_back('\0');
     o.n1 = 1;
     o.t_ms = now_ms();
-    push(std::move(o));
+    return push(std::move(o));
 }
 
-void journal::attempt_started(std::string_view id, int attempt, std::string_view executor) {
+std::uint64_t journal::attempt_started(std::string_view id, int attempt, std::string_view executor) {
     op o{op::kind::attempt_started};
     o.id = id;
     o.attempt = attempt;
     o.text = executor;
     o.t_ms = now_ms();
-    push(std::move(o));
+    return push(std::move(o));
 }
 
-void journal::attempt_finished(std::string_view id, const attempt_outcome& a, task_state next,
-                               const committed_output* out) {
+std::uint64_t journal::attempt_finished(std::string_view id, const attempt_outcome& a, task_state next,
+                                        const committed_output* out, std::vector<child_row> children) {
     op o{op::kind::attempt_finished};
     o.id = id;
     o.state = next;
@@ -304,10 +337,11 @@ void journal::attempt_finished(std::string_view id, const attempt_outcome& a, ta
     o.n3 = a.elapsed.count();
     o.t_ms = now_ms();
     if (out) o.locations = out->locations;
-    push(std::move(o));
+    o.children = std::move(children);
+    return push(std::move(o));
 }
 
-void journal::task_state_changed(std::string_view id, task_state s, std::string_view failure,
+std::uint64_t journal::task_state_changed(std::string_view id, task_state s, std::string_view failure,
                                  std::string_view message) {
     op o{op::kind::task_state};
     o.id = id;
@@ -315,15 +349,32 @@ void journal::task_state_changed(std::string_view id, task_state s, std::string_
     o.text = message;
     o.text2 = failure;
     o.t_ms = now_ms();
-    push(std::move(o));
+    return push(std::move(o));
 }
 
-void journal::end_run(std::string_view status, const progress& counts) {
+std::uint64_t journal::end_run(std::string_view status, const progress& counts) {
     op o{op::kind::end_run};
     o.text = status;
     o.counts = counts;
     o.t_ms = now_ms();
-    push(std::move(o));
+    return push(std::move(o));
+}
+
+std::uint64_t journal::task_submitted(std::string_view id, std::string spec) {
+    op o{op::kind::task_submitted};
+    o.id = id;
+    o.text = std::move(spec);
+    o.t_ms = now_ms();
+    return push(std::move(o));
+}
+
+void journal::wait_committed(std::uint64_t seq) {
+    std::unique_lock lock(mutex_);
+    if (committed_ >= seq) return;
+    flush_requested_ = true;
+    wake_writer_.notify_one();
+    committed_cv_.wait(lock, [&] { return committed_ >= seq || error_; });
+    if (committed_ < seq && error_) std::rethrow_exception(error_);
 }
 
 void journal::flush() {

@@ -59,23 +59,38 @@ public:
         int attempts;            ///< over all runs
         std::string_view failure;
         std::string_view message;
+        std::string_view spec;    ///< JSON of a task that entered a run while it went; empty otherwise
+        std::string_view parent;  ///< the task that fanned it out; empty when none
+    };
+    /// A task fanned out by a successful attempt: its id and its JSON (task_json.hpp).
+    struct child_row {
+        std::string id;
+        std::string spec;
     };
     /// Every task row, in no particular order. Before begin_run(); runs on the caller's thread.
     void replay(const std::function<void(const task_row&)>& f);
 
-    // Queued operations: cheap, in order, applied by the writer thread.
-    void begin_run(std::string_view run_id, std::size_t total, std::size_t resumed);
-    void task_pending(std::string_view id);
-    void attempt_started(std::string_view id, int attempt, std::string_view executor);
-    /// `next`: the task's state after the attempt; `out`: what a successful commit published.
-    void attempt_finished(std::string_view id, const attempt_outcome& o, task_state next,
-                          const committed_output* out);
+    // Queued operations: cheap, in order, applied by the writer thread. Each returns its
+    // sequence number, for wait_committed(); an operation is committed whole or not at all.
+    std::uint64_t begin_run(std::string_view run_id, std::size_t total, std::size_t resumed);
+    std::uint64_t task_pending(std::string_view id);
+    /// A task that enters the run while it is going, with its JSON (recreated on resume).
+    std::uint64_t task_submitted(std::string_view id, std::string spec);
+    std::uint64_t attempt_started(std::string_view id, int attempt, std::string_view executor);
+    /// `next`: the task's state after the attempt; `out`: what a successful commit published;
+    /// `children`: the tasks it fanned out, journaled in the same transaction.
+    std::uint64_t attempt_finished(std::string_view id, const attempt_outcome& o, task_state next,
+                                   const committed_output* out, std::vector<child_row> children = {});
     /// A state change without an attempt (upstream_failed, skipped, dead because unrunnable).
-    void task_state_changed(std::string_view id, task_state s, std::string_view failure, std::string_view message);
-    void end_run(std::string_view status, const progress& counts);
+    std::uint64_t task_state_changed(std::string_view id, task_state s, std::string_view failure,
+                                     std::string_view message);
+    std::uint64_t end_run(std::string_view status, const progress& counts);
 
     /// Blocks until everything queued so far is committed. Throws the writer's error.
     void flush();
+    /// Blocks until the operation with sequence number `seq` is committed (it does not wait
+    /// for the group-commit interval). Throws the writer's error. Any thread.
+    void wait_committed(std::uint64_t seq);
     /// The writer's first error (then nothing more is written), or null.
     std::exception_ptr error() const;
 
@@ -90,7 +105,7 @@ public:
 private:
     struct op;
     struct writer_state;
-    void push(op&& o);
+    std::uint64_t push(op&& o);
     void writer_loop();
 
     std::filesystem::path file_;

@@ -1,10 +1,10 @@
 #pragma once
-// The journal's schema (version 1). Documented for users in docs/workflows.md; keep both
+// The journal's schema (version 2; version 1 journals gain tasks.spec and tasks.parent). Documented for users in docs/workflows.md; keep both
 // in step. Times are milliseconds since the Unix epoch (UTC).
 
 namespace drover::detail {
 
-inline constexpr int journal_schema_version = 1;
+inline constexpr int journal_schema_version = 2;
 
 inline constexpr const char* journal_schema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS tasks(
   run_id     TEXT,                      -- the run that changed it last
   updated_ms INTEGER NOT NULL,
   failure    TEXT,                      -- failure class of the last attempt
-  message    TEXT
+  message    TEXT,
+  spec       TEXT,                      -- a task that entered a run while it was going: its JSON,
+                                        -- so a resumed run recreates it (NULL: the program gives it)
+  parent     TEXT                       -- the task that fanned it out (NULL: none)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attempts(
   run_id      TEXT NOT NULL,
@@ -58,5 +61,8 @@ CREATE TABLE IF NOT EXISTS outputs(
   PRIMARY KEY(task_id, location)
 ) WITHOUT ROWID;
 )sql";
+
+/// Columns added since version 1: (table, column, type), added to older journals on open.
+inline constexpr const char* journal_added_columns[][3] = {{"tasks", "spec", "TEXT"}, {"tasks", "parent", "TEXT"}};
 
 }  // namespace drover::detail

@@ -1,7 +1,9 @@
 #include "scheduler/attempt.hpp"
 
+#include "scheduler/task_json.hpp"
+
 #include <drover/error.hpp>
-#include <drover/job_file.hpp>
+#include <drover/duration.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -19,6 +21,8 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t max_tail_line = 1000;
+// More than this many children from one attempt is taken for a runaway loop.
+constexpr std::size_t max_children = 100000;
 }
 
 attempt_run::attempt_run(attempt_context ctx, done_fn done)
@@ -71,12 +75,32 @@ void attempt_run::on_stdout_line(std::string_view line) {
     if (ec) return bad("not valid JSON: " + ec.message(), line, line.size());
     boost::json::value v = ctx_.parser.release();
     if (!v.is_object()) return bad("not a JSON object", line, line.size());
+    if (ctx_.task.control_lines && v.get_object().size() == 1 && v.get_object().contains("$drover"))
+        return control(v.get_object().at("$drover"));
     ++records_;
     if (!output_error_.empty()) return;  // the attempt already failed to stage; it will be retried
     try {
         writer_->write(record{line, v.get_object()});
     } catch (const std::exception& e) {
         output_error_ = e.what();
+    }
+}
+
+// A control line: {"$drover": {"submit": {task}}}. The first invalid one fails the attempt.
+void attempt_run::control(const boost::json::value& v) {
+    if (!control_error_.empty()) return;
+    auto fail = [&](const std::string& why) { control_error_ = "line " + std::to_string(line_no_) + ": " + why; };
+    if (!v.is_object() || v.get_object().size() != 1)
+        return fail(R"(a control line is {"$drover": {"submit": {...}}})");
+    const auto& [verb, body] = *v.get_object().begin();
+    if (verb != "submit") return fail("unknown control verb '" + std::string(verb) + "' (known: submit)");
+    if (!body.is_object()) return fail("submit: must be an object (a task: id, command, ...)");
+    if (children_.size() >= max_children)
+        return fail("more than " + std::to_string(max_children) + " tasks fanned out by one attempt");
+    try {
+        children_.push_back({task_from_json(body.get_object(), ctx_.defaults), line_no_, {}, {}});
+    } catch (const config_error& e) {
+        fail("submit: " + std::string(e.what()));
     }
 }
 
@@ -133,6 +157,9 @@ void attempt_run::on_executed(execution_result r) {
     } else if (o.ok() && !output_error_.empty()) {
         o.failure = failure_class::output_error;
         o.message = "cannot stage records: " + output_error_;
+    } else if (o.ok() && !control_error_.empty()) {
+        o.failure = failure_class::control_error;
+        o.message = control_error_;
     }
     finish(std::move(o));
 }
@@ -155,12 +182,22 @@ void attempt_run::finish(attempt_outcome o) {
     o.bad_records = bad_records_;
     o.stderr_tail.assign(tail_.begin(), tail_.end());
     o.elapsed = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - started_);
+    // Children exist only with the parent's success: admitted (ids reserved) before the commit.
+    std::vector<child_task> children;
+    if (o.ok() && !children_.empty()) {
+        if (auto problem = ctx_.admit(children_)) {
+            o.failure = failure_class::control_error;
+            o.message = *problem;
+        } else {
+            children = std::move(children_);
+        }
+    }
     if (writer_ && o.ok()) {
         // The writer stays alive in the handler until the commit completes.
         auto* w = writer_.get();
         w->async_commit(asio::bind_executor(
-            ctx_.strand, [self = shared_from_this(), o = std::move(o)](std::exception_ptr error,
-                                                                       committed_output out) mutable {
+            ctx_.strand, [self = shared_from_this(), o = std::move(o), children = std::move(children)](
+                             std::exception_ptr error, committed_output out) mutable {
                 if (error) {
                     out = {};
                     self->writer_->abort();
@@ -174,7 +211,7 @@ void attempt_run::finish(attempt_outcome o) {
                     }
                 }
                 self->writer_.reset();
-                self->done_(std::move(o), std::move(out));
+                self->done_(std::move(o), std::move(out), std::move(children));
             }));
         return;
     }
@@ -182,7 +219,7 @@ void attempt_run::finish(attempt_outcome o) {
         writer_->abort();
         writer_.reset();
     }
-    done_(std::move(o), committed_output{});
+    done_(std::move(o), committed_output{}, std::move(children));
 }
 
 }  // namespace drover::detail

@@ -17,8 +17,22 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace drover::detail {
+
+/// A task fanned out by a control line (`{"$drover": {"submit": {...}}}`) of this attempt.
+struct child_task {
+    task_spec spec;
+    std::uint64_t line = 0;                     ///< its control line's number on stdout
+    std::vector<std::uint32_t> upstream;        ///< `after`, resolved: tasks in the store
+    std::vector<std::size_t> sibling_upstream;  ///< `after`, resolved: earlier children of this attempt
+};
+
+/// Checks the children of a successful attempt before its output is committed (ids unique in
+/// the run, `after` known and without a cycle) and reserves their ids. Returns the problem.
+using admit_fn = std::function<std::optional<std::string>(std::vector<child_task>&)>;
 
 struct attempt_context {
     boost::asio::strand<boost::asio::any_io_executor> strand;
@@ -30,11 +44,14 @@ struct attempt_context {
     run_files& files;
     boost::json::parser& parser;   ///< shared: everything runs on the strand
     std::size_t tail_lines;
+    const task_spec& defaults;     ///< what fanned-out tasks start from
+    admit_fn admit;
 };
 
 class attempt_run final : public attempt_io, public std::enable_shared_from_this<attempt_run> {
 public:
-    using done_fn = std::function<void(attempt_outcome, committed_output committed)>;
+    /// `children`: admitted (ids reserved) when not empty, also when the commit then failed.
+    using done_fn = std::function<void(attempt_outcome, committed_output committed, std::vector<child_task> children)>;
 
     attempt_run(attempt_context ctx, done_fn done);
     ~attempt_run();
@@ -52,6 +69,7 @@ private:
     void on_executed(execution_result r);
     void finish(attempt_outcome o);
     void bad(std::string_view error, std::string_view text, std::uint64_t length);
+    void control(const boost::json::value& v);
 
     attempt_context ctx_;
     done_fn done_;
@@ -66,6 +84,8 @@ private:
     std::uint64_t records_ = 0;
     std::uint64_t bad_records_ = 0;
     std::string output_error_;          // first sink error while staging
+    std::string control_error_;         // first invalid control line
+    std::vector<child_task> children_;
     int log_fd_ = -1;
     std::string tail_partial_;
     std::deque<std::string> tail_;

@@ -1,5 +1,7 @@
 #include "scheduler/dag.hpp"
 
+#include "scheduler/task_store.hpp"
+
 #include <drover/error.hpp>
 
 #include <algorithm>
@@ -143,6 +145,16 @@ task_graph build_task_graph(const task_list& tasks) {
     if (auto p = build_task_graph(tasks, g))
         throw config_error("task '" + std::string(tasks.id(static_cast<std::uint32_t>(p->task))) + "': " + p->message);
     return g;
+}
+
+task_graph build_task_graph(const task_store& tasks) {
+    task_list list;
+    list.size = tasks.size();
+    list.id = [&](std::uint32_t i) { return tasks.id(i); };
+    list.has_after = [&](std::uint32_t i) { return tasks.has_after(i); };
+    list.after = [&](std::uint32_t i) { return tasks.after(i); };
+    list.find = [&](std::string_view id) { return tasks.find(id); };
+    return build_task_graph(list);
 }
 
 }  // namespace drover::detail

@@ -51,4 +51,8 @@ std::optional<graph_problem> build_task_graph(const std::vector<task_spec>& task
 /// Throws config_error("task 'x': after 'y': ...") on a problem.
 task_graph build_task_graph(const task_list& tasks);
 
+class task_store;
+/// The graph of every task in the store. Throws config_error like the above.
+task_graph build_task_graph(const task_store& tasks);
+
 }  // namespace drover::detail

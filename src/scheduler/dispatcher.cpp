@@ -1,44 +1,76 @@
+// The dispatcher's life (prepare, start, finish, fail) and the machine's actions: attempts,
+// retry timers, journal rows, observers, dead letters. Tasks entering a running run (the
+// inbox, fan-out) and the journal replay are in dispatcher_tasks.cpp.
+
 #include "scheduler/dispatcher.hpp"
 
 #include <drover/error.hpp>
 
 #include "detail/complete.hpp"
-#include "scheduler/backoff.hpp"
+#include "scheduler/task_json.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 namespace drover::detail {
 
 namespace asio = boost::asio;
-using clock = std::chrono::steady_clock;
 
 namespace {
 constexpr auto progress_interval = std::chrono::milliseconds(100);
-// A task whose executor keeps vanishing under it is not retried for free forever.
-constexpr int max_free_losses = 5;
 
 boost::json::parse_options record_parse_options() {
     boost::json::parse_options o;
     o.max_depth = 64;
     return o;
 }
+
+run_machine_options machine_options(const scheduler_options& o) {
+    return {o.halt, o.pools, o.open, o.journal.enabled && o.journal.retry_dead,
+            o.seed ? *o.seed : std::random_device{}()};
+}
 }  // namespace
 
-dispatcher::dispatcher(strand_type strand, run_config cfg, run_handler handler)
+dispatcher::dispatcher(strand_type strand, run_config cfg)
     : strand_(strand),
       cfg_(std::move(cfg)),
-      handler_(std::move(handler)),
-      tasks_(*cfg_.tasks),
-      rt_(tasks_.size()),
+      gate_(*cfg_.gate),
+      tasks_(gate_.tasks),
       parser_(boost::json::storage_ptr(), record_parse_options()),
-      rng_(cfg_.opts.seed ? *cfg_.opts.seed : std::random_device{}()),
-      progress_timer_(strand) {}
+      retry_timer_(strand),
+      progress_timer_(strand) {
+    run_driver& driver = *this;
+    machine_ = std::make_unique<run_machine>(tasks_, driver, machine_options(cfg_.opts));
+}
 
-void dispatcher::start() {
-    // Executors may report capacity later (hosts probed asynchronously) while nothing runs:
-    // nothing else would keep the run alive until then.
+void dispatcher::prepare() {
+    store_size_before_ = tasks_.size();
+    try {
+        run_id_ = new_run_id();
+        if (cfg_.opts.journal.enabled) {
+            journal_ = std::make_shared<journal>(cfg_.opts.state_dir, cfg_.opts.journal);  // locks the state dir
+            replay();
+        }
+        // Unknown ids, globs matching nothing and cycles are config errors before anything runs.
+        graph_ = build_task_graph(tasks_);
+        if (journal_) journal_->begin_run(run_id_, tasks_.size(), machine_->counts().resumed);
+    } catch (...) {
+        journal_.reset();
+        std::lock_guard lock(gate_.mutex);
+        tasks_.truncate(store_size_before_);
+        throw;
+    }
+    // From now on, submissions go through the inbox.
+    std::lock_guard lock(gate_.mutex);
+    gate_.at = run_gate::phase::running;
+    gate_.journal_ = journal_;
+    gate_.wake = [weak = weak_from_this()] {
+        if (auto d = weak.lock()) asio::post(d->strand(), [d] { d->take_inbox(); });
+    };
+}
+
+void dispatcher::start(run_handler h) {
+    handler_.swap(h);  // not operator=: Boost 1.81's move assignment wraps the handler in itself
     self_ = shared_from_this();
     t0_ = clock::now();
     auto slot = asio::get_associated_cancellation_slot(handler_);
@@ -48,21 +80,21 @@ void dispatcher::start() {
         });
     }
     try {
-        run_id_ = new_run_id();
-        open_journal();  // first: it locks the state directory
         files_.emplace(cfg_.opts.state_dir, run_id_);
         cfg_.output->start({.run_id = run_id_, .io_ex = strand(), .state_dir = cfg_.opts.state_dir});
         started_ = true;
-        for (auto& e : cfg_.executors) groups_.push_back({e, e->slots()});
+        groups_ = cfg_.executors;
         start_executors();
     } catch (...) {
         return fail(std::current_exception());
     }
-    queue_initial();
     for (auto* o : cfg_.observers) o->on_run_started(snapshot());
-    if (cfg_.start_cancelled) cancel();
-    dispatch();
-    maybe_finish();
+    if (cfg_.start_cancelled) machine_->cancel();
+    if (cfg_.start_closed) machine_->close();
+    std::vector<std::size_t> slots;
+    for (auto& g : groups_) slots.push_back(g->slots());
+    machine_->start(std::move(graph_), std::move(slots));
+    take_inbox();  // what was submitted while the start was on its way
 }
 
 void dispatcher::start_executors() {
@@ -75,233 +107,189 @@ void dispatcher::start_executors() {
         ctx.capacity_changed = [weak] {
             if (auto d = weak.lock())
                 asio::post(d->strand(), [d] {
-                    if (d->finished_) return;
-                    d->dispatch();
-                    d->maybe_finish();
+                    if (!d->finished_) d->machine_->capacity_changed();
                 });
         };
-        ctx.report = [weak, name = g.exec->name()](std::string msg) {
+        ctx.report = [weak, name = g->name()](std::string msg) {
             if (auto d = weak.lock())
                 asio::post(d->strand(), [d, name, msg = std::move(msg)] {
                     for (auto* o : d->cfg_.observers) o->on_executor_event(name, msg);
                 });
         };
-        g.exec->start(ctx);
+        g->start(ctx);
     }
-}
-
-void dispatcher::enqueue(std::size_t idx) {
-    rt_[idx].state = task_state::ready;
-    ready_[tasks_.policy(static_cast<std::uint32_t>(idx)).pool].emplace_back(seq_++, idx);
-    ++ready_count_;
-}
-
-// The oldest ready task whose pool has room.
-std::optional<std::size_t> dispatcher::next_ready() {
-    std::deque<std::pair<std::uint64_t, std::size_t>>* best = nullptr;
-    for (auto& [pool, q] : ready_) {
-        if (q.empty()) continue;
-        if (!pool.empty()) {
-            auto limit = cfg_.opts.pools.find(pool);
-            if (limit != cfg_.opts.pools.end() && pool_running_[pool] >= limit->second) continue;
-        }
-        if (!best || q.front().first < best->front().first) best = &q;
-    }
-    if (!best) return std::nullopt;
-    auto idx = best->front().second;
-    best->pop_front();
-    --ready_count_;
-    return idx;
-}
-
-void dispatcher::dispatch() {
-    while (!stopping_ && ready_count_ > 0) {
-        // Spread over executors: the one with the most free slots goes first.
-        slot_group* g = nullptr;
-        for (auto& c : groups_)
-            if (c.free > 0 && c.exec->can_accept() && (!g || c.free > g->free)) g = &c;
-        if (!g) return;
-        auto idx = next_ready();
-        if (!idx) return;
-        launch(*idx, *g);
-    }
-}
-
-void dispatcher::launch(std::size_t idx, slot_group& g) {
-    auto& t = rt_[idx];
-    const auto& pool = tasks_.policy(static_cast<std::uint32_t>(idx)).pool;
-    t.state = task_state::running;
-    ++t.attempts;
-    --g.free;
-    ++running_;
-    if (!pool.empty()) ++pool_running_[pool];
-    attempt_context ctx{strand_, tasks_.spec(static_cast<std::uint32_t>(idx)), t.attempts, run_id_, *g.exec,
-                        *cfg_.output, *files_, parser_, cfg_.opts.stderr_tail_lines};
-    t.current = std::make_shared<attempt_run>(
-        std::move(ctx), [self = shared_from_this(), idx, &g](attempt_outcome o, committed_output committed) {
-            self->on_attempt_done(idx, g, std::move(o), std::move(committed));
-        });
-    const auto& spec = t.current->task();
-    if (journal_) journal_->attempt_started(spec.id, t.attempts, g.exec->name());
-    for (auto* o : cfg_.observers) o->on_task_started(spec, t.attempts, g.exec->name());
-    t.current->start();
-    notify_progress(false);
-}
-
-void dispatcher::on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, committed_output committed) {
-    auto& t = rt_[idx];
-    const auto run = std::move(t.current);  // keeps the task_spec alive for the observers
-    const auto& spec = run->task();
-    const auto& policy = tasks_.policy(static_cast<std::uint32_t>(idx));
-    ++g.free;
-    --running_;
-    if (!policy.pool.empty()) --pool_running_[policy.pool];
-    bad_records_ += o.bad_records;
-    bool lost = o.failure == failure_class::executor_lost && t.losses < max_free_losses;
-    if (lost) ++t.losses;
-    bool retries_left = t.attempts - t.losses <= policy.retries;
-    if (o.ok()) {
-        t.state = task_state::succeeded;
-        ++succeeded_;
-        records_ += committed.records;
-    } else if (cancelled_ || (halted_ && (retries_left || lost))) {
-        t.state = task_state::skipped;  // counted when the run finishes
-    } else if (lost) {
-        t.state = task_state::ready;  // straight back in the queue, for another host
-    } else if (retries_left) {
-        t.state = task_state::retry_wait;
-    } else {
-        t.state = task_state::dead;
-        ++dead_;
-    }
-    auto& last = t.last() = std::move(o);
-    // Journal after the sink's commit completed: a crash in between re-runs the task, and its
-    // deterministic commit replaces what this one published.
-    if (journal_) journal_->attempt_finished(spec.id, last, t.state, last.ok() ? &committed : nullptr);
-    for (auto* ob : cfg_.observers) ob->on_task_finished(spec, last, t.state);
-    if (t.state == task_state::ready) enqueue(idx);
-    if (t.state == task_state::retry_wait) schedule_retry(idx);
-    if (t.state == task_state::succeeded) release_downstream(idx);
-    if (t.state == task_state::dead) {
-        write_dead_letter(idx);
-        fail_downstream(idx);
-        check_halt();
-    }
-    check_journal();
-    dispatch();
-    notify_progress(false);
-    maybe_finish();
-}
-
-void dispatcher::schedule_retry(std::size_t idx) {
-    auto& t = rt_[idx];
-    ++retry_wait_;
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    auto delay = backoff_delay(tasks_.policy(static_cast<std::uint32_t>(idx)).backoff, t.attempts, u(rng_));
-    if (!t.retry_timer) t.retry_timer = std::make_unique<asio::steady_timer>(strand_);
-    t.retry_timer->expires_after(delay);
-    t.retry_timer->async_wait([self = shared_from_this(), idx](boost::system::error_code) {
-        auto& t = self->rt_[idx];
-        if (t.state != task_state::retry_wait || self->finished_) return;
-        --self->retry_wait_;
-        if (self->stopping_) {
-            t.state = task_state::skipped;
-        } else {
-            self->enqueue(idx);
-            self->dispatch();
-        }
-        self->notify_progress(false);
-        self->maybe_finish();
-    });
-}
-
-void dispatcher::check_halt() {
-    const auto& h = cfg_.opts.halt;
-    bool by_count = h.max_dead && dead_ >= *h.max_dead;
-    bool by_percent = h.max_dead_percent && !tasks_.empty() &&
-                      static_cast<double>(dead_) * 100.0 / static_cast<double>(tasks_.size()) >= *h.max_dead_percent;
-    if (!halted_ && (by_count || by_percent)) {
-        halted_ = stopping_ = true;
-        stop_waiting();
-    }
-}
-
-// Tasks waiting for a retry will not run again: wake their timers so they are skipped.
-void dispatcher::stop_waiting() {
-    for (auto& t : rt_)
-        if (t.state == task_state::retry_wait && t.retry_timer) t.retry_timer->cancel();
 }
 
 void dispatcher::cancel() {
-    if (finished_ || cancelled_) return;
-    cancelled_ = stopping_ = true;
-    if (!started_) return;
-    stop_waiting();
-    for (auto& t : rt_)
-        if (t.current) t.current->cancel();
-    maybe_finish();
+    if (!finished_) machine_->cancel();
 }
 
-void dispatcher::write_dead_letter(std::size_t idx) {
-    const auto& t = rt_[idx];
+void dispatcher::close() {
+    if (!finished_) machine_->close();
+}
+
+std::uint32_t dispatcher::index_of(std::string_view id) const {
+    auto i = tasks_.find(id);
+    if (i < 0 || static_cast<std::size_t>(i) >= machine_->size())
+        throw config_error("no task '" + std::string(id) + "' in this run");
+    return static_cast<std::uint32_t>(i);
+}
+
+run_machine::control_result dispatcher::cancel_task(std::string_view id) {
+    auto i = index_of(id);
+    if (finished_) return run_machine::control_result::not_applicable;
+    return machine_->cancel_task(i);
+}
+
+run_machine::control_result dispatcher::retry_task(std::string_view id) {
+    auto i = index_of(id);
+    if (finished_) return run_machine::control_result::not_applicable;
+    auto r = machine_->retry_task(i);
+    check_journal();
+    return r;
+}
+
+// ---- the machine's questions ----
+
+bool dispatcher::can_accept(std::size_t g) { return groups_[g]->can_accept(); }
+
+std::optional<std::string> dispatcher::group_failed(std::size_t g) {
+    auto f = groups_[g]->failed();
+    if (!f) return std::nullopt;
+    return groups_[g]->name() + ": " + *f;
+}
+
+bool dispatcher::may_finish() {
+    std::lock_guard lock(gate_.mutex);
+    if (!gate_.inbox.empty()) {  // a submission won the race: take it first
+        if (!gate_.wake_posted && gate_.wake) {
+            gate_.wake_posted = true;
+            gate_.wake();
+        }
+        return false;
+    }
+    gate_.at = run_gate::phase::finished;
+    return true;
+}
+
+// ---- the machine's actions ----
+
+void dispatcher::queued(std::uint32_t task) {
+    // Submitted and fanned-out tasks got their row (with their JSON) when they entered.
+    if (journal_ && (task < fresh_lo_ || task >= fresh_hi_)) journal_->task_pending(tasks_.id(task));
+    if (cfg_.observers.empty()) return;
+    auto spec = tasks_.spec(task);
+    for (auto* o : cfg_.observers) o->on_task_queued(spec);
+}
+
+void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
+    auto& ex = *groups_[g];
+    attempt_context ctx{strand_,
+                        tasks_.spec(task),
+                        attempt,
+                        run_id_,
+                        ex,
+                        *cfg_.output,
+                        *files_,
+                        parser_,
+                        cfg_.opts.stderr_tail_lines,
+                        cfg_.opts.defaults,
+                        [this, task](std::vector<child_task>& c) { return admit_children(task, c); }};
+    auto run = std::make_shared<attempt_run>(
+        std::move(ctx), [self = shared_from_this(), task](attempt_outcome o, committed_output out,
+                                                         std::vector<child_task> children) {
+            self->on_attempt_done(task, std::move(o), std::move(out), std::move(children));
+        });
+    running_[task] = run;
+    const auto& spec = run->task();
+    if (journal_) journal_->attempt_started(spec.id, attempt, ex.name());
+    for (auto* o : cfg_.observers) o->on_task_started(spec, attempt, ex.name());
+    run->start();
+}
+
+void dispatcher::kill(std::uint32_t task) {
+    if (auto it = running_.find(task); it != running_.end()) it->second->cancel();
+}
+
+void dispatcher::finished(std::uint32_t task, const attempt_outcome& o, task_state next, const committed_output* out,
+                          std::span<const std::uint32_t> children) {
+    // Journal after the sink's commit completed: a crash in between re-runs the task, and its
+    // deterministic commit replaces what this one published. Its children are in the same row.
+    std::vector<journal::child_row> rows;
+    if (reporting_children_ && !children.empty())
+        for (const auto& c : *reporting_children_) rows.push_back({c.spec.id, task_to_json(c.spec)});
+    if (journal_) journal_->attempt_finished(tasks_.id(task), o, next, out, std::move(rows));
+    if (cfg_.observers.empty()) return;
+    if (reporting_run_) {
+        for (auto* ob : cfg_.observers) ob->on_task_finished(reporting_run_->task(), o, next);
+        return;
+    }
+    auto spec = tasks_.spec(task);
+    for (auto* ob : cfg_.observers) ob->on_task_finished(spec, o, next);
+}
+
+void dispatcher::state_changed(std::uint32_t task, task_state s, const attempt_outcome& last, bool sweep) {
+    if (journal_)
+        journal_->task_state_changed(tasks_.id(task), s,
+                                     last.failure == failure_class::none ? std::string_view{} : to_string(last.failure),
+                                     last.message);
+    if (sweep || cfg_.observers.empty()) return;
+    auto spec = tasks_.spec(task);
+    for (auto* ob : cfg_.observers) ob->on_task_finished(spec, last, s);
+}
+
+void dispatcher::arm_retry(std::uint32_t task, duration delay) {
+    auto due = clock::now() + delay;
+    retry_due_[task] = due;
+    retry_heap_.emplace(due, task);
+    arm_retry_timer();
+}
+
+void dispatcher::disarm_retry(std::uint32_t task) { retry_due_.erase(task); }
+
+void dispatcher::arm_retry_timer() {
+    while (!retry_heap_.empty()) {
+        auto [due, task] = retry_heap_.top();
+        auto it = retry_due_.find(task);
+        if (it != retry_due_.end() && it->second == due) break;
+        retry_heap_.pop();  // disarmed, or armed again later
+    }
+    if (retry_heap_.empty() || retry_heap_.top().first >= retry_timer_at_) return;
+    retry_timer_at_ = retry_heap_.top().first;
+    retry_timer_.expires_at(retry_timer_at_);
+    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->finished_) return;
+        self->retry_timer_at_ = clock::time_point::max();
+        self->on_retry_timer();
+    });
+}
+
+void dispatcher::on_retry_timer() {
+    auto now = clock::now();
+    while (!retry_heap_.empty() && retry_heap_.top().first <= now && !finished_) {
+        auto [due, task] = retry_heap_.top();
+        retry_heap_.pop();
+        auto it = retry_due_.find(task);
+        if (it == retry_due_.end() || it->second != due) continue;
+        retry_due_.erase(it);
+        machine_->retry_due(task);
+    }
+    if (!finished_) arm_retry_timer();
+}
+
+void dispatcher::dead_letter(std::uint32_t task) {
     try {
-        files_->dead_letter({std::string(tasks_.id(static_cast<std::uint32_t>(idx))), t.state, t.attempts,
-                             t.last_outcome ? *t.last_outcome : attempt_outcome{}});
+        files_->dead_letter({std::string(tasks_.id(task)), machine_->state(task), machine_->attempts(task),
+                             machine_->last(task), machine_->resumed(task)});
     } catch (...) {
         // The dead letter could not be written (disk full?): the summary still names the task.
     }
 }
 
-// Ready tasks that no executor will ever run (every executor gave up) are dead.
-void dispatcher::fail_unrunnable() {
-    std::string why;
-    for (auto& g : groups_) {
-        auto f = g.exec->failed();
-        if (!f) return;
-        why += (why.empty() ? "" : "; ") + g.exec->name() + ": " + *f;
-    }
-    while (auto idx = next_ready()) {
-        auto& t = rt_[*idx];
-        t.state = task_state::dead;
-        ++dead_;
-        auto i = static_cast<std::uint32_t>(*idx);
-        auto& last = t.last() = attempt_outcome{};
-        last.attempt = t.attempts;
-        last.failure = failure_class::executor_lost;
-        last.message = "no executor can run it: " + why;
-        if (journal_) journal_->task_state_changed(tasks_.id(i), t.state, to_string(last.failure), last.message);
-        notify_finished(i, last, t.state);
-        write_dead_letter(*idx);
-        fail_downstream(*idx);
-    }
-    // (Nothing runs, so no pool is full: next_ready() drained every queue.)
-}
-
-void dispatcher::maybe_finish() {
-    if (finished_ || running_ > 0) return;
-    if (!stopping_ && ready_count_ > 0 && !groups_.empty()) fail_unrunnable();
-    if (!stopping_ && (ready_count_ > 0 || retry_wait_ > 0)) return;
-    if (stopping_ && retry_wait_ > 0) return;  // their cancelled timers are about to fire
-    finish();
-}
+void dispatcher::progress_changed() { notify_progress(false); }
 
 progress dispatcher::snapshot() const {
-    progress p;
-    p.total = tasks_.size();
-    p.running = running_;
-    p.retry_wait = retry_wait_;
-    p.succeeded = succeeded_;
-    p.dead = dead_;
-    p.pending = ready_count_ + blocked_;
-    p.skipped = 0;
-    p.upstream_failed = upstream_failed_;
-    p.resumed = resumed_;
-    if (finished_) {
-        p.pending = 0;
-        p.skipped = tasks_.size() - succeeded_ - dead_ - upstream_failed_;
-    }
-    p.records = records_;
-    p.bad_records = bad_records_;
+    auto p = machine_->counts();
     p.elapsed = std::chrono::duration_cast<duration>(clock::now() - t0_);
     return p;
 }
@@ -324,31 +312,51 @@ void dispatcher::notify_progress(bool force) {
     });
 }
 
+// A journal that cannot be written any more (disk full, ...) stops the run: going on would
+// do work that a resume could not know about.
+void dispatcher::check_journal() {
+    if (!journal_ || journal_error_) return;
+    if (auto e = journal_->error()) {
+        journal_error_ = e;
+        machine_->journal_failed();
+    }
+}
+
 void dispatcher::finish() {
     finished_ = true;
     progress_timer_.cancel();
-    for (auto& g : groups_) g.exec->stop();
+    retry_timer_.cancel();
+    for (auto& g : groups_) g->stop();
     cfg_.output->stop();
     run_summary s;
     s.run_id = run_id_;
-    s.cancelled = cancelled_;
-    s.halted = halted_;
+    s.cancelled = machine_->cancelled();
+    s.halted = machine_->halted();
     s.run_dir = files_->dir();
     s.output = cfg_.output->describe();
-    s.tasks.reserve(tasks_.size());
-    for (std::size_t i = 0; i < tasks_.size(); ++i) {
-        auto& t = rt_[i];
-        if (t.state != task_state::succeeded && t.state != task_state::dead && t.state != task_state::upstream_failed) {
-            t.state = task_state::skipped;
-            if (journal_) journal_->task_state_changed(tasks_.id(static_cast<std::uint32_t>(i)), t.state, {}, {});
-        }
-        s.tasks.push_back({std::string(tasks_.id(static_cast<std::uint32_t>(i))), t.state, t.attempts,
-                           t.last_outcome ? std::move(*t.last_outcome) : attempt_outcome{}, t.resumed});
-        t.last_outcome.reset();
-    }
     s.counts = snapshot();
+    s.tasks.reserve(machine_->size());
+    for (std::uint32_t i = 0; i < machine_->size(); ++i)
+        s.tasks.push_back({std::string(tasks_.id(i)), machine_->state(i), machine_->attempts(i), machine_->take_last(i),
+                           machine_->resumed(i)});
     std::exception_ptr err;
-    close_journal(s, err);
+    if (journal_) {
+        check_journal();
+        const char* status = journal_error_ ? "failed" : s.cancelled ? "cancelled" : s.halted ? "halted" : "finished";
+        journal_->end_run(status, s.counts);
+        try {
+            journal_->flush();
+        } catch (...) {
+            if (!journal_error_) journal_error_ = std::current_exception();
+        }
+        err = journal_error_;
+    }
+    {
+        std::lock_guard lock(gate_.mutex);
+        gate_.journal_.reset();
+        gate_.wake = nullptr;
+    }
+    journal_.reset();  // commits, stops the writer, releases the state directory
     try {
         files_->write_summary(s);
     } catch (...) {
@@ -364,24 +372,21 @@ void dispatcher::finish() {
     self_.reset();
 }
 
-// Observers see whole task_specs; tasks are stored compactly, so one is rebuilt only when
-// somebody listens.
-void dispatcher::notify_queued(std::uint32_t i) {
-    if (cfg_.observers.empty()) return;
-    auto spec = tasks_.spec(i);
-    for (auto* o : cfg_.observers) o->on_task_queued(spec);
-}
-
-void dispatcher::notify_finished(std::uint32_t i, const attempt_outcome& last, task_state next) {
-    if (cfg_.observers.empty()) return;
-    auto spec = tasks_.spec(i);
-    for (auto* o : cfg_.observers) o->on_task_finished(spec, last, next);
-}
-
+// The run could not start (state directory, sink or executor refused): nothing ran. The
+// scheduler can be set up again and run; tasks submitted meanwhile stay with it.
 void dispatcher::fail(std::exception_ptr e) {
     finished_ = true;
+    {
+        std::lock_guard lock(gate_.mutex);
+        for (auto& t : gate_.inbox) tasks_.add(t);
+        gate_.inbox.clear();
+        gate_.inbox_ids.clear();
+        gate_.at = run_gate::phase::idle;
+        gate_.journal_.reset();
+        gate_.wake = nullptr;
+    }
     journal_.reset();  // commits what is queued; the run is not marked finished
-    for (auto& g : groups_) g.exec->stop();
+    for (auto& g : groups_) g->stop();
     if (started_) cfg_.output->stop();
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();

@@ -1,8 +1,9 @@
 #pragma once
-// The run loop behind scheduler::run/async_run. Everything happens on one strand:
-// an idle executor slot takes the next ready task (FIFO, honouring pool limits), failed
-// attempts wait out their backoff and go to the back of the queue, and the run ends when
-// nothing is running or waiting (or it was cancelled or halted).
+// The Asio driver of a run (scheduler::run/async_run): the run's decisions are the state
+// machine's (run_machine.hpp); the dispatcher carries out its actions on one strand —
+// attempts on executors, retry timers, the journal, observers, dead letters — and feeds it
+// events: attempts ending, timers firing, executors changing, tasks submitted from any thread
+// (through the run gate), per-task control, cancel and close.
 
 #include <drover/scheduler.hpp>
 
@@ -10,18 +11,18 @@
 #include "scheduler/attempt.hpp"
 #include "scheduler/dag.hpp"
 #include "scheduler/run_files.hpp"
-#include "scheduler/task_store.hpp"
+#include "scheduler/run_gate.hpp"
+#include "scheduler/run_machine.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/json/parser.hpp>
 
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
-#include <random>
+#include <queue>
+#include <unordered_map>
 #include <vector>
 
 namespace drover::detail {
@@ -33,93 +34,98 @@ struct run_config {
     std::vector<std::shared_ptr<executor>> executors;
     std::shared_ptr<sink> output;
     std::vector<observer*> observers;
-    const task_store* tasks;
+    std::shared_ptr<run_gate> gate;
     bool start_cancelled = false;
-    task_graph graph;  ///< empty when no task has `after`
+    bool start_closed = false;
 };
 
-class dispatcher : public std::enable_shared_from_this<dispatcher> {
+class dispatcher final : public std::enable_shared_from_this<dispatcher>, private run_driver {
 public:
     using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
 
-    dispatcher(strand_type strand, run_config cfg, run_handler handler);
+    dispatcher(strand_type strand, run_config cfg);
     const strand_type& strand() const noexcept { return strand_; }
 
-    void start();   // on the strand
-    void cancel();  // on the strand
+    /// On the caller's thread, before anything runs: opens the journal and replays it, checks
+    /// the dependencies, then opens the gate for submissions. Throws (config_error, error);
+    /// then nothing is left open and the store is as it was.
+    void prepare();
+    /// On the strand: starts executors and sink, then the machine. Completes `h` at the end.
+    void start(run_handler h);
+
+    // On the strand.
+    void cancel();
+    void close();
+    /// Per-task control by id; throws config_error for an id the run does not have.
+    run_machine::control_result cancel_task(std::string_view id);
+    run_machine::control_result retry_task(std::string_view id);
+    /// Takes what was submitted since the last call into the run.
+    void take_inbox();
 
 private:
-    // Per task, kept small (a million of them wait in a big run): the outcome and the
-    // retry timer exist only once the task has one.
-    struct task_rt {
-        task_state state = task_state::pending;
-        bool resumed = false;   // final state taken from the journal; not run in this run
-        int attempts = 0;
-        int losses = 0;  // attempts lost with their executor: not charged to retries
-        std::uint32_t waiting = 0;  // upstream tasks (after) not yet succeeded
-        std::unique_ptr<attempt_outcome> last_outcome;
-        std::shared_ptr<attempt_run> current;
-        std::unique_ptr<boost::asio::steady_timer> retry_timer;
+    // run_driver: the machine's questions and actions.
+    bool can_accept(std::size_t g) override;
+    std::optional<std::string> group_failed(std::size_t g) override;
+    bool may_finish() override;
+    void queued(std::uint32_t task) override;
+    void launch(std::uint32_t task, std::size_t g, int attempt) override;
+    void kill(std::uint32_t task) override;
+    void finished(std::uint32_t task, const attempt_outcome& o, task_state next, const committed_output* out,
+                  std::span<const std::uint32_t> children) override;
+    void state_changed(std::uint32_t task, task_state s, const attempt_outcome& last, bool sweep) override;
+    void arm_retry(std::uint32_t task, duration delay) override;
+    void disarm_retry(std::uint32_t task) override;
+    void dead_letter(std::uint32_t task) override;
+    void progress_changed() override;
+    void finish() override;
 
-        attempt_outcome& last() {
-            if (!last_outcome) last_outcome = std::make_unique<attempt_outcome>();
-            return *last_outcome;
-        }
-    };
-    struct slot_group {
-        std::shared_ptr<executor> exec;
-        std::size_t free;
-    };
-
-    void enqueue(std::size_t idx);
-    std::optional<std::size_t> next_ready();
-    void dispatch();
-    void launch(std::size_t idx, slot_group& g);
-    void on_attempt_done(std::size_t idx, slot_group& g, attempt_outcome o, committed_output committed);
-    // Journal and dependencies (resume.cpp).
-    void open_journal();
-    void queue_initial();
-    void release_downstream(std::size_t idx);
-    void fail_downstream(std::size_t idx);
-    void check_journal();
-    void close_journal(run_summary& s, std::exception_ptr& err);
-    void schedule_retry(std::size_t idx);
-    void check_halt();
+    std::uint32_t index_of(std::string_view id) const;
+    void replay();
     void start_executors();
-    void fail_unrunnable();
-    void write_dead_letter(std::size_t idx);
-    void stop_waiting();
-    void maybe_finish();
-    void finish();
-    void fail(std::exception_ptr e);
-    void notify_queued(std::uint32_t idx);
-    void notify_finished(std::uint32_t idx, const attempt_outcome& last, task_state next);
-    progress snapshot() const;
+    void on_attempt_done(std::uint32_t task, attempt_outcome o, committed_output out, std::vector<child_task> children);
+    std::optional<std::string> admit_children(std::uint32_t parent, std::vector<child_task>& children);
+    void release_children(const std::vector<child_task>& children);
+    void arm_retry_timer();
+    void on_retry_timer();
+    void check_journal();
     void notify_progress(bool force);
+    progress snapshot() const;
+    void fail(std::exception_ptr e);
 
     strand_type strand_;
-    std::shared_ptr<dispatcher> self_;  // alive from start() until the handler is posted
     run_config cfg_;
+    run_gate& gate_;
+    task_store& tasks_;  // written only here, under the gate's mutex
+    std::unique_ptr<run_machine> machine_;
+    task_graph graph_;
     run_handler handler_;
-    const task_store& tasks_;
-    std::vector<task_rt> rt_;
-    std::vector<slot_group> groups_;
-    // Ready tasks per pool ("" = no pool), each entry (sequence, task index).
-    std::map<std::string, std::deque<std::pair<std::uint64_t, std::size_t>>> ready_;
-    std::map<std::string, std::size_t> pool_running_;
-    std::uint64_t seq_ = 0;
-    std::size_t ready_count_ = 0, running_ = 0, retry_wait_ = 0, succeeded_ = 0, dead_ = 0;
-    std::size_t blocked_ = 0, upstream_failed_ = 0, resumed_ = 0;
-    std::unique_ptr<journal> journal_;
+    std::shared_ptr<dispatcher> self_;  // alive from start() until the handler is posted
+    std::shared_ptr<journal> journal_;
     std::exception_ptr journal_error_;
-    std::uint64_t records_ = 0, bad_records_ = 0;
-    bool started_ = false, stopping_ = false, cancelled_ = false, halted_ = false, finished_ = false;
     std::string run_id_;
     std::optional<run_files> files_;
     boost::json::parser parser_;
-    std::mt19937_64 rng_;
-    std::chrono::steady_clock::time_point t0_;
-    std::chrono::steady_clock::time_point last_progress_{};
+    std::size_t store_size_before_ = 0;
+
+    std::vector<std::shared_ptr<executor>> groups_;
+    std::unordered_map<std::uint32_t, std::shared_ptr<attempt_run>> running_;
+    // Tasks whose journal row was written when they entered (submitted, fanned out): [lo, hi).
+    std::uint32_t fresh_lo_ = 0, fresh_hi_ = 0;
+    // The attempt being reported to the machine: its children (for the journal row) and its task.
+    const std::vector<child_task>* reporting_children_ = nullptr;
+    const attempt_run* reporting_run_ = nullptr;
+
+    // Retry timers: one Asio timer for the earliest of a heap of (due, task).
+    using clock = std::chrono::steady_clock;
+    using retry_entry = std::pair<clock::time_point, std::uint32_t>;
+    std::priority_queue<retry_entry, std::vector<retry_entry>, std::greater<>> retry_heap_;
+    std::unordered_map<std::uint32_t, clock::time_point> retry_due_;
+    boost::asio::steady_timer retry_timer_;
+    clock::time_point retry_timer_at_ = clock::time_point::max();
+
+    bool started_ = false, finished_ = false;
+    clock::time_point t0_;
+    clock::time_point last_progress_{};
     boost::asio::steady_timer progress_timer_;
     bool progress_pending_ = false;
 };

@@ -1,36 +1,79 @@
+// The public scheduler: configuration, submissions from any thread (through the run gate),
+// per-task control, and starting a run (dispatcher.hpp).
+
 #include <drover/error.hpp>
-#include <drover/executors/local.hpp>
 #include <drover/scheduler.hpp>
-#include <drover/sinks/file.hpp>
 
 #include "detail/complete.hpp"
 #include "scheduler/dag.hpp"
+#include "scheduler/defaults.hpp"
 #include "scheduler/dispatcher.hpp"
-#include "scheduler/task_store.hpp"
+#include "scheduler/run_gate.hpp"
+#include "scheduler/task_json.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <fnmatch.h>
+
+#include <future>
 #include <limits>
 #include <mutex>
 
 namespace drover {
 
 namespace asio = boost::asio;
+using detail::run_gate;
 
 struct scheduler::impl {
     scheduler_options opts;
     std::vector<std::shared_ptr<executor>> executors;
     std::shared_ptr<sink> output;
     std::vector<observer*> observers;
-    detail::task_store tasks;  // compact: see task_store.hpp
-    bool used = false;
+    std::shared_ptr<run_gate> gate = std::make_shared<run_gate>();
 
-    std::mutex mutex;  // guards active and cancel_requested
+    std::mutex mutex;  // guards active and the before-the-run requests
     std::weak_ptr<detail::dispatcher> active;
     bool cancel_requested = false;
+    bool close_requested = false;
+
+    /// Runs `f(dispatcher&)` on the run's strand and returns its result; throws when no run
+    /// is going. Posted under the gate's mutex, so it runs before the run can finish.
+    template <class F>
+    auto on_strand(F f) -> decltype(f(std::declval<detail::dispatcher&>()));
 };
+
+template <class F>
+auto scheduler::impl::on_strand(F f) -> decltype(f(std::declval<detail::dispatcher&>())) {
+    std::shared_ptr<detail::dispatcher> d;
+    {
+        std::lock_guard lock(mutex);
+        d = active.lock();
+    }
+    using R = decltype(f(*d));
+    std::promise<R> p;
+    auto result = p.get_future();
+    {
+        std::lock_guard lock(gate->mutex);
+        if (!d || (gate->at != run_gate::phase::running && gate->at != run_gate::phase::closed))
+            throw error("no run is going");
+        if (d->strand().running_in_this_thread()) {
+            // From an observer's hook: run it here (waiting for ourselves would never end).
+        } else {
+            asio::post(d->strand(), [d, f, &p]() mutable {
+                try {
+                    p.set_value(f(*d));
+                } catch (...) {
+                    p.set_exception(std::current_exception());
+                }
+            });
+            d.reset();
+        }
+    }
+    if (d) return f(*d);
+    return result.get();
+}
 
 scheduler::scheduler(scheduler_options opts) : impl_(std::make_unique<impl>()) { impl_->opts = std::move(opts); }
 scheduler::~scheduler() = default;
@@ -38,6 +81,7 @@ scheduler::scheduler(scheduler&&) noexcept = default;
 scheduler& scheduler::operator=(scheduler&&) noexcept = default;
 
 const scheduler_options& scheduler::options() const noexcept { return impl_->opts; }
+scheduler_options& scheduler::options() noexcept { return impl_->opts; }
 
 void scheduler::add_executor(std::shared_ptr<executor> ex) {
     if (!ex) throw config_error("add_executor: null executor");
@@ -52,18 +96,131 @@ void scheduler::set_sink(std::shared_ptr<sink> s) {
 
 void scheduler::add_observer(observer& o) { impl_->observers.push_back(&o); }
 
+namespace {
+
+// While a run goes, every `after` entry must name a task in it now: an id, or a glob,
+// resolved here to the ids it matches (in the store, the inbox, or earlier in `batch`).
+std::vector<std::string> resolve_running_after(const run_gate& g, const task_spec& t,
+                                               const std::vector<std::string>& batch) {
+    std::vector<std::string> ids;
+    auto known = [&](const std::string& id) {
+        return g.tasks.find(id) >= 0 || g.inbox_ids.contains(id) ||
+               std::find(batch.begin(), batch.end(), id) != batch.end();
+    };
+    for (const auto& a : t.after) {
+        auto fail = [&](const std::string& why) { throw config_error("task '" + t.id + "': after '" + a + "': " + why); };
+        if (a.empty()) throw config_error("task '" + t.id + "': after: empty entry");
+        if (!detail::is_after_glob(a)) {
+            if (a == t.id) fail("a task cannot come after itself");
+            if (!known(a)) fail("no task has this id");
+            ids.push_back(a);
+            continue;
+        }
+        auto before = ids.size();
+        auto match = [&](std::string_view id) {
+            if (id != t.id && ::fnmatch(a.c_str(), std::string(id).c_str(), 0) == 0) ids.emplace_back(id);
+        };
+        for (std::uint32_t j = 0; j < g.tasks.size(); ++j) match(g.tasks.id(j));
+        for (const auto& s : g.inbox) match(s.id);
+        for (const auto& id : batch) match(id);
+        if (ids.size() == before) fail("the pattern matches no other task");
+    }
+    return ids;
+}
+
+}  // namespace
+
 void scheduler::submit(task_spec t) {
-    if (!valid_task_id(t.id))
-        throw config_error("task id '" + t.id +
-                           "' is invalid: use letters, digits, '.', '_', '-', '=' (not first: '.', '-')");
-    if (t.command.empty()) throw config_error("task '" + t.id + "': empty command");
-    if (t.retries < 0) throw config_error("task '" + t.id + "': retries must be >= 0");
-    if (!t.pool.empty() && !impl_->opts.pools.contains(t.pool))
-        throw config_error("task '" + t.id + "': unknown pool '" + t.pool + "'");
-    if (impl_->tasks.find(t.id) >= 0) throw config_error("duplicate task id '" + t.id + "'");
-    if (impl_->tasks.size() >= std::numeric_limits<std::uint32_t>::max() - 1)
-        throw config_error("too many tasks (at most 4,294,967,293)");
-    impl_->tasks.add(t);
+    std::vector<task_spec> one;
+    one.push_back(std::move(t));
+    submit_many(std::move(one));
+}
+
+void scheduler::submit_many(std::vector<task_spec> tasks) {
+    auto& m = *impl_;
+    for (const auto& t : tasks) detail::check_task(t, m.opts.pools);
+    std::shared_ptr<detail::journal> journal;
+    std::uint64_t seq = 0;
+    {
+        auto& g = *m.gate;
+        std::lock_guard lock(g.mutex);
+        if (g.at == run_gate::phase::closed) throw error("the run is closed: it takes no more tasks");
+        if (g.at == run_gate::phase::finished) throw error("the run has finished (a scheduler runs only once)");
+        std::vector<std::string> ids;
+        for (const auto& t : tasks) {
+            if (g.taken(t.id) || std::find(ids.begin(), ids.end(), t.id) != ids.end())
+                throw config_error("duplicate task id '" + t.id + "'");
+            ids.push_back(t.id);
+        }
+        if (g.tasks.size() + g.inbox.size() + tasks.size() >= std::numeric_limits<std::uint32_t>::max() - 1)
+            throw config_error("too many tasks (at most 4,294,967,293)");
+        if (g.at == run_gate::phase::idle) {  // `after` is checked when the run starts
+            for (const auto& t : tasks) g.tasks.add(t);
+            return;
+        }
+        ids.clear();
+        for (auto& t : tasks) {
+            t.after = resolve_running_after(g, t, ids);
+            ids.push_back(t.id);
+        }
+        for (auto& t : tasks) {
+            if (g.journal_) seq = g.journal_->task_submitted(t.id, detail::task_to_json(t));
+            g.inbox_ids.insert(t.id);
+            g.inbox.push_back(std::move(t));
+        }
+        if (!g.wake_posted && g.wake) {
+            g.wake_posted = true;
+            g.wake();
+        }
+        journal = g.journal_;
+    }
+    if (journal) journal->wait_committed(seq);  // acknowledged once durable
+}
+
+void scheduler::close() {
+    auto& m = *impl_;
+    std::shared_ptr<detail::dispatcher> d;
+    {
+        std::lock_guard lock(m.mutex);
+        d = m.active.lock();
+        std::lock_guard glock(m.gate->mutex);
+        if (m.gate->at == run_gate::phase::idle) {
+            m.close_requested = true;
+            return;
+        }
+        if (m.gate->at != run_gate::phase::running || !d) return;
+        m.gate->at = run_gate::phase::closed;
+        asio::post(d->strand(), [d] { d->close(); });
+    }
+}
+
+bool scheduler::cancel_task(std::string_view id) {
+    return impl_->on_strand([id = std::string(id)](detail::dispatcher& d) {
+        d.take_inbox();  // a task submitted a moment ago is in the run first
+        return d.cancel_task(id) == detail::run_machine::control_result::done;
+    });
+}
+
+bool scheduler::retry_task(std::string_view id) {
+    return impl_->on_strand([id = std::string(id)](detail::dispatcher& d) {
+        d.take_inbox();
+        return d.retry_task(id) == detail::run_machine::control_result::done;
+    });
+}
+
+std::optional<task_spec> scheduler::find_task(std::string_view id) const {
+    auto& g = *impl_->gate;
+    std::lock_guard lock(g.mutex);
+    if (auto i = g.tasks.find(id); i >= 0) return g.tasks.spec(static_cast<std::uint32_t>(i));
+    for (const auto& t : g.inbox)
+        if (t.id == id) return t;
+    return std::nullopt;
+}
+
+std::size_t scheduler::size() const {
+    auto& g = *impl_->gate;
+    std::lock_guard lock(g.mutex);
+    return g.tasks.size() + g.inbox.size();
 }
 
 void scheduler::cancel() {
@@ -78,39 +235,42 @@ void scheduler::cancel() {
 void scheduler::async_run_impl(asio::any_io_executor ex,
                                asio::any_completion_handler<void(std::exception_ptr, run_summary)> h) {
     auto& m = *impl_;
-    if (m.used) {
-        detail::complete_later(ex, std::move(h), std::make_exception_ptr(error("a scheduler runs only once")),
-                               run_summary{});
-        return;
+    {
+        std::lock_guard lock(m.gate->mutex);
+        if (m.gate->at == run_gate::phase::finished) {
+            detail::complete_later(ex, std::move(h), std::make_exception_ptr(error("a scheduler runs only once")),
+                                   run_summary{});
+            return;
+        }
+        if (m.gate->at != run_gate::phase::idle) {
+            detail::complete_later(ex, std::move(h), std::make_exception_ptr(error("this scheduler is already running")),
+                                   run_summary{});
+            return;
+        }
     }
-    m.used = true;
     for (auto& [name, size] : m.opts.pools)
         if (size == 0) throw config_error("pool '" + name + "' has size 0");
-    if (m.executors.empty()) m.executors.push_back(std::make_shared<local_executor>());
-    if (!m.output) {
-        file_sink_options o;
-        o.root = m.opts.state_dir / "output";
-        m.output = std::make_shared<file_sink>(std::move(o));
-    }
+    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, m.gate};
+    if (cfg.executors.empty()) cfg.executors.push_back(detail::default_executor());
+    if (!cfg.output) cfg.output = detail::default_sink(m.opts.state_dir);
 
-    // Unknown ids, globs matching nothing and cycles are config errors before anything runs.
-    detail::task_list list;
-    list.size = m.tasks.size();
-    list.id = [&m](std::uint32_t i) { return m.tasks.id(i); };
-    list.has_after = [&m](std::uint32_t i) { return m.tasks.has_after(i); };
-    list.after = [&m](std::uint32_t i) { return m.tasks.after(i); };
-    list.find = [&m](std::string_view id) { return m.tasks.find(id); };
-    auto graph = detail::build_task_graph(list);
-    detail::run_config cfg{m.opts, m.executors, m.output, m.observers, &m.tasks, false, std::move(graph)};
     auto strand = asio::make_strand(ex);
     std::shared_ptr<detail::dispatcher> d;
     {
         std::lock_guard lock(m.mutex);
         cfg.start_cancelled = m.cancel_requested;
-        d = std::make_shared<detail::dispatcher>(strand, std::move(cfg), std::move(h));
+        cfg.start_closed = m.close_requested;
+        d = std::make_shared<detail::dispatcher>(strand, std::move(cfg));
         m.active = d;
     }
-    asio::post(strand, [d] { d->start(); });
+    try {
+        d->prepare();  // journal, replay, dependencies: a config_error leaves the scheduler as it was
+    } catch (...) {
+        std::lock_guard lock(m.mutex);
+        m.active.reset();
+        throw;
+    }
+    asio::post(strand, [d, h = std::move(h)]() mutable { d->start(std::move(h)); });
 }
 
 run_summary scheduler::run() {

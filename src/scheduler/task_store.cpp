@@ -88,6 +88,7 @@ std::string policy_key(const task_spec& t) {
     put_raw(key, t.container.cpus);
     put_raw(key, t.container.network);
     put_raw(key, t.container.pull);
+    put_raw(key, t.control_lines);
     return key;
 }
 
@@ -113,7 +114,7 @@ std::uint32_t task_store::intern(const task_spec& t) {
     auto key = policy_key(t);
     if (auto it = policy_index_.find(key); it != policy_index_.end()) return it->second;
     auto n = static_cast<std::uint32_t>(policies_.size());
-    policies_.push_back({t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.image, t.container});
+    policies_.push_back({t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.image, t.container, t.control_lines});
     policy_index_.emplace(std::move(key), n);
     return n;
 }
@@ -198,6 +199,7 @@ task_spec task_store::spec(std::uint32_t i) const {
     t.workdir = pol.workdir;
     t.image = pol.image;
     t.container = pol.container;
+    t.control_lines = pol.control_lines;
     return t;
 }
 
@@ -219,6 +221,19 @@ void task_store::index_insert(std::uint32_t i) {
     auto h = hash_id(id(i)) & mask;
     while (index_[h] != 0) h = (h + 1) & mask;
     index_[h] = i + 1;
+}
+
+void task_store::truncate(std::size_t n) {
+    if (n >= blobs_.size()) return;
+    blobs_.resize(n);
+    policy_of_.resize(n);
+    index_.assign(index_.size(), 0);
+    const auto mask = index_.size() - 1;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto h = hash_id(id(i)) & mask;
+        while (index_[h] != 0) h = (h + 1) & mask;
+        index_[h] = i + 1;
+    }
 }
 
 std::int64_t task_store::find(std::string_view key) const noexcept {

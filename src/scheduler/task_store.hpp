@@ -29,6 +29,7 @@ struct task_policy {
     std::string workdir;
     std::string image;
     container_options container;
+    bool control_lines = true;
 };
 
 class task_store {
@@ -46,11 +47,18 @@ public:
     /// The task's id; the view's data is NUL-terminated.
     std::string_view id(std::uint32_t i) const noexcept;
     const task_policy& policy(std::uint32_t i) const noexcept { return policies_[policy_of_[i]]; }
+    /// Tasks with equal policies share one id (dense, from 0).
+    std::uint32_t policy_id(std::uint32_t i) const noexcept { return policy_of_[i]; }
+    std::size_t policy_count() const noexcept { return policies_.size(); }
     /// The task's `after` entries; each view's data is NUL-terminated.
     std::vector<std::string_view> after(std::uint32_t i) const;
     bool has_after(std::uint32_t i) const noexcept;
     /// The whole task_spec, rebuilt.
     task_spec spec(std::uint32_t i) const;
+
+    /// Forgets the tasks from index `n` on (a run that failed to start gives back what it
+    /// added); their arena bytes stay allocated.
+    void truncate(std::size_t n);
 
     /// Index of the task with this id, or -1.
     std::int64_t find(std::string_view id) const noexcept;

@@ -1,0 +1,248 @@
+#pragma once
+// The lifecycle of every task of a run, as a state machine without I/O: no sockets, no
+// timers, no threads, no files. Events come in as calls (the run starts with what the journal
+// replayed, tasks are added, a slot is free, an attempt ended, a retry is due, cancel, close,
+// cancel or retry one task); actions go out through run_driver (launch an attempt, kill one,
+// arm a retry, journal and notify a transition, write a dead letter, finish). The dispatcher
+// is the Asio driver (dispatcher.hpp); tests drive the machine with scripts and inject faults
+// at every step (tests/scheduler/machine_test.cpp).
+//
+// States (docs/architecture.md has the picture):
+//   pending ── upstream complete ──▶ ready ── slot free ──▶ running
+//   running ── success (committed) ──▶ succeeded
+//           ── failure, retries left ──▶ retry_wait ── retry due ──▶ ready
+//           ── failure, none left ──▶ dead            (lost with its executor: straight to ready)
+//   pending ── an upstream failed ──▶ upstream_failed
+//   any unfinished ── cancel_task ──▶ cancelled;  dead | cancelled ── retry_task ──▶ ready | pending
+//   unfinished when the run ends (cancelled, halted) ──▶ skipped
+//
+// Dependencies see a task's *subtree*: a task that comes `after` u waits until u succeeded
+// and so did every task u fanned out, transitively (u's subtree is "complete"). When any task
+// in it ends dead, cancelled or upstream_failed, the subtree is "failed" and everything after
+// u becomes upstream_failed; retry_task of the failed task revives them.
+//
+// Counters are never kept by hand: counts()[state] changes only in set_state().
+
+#include <drover/outcome.hpp>
+#include <drover/scheduler.hpp>
+#include <drover/sink.hpp>
+#include <drover/summary.hpp>
+
+#include "scheduler/dag.hpp"
+#include "scheduler/task_store.hpp"
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace drover::detail {
+
+inline constexpr std::uint32_t no_task = 0xffffffffu;
+inline constexpr std::size_t task_state_count = 9;  // task_state values
+
+/// What the machine needs from whoever drives it: two questions about executors, one about
+/// submissions, and the actions. Every call happens inside an event call.
+class run_driver {
+public:
+    /// Whether executor group `g` can take one more attempt now (e.g. a host is up).
+    virtual bool can_accept(std::size_t g) = 0;
+    /// Set when group `g` will never run anything again; says why.
+    virtual std::optional<std::string> group_failed(std::size_t g) = 0;
+    /// The run is about to finish: true when no task can arrive any more (the driver stops
+    /// taking submissions); false when one arrived meanwhile (it comes as add_tasks).
+    virtual bool may_finish() = 0;
+
+    /// The task entered the run (again, after a revival or retry_task): journal it pending.
+    virtual void queued(std::uint32_t task) = 0;
+    /// Start attempt `attempt` of `task` on group `g`.
+    virtual void launch(std::uint32_t task, std::size_t g, int attempt) = 0;
+    /// Kill the running attempt of `task`; it still ends through attempt_done.
+    virtual void kill(std::uint32_t task) = 0;
+    /// An attempt ended and the task is now `next`. `out` is what the commit published (on
+    /// success); `children` the tasks it fanned out, added with it atomically.
+    virtual void finished(std::uint32_t task, const attempt_outcome& o, task_state next, const committed_output* out,
+                          std::span<const std::uint32_t> children) = 0;
+    /// A state change without an attempt: upstream_failed, cancelled, dead (no executor can
+    /// run it) or skipped. `sweep`: part of the final sweep of a finishing run (skipped).
+    virtual void state_changed(std::uint32_t task, task_state s, const attempt_outcome& last, bool sweep) = 0;
+    virtual void arm_retry(std::uint32_t task, duration delay) = 0;
+    virtual void disarm_retry(std::uint32_t task) = 0;
+    virtual void dead_letter(std::uint32_t task) = 0;
+    virtual void progress_changed() = 0;
+    /// Nothing runs and nothing will: summarise and complete the run.
+    virtual void finish() = 0;
+
+protected:
+    ~run_driver() = default;
+};
+
+struct run_machine_options {
+    halt_policy halt;
+    std::map<std::string, std::size_t> pools;
+    bool open = false;        ///< stay running with an empty queue until close()
+    bool retry_dead = false;  ///< replayed dead and cancelled tasks run again
+    std::uint64_t seed = 0;   ///< backoff jitter
+};
+
+/// A task entering a running run: its index in the store and its resolved upstream tasks.
+struct new_task {
+    std::uint32_t index = 0;
+    std::vector<std::uint32_t> upstream;
+};
+
+class run_machine {
+public:
+    run_machine(const task_store& tasks, run_driver& driver, run_machine_options opts);
+    run_machine(const run_machine&) = delete;
+    run_machine& operator=(const run_machine&) = delete;
+
+    // ---- before start: what the journal replayed ----
+    /// A journal row of a task in the store. Succeeded tasks are final (resumed); dead and
+    /// cancelled ones too unless retry_dead; anything else runs again.
+    void replayed(std::uint32_t task, task_state s, int attempts, failure_class failure, std::string_view message);
+    /// `child` was fanned out by `parent` (both in the store).
+    void set_parent(std::uint32_t child, std::uint32_t parent);
+
+    // ---- events ----
+    /// Every task in the store so far enters the run; `graph` holds their dependencies
+    /// (build_task_graph), `group_slots` the slots of each executor group.
+    void start(task_graph graph, std::vector<std::size_t> group_slots);
+    /// Tasks submitted while the run is going (already in the store).
+    void add_tasks(std::span<const new_task> tasks);
+    /// An executor may accept more now (or failed).
+    void capacity_changed();
+    /// The running attempt of `task` ended. On success `out` is its committed output and
+    /// `children` the tasks it fanned out (already in the store), which enter the run with it.
+    void attempt_done(std::uint32_t task, attempt_outcome o, const committed_output& out,
+                      std::span<const new_task> children = {});
+    void retry_due(std::uint32_t task);
+    /// Stop dispatching, kill running attempts; unfinished tasks end skipped.
+    void cancel();
+    /// An open run finishes once its last task ended.
+    void close();
+    /// The journal cannot be written: stop like cancel() (going on would do work a resume
+    /// could not know about).
+    void journal_failed();
+
+    enum class control_result { done, not_applicable };
+    /// Cancels one unfinished task (a running attempt is killed).
+    control_result cancel_task(std::uint32_t task);
+    /// Runs one dead or cancelled task again, with its retries renewed; revives what failed
+    /// because of it.
+    control_result retry_task(std::uint32_t task);
+
+    // ---- state ----
+    std::size_t size() const noexcept { return rt_.size(); }
+    task_state state(std::uint32_t i) const noexcept { return rt_[i].state; }
+    int attempts(std::uint32_t i) const noexcept { return rt_[i].attempts; }
+    bool resumed(std::uint32_t i) const noexcept { return (rt_[i].flags & flag_resumed) != 0; }
+    /// The task's last outcome (empty when it has none).
+    const attempt_outcome& last(std::uint32_t i) const noexcept;
+    attempt_outcome take_last(std::uint32_t i) noexcept;
+    std::uint32_t parent(std::uint32_t i) const noexcept;
+    std::size_t count(task_state s) const noexcept { return count_[static_cast<std::size_t>(s)]; }
+    /// Counts as observers see them (elapsed left 0).
+    progress counts() const;
+    bool started() const noexcept { return started_; }
+    bool finished() const noexcept { return finished_; }
+    bool stopping() const noexcept { return stopping_; }
+    bool cancelled() const noexcept { return cancelled_; }
+    bool halted() const noexcept { return halted_; }
+    bool closed() const noexcept { return closed_; }
+    std::uint64_t records() const noexcept { return records_; }
+
+    /// Why a child of `parent` coming after `upstream` would wait for itself (a task that
+    /// waits for `parent`, or for a task `parent` descends from), or nullopt.
+    std::optional<std::string> child_cycle(std::uint32_t parent, std::span<const std::uint32_t> upstream) const;
+
+    /// Every invariant re-checked from scratch (tests): counters equal the states, queues hold
+    /// exactly the ready tasks, waiting counts and fan-out counters match the graph.
+    std::optional<std::string> check_invariants() const;
+
+private:
+    enum class sub : std::uint8_t { open, complete, failed };
+    static constexpr std::uint8_t flag_resumed = 1, flag_kill = 2;
+
+    struct task_rt {
+        task_state state = task_state::pending;
+        std::uint8_t flags = 0;
+        std::uint8_t losses = 0;      // attempts lost with their executor: not charged to retries
+        int attempts = 0;             // in this run
+        int budget_base = 0;          // attempts before the last retry_task
+        std::uint32_t waiting = 0;    // upstream tasks whose subtree is not complete (pending only)
+        std::unique_ptr<attempt_outcome> last;
+    };
+    struct family {
+        std::uint32_t parent = no_task;
+        std::uint32_t open_children = 0;    // children whose subtree is not complete
+        std::uint32_t failed_children = 0;  // children whose subtree failed
+        std::vector<std::uint32_t> children;
+    };
+    struct group {
+        std::size_t slots = 0;
+        std::size_t free = 0;
+    };
+
+    void grow_to(std::size_t n);
+    attempt_outcome& last_mut(std::uint32_t i);
+    void set_state(std::uint32_t i, task_state s);
+    sub status(std::uint32_t i) const;
+    /// After task i's subtree status may have changed from `before`: everything that follows.
+    void propagate(std::uint32_t i, sub before);
+    std::string failure_of(std::uint32_t u, std::uint32_t cause) const;
+    std::uint32_t waiting_for(std::uint32_t i, std::uint32_t* failed_upstream) const;
+    void settle_families();
+    void link(const new_task& t, std::uint32_t parent);
+    void enter(std::uint32_t i);
+    void push_ready(std::uint32_t i);
+    void remove_ready(std::uint32_t i);
+    std::uint32_t pool_of(std::uint32_t i);
+    std::optional<std::uint32_t> next_ready();
+    void dispatch();
+    void launch(std::uint32_t i, std::size_t g);
+    void check_halt();
+    void stop();
+    void fail_unrunnable();
+    void maybe_finish();
+    void finish();
+    const std::vector<std::uint32_t>& upstream(std::uint32_t i) const;
+    const std::vector<std::uint32_t>& downstream(std::uint32_t i) const;
+    const family* family_of(std::uint32_t i) const;
+
+    const task_store& tasks_;
+    run_driver& d_;
+    run_machine_options opts_;
+    std::mt19937_64 rng_;
+
+    std::vector<task_rt> rt_;
+    std::array<std::size_t, task_state_count> count_{};
+    std::size_t resumed_ = 0;
+    std::uint64_t records_ = 0, bad_records_ = 0;
+
+    // Dependencies, empty until some task has one.
+    std::vector<std::vector<std::uint32_t>> up_, down_;
+    std::unordered_map<std::uint32_t, family> families_;
+
+    // Ready queues by pool (index 0: no pool), entries (sequence, task).
+    std::vector<std::string> pool_names_;
+    std::vector<std::size_t> pool_limit_, pool_running_;
+    std::vector<std::deque<std::pair<std::uint64_t, std::uint32_t>>> ready_;
+    std::vector<std::int32_t> policy_pool_;  // policy id -> pool index, -1 = not looked up yet
+    std::uint64_t seq_ = 0;
+
+    std::vector<group> groups_;
+    std::map<std::uint32_t, std::size_t> running_on_;  // task -> group (few: at most the slots)
+
+    bool started_ = false, finished_ = false, stopping_ = false, cancelled_ = false, halted_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace drover::detail
