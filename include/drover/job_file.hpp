@@ -51,7 +51,7 @@ struct alert_config {
 struct job {
     std::string name;
     std::filesystem::path source;                     ///< the file it came from
-    scheduler_options options;                        ///< state_dir, halt, pools
+    scheduler_options options;                        ///< state_dir, halt, pools, [defaults], journal (on)
     std::vector<executor_config> executors;           ///< never empty after parsing
     std::optional<sink_config> sink;                  ///< unset = scheduler default
     std::vector<task_spec> tasks;

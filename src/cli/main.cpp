@@ -238,8 +238,6 @@ int serve(const cli_args& a, const drover::job& j) {
 
 int run(const cli_args& a, drover::job j) {
     if (a.state_dir) j.options.state_dir = *a.state_dir;
-    j.options.journal.enabled = true;
-    j.options.journal.job_name = j.name;
     j.options.journal.retry_dead = a.retry_dead;
     j.options.journal.fresh = a.fresh;
     if (j.schedule && !a.once) return serve(a, j);

@@ -37,7 +37,8 @@ using detail::key_path;
 // Keys a task shares with [defaults].
 constexpr std::string_view setting_keys[] = {"retries",       "timeout",            "backoff", "backoff_max",
                                              "backoff_multiplier", "backoff_jitter", "pool",    "workdir",
-                                             "image", "memory", "cpus", "network", "pull"};  // + docker_keys.hpp
+                                             "image", "memory", "cpus", "network", "pull",
+                                             "control_lines"};  // + docker_keys.hpp
 constexpr std::uintmax_t max_file_bytes = 64u << 20;
 
 // Placeholder names ({date}); "record." is reserved for record fields in partitions.
@@ -255,6 +256,8 @@ bool parser::apply_setting(std::string_view k, const toml::node& v, const std::s
         }
     } else if (k == "workdir") {
         t.workdir = string_of(v, key);
+    } else if (k == "control_lines") {
+        t.control_lines = bool_of(v, key);
     } else if (!detail::apply_container_setting(file_, k, v, key, t)) {
         return false;
     }
@@ -535,6 +538,12 @@ job parser::run(std::string_view text) {
     for (std::size_t i = 0; i < arr.size(); ++i) parse_task(arr[i], i);
     check_partition();
     check_after();
+    // Tasks fanned out by control lines start from [defaults]; its env values stay templates
+    // over each child's params. Job runs are durable: the journal belongs to the job.
+    job_.options.defaults = base_;
+    for (const auto& e : base_env_) job_.options.defaults.env[e.name] = e.text;
+    job_.options.journal.enabled = true;
+    job_.options.journal.job_name = job_.name;
     return std::move(job_);
 }
 
