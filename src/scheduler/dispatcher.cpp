@@ -10,7 +10,9 @@
 #include "scheduler/task_json.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 
 namespace drover::detail {
 
@@ -72,6 +74,7 @@ void dispatcher::prepare() {
 void dispatcher::start(run_handler h) {
     handler_.swap(h);  // not operator=: Boost 1.81's move assignment wraps the handler in itself
     self_ = shared_from_this();
+    work_ = asio::prefer(strand_.get_inner_executor(), asio::execution::outstanding_work.tracked);
     t0_ = clock::now();
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) {
@@ -370,6 +373,7 @@ void dispatcher::finish() {
     if (slot.is_connected()) slot.clear();
     complete_later(strand_, std::move(handler_), err, std::move(s));
     self_.reset();
+    work_ = {};
 }
 
 // The run could not start (state directory, sink or executor refused): nothing ran. The
@@ -392,6 +396,7 @@ void dispatcher::fail(std::exception_ptr e) {
     if (slot.is_connected()) slot.clear();
     complete_later(strand_, std::move(handler_), e, run_summary{});
     self_.reset();
+    work_ = {};
 }
 
 }  // namespace drover::detail

@@ -100,6 +100,9 @@ private:
     task_graph graph_;
     run_handler handler_;
     std::shared_ptr<dispatcher> self_;  // alive from start() until the handler is posted
+    // Keeps the io_context running while the run waits with nothing in flight (an open run
+    // waiting for submissions, executors probing hosts).
+    boost::asio::any_io_executor work_;
     std::shared_ptr<journal> journal_;
     std::exception_ptr journal_error_;
     std::string run_id_;

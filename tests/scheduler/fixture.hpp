@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,16 +30,41 @@ struct event_log final : observer {
     std::vector<finished> done;
     std::vector<progress> progress_seen;
     bool run_finished = false;
+    // For other threads while the run goes (the fields above are for after the run).
+    mutable std::mutex mutex;
+    bool running = false;
 
+    void on_run_started(const progress&) override {
+        std::lock_guard lock(mutex);
+        running = true;
+    }
     void on_task_queued(const task_spec&) override { ++queued; }
     void on_task_started(const task_spec& t, int, std::string_view) override {
+        std::lock_guard lock(mutex);
         started.emplace_back(t.id, clock::now());
     }
     void on_task_finished(const task_spec& t, const attempt_outcome& o, task_state next) override {
+        std::lock_guard lock(mutex);
         done.push_back({t.id, o, next, clock::now()});
     }
     void on_progress(const progress& p) override { progress_seen.push_back(p); }
     void on_run_finished(const run_summary&) override { run_finished = true; }
+
+    /// Thread-safe, while the run goes.
+    bool is_running() const {
+        std::lock_guard lock(mutex);
+        return running;
+    }
+    std::size_t started_count() const {
+        std::lock_guard lock(mutex);
+        return started.size();
+    }
+    bool has_finished(const std::string& id, std::optional<task_state> next = std::nullopt) const {
+        std::lock_guard lock(mutex);
+        for (auto& f : done)
+            if (f.id == id && (!next || f.next == *next)) return true;
+        return false;
+    }
 
     clock::time_point finished_at(const std::string& id) const {
         for (auto& f : done)
