@@ -70,7 +70,7 @@ py::dict outcome_to_dict(const attempt_outcome& o);
 /// What run() returns: the C++ summary plus each task's params (for result tables).
 struct py_run_summary {
     run_summary summary;
-    std::vector<std::map<std::string, std::string>> params;  ///< by task, submission order
+    std::vector<std::map<std::string, std::string>> params;  ///< by task, in summary order
 };
 
 // ---- scheduler.cpp / run_loop.cpp ----
@@ -78,7 +78,6 @@ struct py_run_summary {
 /// The Python Scheduler: a drover::scheduler plus what Python needs to know about it.
 struct py_scheduler {
     std::unique_ptr<scheduler> sched;
-    std::vector<std::pair<std::string, std::map<std::string, std::string>>> tasks;  ///< id, params
     std::size_t executors = 0;
     bool has_sink = false;
     bool running = false;

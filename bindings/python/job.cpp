@@ -64,16 +64,13 @@ py::object sink_config_dict(const std::optional<sink_config>& s) {
     return d;
 }
 
-py_scheduler scheduler_for(const job& j, const std::optional<std::string>& state_dir) {
+py_scheduler scheduler_for(const job& j, const std::optional<std::string>& state_dir, bool retry_dead, bool fresh) {
     py_scheduler s;
-    if (state_dir) {
-        job copy = j;
-        copy.options.state_dir = *state_dir;
-        s.sched = std::make_unique<scheduler>(make_scheduler(copy));
-    } else {
-        s.sched = std::make_unique<scheduler>(make_scheduler(j));
-    }
-    for (auto& t : j.tasks) s.tasks.emplace_back(t.id, t.params);
+    s.sched = std::make_unique<scheduler>(make_scheduler(j));
+    auto& o = s.sched->options();
+    if (state_dir) o.state_dir = *state_dir;
+    o.journal.retry_dead = retry_dead;
+    o.journal.fresh = fresh;
     s.executors = j.executors.size();
     s.has_sink = j.sink.has_value();
     return s;
@@ -107,19 +104,23 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
         .def_property_readonly("halt", [](const job& j) { return j.options.halt; })
         .def_readonly("tasks", &job::tasks)
         .def("make_scheduler", &scheduler_for, py::kw_only(), py::arg("state_dir") = py::none(),
-             "A Scheduler set up with the job's options, executors, sink and tasks (submit more before run()).")
+             py::arg("retry_dead") = false, py::arg("fresh") = false,
+             "A Scheduler set up with the job's options, executors, sink and tasks (submit more before or "
+             "during run()). Its journal is on: a run resumes the state directory's earlier runs.")
         .def(
             "run",
-            [](const job& j, std::optional<std::string> state_dir, py::object progress, py::object on_progress,
-               py::object on_task_started, py::object on_task_finished, py::object on_executor_event) {
-                auto s = scheduler_for(j, state_dir);
+            [](const job& j, std::optional<std::string> state_dir, bool retry_dead, bool fresh, py::object progress,
+               py::object on_progress, py::object on_task_started, py::object on_task_finished,
+               py::object on_executor_event) {
+                auto s = scheduler_for(j, state_dir, retry_dead, fresh);
                 return run_blocking(s, run_request_from(progress, on_progress, on_task_started, on_task_finished,
                                                         on_executor_event));
             },
-            py::kw_only(), py::arg("state_dir") = py::none(), py::arg("progress") = false,
-            py::arg("on_progress") = py::none(), py::arg("on_task_started") = py::none(),
+            py::kw_only(), py::arg("state_dir") = py::none(), py::arg("retry_dead") = false, py::arg("fresh") = false,
+            py::arg("progress") = false, py::arg("on_progress") = py::none(), py::arg("on_task_started") = py::none(),
             py::arg("on_task_finished") = py::none(), py::arg("on_executor_event") = py::none(),
-            "make_scheduler(state_dir=...).run(...): what `drover run JOB.toml` does. See Scheduler.run.")
+            "make_scheduler(state_dir=..., retry_dead=..., fresh=...).run(...): what `drover run JOB.toml "
+            "[--state DIR] [--retry-dead] [--fresh]` does, resuming like it. See Scheduler.run.")
         .def("__repr__", [](const job& j) {
             return "Job(" + py::repr(py::str(j.name)).cast<std::string>() + ", " + std::to_string(j.tasks.size()) +
                    " task(s), source=" + py::repr(py::str(j.source.string())).cast<std::string>() + ")";
@@ -131,6 +132,7 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
     m.def("parse_job", &parse_job, py::arg("text"), py::arg("source_name") = "<string>",
           "Same as load_job, from TOML text; source_name is used in error messages.");
     m.def("make_scheduler", &scheduler_for, py::arg("job"), py::kw_only(), py::arg("state_dir") = py::none(),
+          py::arg("retry_dead") = false, py::arg("fresh") = false,
           "A Scheduler set up from a Job (the same as job.make_scheduler()).");
     m.def(
         "parse_duration", [](std::string_view text) { return seconds(parse_duration(text)); }, py::arg("text"),

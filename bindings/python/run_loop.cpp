@@ -191,8 +191,11 @@ std::shared_ptr<py_run_summary> run_blocking(py_scheduler& s, const run_request&
     if (queue.error && !pending) std::rethrow_exception(queue.error);
     auto out = std::make_shared<py_run_summary>();
     out->summary = std::move(queue.summary);
-    out->params.reserve(s.tasks.size());
-    for (auto& [id, params] : s.tasks) out->params.push_back(params);
+    out->params.reserve(out->summary.tasks.size());
+    for (const auto& t : out->summary.tasks) {
+        auto spec = s.sched->find_task(t.id);
+        out->params.push_back(spec ? std::move(spec->params) : std::map<std::string, std::string>{});
+    }
     s.last = out;
     if (pending) {
         // The KeyboardInterrupt (or the callback's exception) carries what happened, also for

@@ -26,26 +26,58 @@ void set_sink(py_scheduler& s, std::shared_ptr<sink> out) {
     s.has_sink = true;
 }
 
+task_spec task_of(py::handle task, const char* what) {
+    if (!py::isinstance<task_spec>(task))
+        throw py::type_error(std::string(what) + " expects a TaskSpec, got " +
+                             py::repr(py::type::of(task)).cast<std::string>());
+    return task.cast<task_spec>();
+}
+
+// While a run goes, submit() waits for the journal: never with the GIL held (the run's
+// callbacks and other Python threads go on meanwhile).
 void submit(py_scheduler& s, py::object task, py::kwargs kw) {
     task_spec t;
     if (!task.is_none()) {
         if (kw.size() > 0) throw py::type_error("submit() takes a TaskSpec or keyword arguments, not both");
-        if (!py::isinstance<task_spec>(task))
-            throw py::type_error("submit() expects a TaskSpec, got " + py::repr(py::type::of(task)).cast<std::string>());
-        t = task.cast<task_spec>();
+        t = task_of(task, "submit()");
     } else {
         t = task_from_kwargs(kw);
     }
-    auto id = t.id;
-    auto params = t.params;
+    py::gil_scoped_release nogil;
     s.sched->submit(std::move(t));
-    s.tasks.emplace_back(std::move(id), std::move(params));
+}
+
+void submit_many(py_scheduler& s, py::iterable tasks) {
+    std::vector<task_spec> all;
+    for (auto t : tasks) all.push_back(task_of(t, "submit_many()"));
+    py::gil_scoped_release nogil;
+    s.sched->submit_many(std::move(all));
+}
+
+task_spec defaults_from(py::handle h) {
+    if (h.is_none()) return {};
+    if (py::isinstance<task_spec>(h)) return h.cast<task_spec>();
+    if (py::isinstance<py::dict>(h)) {
+        // Every TaskSpec keyword but id and command, which defaults do not have.
+        py::dict d = py::reinterpret_borrow<py::dict>(h);
+        if (d.contains("id") || d.contains("command"))
+            throw config_error("defaults: id and command are the fanned-out task's own");
+        py::dict kw;
+        for (auto [k, v] : d) kw[k] = v;
+        kw["id"] = "defaults";
+        kw["command"] = py::make_tuple("true");
+        auto t = py::type::of<task_spec>()(**kw).cast<task_spec>();
+        t.id.clear();
+        t.command.clear();
+        return t;
+    }
+    throw py::type_error("defaults must be a TaskSpec, a dict of TaskSpec keyword arguments, or None");
 }
 
 std::string repr(const py_scheduler& s) {
     return "Scheduler(state_dir=" + py::repr(py::str(s.sched->options().state_dir.string())).cast<std::string>() +
-           ", " + std::to_string(s.tasks.size()) + " task(s), " + std::to_string(s.executors) + " executor(s)" +
-           (s.running ? ", running" : "") + ")";
+           ", " + std::to_string(s.sched->size()) + " task(s), " + std::to_string(s.executors) + " executor(s)" +
+           (s.sched->options().open ? ", open" : "") + (s.running ? ", running" : "") + ")";
 }
 
 }  // namespace
@@ -89,19 +121,37 @@ Options (keyword arguments):
   executors          executors to add (default: one LocalExecutor with a slot per core)
   sink               where records go (default: FileSink(state_dir + "/output"))
 
+  journal            True: durable runs (state_dir/journal.db); a run on a state directory
+                     with a journal resumes it: succeeded tasks do not run again
+  retry_dead         on resume, run dead (and cancelled) tasks again
+  fresh              forget earlier runs' task states
+  job_name           recorded in the journal; resuming another job's journal is an error
+  open               keep running when the queue is empty, until close()
+  defaults           what tasks fanned out by control lines start from: a TaskSpec or a
+                     dict of TaskSpec keyword arguments (env values may use {param} placeholders)
+
 A scheduler runs once. run() releases the GIL while it works; Ctrl-C or a notebook
 interrupt cancels the run (running tasks killed, their output discarded) and then raises
-KeyboardInterrupt; last_summary holds what happened. cancel() works from any thread.
+KeyboardInterrupt; last_summary holds what happened. submit(), close(), cancel(),
+cancel_task() and retry_task() work from any thread, also while run() waits (from another
+thread, or from its callbacks).
 )doc")
         .def(py::init([](const std::string& state_dir, py::object halt, std::map<std::string, std::size_t> pools,
                          std::size_t stderr_tail_lines, std::optional<std::uint64_t> seed, py::object executors,
-                         py::object out) {
+                         py::object out, bool journal, bool retry_dead, bool fresh, std::string job_name, bool open,
+                         py::object defaults) {
                  scheduler_options o;
                  o.state_dir = state_dir;
                  o.halt = to_halt(halt);
                  o.pools = std::move(pools);
                  o.stderr_tail_lines = stderr_tail_lines;
                  o.seed = seed;
+                 o.journal.enabled = journal;
+                 o.journal.retry_dead = retry_dead;
+                 o.journal.fresh = fresh;
+                 o.journal.job_name = std::move(job_name);
+                 o.open = open;
+                 o.defaults = defaults_from(defaults);
                  py_scheduler s;
                  s.sched = std::make_unique<scheduler>(std::move(o));
                  if (!executors.is_none())
@@ -111,14 +161,47 @@ KeyboardInterrupt; last_summary holds what happened. cancel() works from any thr
              }),
              py::kw_only(), py::arg("state_dir") = d.state_dir.string(), py::arg("halt") = py::none(),
              py::arg("pools") = d.pools, py::arg("stderr_tail_lines") = d.stderr_tail_lines,
-             py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none())
+             py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none(),
+             py::arg("journal") = false, py::arg("retry_dead") = false, py::arg("fresh") = false,
+             py::arg("job_name") = "", py::arg("open") = false, py::arg("defaults") = py::none())
         .def("add_executor", &add_executor, py::arg("executor"), "Adds an executor; raises ConfigError when it has no slots.")
         .def("set_sink", &set_sink, py::arg("sink"), "Sets where records go.")
         .def("submit", &submit, py::arg("task") = py::none(), py::pos_only(), R"doc(
 Adds a task: submit(TaskSpec(...)) or submit(id=..., command=[...], params=..., ...) with
 the TaskSpec keyword arguments. Raises ConfigError for an invalid or duplicate id, an
-empty command, or an unknown pool.
+empty command, or an unknown pool. Any thread, any time: while run() goes the task joins
+the run (its `after` must name tasks already in it; a glob is resolved now), and with a
+journal it is durable when submit() returns. Raises Error once the run was closed or ended.
 )doc")
+        .def("submit_many", &submit_many, py::arg("tasks"),
+             "Adds TaskSpecs: all of them or, on an error, none (one journal commit while running).")
+        .def("close", [](py_scheduler& s) { s.sched->close(); },
+             "An open run ends once its last task ended; submit() refuses tasks from then on.")
+        .def(
+            "cancel_task",
+            [](py_scheduler& s, const std::string& id) {
+                py::gil_scoped_release nogil;
+                return s.sched->cancel_task(id);
+            },
+            py::arg("id"),
+            "Cancels one task of the running run (a running attempt is killed); tasks after it become "
+            "upstream_failed. False when it had already finished; ConfigError for an unknown id.")
+        .def(
+            "retry_task",
+            [](py_scheduler& s, const std::string& id) {
+                py::gil_scoped_release nogil;
+                return s.sched->retry_task(id);
+            },
+            py::arg("id"),
+            "Runs one dead or cancelled task of the running run again, retries renewed; what failed "
+            "because of it waits for it again. False when the task is not dead or cancelled.")
+        .def(
+            "find_task",
+            [](const py_scheduler& s, const std::string& id) -> py::object {
+                auto t = s.sched->find_task(id);
+                return t ? py::cast(std::move(*t)) : py::none();
+            },
+            py::arg("id"), "The TaskSpec with this id (also a fanned-out one), or None.")
         .def(
             "run",
             [](py_scheduler& s, py::object progress, py::object on_progress, py::object on_task_started,
@@ -150,13 +233,11 @@ unusable and Error when the scheduler has run before.
         .def_property_readonly("last_summary", [](const py_scheduler& s) { return s.last; },
                                "The RunSummary of the run, also after KeyboardInterrupt; None before.")
         .def_property_readonly("state_dir", [](const py_scheduler& s) { return s.sched->options().state_dir.string(); })
-        .def_property_readonly("task_ids", [](const py_scheduler& s) {
-            std::vector<std::string> ids;
-            for (auto& t : s.tasks) ids.push_back(t.first);
-            return ids;
-        }, "Ids of the submitted tasks, in submission order.")
+        .def_property_readonly("task_ids", [](const py_scheduler& s) { return s.sched->task_ids(); },
+                               "Ids of every task, in the order they entered (fanned-out ones too).")
         .def_property_readonly("running", [](const py_scheduler& s) { return s.running; })
-        .def("__len__", [](const py_scheduler& s) { return s.tasks.size(); })
+        .def_property_readonly("open", [](const py_scheduler& s) { return s.sched->options().open; })
+        .def("__len__", [](const py_scheduler& s) { return s.sched->size(); })
         .def("__repr__", &repr);
 }
 

@@ -23,6 +23,7 @@ py::dict task_result_dict(const task_result& t, const std::map<std::string, std:
     d["bad_records"] = t.last.bad_records;
     d["elapsed"] = seconds(t.last.elapsed);
     d["stderr_tail"] = t.last.stderr_tail;
+    d["resumed"] = t.resumed;
     d["params"] = params ? py::cast(*params) : py::dict();
     return d;
 }
@@ -69,7 +70,7 @@ py::object summary_to_pandas(const py_run_summary& r) {
     }
     py::list columns;
     for (const char* c : {"id", "state", "ok", "attempts", "failure", "exit_code", "signal", "message", "executor",
-                          "records", "bad_records", "elapsed", "stderr_tail"})
+                          "records", "bad_records", "elapsed", "stderr_tail", "resumed"})
         columns.append(c);
     if (flat.empty()) return pd.attr("DataFrame")(py::arg("columns") = columns);
     return pd.attr("DataFrame")(flat);
@@ -86,6 +87,9 @@ py::dict progress_to_dict(const progress& p) {
     d["succeeded"] = p.succeeded;
     d["dead"] = p.dead;
     d["skipped"] = p.skipped;
+    d["upstream_failed"] = p.upstream_failed;
+    d["cancelled"] = p.cancelled;
+    d["resumed"] = p.resumed;
     d["finished"] = p.finished();
     d["records"] = p.records;
     d["bad_records"] = p.bad_records;
@@ -118,9 +122,15 @@ void bind_summary(py::module_& m) {
         .def_readonly("succeeded", &progress::succeeded)
         .def_readonly("dead", &progress::dead)
         .def_readonly("skipped", &progress::skipped, "Never finished: the run was cancelled or halted.")
+        .def_readonly("upstream_failed", &progress::upstream_failed,
+                      "Not run: a task they come after (or a task it fanned out) failed.")
+        .def_readonly("cancelled", &progress::cancelled, "Cancelled one by one (Scheduler.cancel_task).")
+        .def_readonly("resumed", &progress::resumed,
+                      "Succeeded in an earlier run of the journal (counted in succeeded, not run again).")
         .def_readonly("records", &progress::records, "Committed records.")
         .def_readonly("bad_records", &progress::bad_records, "Non-JSON lines tasks printed (kept aside).")
-        .def_property_readonly("finished", &progress::finished, "succeeded + dead + skipped.")
+        .def_property_readonly("finished", &progress::finished,
+                               "succeeded + dead + skipped + upstream_failed + cancelled.")
         .def_property_readonly("elapsed", [](const progress& p) { return seconds(p.elapsed); }, "Seconds.")
         .def("to_dict", &progress_to_dict)
         .def("__repr__", [](const progress& p) {
@@ -136,7 +146,7 @@ counts             a Progress with the final counts; succeeded/dead/... are shor
 elapsed            seconds
 tasks              per-task results, a list of dicts in submission order: id, state, ok,
                    attempts, failure, exit_code, signal, message, executor, records,
-                   bad_records, elapsed, stderr_tail, params (of the last attempt)
+                   bad_records, elapsed, stderr_tail (of the last attempt), resumed, params
 to_pandas()        the same as a DataFrame, one column per param (needs pandas)
 to_dict() / to_json()
 )doc")
@@ -157,6 +167,12 @@ to_dict() / to_json()
         .def_property_readonly("succeeded", [](const py_run_summary& r) { return r.summary.counts.succeeded; })
         .def_property_readonly("dead", [](const py_run_summary& r) { return r.summary.counts.dead; })
         .def_property_readonly("skipped", [](const py_run_summary& r) { return r.summary.counts.skipped; })
+        .def_property_readonly("upstream_failed",
+                               [](const py_run_summary& r) { return r.summary.counts.upstream_failed; })
+        .def_property_readonly("cancelled_tasks", [](const py_run_summary& r) { return r.summary.counts.cancelled; },
+                               "Tasks cancelled one by one (`cancelled` says whether the run was).")
+        .def_property_readonly("resumed", [](const py_run_summary& r) { return r.summary.counts.resumed; },
+                               "Tasks that succeeded in an earlier run of the journal and did not run again.")
         .def_property_readonly("records", [](const py_run_summary& r) { return r.summary.counts.records; })
         .def_property_readonly("tasks", &task_results, "Per-task results: a list of dicts.")
         .def("to_dict", &summary_dict)

@@ -113,6 +113,20 @@ container_options to_container(py::handle h) {
     return c;
 }
 
+// A list (or tuple) of str; a single str is refused: after="a" would mean after=["a"] by
+// accident of iteration otherwise.
+std::vector<std::string> to_after(py::handle h) {
+    std::vector<std::string> out;
+    if (h.is_none()) return out;
+    if (py::isinstance<py::str>(h) || !(py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h)))
+        throw py::type_error("after must be a list of task ids or globs, e.g. after=[\"split\"]");
+    for (auto v : h) {
+        if (!py::isinstance<py::str>(v)) throw py::type_error("after: every entry must be a str");
+        out.push_back(v.cast<std::string>());
+    }
+    return out;
+}
+
 py::object optional_seconds(const std::optional<duration>& d) {
     if (!d) return py::none();
     return py::float_(seconds(*d));
@@ -136,6 +150,8 @@ py::dict task_to_dict(const task_spec& t) {
     d["backoff"] = b;
     d["pool"] = t.pool;
     d["workdir"] = t.workdir;
+    d["after"] = t.after;
+    d["control_lines"] = t.control_lines;
     d["image"] = t.image;
     d["container"] = container_to_dict(t.container);
     return d;
@@ -209,6 +225,10 @@ timeout   per attempt: seconds, "30s", a timedelta, or None (no limit); kills th
 backoff   a Backoff, a dict of its fields, or a duration (the first delay); default Backoff()
 pool      name of a pool given to Scheduler(pools=...); "" = no pool limit
 workdir   working directory; "" = the current directory
+after     ids (or globs such as "crawl-*") of tasks this one runs after: it starts once they
+          and every task they fanned out succeeded, and is upstream_failed when one failed
+control_lines  read stdout lines {"$drover": {...}} as control lines (fanning out child
+          tasks) instead of records; default True
 image     Docker image (DockerExecutor only); "" = the executor's default_image
 container DockerExecutor settings: {"memory": bytes (0 = no limit), "cpus": float (0 = no
           limit), "network": "none" (default) or "host", "pull": "never" (default) or "missing"}
@@ -217,7 +237,7 @@ env and params read back as copies: assign a whole dict to change them.
 )doc")
         .def(py::init([](std::string id, py::object command, py::object env, py::object params, int retries,
                          py::object timeout, py::object backoff, std::string pool, std::string workdir,
-                         std::string image, py::object container) {
+                         py::object after, bool control_lines, std::string image, py::object container) {
                  task_spec t;
                  t.id = std::move(id);
                  t.command = to_command(command);
@@ -228,6 +248,8 @@ env and params read back as copies: assign a whole dict to change them.
                  t.backoff = to_backoff(backoff);
                  t.pool = std::move(pool);
                  t.workdir = std::move(workdir);
+                 t.after = to_after(after);
+                 t.control_lines = control_lines;
                  t.image = std::move(image);
                  t.container = to_container(container);
                  return t;
@@ -235,7 +257,8 @@ env and params read back as copies: assign a whole dict to change them.
              py::arg("id"), py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
              py::arg("params") = py::none(), py::arg("retries") = 0, py::arg("timeout") = py::none(),
              py::arg("backoff") = py::none(), py::arg("pool") = "", py::arg("workdir") = "",
-             py::arg("image") = "", py::arg("container") = py::none())
+             py::arg("after") = py::none(), py::arg("control_lines") = true, py::arg("image") = "",
+             py::arg("container") = py::none())
         .def_readwrite("id", &task_spec::id)
         .def_property(
             "command", [](const task_spec& t) { return t.command; },
@@ -261,6 +284,11 @@ env and params read back as copies: assign a whole dict to change them.
             [](task_spec& t, py::object v) { t.backoff = to_backoff(v); })
         .def_readwrite("pool", &task_spec::pool)
         .def_readwrite("workdir", &task_spec::workdir)
+        .def_property(
+            "after", [](const task_spec& t) { return t.after; },
+            [](task_spec& t, py::object v) { t.after = to_after(v); },
+            "Ids or globs of the tasks this one runs after (a copy: assign a whole list to change it).")
+        .def_readwrite("control_lines", &task_spec::control_lines)
         .def_readwrite("image", &task_spec::image)
         .def_property(
             "container", [](const task_spec& t) { return container_to_dict(t.container); },
@@ -274,6 +302,7 @@ env and params read back as copies: assign a whole dict to change them.
             if (t.retries) r += ", retries=" + std::to_string(t.retries);
             if (t.timeout) r += ", timeout=" + py::repr(py::float_(seconds(*t.timeout))).cast<std::string>();
             if (!t.pool.empty()) r += ", pool=" + py::repr(py::str(t.pool)).cast<std::string>();
+            if (!t.after.empty()) r += ", after=" + py::repr(py::cast(t.after)).cast<std::string>();
             if (!t.image.empty()) r += ", image=" + py::repr(py::str(t.image)).cast<std::string>();
             return r + ")";
         });

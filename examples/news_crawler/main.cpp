@@ -4,6 +4,10 @@
 //
 //   news_crawler --date 2018-01-06 --base-url http://127.0.0.1:8080
 //
+// Run by drover, a day can also be split: `--fan-out` only follows the day's list pages and
+// prints one drover control line per page, submitting a task that crawls that page alone
+// (`--page N`); see examples/jobs/news-fanout.toml.
+//
 // The page structure it expects is described in page_parser.hpp; the HTTP behaviour
 // (keep-alive, rate, retries, TLS) in fetcher.hpp.
 
@@ -42,6 +46,10 @@ struct options {
     fetch_options fetch;
     int max_pages = 1000;
     bool quiet = false;
+    bool fan_out = false;   // list the pages, submit a task per page (drover control lines)
+    int page = 0;           // crawl only this list page (1-based); 0 = every page
+    std::string program;    // argv[0], for the tasks --fan-out submits
+    std::vector<std::string> shared_args;  // the options a page task gets too
 };
 
 const char* usage_text = R"(usage: news_crawler --date YYYY-MM-DD [--base-url URL] [options]
@@ -60,6 +68,9 @@ Crawls the list pages of one date (URL/list?date=YYYY-MM-DD&page=1, then each pa
   --ca-file PEM       extra CA certificates for https://
   --insecure          do not verify TLS certificates
   --quiet             no summary line on stderr
+  --fan-out           only follow the list pages, and print one drover control line per page
+                      submitting the task `crawl-DATE-pN` that runs this crawler with --page N
+  --page N            crawl list page N only (no "next"), and its articles
 Exit codes: 0 complete, 1 incomplete (errors on stderr), 2 usage.
 )";
 
@@ -89,13 +100,26 @@ bool valid_date(const std::string& d) {
 
 options parse_args(int argc, char** argv) {
     options o;
+    o.program = argv[0];
     if (const char* env = std::getenv("NEWS_BASE_URL")) o.base_url = env;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto value = [&]() -> std::string {
             if (i + 1 >= argc) usage(a + " needs a value");
+            o.shared_args.push_back(a);
+            o.shared_args.push_back(argv[i + 1]);
             return argv[++i];
         };
+        if (a == "--fan-out") {
+            o.fan_out = true;
+            continue;
+        }
+        if (a == "--page") {
+            if (i + 1 >= argc) usage(a + " needs a value");
+            o.page = number<int>(a, argv[++i], 1);
+            continue;
+        }
+        if (a == "--insecure" || a == "--quiet") o.shared_args.push_back(a);
         if (a == "--date") o.date = value();
         else if (a == "--base-url") o.base_url = value();
         else if (a == "--concurrency") o.fetch.concurrency = number<int>(a, value(), 1);
@@ -116,6 +140,7 @@ options parse_args(int argc, char** argv) {
     if (o.date.empty()) usage("--date is required");
     if (!valid_date(o.date)) usage("--date: not a valid YYYY-MM-DD date: '" + o.date + "'");
     if (o.base_url.empty()) usage("no --base-url given and NEWS_BASE_URL is not set");
+    if (o.fan_out && o.page) usage("--fan-out and --page do not go together");
     return o;
 }
 
@@ -157,6 +182,28 @@ asio::awaitable<void> article_worker(crawl_state& s) {
     }
 }
 
+// One control line per list page: drover runs a task per page, each crawling it alone.
+int fan_out(crawl_state& s) {
+    const auto& o = s.opts;
+    for (int n = 1; n <= s.list_pages && s.errors.empty(); ++n) {
+        boost::json::array command{boost::json::string(o.program)};
+        for (const auto& a : o.shared_args) command.emplace_back(a);
+        command.emplace_back("--page");
+        command.emplace_back(std::to_string(n));
+        boost::json::object task{{"id", "crawl-" + o.date + "-p" + std::to_string(n)},
+                                 {"command", std::move(command)},
+                                 {"params", {{"date", o.date}}}};
+        boost::json::object line{{"$drover", {{"submit", std::move(task)}}}};
+        std::cout << boost::json::serialize(line) << "\n";
+    }
+    std::cout.flush();
+    if (!std::cout) s.error("cannot write to stdout");
+    if (!o.quiet)
+        std::cerr << "news_crawler: " << o.date << ": " << s.list_pages << " list pages, one task each"
+                  << (s.errors.empty() ? "" : "; INCOMPLETE") << "\n";
+    return s.errors.empty() ? 0 : exit_incomplete;
+}
+
 asio::awaitable<int> crawl(const options& o, fetcher& http) {
     std::string err;
     auto base = parse_url(o.base_url, &err);
@@ -181,7 +228,7 @@ asio::awaitable<int> crawl(const options& o, fetcher& http) {
     std::string prefix = base->path();
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
     url page = *base;
-    page.target = prefix + "/list?date=" + o.date + "&page=1";
+    page.target = prefix + "/list?date=" + o.date + "&page=" + std::to_string(o.page ? o.page : 1);
     std::set<std::string> seen_pages, seen_articles;
     for (std::optional<url> p = page; p; ) {
         if (!seen_pages.insert(p->str()).second) {
@@ -212,8 +259,9 @@ asio::awaitable<int> crawl(const options& o, fetcher& http) {
         }
         for (auto& a : lp.articles)
             if (seen_articles.insert(a.str()).second) s.queue.push_back(a);
-        p = lp.next;
+        p = o.page ? std::nullopt : lp.next;
     }
+    if (o.fan_out) co_return fan_out(s);
 
     // Articles, `concurrency` at a time.
     s.found.resize(s.queue.size());

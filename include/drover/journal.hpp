@@ -60,7 +60,7 @@ struct journal_status {
 
     struct dead_task {
         std::string task_id;
-        std::string state;     ///< dead or upstream_failed
+        std::string state;     ///< dead, upstream_failed or cancelled
         int attempts = 0;      ///< over all runs
         std::string failure;   ///< failure class of the last attempt
         std::string message;

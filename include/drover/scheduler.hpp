@@ -119,6 +119,8 @@ public:
     std::optional<task_spec> find_task(std::string_view id) const;
     /// Tasks so far, including those submitted while running.
     std::size_t size() const;
+    /// Their ids, in the order they entered.
+    std::vector<std::string> task_ids() const;
 
     /// Observers are not owned and must outlive the run.
     void add_observer(observer& o);

@@ -41,6 +41,8 @@ void progress_reporter::on_task_finished(const task_spec& t, const attempt_outco
         fmt::print(o_.out, "retry  {} attempt {} failed: {}\n", t.id, o.attempt, o.message);
     else if (next == task_state::upstream_failed)
         fmt::print(o_.out, "not run {}: {}\n", t.id, o.message);
+    else if (next == task_state::cancelled)
+        fmt::print(o_.out, "cancelled {}\n", t.id);
     else if (next == task_state::ready)
         fmt::print(o_.out, "lost   {} attempt {}: {} (queued again)\n", t.id, o.attempt, o.message);
     else

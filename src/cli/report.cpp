@@ -14,6 +14,7 @@ std::string summary_text(const std::string& job_name, const run_summary& s) {
                                   job_name, verdict, c.succeeded, c.dead, c.skipped, c.total,
                                   human_duration(c.elapsed), secs > 0 ? static_cast<double>(c.finished()) / secs : 0.0);
     if (c.upstream_failed) out += fmt::format("  upstream failed: {} task(s) not run\n", c.upstream_failed);
+    if (c.cancelled) out += fmt::format("  cancelled: {} task(s) cancelled one by one\n", c.cancelled);
     if (c.resumed) out += fmt::format("  resumed: {} task(s) succeeded in earlier runs, not run again\n", c.resumed);
     out += fmt::format("  records: {} committed, {} bad\n", c.records, c.bad_records);
     out += fmt::format("  output:  {}\n", s.output);

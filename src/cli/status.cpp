@@ -40,6 +40,8 @@ std::string status_text(const journal_status& s) {
         auto it = s.counts.find(k);
         out += fmt::format(", {} {}", it == s.counts.end() ? 0 : it->second, k);
     }
+    if (auto it = s.counts.find("cancelled"); it != s.counts.end() && it->second > 0)
+        out += fmt::format(", {} cancelled", it->second);
     out += "\n";
     if (!s.running.empty()) {
         out += "  running:\n";

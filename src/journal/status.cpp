@@ -87,7 +87,7 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
 
     auto dead = db.prepare(
         "SELECT task_id,state,attempts,coalesce(failure,''),coalesce(message,'') FROM tasks "
-        "WHERE state IN ('dead','upstream_failed') ORDER BY state, task_id");
+        "WHERE state IN ('dead','upstream_failed','cancelled') ORDER BY state, task_id");
     while (dead.step())
         s.dead.push_back({std::string(dead.text_at(0)), std::string(dead.text_at(1)),
                           static_cast<int>(dead.int_at(2)), std::string(dead.text_at(3)),

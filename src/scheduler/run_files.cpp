@@ -144,6 +144,7 @@ std::string to_json(const run_summary& s) {
     j["dead"] = s.counts.dead;
     j["skipped"] = s.counts.skipped;
     j["upstream_failed"] = s.counts.upstream_failed;
+    j["cancelled_tasks"] = s.counts.cancelled;
     j["resumed"] = s.counts.resumed;
     j["records"] = s.counts.records;
     j["bad_records"] = s.counts.bad_records;

@@ -223,6 +223,16 @@ std::size_t scheduler::size() const {
     return g.tasks.size() + g.inbox.size();
 }
 
+std::vector<std::string> scheduler::task_ids() const {
+    auto& g = *impl_->gate;
+    std::lock_guard lock(g.mutex);
+    std::vector<std::string> out;
+    out.reserve(g.tasks.size() + g.inbox.size());
+    for (std::uint32_t i = 0; i < g.tasks.size(); ++i) out.emplace_back(g.tasks.id(i));
+    for (const auto& t : g.inbox) out.push_back(t.id);
+    return out;
+}
+
 void scheduler::cancel() {
     std::lock_guard lock(impl_->mutex);
     if (auto d = impl_->active.lock()) {

@@ -239,7 +239,7 @@ TEST_CASE("crawler over https:// (openssl s_server): a verified certificate work
           std::string::npos);
 }
 
-TEST_CASE("the example job files that this branch can run validate: news-local and news-ssh") {
+TEST_CASE("the example job files that this branch can run validate: news-local, news-ssh and news-fanout") {
     for (auto* job : {"news-local", "news-ssh"}) {
         CAPTURE(job);
         auto r = run_shell(std::string(DROVER_CLI_PATH) + " validate " + DROVER_SOURCE_DIR + "/examples/jobs/" + job + ".toml 2>&1");
@@ -247,4 +247,71 @@ TEST_CASE("the example job files that this branch can run validate: news-local a
         CHECK(r.exit_code == 0);
         CHECK(r.output.find("365 task(s)") != std::string::npos);
     }
+    auto r = run_shell(std::string(DROVER_CLI_PATH) + " validate " + DROVER_SOURCE_DIR + "/examples/jobs/news-fanout.toml 2>&1");
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("32 task(s)") != std::string::npos);
+}
+
+TEST_CASE("news fan-out: split tasks fan out a crawl task per list page, the aggregate comes after all of them") {
+    temp_dir dir;
+    news_site_process site(dir / "site", {"--per-page", "7"});
+    auto job = fmt::format(R"(name = "news-fanout-test"
+state_dir = "{0}/state"
+[[executors]]
+kind = "local"
+slots = 2
+[sink]
+kind = "file"
+path = "{0}/out"
+partition = "date={{record.date}}"
+fsync = false
+[defaults]
+retries = 3
+backoff = "100ms"
+env = {{ NEWS_BASE_URL = "{1}" }}
+[[tasks]]
+id = "split-{{date}}"
+command = ["{2}", "--date", "{{date}}", "--fan-out", "--rate", "0", "--backoff-ms", "10", "--quiet"]
+foreach.date = {{ from = "2018-02-01", to = "2018-02-05" }}
+[[tasks]]
+id = "aggregate"
+after = ["split-*"]
+command = ["{3}", "--input", "{0}/out", "--output", "{0}/report", "--slots", "2", "--quiet"]
+)", dir.path().string(), site.base_url(), NEWS_CRAWLER_PATH, DROVER_AGGREGATE_PATH);
+    write_file(dir / "job.toml", job);
+    auto run = run_shell(std::string(DROVER_CLI_PATH) + " run " + (dir / "job.toml").string() + " --json 2>" +
+                         (dir / "drover.err").string());
+    INFO(read_file(dir / "drover.err"));
+    REQUIRE(run.exit_code == 0);
+    auto summary = json::parse(run.output).as_object();
+    auto truth = site.truth();
+    auto dates = dates_between(truth, "2018-02-01", "2018-02-05");
+    std::size_t pages = 0;
+    for (auto& d : dates) pages += static_cast<std::size_t>((truth[d] + 6) / 7);
+    CHECK(summary.at("total").as_int64() == static_cast<std::int64_t>(5 + pages + 1));
+    CHECK(summary.at("succeeded").as_int64() == summary.at("total").as_int64());
+    // The journal knows each page task and the split task that fanned it out.
+    auto fanned = run_shell("sqlite3 " + (dir / "state/journal.db").string() +
+                            " \"SELECT count(*) FROM tasks WHERE task_id LIKE 'crawl-2018-02-03-p%' AND parent='split-2018-02-03'\"");
+    CHECK(std::stoi(fanned.output) == (truth["2018-02-03"] + 6) / 7);
+
+    std::map<std::string, int> per_date;
+    std::set<std::pair<std::string, std::string>> articles;
+    auto records = read_records(dir / "out");
+    for (auto& line : records) {
+        auto v = json::parse(line).as_object();
+        per_date[std::string(v.at("date").as_string())]++;
+        articles.emplace(v.at("oid").as_string(), v.at("aid").as_string());
+    }
+    CHECK(articles.size() == records.size());
+    for (auto& d : dates) CHECK(per_date[d] == truth[d]);
+    check_counts_csv(dir / "report/counts.csv", truth,
+                     [](const std::string& date) { return date >= "2018-02-01" && date <= "2018-02-05"; });
+
+    // Run again: everything is in the journal (the page tasks too), nothing runs.
+    auto again = run_shell(std::string(DROVER_CLI_PATH) + " run " + (dir / "job.toml").string() + " --json 2>/dev/null");
+    REQUIRE(again.exit_code == 0);
+    auto again_summary = json::parse(again.output).as_object();
+    CHECK(again_summary.at("resumed").as_int64() == summary.at("total").as_int64());
 }

@@ -209,3 +209,23 @@ TEST_CASE("open run: a task submitted while running is journaled - a resumed run
         CHECK(late->env.count("OTHER") == 0);                 // but nothing else: the task is as it was
     }
 }
+
+TEST_CASE("open run: an observer's hook may submit a follow-up, and the run waits for it" * doctest::timeout(60)) {
+    sched_fixture f;
+    auto s = f.make(1);
+    struct follow_up final : observer {
+        scheduler* s = nullptr;
+        void on_task_finished(const task_spec& t, const attempt_outcome&, task_state) override {
+            if (t.id == "a") s->submit(sh("b", "echo '{\"b\":1}'"));
+            if (t.id == "b") cancelled_unknown = !s->cancel_task("b");  // from the strand itself: no deadlock
+        }
+        bool cancelled_unknown = false;
+    } hook;
+    hook.s = &s;
+    s.add_observer(hook);
+    s.submit(rec("a"));
+    auto r = s.run();
+    CHECK(r.ok());
+    CHECK(r.counts.total == 2);
+    CHECK(hook.cancelled_unknown);  // b had finished: nothing to cancel
+}
