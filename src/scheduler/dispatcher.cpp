@@ -40,6 +40,7 @@ dispatcher::dispatcher(strand_type strand, run_config cfg)
       tasks_(gate_.tasks),
       parser_(boost::json::storage_ptr(), record_parse_options()),
       retry_timer_(strand),
+      inbox_timer_(strand),
       progress_timer_(strand) {
     run_driver& driver = *this;
     machine_ = std::make_unique<run_machine>(tasks_, driver, machine_options(cfg_.opts));
@@ -67,7 +68,7 @@ void dispatcher::prepare() {
     gate_.at = run_gate::phase::running;
     gate_.journal_ = journal_;
     gate_.wake = [weak = weak_from_this()] {
-        if (auto d = weak.lock()) asio::post(d->strand(), [d] { d->take_inbox(); });
+        if (auto d = weak.lock()) asio::post(d->strand(), [d] { d->take_inbox(take::wake); });
     };
 }
 
@@ -169,7 +170,7 @@ bool dispatcher::may_finish() {
             gate_.wake_posted = true;
             gate_.wake();
         }
-        return false;
+        return false;  // (a batching window's timer, when armed, takes it)
     }
     gate_.at = run_gate::phase::finished;
     return true;
@@ -329,6 +330,7 @@ void dispatcher::finish() {
     finished_ = true;
     progress_timer_.cancel();
     retry_timer_.cancel();
+    inbox_timer_.cancel();
     for (auto& g : groups_) g->stop();
     cfg_.output->stop();
     run_summary s;

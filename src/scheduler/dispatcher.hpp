@@ -59,8 +59,11 @@ public:
     /// Per-task control by id; throws config_error for an id the run does not have.
     run_machine::control_result cancel_task(std::string_view id);
     run_machine::control_result retry_task(std::string_view id);
-    /// Takes what was submitted since the last call into the run.
-    void take_inbox();
+    /// Takes what was submitted into the run. `wake`: a submission's wake-up (waits for the
+    /// batching window's timer if one is armed); `timer`: that timer; `now`: at once (per-task
+    /// control must see a task submitted a moment ago).
+    enum class take { wake, timer, now };
+    void take_inbox(take how = take::now);
 
 private:
     // run_driver: the machine's questions and actions.
@@ -125,6 +128,11 @@ private:
     std::unordered_map<std::uint32_t, clock::time_point> retry_due_;
     boost::asio::steady_timer retry_timer_;
     clock::time_point retry_timer_at_ = clock::time_point::max();
+
+    // Submissions arriving in a stream are taken in batches, one wake-up per batch: after a
+    // take, the next one waits for this timer (the gate's wake_posted stays set meanwhile).
+    boost::asio::steady_timer inbox_timer_;
+    bool inbox_timer_armed_ = false;  // guarded by the gate's mutex
 
     bool started_ = false, finished_ = false;
     clock::time_point t0_;

@@ -48,17 +48,40 @@ void dispatcher::replay() {
         if (auto p = tasks_.find(parent); p >= 0) machine_->set_parent(child, static_cast<std::uint32_t>(p));
 }
 
-void dispatcher::take_inbox() {
+namespace {
+// How long submissions gather after a take before the next one (they wait at most this).
+constexpr auto inbox_batch_window = std::chrono::milliseconds(10);
+}  // namespace
+
+// A submission posts a take when none is pending. After a take that found tasks, the next
+// take waits for the batch window (submitters see a take pending and post nothing): a stream
+// of submissions wakes the strand once per window, not once per task. A take that finds
+// nothing ends the window.
+void dispatcher::take_inbox(take how) {
     std::uint32_t first = 0, last = 0;
     {
         std::lock_guard lock(gate_.mutex);
-        gate_.wake_posted = false;
-        if (finished_ || !machine_->started() || gate_.inbox.empty()) return;
+        if (how == take::wake && inbox_timer_armed_) return;  // the window's timer takes it
+        if (how == take::timer) inbox_timer_armed_ = false;
+        if (finished_ || !machine_->started() || gate_.inbox.empty()) {
+            if (!inbox_timer_armed_) gate_.wake_posted = false;
+            return;
+        }
         first = static_cast<std::uint32_t>(tasks_.size());
         for (const auto& t : gate_.inbox) tasks_.add(t);
         last = static_cast<std::uint32_t>(tasks_.size());
-        gate_.inbox.clear();
-        gate_.inbox_ids.clear();
+        // Freeing the submissions is the submitters' work: the next submit() does it.
+        gate_.spent.push_back({std::move(gate_.inbox), std::move(gate_.inbox_ids)});
+        gate_.inbox = {};
+        gate_.inbox_ids = {};
+        if (!inbox_timer_armed_) {
+            inbox_timer_armed_ = true;  // wake_posted stays set until the window's take
+            gate_.wake_posted = true;
+            inbox_timer_.expires_after(inbox_batch_window);
+            inbox_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+                if (!ec) self->take_inbox(take::timer);
+            });
+        }
     }
     std::vector<new_task> batch;
     batch.reserve(last - first);

@@ -37,8 +37,14 @@ struct run_gate {
     std::mutex mutex;
     phase at = phase::idle;
     task_store tasks;
-    std::vector<task_spec> inbox;
+    std::vector<task_store::encoded> inbox;  ///< encoded by the submitter: the strand copies bytes
     std::unordered_set<std::string> inbox_ids;
+    /// Inboxes the strand took, to be freed by the next submitter (not on the strand).
+    struct spent_inbox {
+        std::vector<task_store::encoded> tasks;
+        std::unordered_set<std::string> ids;
+    };
+    std::vector<spent_inbox> spent;
     std::unordered_set<std::string> reserved;
     std::shared_ptr<journal> journal_;      ///< while running with a journal
     std::function<void()> wake;             ///< posts "take the inbox" to the strand

@@ -136,16 +136,24 @@ void scheduler::submit(task_spec t) {
     submit_many(std::move(one));
 }
 
+namespace {
+void check_accepting(const run_gate& g) {
+    if (g.at == run_gate::phase::closed) throw error("the run is closed: it takes no more tasks");
+    if (g.at == run_gate::phase::finished) throw error("the run has finished (a scheduler runs only once)");
+}
+}  // namespace
+
+// While a run goes: ids checked and `after` resolved under the gate's mutex, the ids
+// reserved; the JSON made outside it (the strand takes the inbox under the same mutex); then
+// journaled and queued under it again, in one order for the journal and the run.
 void scheduler::submit_many(std::vector<task_spec> tasks) {
     auto& m = *impl_;
+    auto& g = *m.gate;
     for (const auto& t : tasks) detail::check_task(t, m.opts.pools);
-    std::shared_ptr<detail::journal> journal;
-    std::uint64_t seq = 0;
+    bool journaled = false;
     {
-        auto& g = *m.gate;
         std::lock_guard lock(g.mutex);
-        if (g.at == run_gate::phase::closed) throw error("the run is closed: it takes no more tasks");
-        if (g.at == run_gate::phase::finished) throw error("the run has finished (a scheduler runs only once)");
+        check_accepting(g);
         std::vector<std::string> ids;
         for (const auto& t : tasks) {
             if (g.taken(t.id) || std::find(ids.begin(), ids.end(), t.id) != ids.end())
@@ -163,10 +171,28 @@ void scheduler::submit_many(std::vector<task_spec> tasks) {
             t.after = resolve_running_after(g, t, ids);
             ids.push_back(t.id);
         }
-        for (auto& t : tasks) {
-            if (g.journal_) seq = g.journal_->task_submitted(t.id, detail::task_to_json(t));
-            g.inbox_ids.insert(t.id);
-            g.inbox.push_back(std::move(t));
+        for (const auto& t : tasks) g.reserved.insert(t.id);
+        journaled = g.journal_ != nullptr;
+    }
+    std::vector<std::string> json;
+    std::vector<detail::task_store::encoded> encoded;
+    encoded.reserve(tasks.size());
+    for (const auto& t : tasks) {
+        if (journaled) json.push_back(detail::task_to_json(t));
+        encoded.push_back(detail::task_store::encode(t));
+    }
+    std::shared_ptr<detail::journal> journal;
+    std::uint64_t seq = 0;
+    std::vector<run_gate::spent_inbox> spent;  // freed here, after the lock
+    {
+        std::lock_guard lock(g.mutex);
+        spent.swap(g.spent);
+        for (const auto& t : tasks) g.reserved.erase(t.id);
+        check_accepting(g);  // closed or ended meanwhile
+        for (std::size_t k = 0; k < tasks.size(); ++k) {
+            if (g.journal_) seq = g.journal_->task_submitted(tasks[k].id, std::move(json[k]));
+            g.inbox_ids.insert(tasks[k].id);
+            g.inbox.push_back(std::move(encoded[k]));
         }
         if (!g.wake_posted && g.wake) {
             g.wake_posted = true;
@@ -213,7 +239,7 @@ std::optional<task_spec> scheduler::find_task(std::string_view id) const {
     std::lock_guard lock(g.mutex);
     if (auto i = g.tasks.find(id); i >= 0) return g.tasks.spec(static_cast<std::uint32_t>(i));
     for (const auto& t : g.inbox)
-        if (t.id == id) return t;
+        if (t.id == id) return detail::task_store::decode(t);
     return std::nullopt;
 }
 

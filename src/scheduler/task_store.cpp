@@ -110,16 +110,20 @@ char* task_store::allocate(std::size_t n) {
     return p;
 }
 
-std::uint32_t task_store::intern(const task_spec& t) {
-    auto key = policy_key(t);
-    if (auto it = policy_index_.find(key); it != policy_index_.end()) return it->second;
-    auto n = static_cast<std::uint32_t>(policies_.size());
-    policies_.push_back({t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.image, t.container, t.control_lines});
-    policy_index_.emplace(std::move(key), n);
-    return n;
+std::uint32_t task_store::intern(const encoded& e) {
+    if (last_key_ && *last_key_ == e.policy_key) return last_policy_;
+    auto it = policy_index_.find(e.policy_key);
+    if (it == policy_index_.end()) {
+        auto n = static_cast<std::uint32_t>(policies_.size());
+        policies_.push_back(e.policy);
+        it = policy_index_.emplace(e.policy_key, n).first;
+    }
+    last_key_ = &it->first;  // node-based map: the key does not move
+    last_policy_ = it->second;
+    return it->second;
 }
 
-std::uint32_t task_store::add(const task_spec& t) {
+task_store::encoded task_store::encode(const task_spec& t) {
     std::size_t n = string_size(t.id);
     n += varint_size(t.command.size());
     for (auto& a : t.command) n += string_size(a);
@@ -130,8 +134,10 @@ std::uint32_t task_store::add(const task_spec& t) {
     n += varint_size(t.after.size());
     for (auto& a : t.after) n += string_size(a);
 
-    char* b = allocate(n);
-    char* p = put_string(b, t.id);
+    encoded e;
+    e.id = t.id;
+    e.blob.resize(n);
+    char* p = put_string(e.blob.data(), t.id);
     p = put_varint(p, t.command.size());
     for (auto& a : t.command) p = put_string(p, a);
     p = put_varint(p, t.env.size());
@@ -140,8 +146,15 @@ std::uint32_t task_store::add(const task_spec& t) {
     for (auto& [k, v] : t.params) p = put_string(put_string(p, k), v);
     p = put_varint(p, t.after.size());
     for (auto& a : t.after) p = put_string(p, a);
+    e.policy_key = policy_key(t);
+    e.policy = {t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.image, t.container, t.control_lines};
+    return e;
+}
 
-    auto policy = intern(t);
+std::uint32_t task_store::add(const encoded& e) {
+    char* b = allocate(e.blob.size());
+    std::memcpy(b, e.blob.data(), e.blob.size());
+    auto policy = intern(e);
     auto i = static_cast<std::uint32_t>(blobs_.size());
     blobs_.push_back(b);
     policy_of_.push_back(policy);
@@ -175,9 +188,9 @@ std::vector<std::string_view> task_store::after(std::uint32_t i) const {
     return out;
 }
 
-task_spec task_store::spec(std::uint32_t i) const {
+namespace {
+task_spec from_blob(const char* p, const task_policy& pol) {
     task_spec t;
-    const char* p = blob(i);
     t.id = get_string(p);
     t.command.resize(get_varint(p));
     for (auto& a : t.command) a = get_string(p);
@@ -191,7 +204,6 @@ task_spec task_store::spec(std::uint32_t i) const {
     }
     t.after.resize(get_varint(p));
     for (auto& a : t.after) a = get_string(p);
-    const auto& pol = policy(i);
     t.retries = pol.retries;
     t.timeout = pol.timeout;
     t.backoff = pol.backoff;
@@ -202,6 +214,11 @@ task_spec task_store::spec(std::uint32_t i) const {
     t.control_lines = pol.control_lines;
     return t;
 }
+}  // namespace
+
+task_spec task_store::spec(std::uint32_t i) const { return from_blob(blob(i), policy(i)); }
+
+task_spec task_store::decode(const encoded& e) { return from_blob(e.blob.data(), e.policy); }
 
 void task_store::grow_index() {
     std::vector<std::uint32_t> old(std::max<std::size_t>(16, index_.size() * 2), 0);

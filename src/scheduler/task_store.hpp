@@ -38,8 +38,21 @@ public:
     task_store(task_store&&) noexcept = default;
     task_store& operator=(task_store&&) noexcept = default;
 
+    /// A task packed for the store, without touching it: a thread submitting to a running
+    /// scheduler encodes; the scheduler's strand only copies the bytes in (add(encoded&&)).
+    struct encoded {
+        std::string id;
+        std::string blob;        ///< the arena bytes
+        std::string policy_key;  ///< equal keys, equal policies
+        task_policy policy;
+    };
+    static encoded encode(const task_spec& t);
+    /// The task_spec back from an encoded task.
+    static task_spec decode(const encoded& e);
+
     /// Adds a task (the caller validated it) and returns its index. Does not check ids.
-    std::uint32_t add(const task_spec& t);
+    std::uint32_t add(const task_spec& t) { return add(encode(t)); }
+    std::uint32_t add(const encoded& e);
 
     std::size_t size() const noexcept { return blobs_.size(); }
     bool empty() const noexcept { return blobs_.empty(); }
@@ -69,7 +82,7 @@ public:
 private:
     const char* blob(std::uint32_t i) const noexcept { return blobs_[i]; }
     char* allocate(std::size_t n);
-    std::uint32_t intern(const task_spec& t);
+    std::uint32_t intern(const encoded& e);
     void index_insert(std::uint32_t i);
     void grow_index();
 
@@ -83,6 +96,8 @@ private:
     std::vector<std::uint32_t> policy_of_;
     std::deque<task_policy> policies_;
     std::unordered_map<std::string, std::uint32_t> policy_index_;  // serialized policy -> index
+    const std::string* last_key_ = nullptr;  // the last interned key (tasks come in runs of one policy)
+    std::uint32_t last_policy_ = 0;
 
     // Open addressing, linear probing: slot = task index + 1, 0 = empty. Load <= 1/2.
     std::vector<std::uint32_t> index_;
