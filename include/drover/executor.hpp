@@ -19,13 +19,26 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace drover {
+
+/// A process group an attempt started on this machine, with when its leader started:
+/// "BOOT_ID:TICKS" (/proc/sys/kernel/random/boot_id, and field 22 of /proc/PID/stat), which
+/// tells it apart from a later process that got the same id.
+struct process_ref {
+    std::int64_t pgid = 0;
+    std::string started;
+};
 
 /// Receives what an attempt prints. Implemented by the scheduler; called on the
 /// executor passed to async_execute.
 class attempt_io {
 public:
+    /// The attempt's process group started on this machine (local executors call it): the
+    /// scheduler journals it, so a run resumed after drover died can kill what is left of it
+    /// before it starts the task again.
+    virtual void on_process(const process_ref&) {}
     /// One stdout line without its line terminator. Lines are records.
     virtual void on_stdout_line(std::string_view line) = 0;
     /// A stdout line longer than the executor's limit: its length and its first bytes.
@@ -62,6 +75,10 @@ struct executor_context {
     std::function<void()> capacity_changed;
     /// Report something the user should see (a host went down, came back, was rejected).
     std::function<void(std::string)> report;
+    /// Process groups of attempts that an earlier run on this state directory started and
+    /// never saw end (that drover process died). An executor that started them (local) kills
+    /// what is left of them in start(), before this run's first attempt.
+    std::vector<process_ref> leftovers;
 };
 
 /// Base class for executors (local processes, SSH hosts, Docker daemons, ...).

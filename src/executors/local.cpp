@@ -2,6 +2,7 @@
 
 #include "detail/complete.hpp"
 #include "detail/line_splitter.hpp"
+#include "executors/group_watchdog.hpp"
 #include "executors/spawn.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -32,8 +33,10 @@ std::string signal_name(int sig) {
 class child_run : public std::enable_shared_from_this<child_run> {
 public:
     child_run(asio::any_io_executor ex, const local_executor_options& opts, attempt_io& io,
-              executor::completion_handler handler, detail::spawned_child c)
+              executor::completion_handler handler, detail::spawned_child c,
+              std::shared_ptr<detail::group_watchdog> watchdog)
         : opts_(opts),
+          watchdog_(std::move(watchdog)),
           io_(io),
           handler_(std::move(handler)),
           pid_(c.pid),
@@ -115,6 +118,8 @@ private:
         // The leader is a zombie until reaped, so its process group id cannot be reused:
         // killing the group now safely removes whatever the task left running.
         if (opts_.kill_leftovers) detail::signal_group(pid_, SIGKILL);
+        // Unlisted while the zombie still holds the id (no later attempt can have it yet).
+        if (watchdog_) watchdog_->remove(pid_);
         int status = 0;
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
@@ -171,6 +176,7 @@ private:
     }
 
     local_executor_options opts_;
+    std::shared_ptr<detail::group_watchdog> watchdog_;
     attempt_io& io_;
     executor::completion_handler handler_;
     pid_t pid_;
@@ -190,6 +196,29 @@ private:
 local_executor::local_executor(local_executor_options opts) : opts_(opts) {
     slots_ = opts_.slots ? opts_.slots : std::max(1u, std::thread::hardware_concurrency());
 }
+local_executor::~local_executor() = default;
+local_executor::local_executor(local_executor&&) noexcept = default;
+local_executor& local_executor::operator=(local_executor&&) noexcept = default;
+
+void local_executor::start(const executor_context& ctx) {
+    // What an earlier run that died left running goes before anything of this run starts.
+    for (const auto& ref : ctx.leftovers)
+        if (detail::kill_leftover_group(ref) && ctx.report)
+            ctx.report("killed process group " + std::to_string(ref.pgid) +
+                       ", left running by an earlier run of this state directory that stopped");
+    watchdog_ = std::make_shared<detail::group_watchdog>();
+    if (auto problem = watchdog_->start()) {
+        watchdog_.reset();
+        if (ctx.report)
+            ctx.report("no process watchdog (" + *problem +
+                       "): if this process is killed, its running tasks keep running until a resumed run kills them");
+    }
+}
+
+void local_executor::stop() noexcept {
+    if (watchdog_) watchdog_->stop();  // attempts still holding it only send to a closed socket
+    watchdog_.reset();
+}
 
 void local_executor::async_execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
                                    completion_handler handler) {
@@ -203,7 +232,10 @@ void local_executor::async_execute(asio::any_io_executor io_ex, const attempt_re
         detail::complete_later(io_ex, std::move(handler), std::move(r));
         return;
     }
-    std::make_shared<child_run>(io_ex, opts_, io, std::move(handler), child)->start();
+    auto started = detail::process_started(child.pid);
+    if (watchdog_) watchdog_->add(child.pid, started);
+    io.on_process({child.pid, std::move(started)});
+    std::make_shared<child_run>(io_ex, opts_, io, std::move(handler), child, watchdog_)->start();
 }
 
 }  // namespace drover

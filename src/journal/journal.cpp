@@ -53,6 +53,7 @@ struct journal::op {
         task_pending,
         task_submitted,
         attempt_started,
+        attempt_process,
         attempt_finished,
         task_state,
         end_run
@@ -97,6 +98,7 @@ struct schema_db {
             auto info = db.prepare(std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name='" + column + "'");
             if (!info.step()) db.exec(std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + type + ";");
         }
+        db.exec(journal_indexes);
         db.exec("COMMIT;");
     }
 };
@@ -105,7 +107,7 @@ struct schema_db {
 struct journal::writer_state : schema_db {
     std::string run_id;
     sql::statement begin, commit, run_insert, run_end, task_upsert, task_submit, task_running, task_set,
-        attempt_insert, attempt_finish, outputs_clear, output_insert;
+        attempt_insert, attempt_process, attempt_finish, outputs_clear, output_insert;
 
     explicit writer_state(const std::filesystem::path& file)
         : schema_db(file),
@@ -125,7 +127,8 @@ struct journal::writer_state : schema_db {
           task_set(prep("UPDATE tasks SET state=?2,run_id=?3,updated_ms=?4,failure=?5,message=?6 WHERE task_id=?1")),
           attempt_insert(prep("INSERT OR REPLACE INTO attempts(run_id,task_id,attempt,executor,started_ms) "
                               "VALUES(?1,?2,?3,?4,?5)")),
-          attempt_finish(prep("UPDATE attempts SET finished_ms=?4,failure=?5,exit_code=?6,signal=?7,message=?8,"
+          attempt_process(prep("UPDATE attempts SET pgid=?4,started=?5 WHERE run_id=?1 AND task_id=?2 AND attempt=?3")),
+          attempt_finish(prep("UPDATE attempts SET pgid=NULL,finished_ms=?4,failure=?5,exit_code=?6,signal=?7,message=?8,"
                               "records=?9,bad_records=?10,elapsed_ms=?11 WHERE run_id=?1 AND task_id=?2 AND attempt=?3")),
           outputs_clear(prep("DELETE FROM outputs WHERE task_id=?1")),
           output_insert(prep("INSERT OR REPLACE INTO outputs(task_id,location,run_id,attempt) VALUES(?1,?2,?3,?4)")) {}
@@ -152,6 +155,9 @@ struct journal::writer_state : schema_db {
             case op::kind::attempt_started:
                 attempt_insert.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.text).bind(5, o.t_ms).run();
                 task_running.bind(1, o.id).bind(2, run_id).bind(3, o.t_ms).run();
+                break;
+            case op::kind::attempt_process:
+                attempt_process.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.n1).bind(5, o.text).run();
                 break;
             case op::kind::attempt_finished: {
                 auto fail = to_string(o.failure);
@@ -241,6 +247,12 @@ journal::journal(const std::filesystem::path& state_dir, const journal_options& 
             set.bind(1, std::string_view("job_name")).bind(2, opts.job_name).run();
         // We hold the lock: a run still marked running belongs to a process that died.
         db.exec("UPDATE runs SET status='interrupted' WHERE status='running';");
+        // Their attempts' process groups may still run (the watchdog died too, or was never
+        // there): the executors kill what is left of them before this run starts anything.
+        auto live = db.prepare("SELECT pgid, started FROM attempts WHERE pgid IS NOT NULL");
+        while (live.step()) leftovers_.push_back({live.int_at(0), std::string(live.text_at(1))});
+        live.reset();
+        if (!leftovers_.empty()) db.exec("UPDATE attempts SET pgid=NULL WHERE pgid IS NOT NULL;");
         if (opts.fresh) db.exec("DELETE FROM tasks; DELETE FROM outputs;");
         db.exec("COMMIT;");
     } catch (...) {
@@ -319,6 +331,15 @@ std::uint64_t journal::attempt_started(std::string_view id, int attempt, std::st
     o.attempt = attempt;
     o.text = executor;
     o.t_ms = now_ms();
+    return push(std::move(o));
+}
+
+std::uint64_t journal::attempt_process(std::string_view id, int attempt, const process_ref& p) {
+    op o{op::kind::attempt_process};
+    o.id = id;
+    o.attempt = attempt;
+    o.n1 = p.pgid;
+    o.text = p.started;
     return push(std::move(o));
 }
 

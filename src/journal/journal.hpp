@@ -13,6 +13,7 @@
 // journal on disk is always the state of the run at some moment (never "B succeeded" without
 // "A succeeded" when A finished first).
 
+#include <drover/executor.hpp>
 #include <drover/journal.hpp>
 #include <drover/outcome.hpp>
 #include <drover/sink.hpp>
@@ -67,6 +68,8 @@ public:
         std::string id;
         std::string spec;
     };
+    /// Process groups of attempts that runs before this one started and never saw finish.
+    const std::vector<process_ref>& leftovers() const noexcept { return leftovers_; }
     /// Every task row, in no particular order. Before begin_run(); runs on the caller's thread.
     void replay(const std::function<void(const task_row&)>& f);
 
@@ -77,6 +80,8 @@ public:
     /// A task that enters the run while it is going, with its JSON (recreated on resume).
     std::uint64_t task_submitted(std::string_view id, std::string spec);
     std::uint64_t attempt_started(std::string_view id, int attempt, std::string_view executor);
+    /// The process group the attempt leads on this machine (local executor), cleared when it finishes.
+    std::uint64_t attempt_process(std::string_view id, int attempt, const process_ref& p);
     /// `next`: the task's state after the attempt; `out`: what a successful commit published;
     /// `children`: the tasks it fanned out, journaled in the same transaction.
     std::uint64_t attempt_finished(std::string_view id, const attempt_outcome& o, task_state next,
@@ -112,6 +117,7 @@ private:
     unique_fd lock_fd_;
     std::chrono::milliseconds interval_;
     std::unique_ptr<writer_state> w_;
+    std::vector<process_ref> leftovers_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_writer_;

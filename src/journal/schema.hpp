@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS attempts(
   records     INTEGER,
   bad_records INTEGER,
   elapsed_ms  INTEGER,
+  pgid        INTEGER,                  -- local attempts: the process group, NULL once finished
+  started     TEXT,                     -- "BOOT_ID:TICKS" of the group's leader (process_ref)
   PRIMARY KEY(run_id, task_id, attempt)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs(
@@ -63,6 +65,14 @@ CREATE TABLE IF NOT EXISTS outputs(
 )sql";
 
 /// Columns added since version 1: (table, column, type), added to older journals on open.
-inline constexpr const char* journal_added_columns[][3] = {{"tasks", "spec", "TEXT"}, {"tasks", "parent", "TEXT"}};
+inline constexpr const char* journal_added_columns[][3] = {{"tasks", "spec", "TEXT"},
+                                                           {"tasks", "parent", "TEXT"},
+                                                           {"attempts", "pgid", "INTEGER"},
+                                                           {"attempts", "started", "TEXT"}};
+
+/// After the added columns: attempts whose process group may still be alive (pgid is cleared
+/// when the attempt finishes), found without scanning every attempt.
+inline constexpr const char* journal_indexes =
+    "CREATE INDEX IF NOT EXISTS attempts_live ON attempts(pgid) WHERE pgid IS NOT NULL;";
 
 }  // namespace drover::detail

@@ -46,6 +46,8 @@ struct attempt_context {
     std::size_t tail_lines;
     const task_spec& defaults;     ///< what fanned-out tasks start from
     admit_fn admit;
+    /// The attempt's process group started (journaled, so a resumed run can kill what is left).
+    std::function<void(const process_ref&)> on_process;
 };
 
 class attempt_run final : public attempt_io, public std::enable_shared_from_this<attempt_run> {
@@ -61,6 +63,9 @@ public:
     /// Kills the attempt (run cancelled). Completion still goes through `done`.
     void cancel();
 
+    void on_process(const process_ref& p) override {
+        if (ctx_.on_process) ctx_.on_process(p);
+    }
     void on_stdout_line(std::string_view line) override;
     void on_stdout_oversized(std::uint64_t length, std::string_view head) override;
     void on_stderr(std::string_view bytes) override;

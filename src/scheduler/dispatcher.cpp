@@ -108,6 +108,7 @@ void dispatcher::start_executors() {
         ctx.io_ex = strand_;
         ctx.state_dir = cfg_.opts.state_dir;
         ctx.run_id = run_id_;
+        if (journal_) ctx.leftovers = journal_->leftovers();
         ctx.capacity_changed = [weak] {
             if (auto d = weak.lock())
                 asio::post(d->strand(), [d] {
@@ -198,7 +199,12 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
                         parser_,
                         cfg_.opts.stderr_tail_lines,
                         cfg_.opts.defaults,
-                        [this, task](std::vector<child_task>& c) { return admit_children(task, c); }};
+                        [this, task](std::vector<child_task>& c) { return admit_children(task, c); },
+                        {}};
+    if (journal_)
+        ctx.on_process = [j = journal_.get(), id = std::string(tasks_.id(task)), attempt](const process_ref& p) {
+            j->attempt_process(id, attempt, p);
+        };
     auto run = std::make_shared<attempt_run>(
         std::move(ctx), [self = shared_from_this(), task](attempt_outcome o, committed_output out,
                                                          std::vector<child_task> children) {

@@ -22,22 +22,36 @@ struct local_executor_options {
     bool kill_leftovers = true;
 };
 
+namespace detail {
+class group_watchdog;
+}
+
 /// Each attempt is a child process (posix_spawn) leading its own process group:
 /// stdin is /dev/null, stdout lines are records, stderr is the attempt log.
 /// A timeout or cancel sends SIGTERM to the whole group, then SIGKILL after kill_grace.
 /// When the main process exits, whatever it left running in its group is killed, so an
 /// attempt never leaves processes behind (a child that calls setsid() escapes this).
+/// When drover itself dies (kill -9, the OOM killer), a watchdog process it started kills the
+/// groups of its running attempts at once; a resumed run kills what is still left of them
+/// (the journal has their process groups) before it starts anything.
 class local_executor final : public executor {
 public:
     explicit local_executor(local_executor_options opts = {});
+    ~local_executor() override;
+    local_executor(local_executor&&) noexcept;
+    local_executor& operator=(local_executor&&) noexcept;
+
     std::string name() const override { return "local"; }
     std::size_t slots() const override { return slots_; }
+    void start(const executor_context& ctx) override;
+    void stop() noexcept override;
     void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req,
                        attempt_io& io, completion_handler handler) override;
 
 private:
     local_executor_options opts_;
     std::size_t slots_;
+    std::shared_ptr<detail::group_watchdog> watchdog_;
 };
 
 }  // namespace drover
