@@ -1,7 +1,7 @@
 #include <drover/executors/docker.hpp>
 
 #include <drover/error.hpp>
-#include <drover/job_file.hpp>
+#include <drover/duration.hpp>
 
 #include "detail/complete.hpp"
 #include "detail/line_splitter.hpp"

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <drover/error.hpp>
+#include <drover/executors/docker.hpp>
 #include <drover/job_file.hpp>
 
 #include <cstdlib>
@@ -64,16 +65,17 @@ memory = 0
     REQUIRE(j.executors.size() == 1);
     auto& e = j.executors[0];
     CHECK(e.kind == "docker");
-    CHECK(e.docker.hosts == std::vector<std::string>{"unix:///run/d.sock", "tcp://10.0.0.5:2376", "https://h:2376"});
-    CHECK(e.docker.slots_per_host == 3);
-    CHECK(e.docker.tls.enabled);
-    CHECK(e.docker.tls.ca_file == "/c/ca.pem");
-    CHECK(e.docker.tls.cert_file == "/c/cert.pem");
-    CHECK(e.docker.tls.key_file == "/c/key.pem");
-    CHECK(e.docker.default_image == "base:1");
-    CHECK(e.docker.ping_interval == std::chrono::seconds(2));
-    CHECK(e.docker.down_timeout == std::chrono::minutes(1));
-    CHECK_FALSE(e.docker.reap);
+    const auto& docker = e.options_as<drover::docker_executor_options>();
+    CHECK(docker.hosts == std::vector<std::string>{"unix:///run/d.sock", "tcp://10.0.0.5:2376", "https://h:2376"});
+    CHECK(docker.slots_per_host == 3);
+    CHECK(docker.tls.enabled);
+    CHECK(docker.tls.ca_file == "/c/ca.pem");
+    CHECK(docker.tls.cert_file == "/c/cert.pem");
+    CHECK(docker.tls.key_file == "/c/key.pem");
+    CHECK(docker.default_image == "base:1");
+    CHECK(docker.ping_interval == std::chrono::seconds(2));
+    CHECK(docker.down_timeout == std::chrono::minutes(1));
+    CHECK_FALSE(docker.reap);
     REQUIRE(j.tasks.size() == 2);
     CHECK(j.tasks[0].image == "news-crawler");
     CHECK(j.tasks[0].container.memory == 256u << 20);
@@ -88,11 +90,11 @@ memory = 0
 
 TEST_CASE("job docker: no hosts means DOCKER_HOST and friends at run time") {
     auto j = drover::parse_job(docker_exec(""), "d.toml");
-    CHECK(j.executors[0].docker.hosts.empty());
+    CHECK(j.executors[0].options_as<drover::docker_executor_options>().hosts.empty());
     ::setenv("DOCKER_HOST", "tcp://127.0.0.1:4243", 1);
     ::setenv("DOCKER_TLS_VERIFY", "1", 1);
     ::setenv("DOCKER_CERT_PATH", "/certs", 1);
-    auto o = drover::docker_options_from_env(j.executors[0].docker);
+    auto o = drover::docker_options_from_env(j.executors[0].options_as<drover::docker_executor_options>());
     ::unsetenv("DOCKER_HOST");
     ::unsetenv("DOCKER_TLS_VERIFY");
     ::unsetenv("DOCKER_CERT_PATH");
