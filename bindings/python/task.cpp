@@ -2,6 +2,8 @@
 
 #include "bind.hpp"
 
+#include <drover/executors/docker_task.hpp>
+
 namespace drover::python {
 
 namespace {
@@ -113,6 +115,12 @@ container_options to_container(py::handle h) {
     return c;
 }
 
+// The task's Docker settings (its docker_task_options extension), or the defaults.
+docker_task_options docker_of(const task_spec& t) {
+    const auto* d = t.extension<docker_task_options>();
+    return d ? *d : docker_task_options{};
+}
+
 py::object optional_seconds(const std::optional<duration>& d) {
     if (!d) return py::none();
     return py::float_(seconds(*d));
@@ -136,8 +144,9 @@ py::dict task_to_dict(const task_spec& t) {
     d["backoff"] = b;
     d["pool"] = t.pool;
     d["workdir"] = t.workdir;
-    d["image"] = t.image;
-    d["container"] = container_to_dict(t.container);
+    const auto docker = docker_of(t);
+    d["image"] = docker.image;
+    d["container"] = container_to_dict(docker.container);
     return d;
 }
 
@@ -228,8 +237,8 @@ env and params read back as copies: assign a whole dict to change them.
                  t.backoff = to_backoff(backoff);
                  t.pool = std::move(pool);
                  t.workdir = std::move(workdir);
-                 t.image = std::move(image);
-                 t.container = to_container(container);
+                 if (!image.empty() || !container.is_none())
+                     t.set_extension(docker_task_options{std::move(image), to_container(container)});
                  return t;
              }),
              py::arg("id"), py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
@@ -261,10 +270,21 @@ env and params read back as copies: assign a whole dict to change them.
             [](task_spec& t, py::object v) { t.backoff = to_backoff(v); })
         .def_readwrite("pool", &task_spec::pool)
         .def_readwrite("workdir", &task_spec::workdir)
-        .def_readwrite("image", &task_spec::image)
         .def_property(
-            "container", [](const task_spec& t) { return container_to_dict(t.container); },
-            [](task_spec& t, py::object v) { t.container = to_container(v); },
+            "image", [](const task_spec& t) { return docker_of(t).image; },
+            [](task_spec& t, std::string v) {
+                auto d = docker_of(t);
+                d.image = std::move(v);
+                t.set_extension(std::move(d));
+            },
+            "Docker image (DockerExecutor only); \"\" = the executor's default_image.")
+        .def_property(
+            "container", [](const task_spec& t) { return container_to_dict(docker_of(t).container); },
+            [](task_spec& t, py::object v) {
+                auto d = docker_of(t);
+                d.container = to_container(v);
+                t.set_extension(std::move(d));
+            },
             "Docker settings as a dict (a copy: assign a whole dict to change them).")
         .def("to_dict", &task_to_dict, "The task as a plain dict (durations in seconds).")
         .def("__repr__", [](const task_spec& t) {
@@ -274,7 +294,7 @@ env and params read back as copies: assign a whole dict to change them.
             if (t.retries) r += ", retries=" + std::to_string(t.retries);
             if (t.timeout) r += ", timeout=" + py::repr(py::float_(seconds(*t.timeout))).cast<std::string>();
             if (!t.pool.empty()) r += ", pool=" + py::repr(py::str(t.pool)).cast<std::string>();
-            if (!t.image.empty()) r += ", image=" + py::repr(py::str(t.image)).cast<std::string>();
+            if (auto image = docker_of(t).image; !image.empty()) r += ", image=" + py::repr(py::str(image)).cast<std::string>();
             return r + ")";
         });
 }

@@ -20,4 +20,5 @@
 #include <drover/sinks/s3.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
+#include <drover/task_extension.hpp>
 #include <drover/version.hpp>

@@ -1,5 +1,5 @@
 // `[[executors]] kind = "docker"`, and the Docker keys of [defaults] and [[tasks]] (image,
-// memory, cpus, network, pull).
+// memory, cpus, network, pull), read into the task's docker_task_options extension.
 
 #include "job/builtin_kinds.hpp"
 
@@ -64,25 +64,28 @@ docker_executor_options read_docker(const job_table& t) {
 
 // The keys a task shares with [defaults], on top of what the task has (its [defaults]).
 void read_container_keys(const job_table& t, task_spec& spec) {
-    if (auto v = nonempty(t, "image")) spec.image = *v;
+    docker_task_options d;
+    if (const auto* base = spec.extension<docker_task_options>()) d = *base;
+    if (auto v = nonempty(t, "image")) d.image = *v;
     if (auto v = t.get_size("memory")) {
         if (*v != 0 && *v < (6u << 20)) t.fail("memory", "Docker needs at least 6MiB (or 0 for no limit)");
-        spec.container.memory = *v;
+        d.container.memory = *v;
     }
     if (auto v = t.get_number("cpus")) {
         if (*v < 0 || *v > 1024) t.fail("cpus", fmt::format("must be between 0 (no limit) and 1024, got {}", *v));
-        spec.container.cpus = *v;
+        d.container.cpus = *v;
     }
     if (auto v = t.get_string("network")) {
-        if (*v == "none") spec.container.network = container_network::none;
-        else if (*v == "host") spec.container.network = container_network::host;
+        if (*v == "none") d.container.network = container_network::none;
+        else if (*v == "host") d.container.network = container_network::host;
         else t.fail("network", fmt::format("unknown network '{}': use \"none\" (the default) or \"host\"", clip(*v)));
     }
     if (auto v = t.get_string("pull")) {
-        if (*v == "never") spec.container.pull = pull_policy::never;
-        else if (*v == "missing") spec.container.pull = pull_policy::missing;
+        if (*v == "never") d.container.pull = pull_policy::never;
+        else if (*v == "missing") d.container.pull = pull_policy::missing;
         else t.fail("pull", fmt::format("unknown pull policy '{}': use \"never\" (the default) or \"missing\"", clip(*v)));
     }
+    spec.set_extension(std::move(d));
 }
 
 }  // namespace

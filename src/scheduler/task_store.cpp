@@ -1,5 +1,8 @@
 #include "scheduler/task_store.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
@@ -72,7 +75,9 @@ void put_key_string(std::string& key, const std::string& s) {
     key += s;
 }
 
-std::string policy_key(const task_spec& t) {
+// Extension values by type and JSON (json_of: the cached or serialized JSON of one value).
+template <class JsonOf>
+std::string policy_key(const task_spec& t, JsonOf&& json_of) {
     std::string key;
     put_raw(key, t.retries);
     put_raw(key, t.timeout.has_value());
@@ -83,13 +88,18 @@ std::string policy_key(const task_spec& t) {
     put_raw(key, t.backoff.jitter);
     put_key_string(key, t.pool);
     put_key_string(key, t.workdir);
-    put_key_string(key, t.image);
-    put_raw(key, t.container.memory);
-    put_raw(key, t.container.cpus);
-    put_raw(key, t.container.network);
-    put_raw(key, t.container.pull);
     put_raw(key, t.control_lines);
+    for (const auto& e : t.extensions) {
+        put_key_string(key, std::string(e.type->name));
+        put_key_string(key, json_of(e));
+    }
     return key;
+}
+
+std::string extension_json(const task_extensions::entry& e) {
+    boost::json::object o;
+    e.type->to_json(e.value.get(), o);
+    return boost::json::serialize(o);
 }
 
 std::size_t hash_id(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
@@ -111,10 +121,15 @@ char* task_store::allocate(std::size_t n) {
 }
 
 std::uint32_t task_store::intern(const task_spec& t) {
-    auto key = policy_key(t);
+    auto key = policy_key(t, [&](const task_extensions::entry& e) -> std::string {
+        if (auto it = extension_json_.find(e.value.get()); it != extension_json_.end()) return it->second;
+        return extension_json(e);
+    });
     if (auto it = policy_index_.find(key); it != policy_index_.end()) return it->second;
     auto n = static_cast<std::uint32_t>(policies_.size());
-    policies_.push_back({t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.image, t.container, t.control_lines});
+    policies_.push_back({t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.control_lines, t.extensions});
+    for (const auto& e : t.extensions)  // the policy keeps the value alive: its address stays its own
+        if (!extension_json_.contains(e.value.get())) extension_json_.emplace(e.value.get(), extension_json(e));
     policy_index_.emplace(std::move(key), n);
     return n;
 }
@@ -197,9 +212,8 @@ task_spec task_store::spec(std::uint32_t i) const {
     t.backoff = pol.backoff;
     t.pool = pol.pool;
     t.workdir = pol.workdir;
-    t.image = pol.image;
-    t.container = pol.container;
     t.control_lines = pol.control_lines;
+    t.extensions = pol.extensions;
     return t;
 }
 
@@ -248,6 +262,7 @@ std::size_t task_store::memory_bytes() const noexcept {
     std::size_t n = arena_bytes_ + blobs_.capacity() * sizeof(const char*) +
                     policy_of_.capacity() * sizeof(std::uint32_t) + index_.capacity() * sizeof(std::uint32_t);
     for (const auto& [key, _] : policy_index_) n += key.capacity() + sizeof(task_policy) + 64;
+    for (const auto& [value, json] : extension_json_) n += json.capacity() + 64;
     return n;
 }
 

@@ -77,15 +77,15 @@ memory = 0
     CHECK(docker.down_timeout == std::chrono::minutes(1));
     CHECK_FALSE(docker.reap);
     REQUIRE(j.tasks.size() == 2);
-    CHECK(j.tasks[0].image == "news-crawler");
-    CHECK(j.tasks[0].container.memory == 256u << 20);
-    CHECK(j.tasks[0].container.cpus == 1.5);
-    CHECK(j.tasks[0].container.network == drover::container_network::host);
-    CHECK(j.tasks[0].container.pull == drover::pull_policy::missing);
-    CHECK(j.tasks[1].image == "other:2");
-    CHECK(j.tasks[1].container.memory == 0);
-    CHECK(j.tasks[1].container.network == drover::container_network::none);
-    CHECK(j.tasks[1].container.pull == drover::pull_policy::never);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->image == "news-crawler");
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.memory == 256u << 20);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.cpus == 1.5);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.network == drover::container_network::host);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.pull == drover::pull_policy::missing);
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->image == "other:2");
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->container.memory == 0);
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->container.network == drover::container_network::none);
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->container.pull == drover::pull_policy::never);
 }
 
 TEST_CASE("job docker: no hosts means DOCKER_HOST and friends at run time") {
