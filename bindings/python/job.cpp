@@ -2,66 +2,27 @@
 
 #include "bind.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
 namespace drover::python {
 
 namespace {
 
-py::dict executor_config_dict(const executor_config& c) {
-    py::dict d;
-    d["kind"] = c.kind;
-    if (c.kind == "local") {
-        d["slots"] = c.local.slots;
-        d["kill_grace"] = seconds(c.local.kill_grace);
-        d["max_line_bytes"] = c.local.max_line_bytes;
-        d["hold_stdin"] = c.local.hold_stdin;
-        d["kill_leftovers"] = c.local.kill_leftovers;
-    } else if (c.kind == "ssh") {
-        d["hosts"] = c.ssh.hosts;
-        d["slots_per_host"] = c.ssh.slots_per_host;
-        d["identity"] = c.ssh.identity;
-        d["ssh_options"] = c.ssh.ssh_options;
-        d["config_file"] = c.ssh.config_file;
-        d["workdir"] = c.ssh.workdir;
-        d["accept_new_host_keys"] = c.ssh.accept_new_host_keys;
-        d["connect_timeout"] = seconds(c.ssh.connect_timeout);
-        d["kill_grace"] = seconds(c.ssh.kill_grace);
-    } else if (c.kind == "docker") {
-        d["hosts"] = c.docker.hosts;
-        d["slots_per_host"] = c.docker.slots_per_host;
-        d["tls"] = c.docker.tls.enabled;
-        d["default_image"] = c.docker.default_image;
-        d["connect_timeout"] = seconds(c.docker.connect_timeout);
-        d["request_timeout"] = seconds(c.docker.request_timeout);
-        d["down_timeout"] = seconds(c.docker.down_timeout);
-    }
-    return d;
+// What the kind shows of an entry (kinds::describe), with its kind first.
+py::object executor_config_dict(const job& j, const executor_config& c) {
+    boost::json::object o;
+    o["kind"] = c.kind;
+    j.kinds.describe(c, o);
+    return to_python(boost::json::value(std::move(o)));
 }
 
-py::object sink_config_dict(const std::optional<sink_config>& s) {
-    if (!s) return py::none();
-    py::dict d;
-    d["kind"] = s->kind;
-    if (s->kind == "file") {
-        d["root"] = s->file.root.string();
-        d["partition"] = s->file.partition;
-        d["max_records"] = s->file.max_records;
-        d["max_bytes"] = s->file.max_bytes;
-        d["compression_level"] = s->file.compression_level;
-        d["fsync"] = s->file.fsync;
-    } else if (s->kind == "s3") {
-        // Where the output goes, never the credentials.
-        d["url"] = s->s3.url;
-        d["endpoint"] = s->s3.endpoint;
-        d["region"] = s->s3.region;
-        d["path_style"] = s->s3.path_style;
-        d["profile"] = s->s3.profile;
-        d["partition"] = s->s3.partition;
-        d["max_records"] = s->s3.max_records;
-        d["max_bytes"] = s->s3.max_bytes;
-        d["compression_level"] = s->s3.compression_level;
-        d["part_size"] = s->s3.part_size;
-    }
-    return d;
+py::object sink_config_dict(const job& j) {
+    if (!j.sink) return py::none();
+    boost::json::object o;
+    o["kind"] = j.sink->kind;
+    j.kinds.describe(*j.sink, o);
+    return to_python(boost::json::value(std::move(o)));
 }
 
 py_scheduler scheduler_for(const job& j, const std::optional<std::string>& state_dir, bool retry_dead, bool fresh) {
@@ -96,10 +57,10 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
             "Where run state goes; assign to override (like `drover run --state`).")
         .def_property_readonly("executors", [](const job& j) {
             py::list out;
-            for (auto& e : j.executors) out.append(executor_config_dict(e));
+            for (auto& e : j.executors) out.append(executor_config_dict(j, e));
             return out;
         })
-        .def_property_readonly("sink", [](const job& j) { return sink_config_dict(j.sink); })
+        .def_property_readonly("sink", [](const job& j) { return sink_config_dict(j); })
         .def_property_readonly("pools", [](const job& j) { return j.options.pools; })
         .def_property_readonly("halt", [](const job& j) { return j.options.halt; })
         .def_readonly("tasks", &job::tasks)
@@ -129,7 +90,9 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
     m.def(
         "load_job", [](const std::string& path) { return load_job(path); }, py::arg("path"),
         "Reads and validates a job file. Raises ConfigError ('file:line:column: key: problem').");
-    m.def("parse_job", &parse_job, py::arg("text"), py::arg("source_name") = "<string>",
+    m.def(
+        "parse_job", [](std::string_view text, const std::string& source_name) { return parse_job(text, source_name); },
+        py::arg("text"), py::arg("source_name") = "<string>",
           "Same as load_job, from TOML text; source_name is used in error messages.");
     m.def("make_scheduler", &scheduler_for, py::arg("job"), py::kw_only(), py::arg("state_dir") = py::none(),
           py::arg("retry_dead") = false, py::arg("fresh") = false,

@@ -2,6 +2,8 @@
 
 #include "bind.hpp"
 
+#include <drover/executors/docker_task.hpp>
+
 namespace drover::python {
 
 namespace {
@@ -127,6 +129,12 @@ std::vector<std::string> to_after(py::handle h) {
     return out;
 }
 
+// The task's Docker settings (its docker_task_options extension), or the defaults.
+docker_task_options docker_of(const task_spec& t) {
+    const auto* d = t.extension<docker_task_options>();
+    return d ? *d : docker_task_options{};
+}
+
 py::object optional_seconds(const std::optional<duration>& d) {
     if (!d) return py::none();
     return py::float_(seconds(*d));
@@ -152,8 +160,9 @@ py::dict task_to_dict(const task_spec& t) {
     d["workdir"] = t.workdir;
     d["after"] = t.after;
     d["control_lines"] = t.control_lines;
-    d["image"] = t.image;
-    d["container"] = container_to_dict(t.container);
+    const auto docker = docker_of(t);
+    d["image"] = docker.image;
+    d["container"] = container_to_dict(docker.container);
     return d;
 }
 
@@ -250,8 +259,8 @@ env and params read back as copies: assign a whole dict to change them.
                  t.workdir = std::move(workdir);
                  t.after = to_after(after);
                  t.control_lines = control_lines;
-                 t.image = std::move(image);
-                 t.container = to_container(container);
+                 if (!image.empty() || !container.is_none())
+                     t.set_extension(docker_task_options{std::move(image), to_container(container)});
                  return t;
              }),
              py::arg("id"), py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
@@ -289,10 +298,21 @@ env and params read back as copies: assign a whole dict to change them.
             [](task_spec& t, py::object v) { t.after = to_after(v); },
             "Ids or globs of the tasks this one runs after (a copy: assign a whole list to change it).")
         .def_readwrite("control_lines", &task_spec::control_lines)
-        .def_readwrite("image", &task_spec::image)
         .def_property(
-            "container", [](const task_spec& t) { return container_to_dict(t.container); },
-            [](task_spec& t, py::object v) { t.container = to_container(v); },
+            "image", [](const task_spec& t) { return docker_of(t).image; },
+            [](task_spec& t, std::string v) {
+                auto d = docker_of(t);
+                d.image = std::move(v);
+                t.set_extension(std::move(d));
+            },
+            "Docker image (DockerExecutor only); \"\" = the executor's default_image.")
+        .def_property(
+            "container", [](const task_spec& t) { return container_to_dict(docker_of(t).container); },
+            [](task_spec& t, py::object v) {
+                auto d = docker_of(t);
+                d.container = to_container(v);
+                t.set_extension(std::move(d));
+            },
             "Docker settings as a dict (a copy: assign a whole dict to change them).")
         .def("to_dict", &task_to_dict, "The task as a plain dict (durations in seconds).")
         .def("__repr__", [](const task_spec& t) {
@@ -303,7 +323,7 @@ env and params read back as copies: assign a whole dict to change them.
             if (t.timeout) r += ", timeout=" + py::repr(py::float_(seconds(*t.timeout))).cast<std::string>();
             if (!t.pool.empty()) r += ", pool=" + py::repr(py::str(t.pool)).cast<std::string>();
             if (!t.after.empty()) r += ", after=" + py::repr(py::cast(t.after)).cast<std::string>();
-            if (!t.image.empty()) r += ", image=" + py::repr(py::str(t.image)).cast<std::string>();
+            if (auto image = docker_of(t).image; !image.empty()) r += ", image=" + py::repr(py::str(image)).cast<std::string>();
             return r + ")";
         });
 }

@@ -5,10 +5,13 @@
 #include <drover/duration.hpp>
 #include <drover/error.hpp>
 #include <drover/executor.hpp>
+#include <drover/executors/docker.hpp>
 #include <drover/executors/local.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
+#include <drover/job_table.hpp>
 #include <drover/journal.hpp>
+#include <drover/kinds.hpp>
 #include <drover/observer.hpp>
 #include <drover/outcome.hpp>
 #include <drover/scheduler.hpp>
@@ -17,4 +20,5 @@
 #include <drover/sinks/s3.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
+#include <drover/task_extension.hpp>
 #include <drover/version.hpp>

@@ -106,6 +106,9 @@ public:
     virtual bool can_accept() const { return true; }
     /// Set when the executor cannot run anything any more; says why.
     virtual std::optional<std::string> failed() const { return std::nullopt; }
+    /// The task extensions it reads (the Docker executor: docker_task_options). Tasks fanned
+    /// out by control lines and tasks recreated from the journal may carry their JSON keys.
+    virtual std::vector<const task_extension_type*> task_extension_types() const { return {}; }
 
     /// Runs one attempt. `req` and `io` stay valid until `handler` is called.
     /// Cancellation: when the handler's associated cancellation slot is emitted, the

@@ -3,12 +3,8 @@
 /// Job files (TOML): executors, sink, defaults and tasks. See docs/job-files.md.
 
 #include <drover/duration.hpp>
-#include <drover/executors/docker.hpp>
-#include <drover/executors/local.hpp>
-#include <drover/executors/ssh.hpp>
+#include <drover/kinds.hpp>
 #include <drover/scheduler.hpp>
-#include <drover/sinks/file.hpp>
-#include <drover/sinks/s3.hpp>
 #include <drover/task.hpp>
 
 #include <filesystem>
@@ -18,21 +14,6 @@
 #include <vector>
 
 namespace drover {
-
-/// One `[[executors]]` entry.
-struct executor_config {
-    std::string kind = "local";     ///< "local", "ssh" or "docker"
-    local_executor_options local;   ///< when kind == "local"
-    ssh_executor_options ssh;       ///< when kind == "ssh"
-    docker_executor_options docker; ///< when kind == "docker"
-};
-
-/// The `[sink]` table.
-struct sink_config {
-    std::string kind = "file";
-    file_sink_options file;
-    s3_sink_options s3;   ///< when kind == "s3"
-};
 
 /// Top-level `schedule`, `timezone` and `overlap`: `drover run` becomes a service.
 struct schedule_config {
@@ -57,15 +38,19 @@ struct job {
     std::vector<task_spec> tasks;
     std::optional<schedule_config> schedule;          ///< unset = run once
     std::optional<alert_config> on_failure;           ///< unset = no alerts
+    /// The kinds the job was read with; they make its executors and sink (make_scheduler).
+    drover::kinds kinds;
 };
 
 /// Reads and validates a job file. Throws config_error ("file:line:column: key: problem").
-job load_job(const std::filesystem::path& file);
+/// `k`: the executor and sink kinds it may use (default: the built-in kinds).
+job load_job(const std::filesystem::path& file, const drover::kinds& k = {});
 
 /// Same, from text; `source_name` is used in error messages.
-job parse_job(std::string_view toml_text, const std::string& source_name);
+job parse_job(std::string_view toml_text, const std::string& source_name, const drover::kinds& k = {});
 
-/// A scheduler set up with the job's options, executors, sink and tasks.
+/// A scheduler set up with the job's options, executors and sink (made by `j.kinds`) and
+/// tasks. Throws config_error for an executor or sink kind `j.kinds` does not have.
 scheduler make_scheduler(const job& j);
 
 /// Parses durations like "250ms", "30s", "5m", "1h", "1h30m", "2d". Throws config_error.

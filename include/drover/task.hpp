@@ -1,6 +1,9 @@
 #pragma once
 /// @file
 /// What to run: task_spec and its retry/backoff policy.
+/// Executor-specific settings are extensions (task_extension.hpp), not fields of task_spec.
+
+#include <drover/task_extension.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -20,26 +23,6 @@ struct backoff_policy {
     duration max{5 * 60 * 1000};     ///< upper bound for any delay
     double multiplier = 2.0;         ///< growth per retry (>= 1)
     double jitter = 0.5;             ///< fraction of the delay that is randomised (0..1)
-};
-
-/// Where a container attempt may reach (Docker executor). Never Docker's bridge networks.
-enum class container_network {
-    none,  ///< no network at all (the default)
-    host,  ///< the daemon host's network namespace (e.g. to reach a loopback server)
-};
-
-/// When the Docker executor pulls a task's image.
-enum class pull_policy {
-    never,    ///< the image must already be on the daemon (the default): a missing image fails the attempt
-    missing,  ///< pull it (POST /images/create) when the daemon does not have it
-};
-
-/// Container settings of a task; only the Docker executor reads them.
-struct container_options {
-    std::uint64_t memory = 0;                           ///< bytes (HostConfig.Memory, no swap on top); 0 = no limit
-    double cpus = 0;                                    ///< CPUs (HostConfig.NanoCpus); 0 = no limit
-    container_network network = container_network::none;
-    pull_policy pull = pull_policy::never;
 };
 
 /// One unit of work. Ids are unique within a scheduler and may contain only
@@ -66,12 +49,20 @@ struct task_spec {
     /// `[...]` as in fnmatch). A glob never matches the task itself; one that matches no
     /// task, an unknown id and a cycle are config errors when the run starts.
     std::vector<std::string> after;
-    std::string image;                           ///< Docker image; empty = the Docker executor's default_image
-    container_options container;                 ///< Docker limits, network and pull policy
     /// Read stdout lines that are a JSON object with the single key `"$drover"` as control
     /// lines (a task fanning out child tasks: docs/workflows.md) instead of records. Turn it
     /// off for tasks whose records could be such an object.
     bool control_lines = true;
+    /// Executor-specific settings (docker_task_options, or a program's own type): typed values
+    /// shared between copies of the task. See task_extension.hpp.
+    task_extensions extensions;
+
+    /// The extension of type T, or nullptr.
+    template <task_extension T>
+    const T* extension() const noexcept { return extensions.get<T>(); }
+    /// Sets (replaces) the extension of type T.
+    template <task_extension T>
+    void set_extension(T value) { extensions.set(std::move(value)); }
 };
 
 /// True if `id` is a valid task id (see task_spec).

@@ -18,7 +18,6 @@
 #include <iostream>
 #include <malloc.h>
 #include <optional>
-#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -113,18 +112,10 @@ cli_args parse_args(int argc, char** argv) {
 
 int validate(const drover::job& j) {
     std::size_t slots = 0;
-    for (auto& e : j.executors) {
-        if (e.kind == "ssh")
-            slots += e.ssh.hosts.size() * e.ssh.slots_per_host;
-        else if (e.kind == "docker")  // no hosts: one daemon from DOCKER_HOST
-            slots += std::max<std::size_t>(1, e.docker.hosts.size()) * e.docker.slots_per_host;
-        else
-            slots += e.local.slots ? e.local.slots : std::max(1u, std::thread::hardware_concurrency());
-    }
+    for (auto& e : j.executors) slots += j.kinds.slots(e);
     fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n", j.source.string(), j.name,
-               j.tasks.size(), j.executors.size(), slots, !j.sink                 ? std::string("(state dir)/output")
-               : j.sink->kind == "s3" ? j.sink->s3.url
-                                      : j.sink->file.root.string());
+               j.tasks.size(), j.executors.size(), slots,
+               j.sink ? j.kinds.location(*j.sink) : std::string("(state dir)/output"));
     for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i) {
         std::string cmd;
         for (auto& a : j.tasks[i].command) cmd += (cmd.empty() ? "" : " ") + a;

@@ -88,13 +88,15 @@ std::string create_body(const task_spec& t, const std::string& image, const cont
                                   {"drover.task", l.task},
                                   {"drover.attempt", std::to_string(l.attempt)},
                                   {"drover.state", l.state}};
+    const auto* d = t.extension<docker_task_options>();
+    const container_options c = d ? d->container : container_options{};
     json::object host;
-    host["NetworkMode"] = t.container.network == container_network::host ? "host" : "none";
-    if (t.container.memory > 0) {
-        host["Memory"] = t.container.memory;
-        host["MemorySwap"] = t.container.memory;  // the limit includes swap: no swapping past it
+    host["NetworkMode"] = c.network == container_network::host ? "host" : "none";
+    if (c.memory > 0) {
+        host["Memory"] = c.memory;
+        host["MemorySwap"] = c.memory;  // the limit includes swap: no swapping past it
     }
-    if (t.container.cpus > 0) host["NanoCpus"] = static_cast<std::int64_t>(std::llround(t.container.cpus * 1e9));
+    if (c.cpus > 0) host["NanoCpus"] = static_cast<std::int64_t>(std::llround(c.cpus * 1e9));
     host["LogConfig"] = json::object{{"Type", "json-file"}, {"Config", json::object{}}};
     body["HostConfig"] = std::move(host);
     return json::serialize(body);

@@ -3,6 +3,7 @@
 // the daemon's JSON answers. No I/O here: everything is testable with canned responses, and
 // every parser turns malformed or hostile input into a protocol_error that says what was wrong.
 
+#include <drover/executors/docker_task.hpp>
 #include <drover/task.hpp>
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 #include <drover/executors/docker.hpp>
 
 #include <drover/error.hpp>
-#include <drover/job_file.hpp>
+#include <drover/duration.hpp>
 
 #include "detail/complete.hpp"
 #include "detail/line_splitter.hpp"
@@ -448,7 +448,10 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
     };
     auto chosen = pick();
     if (!chosen || !ctx) return fail_now(failure_class::executor_lost, "no Docker host is up");
-    std::string image = req.task.image.empty() ? opts.default_image : req.task.image;
+    const docker_task_options no_options;
+    const auto* task_opts = req.task.extension<docker_task_options>();
+    const auto& d = task_opts ? *task_opts : no_options;
+    std::string image = d.image.empty() ? opts.default_image : d.image;
     if (image.empty())
         return fail_now(failure_class::image_missing,
                         "task " + req.task.id + " has no image and the docker executor has no default_image");
@@ -456,7 +459,7 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
     auto& h = hosts[i];
     auto name = docker::container_name(req.run_id, req.task.id, req.attempt);
     docker::container_labels labels{std::string(req.run_id), req.task.id, req.attempt, state_label};
-    docker::lifecycle fsm(label(h), name, image, docker::create_body(req.task, image, labels), req.task.container.pull);
+    docker::lifecycle fsm(label(h), name, image, docker::create_body(req.task, image, labels), d.container.pull);
     ++h.running;
     ++h.started;
     h.live.insert(name);

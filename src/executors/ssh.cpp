@@ -2,7 +2,7 @@
 #include <drover/executors/ssh.hpp>
 
 #include <drover/error.hpp>
-#include <drover/job_file.hpp>
+#include <drover/duration.hpp>
 
 #include "detail/complete.hpp"
 #include "executors/spawn.hpp"

@@ -8,13 +8,11 @@
 #include <drover/job_file.hpp>
 
 #include "detail/template.hpp"
-#include "job/docker_keys.hpp"
-#include "job/ssh_keys.hpp"
 #include "job/expand.hpp"
 #include "job/toml_reader.hpp"
+#include "job/toml_table.hpp"
 #include "job/workflow_keys.hpp"
 #include "scheduler/dag.hpp"
-#include "s3/url.hpp"
 
 #include <toml++/toml.h>
 #include <fmt/format.h>
@@ -34,11 +32,10 @@ namespace {
 namespace fs = std::filesystem;
 using detail::key_path;
 
-// Keys a task shares with [defaults].
+// Keys a task shares with [defaults]; executor kinds add theirs (Docker: image, memory, ...).
 constexpr std::string_view setting_keys[] = {"retries",       "timeout",            "backoff", "backoff_max",
                                              "backoff_multiplier", "backoff_jitter", "pool",    "workdir",
-                                             "image", "memory", "cpus", "network", "pull",
-                                             "control_lines"};  // + docker_keys.hpp
+                                             "control_lines"};
 constexpr std::uintmax_t max_file_bytes = 64u << 20;
 
 // Placeholder names ({date}); "record." is reserved for record fields in partitions.
@@ -59,11 +56,16 @@ struct template_field {
 
 class parser : detail::reader {
 public:
-    using reader::reader;
+    parser(std::string file, const drover::kinds& k) : reader(std::move(file)) {
+        job_.kinds = k;
+        for (auto key : setting_keys) task_keys_.push_back(key);
+        for (auto key : job_.kinds.task_keys()) task_keys_.push_back(key);
+    }
     job run(std::string_view text);
 
 private:
     job job_;
+    std::vector<std::string_view> task_keys_;  // setting_keys and the kinds' task keys
     task_spec base_;                        // [defaults] applied
     std::vector<template_field> base_env_;  // [defaults].env
     const toml::node* partition_node_ = nullptr;
@@ -77,9 +79,9 @@ private:
     void parse_halt(const toml::node& n);
     void parse_executors(const toml::node* n);
     void parse_sink(const toml::node& n);
-    void parse_s3_sink(const toml::table& t, sink_config cfg);
     void parse_defaults(const toml::node& n);
     bool apply_setting(std::string_view k, const toml::node& v, const std::string& key, task_spec& t) const;
+    void apply_kind_settings(const toml::table& t, const std::string& path, task_spec& spec) const;
     std::vector<detail::foreach_axis> parse_foreach(const toml::node& n, const std::string& path) const;
     detail::foreach_axis parse_range(const std::string& name, const toml::table& r, const std::string& key) const;
     void parse_task(const toml::node& n, std::size_t entry);
@@ -124,103 +126,40 @@ void parser::parse_halt(const toml::node& n) {
 }
 
 void parser::parse_executors(const toml::node* n) {
-    if (!n) {  // no [[executors]]: one local executor using every core
-        job_.executors.emplace_back();
+    if (!n) {  // no [[executors]]: one local executor using every core (the kind's defaults)
+        const toml::table none;
+        const auto* local = job_.kinds.find_executor("local");
+        job_.executors.push_back({"local", local->read(detail::toml_table(file_, none, "executors"))});
         return;
     }
     const auto& arr = array_of(*n, "executors", "an array of tables ([[executors]])");
     if (arr.empty()) fail(*n, "executors", "is empty; remove it to get one local executor, or add [[executors]]");
     for (std::size_t i = 0; i < arr.size(); ++i) {
         std::string path = fmt::format("executors[{}]", i);
-        const auto& t = table_of(arr[i], path);
-        executor_config cfg;
-        const auto& kind = required(t, "kind", path, " (e.g. kind = \"local\")");
-        cfg.kind = string_of(kind, path + ".kind");
-        if (cfg.kind == "local") {
-            check_keys(t, path, {"kind", "slots", "kill_grace", "max_line_bytes"});
-            if (const auto* v = t.get("slots")) cfg.local.slots = static_cast<std::size_t>(int_of(*v, path + ".slots", 1));
-            if (const auto* v = t.get("kill_grace")) cfg.local.kill_grace = duration_of(*v, path + ".kill_grace");
-            if (const auto* v = t.get("max_line_bytes")) cfg.local.max_line_bytes = line_limit(*v, path);
-        } else if (cfg.kind == "ssh") {
-            detail::parse_ssh_executor(file_, t, path, cfg.ssh);
-        } else if (cfg.kind == "docker") {
-            detail::parse_docker_executor(file_, t, path, cfg.docker);
-        } else {
-            fail(kind, path + ".kind", fmt::format("unknown executor kind '{}' (known kinds: local, ssh, docker)", cfg.kind));
-        }
-        job_.executors.push_back(std::move(cfg));
+        job_.executors.push_back(job_.kinds.read_executor(detail::toml_table(file_, table_of(arr[i], path), path)));
     }
 }
 
 void parser::parse_sink(const toml::node& n) {
     const auto& t = table_of(n, "sink");
-    sink_config cfg;
-    const auto& kind = required(t, "kind", "sink", " (e.g. kind = \"file\")");
-    cfg.kind = string_of(kind, "sink.kind");
-    if (cfg.kind == "s3") return parse_s3_sink(t, std::move(cfg));
-    check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "fsync"});
-    if (cfg.kind != "file")
-        fail(kind, "sink.kind", fmt::format("unknown sink kind '{}' (known kinds: file, s3)", cfg.kind));
-    const auto& path = required(t, "path", "sink", " (the output directory, e.g. path = \"out\")");
-    cfg.file.root = string_of(path, "sink.path");
-    if (cfg.file.root.empty()) fail(path, "sink.path", "must not be empty");
-    if (const auto* v = t.get("partition")) {
-        cfg.file.partition = string_of(*v, "sink.partition");
-        partition_node_ = v;
-    }
-    if (const auto* v = t.get("max_records"))
-        cfg.file.max_records = static_cast<std::uint64_t>(int_of(*v, "sink.max_records", 0));
-    if (const auto* v = t.get("max_bytes")) cfg.file.max_bytes = size_of(*v, "sink.max_bytes");
-    if (const auto* v = t.get("compression_level"))
-        cfg.file.compression_level = static_cast<int>(int_of(*v, "sink.compression_level", 0, 9));
-    if (const auto* v = t.get("fsync")) cfg.file.fsync = bool_of(*v, "sink.fsync");
-    job_.sink = std::move(cfg);
-}
-
-// `[sink] kind = "s3"`: credentials never come from the job file (environment or profile).
-void parser::parse_s3_sink(const toml::table& t, sink_config cfg) {
-    check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "endpoint",
-                           "region", "path_style", "part_size", "profile", "ca_file"});
-    auto& o = cfg.s3;
-    const auto& path = required(t, "path", "sink", " (e.g. path = \"s3://bucket/prefix\")");
-    o.url = string_of(path, "sink.path");
-    try {
-        s3::parse_s3_url(o.url);
-    } catch (const config_error& e) {
-        fail(path, "sink.path", e.what());
-    }
-    if (const auto* v = t.get("partition")) {
-        o.partition = string_of(*v, "sink.partition");
-        partition_node_ = v;
-    }
-    if (const auto* v = t.get("max_records")) o.max_records = static_cast<std::uint64_t>(int_of(*v, "sink.max_records", 0));
-    if (const auto* v = t.get("max_bytes")) o.max_bytes = size_of(*v, "sink.max_bytes");
-    if (const auto* v = t.get("compression_level"))
-        o.compression_level = static_cast<int>(int_of(*v, "sink.compression_level", 0, 9));
-    if (const auto* v = t.get("endpoint")) {
-        o.endpoint = string_of(*v, "sink.endpoint");
-        if (!o.endpoint.starts_with("http://") && !o.endpoint.starts_with("https://"))
-            fail(*v, "sink.endpoint", "must start with http:// or https://");
-    }
-    if (const auto* v = t.get("region")) o.region = string_of(*v, "sink.region");
-    if (const auto* v = t.get("path_style")) o.path_style = bool_of(*v, "sink.path_style");
-    if (const auto* v = t.get("part_size")) {
-        o.part_size = size_of(*v, "sink.part_size");
-        if (o.part_size < (5ull << 20)) fail(*v, "sink.part_size", "must be at least 5 MiB (S3's minimum part size)");
-    }
-    if (const auto* v = t.get("profile")) o.profile = string_of(*v, "sink.profile");
-    if (const auto* v = t.get("ca_file")) o.ca_file = string_of(*v, "sink.ca_file");
-    job_.sink = std::move(cfg);
+    job_.sink = job_.kinds.read_sink(detail::toml_table(file_, t, "sink"));
+    partition_node_ = t.get("partition");
 }
 
 void parser::parse_defaults(const toml::node& n) {
     const auto& t = table_of(n, "defaults");
-    check_keys(t, "defaults", {"env"}, setting_keys);
+    check_keys(t, "defaults", {"env"}, task_keys_);
     for (auto&& [k, v] : t) {
         std::string key = key_path("defaults", k.str());
         if (k.str() == "env") base_env_ = strings_table(v, key, true);
         else apply_setting(k.str(), v, key, base_);
     }
+    apply_kind_settings(t, "defaults", base_);
+}
+
+// The executor kinds' keys of [defaults] and [[tasks]] (Docker: image, memory, ...).
+void parser::apply_kind_settings(const toml::table& t, const std::string& path, task_spec& spec) const {
+    job_.kinds.read_task(detail::toml_table(file_, t, path), spec);
 }
 
 // The keys [defaults] and [[tasks]] share; returns false for any other key.
@@ -258,8 +197,8 @@ bool parser::apply_setting(std::string_view k, const toml::node& v, const std::s
         t.workdir = string_of(v, key);
     } else if (k == "control_lines") {
         t.control_lines = bool_of(v, key);
-    } else if (!detail::apply_container_setting(file_, k, v, key, t)) {
-        return false;
+    } else {
+        return false;  // an executor kind's key: apply_kind_settings
     }
     return true;
 }
@@ -363,7 +302,7 @@ std::string parser::expand(const template_field& f, const std::map<std::string, 
 void parser::parse_task(const toml::node& n, std::size_t entry) {
     std::string path = fmt::format("tasks[{}]", entry);
     const auto& t = table_of(n, path);
-    check_keys(t, path, {"id", "command", "env", "params", "foreach", "after"}, setting_keys);
+    check_keys(t, path, {"id", "command", "env", "params", "foreach", "after"}, task_keys_);
     entry_line_.push_back(t.source().begin.line);
     auto& after = entry_after_.emplace_back();
     if (const auto* a = t.get("after")) {
@@ -413,6 +352,7 @@ void parser::parse_task(const toml::node& n, std::size_t entry) {
             apply_setting(k.str(), v, key, proto);
         }
     }
+    apply_kind_settings(t, path, proto);
     for (const auto& p : params)
         for (const auto& a : axes)
             if (p.name == a.name)
@@ -472,9 +412,9 @@ void parser::add_task(task_spec t, const template_field& id, std::size_t entry,
 
 // The sink fills the partition from task params, so every task must have each one.
 void parser::check_partition() const {
-    if (!partition_node_) return;
+    if (!partition_node_ || !job_.sink) return;
     const std::string key = "sink.partition";
-    const auto& tpl = job_.sink->kind == "s3" ? job_.sink->s3.partition : job_.sink->file.partition;
+    const auto tpl = job_.kinds.partition(*job_.sink);
     for (const auto& name : detail::template_names(tpl)) {
         if (name.starts_with("record.")) {
             if (name.size() == 7) fail(*partition_node_, key, "{record.} needs a field name, e.g. {record.country}");
@@ -549,11 +489,11 @@ job parser::run(std::string_view text) {
 
 }  // namespace
 
-job parse_job(std::string_view toml_text, const std::string& source_name) {
-    return parser{source_name}.run(toml_text);
+job parse_job(std::string_view toml_text, const std::string& source_name, const drover::kinds& k) {
+    return parser{source_name, k}.run(toml_text);
 }
 
-job load_job(const std::filesystem::path& file) {
+job load_job(const std::filesystem::path& file, const drover::kinds& k) {
     const std::string name = file.string();
     std::error_code ec;
     if (fs::is_directory(file, ec)) throw config_error(name, 0, 0, "", "cannot read job file: it is a directory");
@@ -563,7 +503,7 @@ job load_job(const std::filesystem::path& file) {
     if (!in) throw config_error(name, 0, 0, "", fmt::format("cannot read job file: {}", std::strerror(errno)));
     std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (in.bad()) throw config_error(name, 0, 0, "", fmt::format("cannot read job file: {}", std::strerror(errno)));
-    job j = parse_job(text, name);
+    job j = parse_job(text, name, k);
     j.source = file;
     return j;
 }

@@ -288,6 +288,7 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
         if (size == 0) throw config_error("pool '" + name + "' has size 0");
     detail::run_config cfg{m.opts, m.executors, m.output, m.observers, m.gate};
     if (cfg.executors.empty()) cfg.executors.push_back(detail::default_executor());
+    detail::add_executor_extensions(cfg.opts.defaults, cfg.executors);  // task JSON may carry their keys
     if (!cfg.output) cfg.output = detail::default_sink(m.opts.state_dir);
 
     auto strand = asio::make_strand(ex);

@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -106,30 +107,6 @@ duration duration_of(const json::value& v, std::string_view key) {
     }
 }
 
-const char* network_name(container_network n) { return n == container_network::host ? "host" : "none"; }
-const char* pull_name(pull_policy p) { return p == pull_policy::missing ? "missing" : "never"; }
-
-void read_container(const json::value& v, container_options& c) {
-    if (!v.is_object()) bad("container", "must be an object, not " + std::string(kind_of(v)));
-    for (const auto& [k, x] : v.get_object()) {
-        if (k == "memory") {
-            c.memory = static_cast<std::uint64_t>(int_of(x, "container.memory", 0, std::numeric_limits<std::int64_t>::max()));
-        } else if (k == "cpus") {
-            c.cpus = number_of(x, "container.cpus", 0, 1024);
-        } else if (k == "network") {
-            auto n = string_of(x, "container.network");
-            if (n != "none" && n != "host") bad("container.network", "must be \"none\" or \"host\", not \"" + n + "\"");
-            c.network = n == "host" ? container_network::host : container_network::none;
-        } else if (k == "pull") {
-            auto p = string_of(x, "container.pull");
-            if (p != "never" && p != "missing") bad("container.pull", "must be \"never\" or \"missing\", not \"" + p + "\"");
-            c.pull = p == "missing" ? pull_policy::missing : pull_policy::never;
-        } else {
-            bad("container." + std::string(k), "unknown key (known: memory, cpus, network, pull)");
-        }
-    }
-}
-
 void read_backoff(const json::value& v, backoff_policy& b) {
     if (!v.is_object()) bad("backoff", "must be an object, not " + std::string(kind_of(v)));
     for (const auto& [k, x] : v.get_object()) {
@@ -178,11 +155,7 @@ std::string task_to_json(const task_spec& t) {
     o["pool"] = t.pool;
     o["workdir"] = t.workdir;
     o["control_lines"] = t.control_lines;
-    o["image"] = t.image;
-    o["container"] = {{"memory", t.container.memory},
-                      {"cpus", t.container.cpus},
-                      {"network", network_name(t.container.network)},
-                      {"pull", pull_name(t.container.pull)}};
+    for (const auto& e : t.extensions) e.type->to_json(e.value.get(), o);  // Docker: "image", "container"
     return json::serialize(o);
 }
 
@@ -201,8 +174,18 @@ std::string expand_default(const std::string& name, const std::string& value, co
     }
 }
 
-task_spec read_task(const json::object& o, const task_spec& defaults, std::vector<std::string>* redacted) {
+// The extension type owning a task JSON key, among those `known` carries.
+const task_extension_type* owner_of(std::string_view key, const task_extensions& known) {
+    for (const auto& e : known)
+        for (auto k : e.type->json_keys)
+            if (k == key) return e.type;
+    return nullptr;
+}
+
+task_spec read_task(const json::object& o, const task_spec& defaults, const task_extensions& known,
+                    std::vector<std::string>* redacted) {
     task_spec t = defaults;
+    std::vector<const task_extension_type*> present;
     t.id.clear();
     t.command.clear();
     t.params.clear();
@@ -239,14 +222,18 @@ task_spec read_task(const json::object& o, const task_spec& defaults, std::vecto
             t.workdir = string_of(v, "workdir");
         } else if (k == "control_lines") {
             t.control_lines = bool_of(v, "control_lines");
-        } else if (k == "image") {
-            t.image = string_of(v, "image");
-        } else if (k == "container") {
-            read_container(v, t.container);
+        } else if (const auto* type = owner_of(k, known)) {
+            if (std::find(present.begin(), present.end(), type) == present.end()) present.push_back(type);
         } else {
-            bad(k, "unknown key (known: id, command, params, after, env, retries, timeout, backoff, pool, workdir, "
-                   "control_lines, image, container)");
+            std::string keys = "id, command, params, after, env, retries, timeout, backoff, pool, workdir, control_lines";
+            for (const auto& e : known)
+                for (auto key : e.type->json_keys) keys += ", " + std::string(key);
+            bad(k, "unknown key (known: " + keys + ")");
         }
+    }
+    for (const auto* type : present) {  // each extension reads its keys on top of the defaults' value
+        const auto* base = t.extensions.find(type->name);
+        t.extensions.set(*type, type->from_json(o, base ? base->value.get() : nullptr));
     }
     if (t.id.empty()) bad("id", "missing");
     if (t.command.empty()) bad("command", "missing");
@@ -257,14 +244,22 @@ task_spec read_task(const json::object& o, const task_spec& defaults, std::vecto
 
 }  // namespace
 
-task_spec task_from_json(const json::object& o, const task_spec& defaults) { return read_task(o, defaults, nullptr); }
+task_spec task_from_json(const json::object& o, const task_spec& defaults) {
+    return read_task(o, defaults, defaults.extensions, nullptr);
+}
 
 task_spec task_from_journal(const json::object& o, const task_spec& defaults) {
     std::vector<std::string> redacted;
-    task_spec t = read_task(o, task_spec{}, &redacted);
+    task_spec t = read_task(o, task_spec{}, defaults.extensions, &redacted);
     for (const auto& name : redacted)
         if (auto it = defaults.env.find(name); it != defaults.env.end()) t.env[name] = expand_default(name, it->second, t);
     return t;
+}
+
+void add_executor_extensions(task_spec& defaults, const std::vector<std::shared_ptr<executor>>& executors) {
+    for (const auto& ex : executors)
+        for (const auto* type : ex->task_extension_types())
+            if (!defaults.extensions.find(type->name)) defaults.extensions.set(*type, type->from_json({}, nullptr));
 }
 
 }  // namespace drover::detail

@@ -8,13 +8,19 @@
 //    "pool": "net", "workdir": "/tmp", "control_lines": true,
 //    "image": "crawler", "container": {"memory": 268435456, "cpus": 0.5, "network": "none", "pull": "never"}}
 //
-// Keys left out take the value of `defaults` (a scheduler's task defaults: the job file's
-// [defaults]); unknown keys are errors, so a typo never silently means "default".
+// "image" and "container" belong to the Docker executor's task extension
+// (docker_task_options): each extension writes and reads its own keys. The keys of the
+// extensions `defaults` carries are known; add_executor_extensions gives a run's defaults those
+// its executors read. Keys left out take the value of `defaults` (a scheduler's task
+// defaults: the job file's [defaults]); unknown keys are errors, so a typo never silently
+// means "default".
 
+#include <drover/executor.hpp>
 #include <drover/task.hpp>
 
 #include <boost/json/fwd.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,5 +38,9 @@ task_spec task_from_json(const boost::json::object& o, const task_spec& defaults
 /// Reads what task_to_json wrote, as it was: only the secret variables it left out come from
 /// `defaults.env` (templates filled from the task's params); missing ones stay missing.
 task_spec task_from_journal(const boost::json::object& o, const task_spec& defaults);
+
+/// Gives `defaults` a default value of each task extension the executors read that it has
+/// none of, so that tasks entering the run as JSON may carry their keys.
+void add_executor_extensions(task_spec& defaults, const std::vector<std::shared_ptr<executor>>& executors);
 
 }  // namespace drover::detail

@@ -1,5 +1,8 @@
 #include "scheduler/task_store.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
@@ -72,7 +75,9 @@ void put_key_string(std::string& key, const std::string& s) {
     key += s;
 }
 
-std::string policy_key(const task_spec& t) {
+// Extension values by type and JSON (json_of: the cached or serialized JSON of one value).
+template <class JsonOf>
+std::string policy_key(const task_spec& t, JsonOf&& json_of) {
     std::string key;
     put_raw(key, t.retries);
     put_raw(key, t.timeout.has_value());
@@ -83,13 +88,30 @@ std::string policy_key(const task_spec& t) {
     put_raw(key, t.backoff.jitter);
     put_key_string(key, t.pool);
     put_key_string(key, t.workdir);
-    put_key_string(key, t.image);
-    put_raw(key, t.container.memory);
-    put_raw(key, t.container.cpus);
-    put_raw(key, t.container.network);
-    put_raw(key, t.container.pull);
     put_raw(key, t.control_lines);
+    for (const auto& e : t.extensions) {
+        put_key_string(key, std::string(e.type->name));
+        put_key_string(key, json_of(e));
+    }
     return key;
+}
+
+std::string extension_json(const task_extensions::entry& e) {
+    boost::json::object o;
+    e.type->to_json(e.value.get(), o);
+    return boost::json::serialize(o);
+}
+
+// The JSON of an extension value. Tasks of a job share their values, so each thread keeps the
+// last one it serialized (holding the value, so its address cannot be reused meanwhile).
+std::string cached_extension_json(const task_extensions::entry& e) {
+    thread_local std::shared_ptr<const void> last_value;
+    thread_local std::string last_json;
+    if (e.value != last_value) {
+        last_json = extension_json(e);
+        last_value = e.value;
+    }
+    return last_json;
 }
 
 std::size_t hash_id(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
@@ -146,8 +168,8 @@ task_store::encoded task_store::encode(const task_spec& t) {
     for (auto& [k, v] : t.params) p = put_string(put_string(p, k), v);
     p = put_varint(p, t.after.size());
     for (auto& a : t.after) p = put_string(p, a);
-    e.policy_key = policy_key(t);
-    e.policy = {t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.image, t.container, t.control_lines};
+    e.policy_key = policy_key(t, cached_extension_json);
+    e.policy = {t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.control_lines, t.extensions};
     return e;
 }
 
@@ -209,9 +231,8 @@ task_spec from_blob(const char* p, const task_policy& pol) {
     t.backoff = pol.backoff;
     t.pool = pol.pool;
     t.workdir = pol.workdir;
-    t.image = pol.image;
-    t.container = pol.container;
     t.control_lines = pol.control_lines;
+    t.extensions = pol.extensions;
     return t;
 }
 }  // namespace

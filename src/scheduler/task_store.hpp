@@ -4,8 +4,9 @@
 //
 // Each task is one packed blob in an arena (id, command, env, params, after: length-
 // prefixed, NUL-terminated strings) plus an index into a table of interned policies
-// (retries, timeout, backoff, pool, workdir, image, container), which tasks of one job
-// nearly always share. The id index is an open-addressing table of task numbers.
+// (retries, timeout, backoff, pool, workdir, control_lines and the task extensions, e.g.
+// Docker's image and limits), which tasks of one job nearly always share. Extensions are
+// interned by value (their JSON), so equal ones are kept once. The id index is an open-addressing table of task numbers.
 // spec(i) rebuilds the task_spec when an attempt starts or an observer asks.
 
 #include <drover/task.hpp>
@@ -27,9 +28,8 @@ struct task_policy {
     backoff_policy backoff;
     std::string pool;
     std::string workdir;
-    std::string image;
-    container_options container;
     bool control_lines = true;
+    task_extensions extensions;
 };
 
 class task_store {

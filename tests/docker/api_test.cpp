@@ -16,8 +16,7 @@ TEST_CASE("api: container names are Docker-safe and carry run, task and attempt"
 TEST_CASE("api: create body has command, env, labels, no network and the limits") {
     drover::task_spec t{.id = "t1", .command = {"sh", "-c", "echo \"$X\" 'q'"}, .env = {{"X", "a b=c"}}};
     t.workdir = "/tmp";
-    t.container.memory = 64u << 20;
-    t.container.cpus = 0.5;
+    t.set_extension(drover::docker_task_options{.container = {.memory = 64u << 20, .cpus = 0.5}});
     auto v = json::parse(create_body(t, "img:1", {"run1", "t1", 3, "abcd"})).as_object();
     CHECK(v["Image"] == "img:1");
     CHECK(v["Cmd"] == json::array{"sh", "-c", "echo \"$X\" 'q'"});
@@ -36,7 +35,7 @@ TEST_CASE("api: create body has command, env, labels, no network and the limits"
     CHECK(host["NanoCpus"].to_number<std::int64_t>() == 500'000'000);
 
     drover::task_spec plain{.id = "p", .command = {"true"}};
-    plain.container.network = drover::container_network::host;
+    plain.set_extension(drover::docker_task_options{.container = {.network = drover::container_network::host}});
     auto p = json::parse(create_body(plain, "i", {"r", "p", 1, "s"})).as_object();
     CHECK(p["HostConfig"].as_object()["NetworkMode"] == "host");
     CHECK_FALSE(p["HostConfig"].as_object().contains("Memory"));

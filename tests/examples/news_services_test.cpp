@@ -114,8 +114,8 @@ TEST_CASE("news: 30-day crawl in containers on two Docker daemons, every article
                             .params = {{"date", d}},
                             .retries = 2,
                             .timeout = std::chrono::seconds(120)};
-        t.image = image;
-        t.container.network = drover::container_network::host;  // the site is on 127.0.0.1; never the bridge
+        // The site is on 127.0.0.1: the host's network, never the bridge.
+        t.set_extension(drover::docker_task_options{.image = image, .container = {.network = drover::container_network::host}});
         s.submit(t);
     }
     auto sum = s.run();

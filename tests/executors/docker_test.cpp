@@ -179,11 +179,10 @@ TEST_CASE("docker: over the memory limit is reported as OOM killed" * doctest::t
     docker_run r;
     auto s = r.make(docker_options_for(fleet));
     auto t = sh("hog", "tail /dev/zero");  // one endless line: busybox tail keeps it all
-    t.container.memory = 16u << 20;
+    t.set_extension(drover::docker_task_options{.container = {.memory = 16u << 20}});
     s.submit(t);
     auto ok = sh("fits", "echo '{\"ok\":1}'");
-    ok.container.memory = 16u << 20;
-    ok.container.cpus = 0.5;
+    ok.set_extension(drover::docker_task_options{.container = {.memory = 16u << 20, .cpus = 0.5}});
     s.submit(ok);
     auto sum = s.run();
     REQUIRE(sum.tasks.size() == 2);
@@ -200,12 +199,12 @@ TEST_CASE("docker: a missing image fails with the daemon's message, and so does 
     docker_run r;
     auto s = r.make(docker_options_for(fleet));
     auto t = sh("missing", "true");
-    t.image = "drover-no-such-image:1";
+    t.set_extension(drover::docker_task_options{.image = "drover-no-such-image:1"});
     s.submit(t);
     // pull = missing against a registry address on loopback where nothing listens.
     auto p = sh("pull", "true");
-    p.image = "127.0.0.1:9/drover/none:1";
-    p.container.pull = drover::pull_policy::missing;
+    p.set_extension(drover::docker_task_options{.image = "127.0.0.1:9/drover/none:1",
+                                                .container = {.pull = drover::pull_policy::missing}});
     s.submit(p);
     s.submit({.id = "noprog", .command = {"/no/such/program"}});
     auto sum = s.run();

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <drover/error.hpp>
+#include <drover/executors/docker.hpp>
 #include <drover/job_file.hpp>
 
 #include <cstdlib>
@@ -64,35 +65,36 @@ memory = 0
     REQUIRE(j.executors.size() == 1);
     auto& e = j.executors[0];
     CHECK(e.kind == "docker");
-    CHECK(e.docker.hosts == std::vector<std::string>{"unix:///run/d.sock", "tcp://10.0.0.5:2376", "https://h:2376"});
-    CHECK(e.docker.slots_per_host == 3);
-    CHECK(e.docker.tls.enabled);
-    CHECK(e.docker.tls.ca_file == "/c/ca.pem");
-    CHECK(e.docker.tls.cert_file == "/c/cert.pem");
-    CHECK(e.docker.tls.key_file == "/c/key.pem");
-    CHECK(e.docker.default_image == "base:1");
-    CHECK(e.docker.ping_interval == std::chrono::seconds(2));
-    CHECK(e.docker.down_timeout == std::chrono::minutes(1));
-    CHECK_FALSE(e.docker.reap);
+    const auto& docker = e.options_as<drover::docker_executor_options>();
+    CHECK(docker.hosts == std::vector<std::string>{"unix:///run/d.sock", "tcp://10.0.0.5:2376", "https://h:2376"});
+    CHECK(docker.slots_per_host == 3);
+    CHECK(docker.tls.enabled);
+    CHECK(docker.tls.ca_file == "/c/ca.pem");
+    CHECK(docker.tls.cert_file == "/c/cert.pem");
+    CHECK(docker.tls.key_file == "/c/key.pem");
+    CHECK(docker.default_image == "base:1");
+    CHECK(docker.ping_interval == std::chrono::seconds(2));
+    CHECK(docker.down_timeout == std::chrono::minutes(1));
+    CHECK_FALSE(docker.reap);
     REQUIRE(j.tasks.size() == 2);
-    CHECK(j.tasks[0].image == "news-crawler");
-    CHECK(j.tasks[0].container.memory == 256u << 20);
-    CHECK(j.tasks[0].container.cpus == 1.5);
-    CHECK(j.tasks[0].container.network == drover::container_network::host);
-    CHECK(j.tasks[0].container.pull == drover::pull_policy::missing);
-    CHECK(j.tasks[1].image == "other:2");
-    CHECK(j.tasks[1].container.memory == 0);
-    CHECK(j.tasks[1].container.network == drover::container_network::none);
-    CHECK(j.tasks[1].container.pull == drover::pull_policy::never);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->image == "news-crawler");
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.memory == 256u << 20);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.cpus == 1.5);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.network == drover::container_network::host);
+    CHECK(j.tasks[0].extension<drover::docker_task_options>()->container.pull == drover::pull_policy::missing);
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->image == "other:2");
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->container.memory == 0);
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->container.network == drover::container_network::none);
+    CHECK(j.tasks[1].extension<drover::docker_task_options>()->container.pull == drover::pull_policy::never);
 }
 
 TEST_CASE("job docker: no hosts means DOCKER_HOST and friends at run time") {
     auto j = drover::parse_job(docker_exec(""), "d.toml");
-    CHECK(j.executors[0].docker.hosts.empty());
+    CHECK(j.executors[0].options_as<drover::docker_executor_options>().hosts.empty());
     ::setenv("DOCKER_HOST", "tcp://127.0.0.1:4243", 1);
     ::setenv("DOCKER_TLS_VERIFY", "1", 1);
     ::setenv("DOCKER_CERT_PATH", "/certs", 1);
-    auto o = drover::docker_options_from_env(j.executors[0].docker);
+    auto o = drover::docker_options_from_env(j.executors[0].options_as<drover::docker_executor_options>());
     ::unsetenv("DOCKER_HOST");
     ::unsetenv("DOCKER_TLS_VERIFY");
     ::unsetenv("DOCKER_CERT_PATH");

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <drover/error.hpp>
+#include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
 
 #include "support/support.hpp"
@@ -238,7 +239,7 @@ TEST_CASE("job: an ssh executor's keys reach its options") {
                                "config_file = \"/dev/null\"\nworkdir = \"/w\"\naccept_new_host_keys = true\n"
                                "connect_timeout = \"3s\"\nkill_grace = \"500ms\"\n" + task_a, "ok.toml");
     REQUIRE(j.executors.size() == 1);
-    const auto& o = j.executors[0].ssh;
+    const auto& o = j.executors[0].options_as<drover::ssh_executor_options>();
     CHECK(j.executors[0].kind == "ssh");
     CHECK(o.hosts == std::vector<std::string>{"u@h1:2222", "h2"});
     CHECK(o.slots_per_host == 3);

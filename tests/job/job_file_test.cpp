@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <drover/error.hpp>
+#include <drover/executors/local.hpp>
 #include <drover/job_file.hpp>
+#include <drover/sinks/file.hpp>
 
 #include "support/support.hpp"
 
@@ -60,13 +62,13 @@ TEST_CASE("job: the documented example expands to one task per day of 2018") {
     CHECK(j.options.state_dir == ".drover/hello");
     REQUIRE(j.executors.size() == 1);
     CHECK(j.executors[0].kind == "local");
-    CHECK(j.executors[0].local.slots == 2);
+    CHECK(j.executors[0].options_as<drover::local_executor_options>().slots == 2);
     REQUIRE(j.sink);
     CHECK(j.sink->kind == "file");
-    CHECK(j.sink->file.root == "out/hello");
-    CHECK(j.sink->file.partition == "date={date}");
-    CHECK(j.sink->file.compression_level == 6);
-    CHECK(j.sink->file.fsync);
+    CHECK(j.sink->options_as<drover::file_sink_options>().root == "out/hello");
+    CHECK(j.sink->options_as<drover::file_sink_options>().partition == "date={date}");
+    CHECK(j.sink->options_as<drover::file_sink_options>().compression_level == 6);
+    CHECK(j.sink->options_as<drover::file_sink_options>().fsync);
 
     REQUIRE(j.tasks.size() == 365);
     CHECK(j.tasks.front().id == "day-2018-01-01");
@@ -89,7 +91,7 @@ TEST_CASE("job: a minimal job gets a local executor, no sink and default setting
     auto j = parse_job("name = \"min\"\n[[tasks]]\nid = \"only\"\ncommand = [\"true\"]\n", "min.toml");
     REQUIRE(j.executors.size() == 1);
     CHECK(j.executors[0].kind == "local");
-    CHECK(j.executors[0].local.slots == 0);
+    CHECK(j.executors[0].options_as<drover::local_executor_options>().slots == 0);
     CHECK_FALSE(j.sink);
     CHECK(j.options.state_dir == ".drover/min");
     CHECK_FALSE(j.options.halt.max_dead);
@@ -313,22 +315,22 @@ foreach.day = [1, 2]
     CHECK(j.options.halt.max_dead == 5u);
     CHECK(j.options.halt.max_dead_percent == 12.5);
     REQUIRE(j.executors.size() == 2);
-    CHECK(j.executors[0].local.slots == 3);
-    CHECK(j.executors[0].local.kill_grace == drover::duration(500ms));
-    CHECK(j.executors[0].local.max_line_bytes == 1u << 20);
-    CHECK(j.executors[1].local.slots == 0);
+    CHECK(j.executors[0].options_as<drover::local_executor_options>().slots == 3);
+    CHECK(j.executors[0].options_as<drover::local_executor_options>().kill_grace == drover::duration(500ms));
+    CHECK(j.executors[0].options_as<drover::local_executor_options>().max_line_bytes == 1u << 20);
+    CHECK(j.executors[1].options_as<drover::local_executor_options>().slots == 0);
     REQUIRE(j.sink);
-    CHECK(j.sink->file.root == "../out");
-    CHECK(j.sink->file.partition == "country={record.country}/day={day}");
-    CHECK(j.sink->file.max_records == 1000);
-    CHECK(j.sink->file.max_bytes == 64u << 20);
-    CHECK(j.sink->file.compression_level == 9);
-    CHECK_FALSE(j.sink->file.fsync);
+    CHECK(j.sink->options_as<drover::file_sink_options>().root == "../out");
+    CHECK(j.sink->options_as<drover::file_sink_options>().partition == "country={record.country}/day={day}");
+    CHECK(j.sink->options_as<drover::file_sink_options>().max_records == 1000);
+    CHECK(j.sink->options_as<drover::file_sink_options>().max_bytes == 64u << 20);
+    CHECK(j.sink->options_as<drover::file_sink_options>().compression_level == 9);
+    CHECK_FALSE(j.sink->options_as<drover::file_sink_options>().fsync);
 
     auto sizes = [](std::string v) {
         return parse_job("name = \"s\"\n[sink]\nkind = \"file\"\npath = \"o\"\nmax_bytes = " + v +
                              "\n[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\n", "s.toml")
-            .sink->file.max_bytes;
+            .sink->options_as<drover::file_sink_options>().max_bytes;
     };
     CHECK(sizes("0") == 0);
     CHECK(sizes("4096") == 4096);
@@ -386,10 +388,10 @@ TEST_CASE("job: examples/jobs/hello.toml is a quick 365-task demo writing JSON r
     auto j = drover::load_job(std::filesystem::path(DROVER_SOURCE_DIR) / "examples/jobs/hello.toml");
     CHECK(j.name == "hello");
     REQUIRE(j.executors.size() == 1);
-    CHECK(j.executors[0].local.slots == 0);
+    CHECK(j.executors[0].options_as<drover::local_executor_options>().slots == 0);
     REQUIRE(j.sink);
-    CHECK(j.sink->file.root == "out/hello");
-    CHECK(j.sink->file.partition == "date={date}");
+    CHECK(j.sink->options_as<drover::file_sink_options>().root == "out/hello");
+    CHECK(j.sink->options_as<drover::file_sink_options>().partition == "date={date}");
     REQUIRE(j.tasks.size() == 365);
     CHECK(j.tasks.front().id == "day-2018-01-01");
     CHECK(j.tasks.back().id == "day-2018-12-31");

@@ -3,6 +3,7 @@
 
 #include <drover/error.hpp>
 #include <drover/job_file.hpp>
+#include <drover/sinks/s3.hpp>
 
 #include <string>
 
@@ -33,7 +34,7 @@ TEST_CASE("job s3 sink: every option is read") {
                                "s3.toml");
     REQUIRE(j.sink);
     CHECK(j.sink->kind == "s3");
-    const auto& o = j.sink->s3;
+    const auto& o = j.sink->options_as<drover::s3_sink_options>();
     CHECK(o.url == "s3://news-bucket/crawl/v1");
     CHECK(o.endpoint == "http://127.0.0.1:4568");
     CHECK(o.region == "eu-west-1");

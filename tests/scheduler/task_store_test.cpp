@@ -26,9 +26,14 @@ task_spec full_task() {
     t.pool = "heavy";
     t.workdir = "/tmp/work";
     t.after = {"setup", "fetch-*"};
-    t.image = "news:1";
-    t.container = {512u << 20, 1.5, container_network::host, pull_policy::missing};
+    t.set_extension(docker_task_options{"news:1", {512u << 20, 1.5, container_network::host, pull_policy::missing}});
     return t;
+}
+
+// The task's Docker settings, or the defaults when it has none.
+docker_task_options docker(const task_spec& t) {
+    const auto* d = t.extension<docker_task_options>();
+    return d ? *d : docker_task_options{};
 }
 
 void check_equal(const task_spec& a, const task_spec& b) {
@@ -45,11 +50,11 @@ void check_equal(const task_spec& a, const task_spec& b) {
     CHECK(a.pool == b.pool);
     CHECK(a.workdir == b.workdir);
     CHECK(a.after == b.after);
-    CHECK(a.image == b.image);
-    CHECK(a.container.memory == b.container.memory);
-    CHECK(a.container.cpus == b.container.cpus);
-    CHECK(a.container.network == b.container.network);
-    CHECK(a.container.pull == b.container.pull);
+    CHECK(docker(a).image == docker(b).image);
+    CHECK(docker(a).container.memory == docker(b).container.memory);
+    CHECK(docker(a).container.cpus == docker(b).container.cpus);
+    CHECK(docker(a).container.network == docker(b).container.network);
+    CHECK(docker(a).container.pull == docker(b).container.pull);
 }
 
 }  // namespace
@@ -169,4 +174,25 @@ TEST_CASE("task store: a run uses the stored task whole: command, env, params, a
     REQUIRE(cap.started.size() == 1);
     REQUIRE(cap.finished.size() == 1);
     for (auto* seen : {&cap.queued[0], &cap.started[0], &cap.finished[0]}) check_equal(*seen, t);
+}
+
+TEST_CASE("task store: equal extension values are kept once, different ones apart") {
+    task_store s;
+    auto with = [](std::string id, std::string image) {
+        task_spec t{.id = std::move(id), .command = {"true"}};
+        t.set_extension(docker_task_options{.image = std::move(image)});  // a value of its own each time
+        return t;
+    };
+    auto a = s.add(with("a", "news:1"));
+    auto b = s.add(with("b", "news:1"));
+    auto c = s.add(with("c", "news:2"));
+    auto d = s.add({.id = "d", .command = {"true"}});
+    CHECK(s.policy_id(a) == s.policy_id(b));
+    CHECK(s.policy(a).extensions.find("docker")->value == s.policy(b).extensions.find("docker")->value);
+    CHECK(s.policy_id(c) != s.policy_id(a));
+    CHECK(s.policy_id(d) != s.policy_id(a));
+    CHECK(s.spec(b).extension<docker_task_options>()->image == "news:1");
+    CHECK(s.spec(c).extension<docker_task_options>()->image == "news:2");
+    CHECK_FALSE(s.spec(d).extension<docker_task_options>());
+    CHECK(s.policy_count() == 3);
 }

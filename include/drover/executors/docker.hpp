@@ -3,6 +3,7 @@
 /// Runs attempts as containers on a fleet of Docker daemons, over the Engine API.
 
 #include <drover/executor.hpp>
+#include <drover/executors/docker_task.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -48,8 +49,8 @@ docker_executor_options docker_options_from_env(docker_executor_options o);
 /// Per attempt: create a container named drover-<run>-<task>-<attempt> (labels drover.run,
 /// drover.task, drover.attempt, drover.state), start it, follow its logs (stdout lines are
 /// records, stderr goes to the attempt log), wait, inspect (exit code, OOMKilled), remove.
-/// Timeout and cancel remove the container by force (kill + remove). Tasks pick their image
-/// (task_spec::image) and limits, network and pull policy (task_spec::container).
+/// Timeout and cancel remove the container by force (kill + remove). Tasks pick their image,
+/// limits, network and pull policy with their docker_task_options extension.
 ///
 /// Health: every host is pinged at start and every ping_interval; a host that fails is
 /// marked down, its attempts end with failure_class::executor_lost (the scheduler retries
@@ -74,6 +75,9 @@ public:
     void stop() noexcept override;
     bool can_accept() const override;
     std::optional<std::string> failed() const override;
+    std::vector<const task_extension_type*> task_extension_types() const override {
+        return {&task_extension_type_of<docker_task_options>()};
+    }
     void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
                        completion_handler handler) override;
 

@@ -1,0 +1,21 @@
+#include "job/builtin_kinds.hpp"
+
+namespace drover::detail {
+
+void add_builtin_kinds(kinds& k) {
+    k.add_executor("local", local_kind());
+    k.add_executor("ssh", ssh_kind());
+    k.add_executor("docker", docker_kind());
+    k.add_sink("file", file_sink_kind());
+    k.add_sink("s3", s3_sink_kind());
+}
+
+std::optional<std::size_t> line_limit(const job_table& t) {
+    auto n = t.get_size("max_line_bytes");
+    if (n && *n == 0) t.fail("max_line_bytes", "must be at least 1 byte");
+    return n ? std::optional<std::size_t>(static_cast<std::size_t>(*n)) : std::nullopt;
+}
+
+double seconds(duration d) { return static_cast<double>(d.count()) / 1000.0; }
+
+}  // namespace drover::detail

@@ -1,0 +1,29 @@
+#pragma once
+// The built-in executor and sink kinds, each in its own file: how it reads its job-file
+// table (job_table, the same view a program's own kind gets) and makes itself.
+
+#include <drover/error.hpp>
+#include <drover/executors/docker.hpp>
+#include <drover/executors/local.hpp>
+#include <drover/executors/ssh.hpp>
+#include <drover/kinds.hpp>
+#include <drover/sinks/file.hpp>
+#include <drover/sinks/s3.hpp>
+
+namespace drover::detail {
+
+executor_kind<local_executor_options> local_kind();    // local_kind.cpp
+executor_kind<ssh_executor_options> ssh_kind();        // ssh_kind.cpp
+executor_kind<docker_executor_options> docker_kind();  // docker_kind.cpp: also the task keys
+sink_kind<file_sink_options> file_sink_kind();         // file_sink_kind.cpp
+sink_kind<s3_sink_options> s3_sink_kind();             // s3_sink_kind.cpp
+
+/// Registers the five above.
+void add_builtin_kinds(kinds& k);
+
+/// `max_line_bytes` of an executor table: a size of at least 1 byte.
+std::optional<std::size_t> line_limit(const job_table& t);
+/// Seconds as JSON, the way durations are shown (Python: float seconds).
+double seconds(duration d);
+
+}  // namespace drover::detail

@@ -1,0 +1,40 @@
+// `[sink] kind = "file"`: gzip JSON-lines files under `path`.
+
+#include "job/builtin_kinds.hpp"
+
+#include <boost/json/value.hpp>
+
+namespace drover::detail {
+
+
+sink_kind<file_sink_options> file_sink_kind() {
+    return {
+        .read =
+            [](const job_table& t) {
+                t.check_keys({"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "fsync"});
+                file_sink_options o;
+                o.root = t.required(t.get_string("path"), "path", " (the output directory, e.g. path = \"out\")");
+                if (o.root.empty()) t.fail("path", "must not be empty");
+                if (auto v = t.get_string("partition")) o.partition = *v;
+                if (auto v = t.get_int("max_records", 0)) o.max_records = static_cast<std::uint64_t>(*v);
+                if (auto v = t.get_size("max_bytes")) o.max_bytes = *v;
+                if (auto v = t.get_int("compression_level", 0, 9)) o.compression_level = static_cast<int>(*v);
+                if (auto v = t.get_bool("fsync")) o.fsync = *v;
+                return o;
+            },
+        .make = [](const file_sink_options& o) { return std::make_shared<file_sink>(o); },
+        .location = [](const file_sink_options& o) { return o.root.string(); },
+        .partition = [](const file_sink_options& o) { return o.partition; },
+        .describe =
+            [](const file_sink_options& o, boost::json::object& d) {
+                d["root"] = o.root.string();
+                d["partition"] = o.partition;
+                d["max_records"] = o.max_records;
+                d["max_bytes"] = o.max_bytes;
+                d["compression_level"] = o.compression_level;
+                d["fsync"] = o.fsync;
+            },
+    };
+}
+
+}  // namespace drover::detail
