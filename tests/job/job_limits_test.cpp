@@ -1,0 +1,53 @@
+// Job files at the edges (issue 18): durations past what a timer can hold, "no timeout",
+// 64-bit ranges, numbers as written, and input shaped to exhaust the TOML parser's stack.
+
+#include <doctest/doctest.h>
+
+#include <drover/error.hpp>
+#include <drover/job_file.hpp>
+
+#include "support/support.hpp"
+
+#include <cstdint>
+#include <limits>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string task_a = "[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\n";
+
+std::string error_of(std::string_view text) {
+    try {
+        (void)drover::parse_job(text, "bad.toml");
+    } catch (const drover::config_error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+drover::task_spec only_task(const std::string& text) {
+    auto j = drover::parse_job(text, "ok.toml");
+    REQUIRE(j.tasks.size() == 1);
+    return j.tasks[0];
+}
+
+}  // namespace
+
+#define CHECK_HAS(msg, part) CHECK_MESSAGE((msg).find(part) != std::string::npos, "message: " << (msg))
+
+TEST_CASE("job limits: a full 64-bit foreach range is too many tasks, not zero") {
+    auto with_foreach = [](std::string v) {
+        return error_of("name = \"t\"\n[[tasks]]\nid = \"d{d}\"\ncommand = [\"x\"]\nforeach.d = " + v + "\n");
+    };
+    auto m = with_foreach("{ from = -9223372036854775808, to = 9223372036854775807 }");
+    CHECK_HAS(m, "bad.toml:5:13: tasks[0].foreach.d: foreach expands to more than 1000000 tasks");
+    m = with_foreach("{ from = 0, to = 9223372036854775807, step = 9223372036854775807 }");
+    CHECK_HAS(m, "(no error)");  // two tasks: 0 and the maximum
+    auto j = drover::parse_job("name = \"t\"\n[[tasks]]\nid = \"d{d}\"\ncommand = [\"x\"]\n"
+                               "foreach.d = { from = -9223372036854775808, to = -9223372036854775806 }\n",
+                               "ok.toml");
+    REQUIRE(j.tasks.size() == 3);
+    CHECK(j.tasks[0].params.at("d") == "-9223372036854775808");
+    CHECK(j.tasks[2].params.at("d") == "-9223372036854775806");
+}
