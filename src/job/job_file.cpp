@@ -227,12 +227,12 @@ bool parser::apply_setting(std::string_view k, const toml::node& v, const std::s
     if (k == "retries") {
         t.retries = static_cast<int>(int_of(v, key, 0, 1000));
     } else if (k == "timeout") {
-        if (v.is_string() && v.as_string()->get() == "none") {
+        // "none", 0 and any zero duration ("0s") mean no timeout (and drop a default one).
+        bool none = (v.is_string() && v.as_string()->get() == "none") || (v.is_integer() && v.as_integer()->get() == 0);
+        if (none || duration_of(v, key).count() == 0)
             t.timeout.reset();
-        } else {
+        else
             t.timeout = duration_of(v, key);
-            if (t.timeout->count() == 0) fail(v, key, "must be more than 0s (write \"none\" for no timeout)");
-        }
     } else if (k == "backoff") {
         t.backoff.initial = duration_of(v, key);
     } else if (k == "backoff_max") {

@@ -3,6 +3,8 @@
 #include <drover/error.hpp>
 #include <drover/job_file.hpp>
 
+#include "detail/durations.hpp"
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -39,8 +41,9 @@ void attempt_run::start() {
         asio::post(ctx_.strand, [self = shared_from_this(), o = std::move(o)]() mutable { self->finish(std::move(o)); });
         return;
     }
-    if (ctx_.task.timeout) {
-        timeout_timer_.expires_after(*ctx_.task.timeout);
+    // 0 means no timeout; one too large for a timer is "never" (timer_delay saturates).
+    if (ctx_.task.timeout && ctx_.task.timeout->count() > 0) {
+        timeout_timer_.expires_after(timer_delay(*ctx_.task.timeout));
         timeout_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (ec || self->finished_) return;
             self->timed_out_ = true;

@@ -36,6 +36,33 @@ drover::task_spec only_task(const std::string& text) {
 
 #define CHECK_HAS(msg, part) CHECK_MESSAGE((msg).find(part) != std::string::npos, "message: " << (msg))
 
+TEST_CASE("job limits: durations too large for a timer are refused, naming the key") {
+    auto with = [](std::string key, std::string v) {
+        return error_of("name = \"t\"\n[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\n" + key + " = " + v + "\n");
+    };
+    auto m = with("timeout", "\"106752d\"");
+    CHECK_HAS(m, "bad.toml:5:11: tasks[0].timeout: invalid duration \"106752d\": too large");
+    m = with("backoff", "\"106752d\"");
+    CHECK_HAS(m, "bad.toml:5:11: tasks[0].backoff: invalid duration \"106752d\": too large");
+    m = with("backoff_max", "\"2562047788d\"");
+    CHECK_HAS(m, "tasks[0].backoff_max: invalid duration \"2562047788d\": too large");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"local\"\nkill_grace = \"40000000h\"\n" + task_a);
+    CHECK_HAS(m, "bad.toml:4:14: executors[0].kill_grace: invalid duration \"40000000h\": too large");
+    // The largest accepted value is 100 years.
+    CHECK(drover::parse_duration("36500d") == std::chrono::hours(24 * 36500));
+    CHECK_THROWS_AS(drover::parse_duration("36500d1ms"), drover::config_error);
+}
+
+TEST_CASE("job limits: timeout \"none\", 0 and \"0s\" mean no timeout") {
+    auto base = std::string("name = \"t\"\n[defaults]\ntimeout = \"30s\"\n[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\n");
+    CHECK(only_task(base).timeout == drover::duration(30s));
+    for (std::string v : {"\"none\"", "0", "\"0s\"", "\"0ms\""}) {
+        CAPTURE(v);
+        CHECK_FALSE(only_task(base + "timeout = " + v + "\n").timeout.has_value());
+    }
+    CHECK_HAS(error_of(base + "timeout = 5\n"), "tasks[0].timeout: expected a duration string with a unit");
+}
+
 TEST_CASE("job limits: a full 64-bit foreach range is too many tasks, not zero") {
     auto with_foreach = [](std::string v) {
         return error_of("name = \"t\"\n[[tasks]]\nid = \"d{d}\"\ncommand = [\"x\"]\nforeach.d = " + v + "\n");
