@@ -498,6 +498,7 @@ void parser::check_after() const {
 }
 
 job parser::run(std::string_view text) {
+    text_ = text;  // scalars as written (reader::as_written)
     toml::table root;
     try {
         root = toml::parse(text, std::string_view{file_});

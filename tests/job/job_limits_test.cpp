@@ -78,3 +78,31 @@ TEST_CASE("job limits: a full 64-bit foreach range is too many tasks, not zero")
     CHECK(j.tasks[0].params.at("d") == "-9223372036854775808");
     CHECK(j.tasks[2].params.at("d") == "-9223372036854775806");
 }
+
+TEST_CASE("job limits: foreach and params numbers are text as written") {
+    auto j = drover::parse_job("name = \"t\"\n[[tasks]]\nid = \"t{i}\"\ncommand = [\"x\", \"{n}\", \"{p}\"]\n"
+                               "params = { p = 1.50 }\n"
+                               "foreach.i = [1, 2, 3, 4, 5, 6, 7, 8]\n"
+                               "foreach.n = [1.0]\n",
+                               "ok.toml");
+    REQUIRE(j.tasks.size() == 8);
+    CHECK(j.tasks[0].params.at("n") == "1.0");
+    CHECK(j.tasks[0].params.at("p") == "1.50");
+    CHECK(j.tasks[0].command[1] == "1.0");
+
+    auto k = drover::parse_job("name = \"t\"\n[[tasks]]\nid = \"t{i}\"\ncommand = [\"x\"]\n"
+                               "foreach.i = [0x10, 1e3, 1_000, -0.5, true, 0o17, 6.02E23, 2]\n",
+                               "ok.toml");
+    std::vector<std::string> seen;
+    for (auto& t : k.tasks) seen.push_back(t.params.at("i"));
+    CHECK(seen == std::vector<std::string>{"0x10", "1e3", "1_000", "-0.5", "true", "0o17", "6.02E23", "2"});
+    auto plus = only_task("name = \"t\"\n[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\nparams = { p = +5, q = -inf }\n");
+    CHECK(plus.params.at("p") == "+5");
+    CHECK(plus.params.at("q") == "-inf");
+    // After a multi-byte character on the same line, columns still find the number.
+    auto u = only_task("name = \"t\"\n[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\n"
+                       "params = { a = \"äöü→\", b = 1.250, c = \"€\", d = 0xff }\n");
+    CHECK(u.params.at("a") == "äöü→");
+    CHECK(u.params.at("b") == "1.250");
+    CHECK(u.params.at("d") == "0xff");
+}
