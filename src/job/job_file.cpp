@@ -11,6 +11,7 @@
 #include "job/docker_keys.hpp"
 #include "job/ssh_keys.hpp"
 #include "job/expand.hpp"
+#include "job/toml_limits.hpp"
 #include "job/toml_reader.hpp"
 #include "job/workflow_keys.hpp"
 #include "scheduler/dag.hpp"
@@ -499,6 +500,7 @@ void parser::check_after() const {
 
 job parser::run(std::string_view text) {
     text_ = text;  // scalars as written (reader::as_written)
+    detail::check_toml_limits(text, file_);  // before toml++ can recurse into a hostile key
     toml::table root;
     try {
         root = toml::parse(text, std::string_view{file_});

@@ -439,6 +439,10 @@ TEST_CASE("job: hostile input gives a clear error, never a crash") {
         std::string key(10u << 20, 'k');
         auto m = error_of("name = \"t\"\n" + key + " = 1\n");
         CHECK_HAS(m, "bad.toml:2:1:");
+        CHECK_HAS(m, "line is longer than 1048576 bytes");
+        key.resize(1000);
+        m = error_of("name = \"t\"\n" + key + " = 1\n");
+        CHECK_HAS(m, "bad.toml:2:1:");
         CHECK_HAS(m, "unknown key");
     }
 }

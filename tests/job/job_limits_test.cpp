@@ -106,3 +106,39 @@ TEST_CASE("job limits: foreach and params numbers are text as written") {
     CHECK(u.params.at("b") == "1.250");
     CHECK(u.params.at("d") == "0xff");
 }
+
+TEST_CASE("job limits: input that would exhaust the TOML parser's stack is refused first") {
+    SUBCASE("a dotted key with 50,000 parts") {
+        std::string key = "zz";
+        for (int i = 0; i < 50'000; ++i) key += ".a";
+        auto m = error_of("name = \"t\"\n" + key + " = 1\n" + task_a);
+        CHECK_HAS(m, "bad.toml:2:");
+        CHECK_HAS(m, "dotted");
+    }
+    SUBCASE("a table header with 50,000 parts") {
+        std::string key = "[[a";
+        for (int i = 0; i < 50'000; ++i) key += ". \"q.q\" ";
+        auto m = error_of("name = \"t\"\n" + task_a + key + "]]\n");
+        CHECK_HAS(m, "bad.toml:5:");
+        CHECK_HAS(m, "dotted");
+    }
+    SUBCASE("dots inside strings and comments do not count") {
+        std::string dots(100'000, '.');
+        auto j = drover::parse_job("name = \"t\" # " + dots + "\n[[tasks]]\nid = \"a\"\ncommand = [\"x\", \"" + dots +
+                                       "\", '" + dots + "', \"\"\"\n" + dots + "\n\"\"\"]\n",
+                                   "ok.toml");
+        CHECK(j.tasks[0].command[1] == dots);
+    }
+    SUBCASE("a line longer than 1 MiB") {
+        std::string big(1u << 20, 'x');
+        auto m = error_of("name = \"t\"\n" + task_a + "params = { p = \"" + big + "\" }\n");
+        CHECK_HAS(m, "bad.toml:5:");
+        CHECK_HAS(m, "line is longer than");
+    }
+    SUBCASE("deeply nested inline tables and arrays") {
+        std::string tables = "name = \"t\"\nx = ";
+        for (int i = 0; i < 5000; ++i) tables += "{a=";
+        CHECK_HAS(error_of(tables), "bad.toml:2:");
+        CHECK_HAS(error_of("name = \"t\"\nx = " + std::string(100'000, '[')), "bad.toml:2:");
+    }
+}

@@ -1,0 +1,60 @@
+// The CLI against hostile job files (issue 18): no crash, `validate` runs every check `run`
+// runs, secrets in URLs never echoed, control characters never reach the terminal.
+#include <doctest/doctest.h>
+
+#include "support/support.hpp"
+
+using namespace drover::test;
+
+namespace {
+
+command_result drover_cli(const temp_dir& d, const std::string& args) {
+    return run_shell("cd " + d.path().string() + " && " + DROVER_CLI_PATH + " " + args + " 2>&1");
+}
+
+const std::string one_task = "[[tasks]]\nid = \"a\"\ncommand = [\"true\"]\n";
+
+bool has(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+// Bytes a terminal would act on: C0 controls other than newline and tab, DEL, and the C1
+// controls (U+0080..U+009F, C2 80..C2 9F in UTF-8).
+bool has_control(const std::string& text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return true;
+        if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0 &&
+            static_cast<unsigned char>(text[i + 1]) >= 0x80)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+#define CHECK_HAS(msg, part) CHECK_MESSAGE(has(msg, part), "output: " << (msg))
+#define CHECK_LACKS(msg, part) CHECK_MESSAGE(!has(msg, part), "output: " << (msg))
+
+TEST_CASE("cli hostile: a 100 KB dotted key is refused with a located error, not a crash" * doctest::timeout(60)) {
+    temp_dir d;
+    std::string key = "zz";
+    while (key.size() < 100'000) key += ".a";
+    write_file(d / "keys.toml", "name = \"t\"\n" + key + " = 1\n" + one_task);
+    auto r = drover_cli(d, "validate keys.toml");
+    CHECK(r.exit_code == 2);
+    CHECK_HAS(r.output, "keys.toml:2:");
+    CHECK_HAS(r.output, "dotted");
+
+    std::string header = "[zz";
+    while (header.size() < 100'000) header += ".a";
+    write_file(d / "header.toml", "name = \"t\"\n" + one_task + header + "]\n");
+    r = drover_cli(d, "validate header.toml");
+    CHECK(r.exit_code == 2);
+    CHECK_HAS(r.output, "header.toml:5:");
+
+    std::string inline_keys = "x = { a";
+    for (int i = 0; i < 50'000; ++i) inline_keys += ".a";
+    write_file(d / "inline.toml", "name = \"t\"\n" + inline_keys + " = 1 }\n" + one_task);
+    r = drover_cli(d, "run inline.toml");
+    CHECK(r.exit_code == 2);
+    CHECK_HAS(r.output, "inline.toml:2:");
+}
