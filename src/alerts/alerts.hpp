@@ -27,7 +27,8 @@
 
 namespace drover::detail {
 
-/// "http://host[:port]/path?query" -> (endpoint, "/path?query"). Throws config_error.
+/// "http://host[:port]/path?query" -> (endpoint, "/path?query"). Throws config_error whose
+/// message names only the scheme and host of the URL (never user info, path or query).
 std::pair<http::endpoint, std::string> parse_webhook_url(std::string_view url);
 
 /// Replaces every occurrence of each secret in `text` with "[redacted]".

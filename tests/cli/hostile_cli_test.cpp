@@ -58,3 +58,27 @@ TEST_CASE("cli hostile: a 100 KB dotted key is refused with a located error, not
     CHECK(r.exit_code == 2);
     CHECK_HAS(r.output, "inline.toml:2:");
 }
+
+TEST_CASE("cli hostile: URL errors name the host and the problem, never userinfo, path or query" *
+          doctest::timeout(60)) {
+    temp_dir d;
+    auto check = [&](const std::string& table, const std::string& secret, const std::string& host) {
+        CAPTURE(table);
+        write_file(d / "job.toml", "name = \"t\"\n" + table + one_task);
+        for (const char* cmd : {"validate job.toml", "run job.toml --quiet"}) {
+            auto r = drover_cli(d, cmd);
+            CHECK(r.exit_code == 2);
+            CHECK_HAS(r.output, "job.toml:");
+            CHECK_HAS(r.output, host);
+            CHECK_LACKS(r.output, secret);
+        }
+    };
+    check("[on_failure]\nwebhook = \"https://bob:pa55word@hooks.example.test/x\"\n", "pa55word", "hooks.example.test");
+    check("[on_failure]\nwebhook = \"https://hooks.example.test/services/T0/s3cr3t-t0ken here?k=v\"\n", "s3cr3t-t0ken",
+          "hooks.example.test");
+    check("[on_failure]\nwebhook = \"https://hooks.example.test:99999/services/s3cr3t-t0ken\"\n", "s3cr3t-t0ken",
+          "hooks.example.test");
+    check("[on_failure]\nwebhook = \"ftp://hooks.example.test/s3cr3t-t0ken\"\n", "s3cr3t-t0ken", "hooks.example.test");
+    check("[[executors]]\nkind = \"docker\"\nhosts = [\"tcp://admin:d0ckerpw@10.0.0.5:2376\"]\n", "d0ckerpw",
+          "10.0.0.5");
+}

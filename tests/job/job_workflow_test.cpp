@@ -48,6 +48,6 @@ TEST_CASE("job workflow: mistakes are located errors") {
     CHECK(error_of("[on_failure]\n").starts_with("w.toml:2:1: on_failure: give a command, a webhook or both"));
     CHECK(error_of("[on_failure]\ncommand = []\n").starts_with("w.toml:3:11: on_failure.command: must not be empty"));
     CHECK(error_of("[on_failure]\nwebhook = \"ftp://x\"\n") ==
-          "w.toml:3:11: on_failure.webhook: must be an http:// or https:// URL");
+          "w.toml:3:11: on_failure.webhook: webhook ftp://x: must be an http:// or https:// URL");
     CHECK(error_of("[on_failure]\nwebhok = \"http://x\"\n").find("on_failure.webhok: unknown key") != std::string::npos);
 }
