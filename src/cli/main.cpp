@@ -112,6 +112,9 @@ cli_args parse_args(int argc, char** argv) {
 }
 
 int validate(const drover::job& j) {
+    // What `run` checks before it starts anything, beyond the job file itself: the
+    // executors', the sink's and the scheduler's own checks (nothing is started).
+    (void)drover::make_scheduler(j);
     std::size_t slots = 0;
     for (auto& e : j.executors) {
         if (e.kind == "ssh")

@@ -11,11 +11,11 @@
 #include "job/docker_keys.hpp"
 #include "job/ssh_keys.hpp"
 #include "job/expand.hpp"
+#include "job/sink_keys.hpp"
 #include "job/toml_limits.hpp"
 #include "job/toml_reader.hpp"
 #include "job/workflow_keys.hpp"
 #include "scheduler/dag.hpp"
-#include "s3/url.hpp"
 
 #include <toml++/toml.h>
 #include <fmt/format.h>
@@ -76,8 +76,6 @@ private:
     void parse_pools(const toml::node& n);
     void parse_halt(const toml::node& n);
     void parse_executors(const toml::node* n);
-    void parse_sink(const toml::node& n);
-    void parse_s3_sink(const toml::table& t, sink_config cfg);
     void parse_defaults(const toml::node& n);
     bool apply_setting(std::string_view k, const toml::node& v, const std::string& key, task_spec& t) const;
     std::vector<detail::foreach_axis> parse_foreach(const toml::node& n, const std::string& path) const;
@@ -150,67 +148,6 @@ void parser::parse_executors(const toml::node* n) {
         }
         job_.executors.push_back(std::move(cfg));
     }
-}
-
-void parser::parse_sink(const toml::node& n) {
-    const auto& t = table_of(n, "sink");
-    sink_config cfg;
-    const auto& kind = required(t, "kind", "sink", " (e.g. kind = \"file\")");
-    cfg.kind = string_of(kind, "sink.kind");
-    if (cfg.kind == "s3") return parse_s3_sink(t, std::move(cfg));
-    check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "fsync"});
-    if (cfg.kind != "file")
-        fail(kind, "sink.kind", fmt::format("unknown sink kind '{}' (known kinds: file, s3)", cfg.kind));
-    const auto& path = required(t, "path", "sink", " (the output directory, e.g. path = \"out\")");
-    cfg.file.root = string_of(path, "sink.path");
-    if (cfg.file.root.empty()) fail(path, "sink.path", "must not be empty");
-    if (const auto* v = t.get("partition")) {
-        cfg.file.partition = string_of(*v, "sink.partition");
-        partition_node_ = v;
-    }
-    if (const auto* v = t.get("max_records"))
-        cfg.file.max_records = static_cast<std::uint64_t>(int_of(*v, "sink.max_records", 0));
-    if (const auto* v = t.get("max_bytes")) cfg.file.max_bytes = size_of(*v, "sink.max_bytes");
-    if (const auto* v = t.get("compression_level"))
-        cfg.file.compression_level = static_cast<int>(int_of(*v, "sink.compression_level", 0, 9));
-    if (const auto* v = t.get("fsync")) cfg.file.fsync = bool_of(*v, "sink.fsync");
-    job_.sink = std::move(cfg);
-}
-
-// `[sink] kind = "s3"`: credentials never come from the job file (environment or profile).
-void parser::parse_s3_sink(const toml::table& t, sink_config cfg) {
-    check_keys(t, "sink", {"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "endpoint",
-                           "region", "path_style", "part_size", "profile", "ca_file"});
-    auto& o = cfg.s3;
-    const auto& path = required(t, "path", "sink", " (e.g. path = \"s3://bucket/prefix\")");
-    o.url = string_of(path, "sink.path");
-    try {
-        s3::parse_s3_url(o.url);
-    } catch (const config_error& e) {
-        fail(path, "sink.path", e.what());
-    }
-    if (const auto* v = t.get("partition")) {
-        o.partition = string_of(*v, "sink.partition");
-        partition_node_ = v;
-    }
-    if (const auto* v = t.get("max_records")) o.max_records = static_cast<std::uint64_t>(int_of(*v, "sink.max_records", 0));
-    if (const auto* v = t.get("max_bytes")) o.max_bytes = size_of(*v, "sink.max_bytes");
-    if (const auto* v = t.get("compression_level"))
-        o.compression_level = static_cast<int>(int_of(*v, "sink.compression_level", 0, 9));
-    if (const auto* v = t.get("endpoint")) {
-        o.endpoint = string_of(*v, "sink.endpoint");
-        if (!o.endpoint.starts_with("http://") && !o.endpoint.starts_with("https://"))
-            fail(*v, "sink.endpoint", "must start with http:// or https://");
-    }
-    if (const auto* v = t.get("region")) o.region = string_of(*v, "sink.region");
-    if (const auto* v = t.get("path_style")) o.path_style = bool_of(*v, "sink.path_style");
-    if (const auto* v = t.get("part_size")) {
-        o.part_size = size_of(*v, "sink.part_size");
-        if (o.part_size < (5ull << 20)) fail(*v, "sink.part_size", "must be at least 5 MiB (S3's minimum part size)");
-    }
-    if (const auto* v = t.get("profile")) o.profile = string_of(*v, "sink.profile");
-    if (const auto* v = t.get("ca_file")) o.ca_file = string_of(*v, "sink.ca_file");
-    job_.sink = std::move(cfg);
 }
 
 void parser::parse_defaults(const toml::node& n) {
@@ -474,10 +411,7 @@ void parser::check_partition() const {
     const std::string key = "sink.partition";
     const auto& tpl = job_.sink->kind == "s3" ? job_.sink->s3.partition : job_.sink->file.partition;
     for (const auto& name : detail::template_names(tpl)) {
-        if (name.starts_with("record.")) {
-            if (name.size() == 7) fail(*partition_node_, key, "{record.} needs a field name, e.g. {record.country}");
-            continue;
-        }
+        if (name.starts_with("record.")) continue;  // a field of each record ({record.} failed in parse_sink)
         for (std::size_t i = 0; i < job_.tasks.size(); ++i) {
             if (job_.tasks[i].params.contains(name)) continue;
             std::size_t e = task_entry_[i];
@@ -527,7 +461,7 @@ job parser::run(std::string_view text) {
     if (const auto* v = root.get("pools")) parse_pools(*v);
     if (const auto* v = root.get("halt")) parse_halt(*v);
     parse_executors(root.get("executors"));
-    if (const auto* v = root.get("sink")) parse_sink(*v);
+    if (const auto* v = root.get("sink")) partition_node_ = detail::parse_sink(file_, *v, job_.sink.emplace());
     if (const auto* v = root.get("defaults")) parse_defaults(*v);
     detail::parse_workflow_keys(file_, root, job_);  // schedule, timezone, overlap, on_failure
 

@@ -59,6 +59,30 @@ TEST_CASE("cli hostile: a 100 KB dotted key is refused with a located error, not
     CHECK_HAS(r.output, "inline.toml:2:");
 }
 
+TEST_CASE("cli hostile: validate refuses the partitions and endpoints that run refuses, located" *
+          doctest::timeout(60)) {
+    temp_dir d;
+    for (std::string partition : {"../escape", "/abs", "./a", "a/../../b"}) {
+        CAPTURE(partition);
+        write_file(d / "job.toml", "name = \"t\"\n[sink]\nkind = \"file\"\npath = \"out\"\npartition = \"" +
+                                       partition + "\"\n" + one_task);
+        auto v = drover_cli(d, "validate job.toml");
+        CHECK(v.exit_code == 2);
+        CHECK_HAS(v.output, "job.toml:5:13: sink.partition:");
+        auto r = drover_cli(d, "run job.toml --quiet");
+        CHECK(r.exit_code == 2);
+        CHECK_HAS(r.output, "job.toml:5:13: sink.partition:");
+    }
+    write_file(d / "s3.toml", "name = \"t\"\n[sink]\nkind = \"s3\"\npath = \"s3://bucket/p\"\n"
+                              "endpoint = \"http://AKIAX:hunter2secret@127.0.0.1:9000\"\n" + one_task);
+    auto v = drover_cli(d, "validate s3.toml");
+    CHECK(v.exit_code == 2);
+    CHECK_HAS(v.output, "s3.toml:5:12: sink.endpoint:");
+    CHECK_HAS(v.output, "127.0.0.1");
+    CHECK_LACKS(v.output, "hunter2secret");
+    CHECK_LACKS(v.output, "AKIAX");
+}
+
 TEST_CASE("cli hostile: URL errors name the host and the problem, never userinfo, path or query" *
           doctest::timeout(60)) {
     temp_dir d;

@@ -304,7 +304,7 @@ foreach.date = ["2018-01-01"]
     SUBCASE("partition with an empty record field") {
         auto m = error_of("name = \"t\"\n[sink]\nkind = \"file\"\npath = \"o\"\npartition = \"c={record.}\"\n" +
                           task_a);
-        CHECK_HAS(m, "bad.toml:5:13: sink.partition: {record.} needs a field name");
+        CHECK_HAS(m, "bad.toml:5:13: sink.partition: partition template \"c={record.}\": {record.} needs a field name");
     }
 }
 
