@@ -4,6 +4,7 @@
 #include <drover/summary.hpp>
 
 #include "detail/safe_url.hpp"
+#include "detail/utf8.hpp"
 #include "http/client.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -106,7 +107,7 @@ void alerter::on_task_finished(const task_spec& t, const attempt_outcome& o, tas
     j["stderr_tail"] = std::move(tail);
     {
         std::lock_guard lock(mutex_);
-        queue_.emplace_back("task_dead", json::serialize(j));
+        queue_.emplace_back("task_dead", to_json_text(j));
     }
     cv_.notify_all();
 }
@@ -131,7 +132,7 @@ void alerter::on_run_finished(const run_summary& s) {
     j["run_dir"] = s.run_dir.string();
     {
         std::lock_guard lock(mutex_);
-        queue_.emplace_back("run_failed", json::serialize(j));
+        queue_.emplace_back("run_failed", to_json_text(j));
     }
     cv_.notify_all();
 }

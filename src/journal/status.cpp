@@ -4,6 +4,7 @@
 #include <drover/journal.hpp>
 #include <drover/outcome.hpp>
 
+#include "detail/utf8.hpp"
 #include "journal/sqlite.hpp"
 
 #include <boost/json.hpp>
@@ -133,7 +134,7 @@ std::string to_json(const journal_status& s) {
                                     {"failure", d.failure},
                                     {"message", d.message}});
     j["dead"] = std::move(dead);
-    return json::serialize(j);
+    return detail::to_json_text(j);
 }
 
 }  // namespace drover

@@ -140,3 +140,16 @@ def test_callbacks_run_on_the_calling_thread(sched):
     sched.run(on_progress=lambda p: threads.add(threading.get_ident()),
               on_task_finished=lambda t, o, s: threads.add(threading.get_ident()))
     assert threads == {threading.get_ident()}
+
+
+def test_output_that_is_not_utf8_reads_as_replacement_characters(sched):
+    # A task's stderr and messages are bytes: what is not UTF-8 becomes U+FFFD instead of
+    # raising UnicodeDecodeError in summary.tasks, callbacks or to_json (issue 18).
+    sched.submit(id="bytes", command=["sh", "-c", r"printf 'err \377\376 \355\240\200 end\n' >&2; exit 3"],
+                 params={"date": "2018-01-01"})
+    seen = []
+    summary = sched.run(on_task_finished=lambda t, outcome, state: seen.append(outcome["stderr_tail"]))
+    (task,) = summary.tasks
+    assert task["stderr_tail"] == ["err \ufffd\ufffd \ufffd\ufffd\ufffd end"]
+    assert seen == [["err \ufffd\ufffd \ufffd\ufffd\ufffd end"]]
+    assert "bytes" in summary.to_json()
