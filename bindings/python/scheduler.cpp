@@ -85,6 +85,9 @@ Options (keyword arguments):
   halt               HaltPolicy or {'max_dead': n, 'max_dead_percent': p}
   pools              {name: max running tasks}; tasks name a pool with pool=...
   stderr_tail_lines  stderr lines kept in each attempt's outcome
+  stderr_log_bytes   per attempt: the stderr log keeps its start and end within this (0: no limit)
+  bad_record_bytes   per attempt: its lines in bad-records.jsonl, the same way (0: no limit)
+  max_bad_records    per attempt: more bad stdout lines fail it (0: no limit)
   seed               for backoff jitter (random when None)
   executors          executors to add (default: one LocalExecutor with a slot per core)
   sink               where records go (default: FileSink(state_dir + "/output"))
@@ -94,13 +97,15 @@ interrupt cancels the run (running tasks killed, their output discarded) and the
 KeyboardInterrupt; last_summary holds what happened. cancel() works from any thread.
 )doc")
         .def(py::init([](const std::string& state_dir, py::object halt, std::map<std::string, std::size_t> pools,
-                         std::size_t stderr_tail_lines, std::optional<std::uint64_t> seed, py::object executors,
-                         py::object out) {
+                         std::size_t stderr_tail_lines, std::uint64_t stderr_log_bytes,
+                         std::uint64_t bad_record_bytes, std::uint64_t max_bad_records,
+                         std::optional<std::uint64_t> seed, py::object executors, py::object out) {
                  scheduler_options o;
                  o.state_dir = state_dir;
                  o.halt = to_halt(halt);
                  o.pools = std::move(pools);
                  o.stderr_tail_lines = stderr_tail_lines;
+                 o.limits = {stderr_log_bytes, bad_record_bytes, max_bad_records};
                  o.seed = seed;
                  py_scheduler s;
                  s.sched = std::make_unique<scheduler>(std::move(o));
@@ -111,6 +116,9 @@ KeyboardInterrupt; last_summary holds what happened. cancel() works from any thr
              }),
              py::kw_only(), py::arg("state_dir") = d.state_dir.string(), py::arg("halt") = py::none(),
              py::arg("pools") = d.pools, py::arg("stderr_tail_lines") = d.stderr_tail_lines,
+             py::arg("stderr_log_bytes") = d.limits.stderr_log_bytes,
+             py::arg("bad_record_bytes") = d.limits.bad_record_bytes,
+             py::arg("max_bad_records") = d.limits.max_bad_records,
              py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none())
         .def("add_executor", &add_executor, py::arg("executor"), "Adds an executor; raises ConfigError when it has no slots.")
         .def("set_sink", &set_sink, py::arg("sink"), "Sets where records go.")

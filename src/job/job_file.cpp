@@ -75,6 +75,7 @@ private:
     std::vector<template_field> strings_table(const toml::node& n, const std::string& key, bool env) const;
     void parse_pools(const toml::node& n);
     void parse_halt(const toml::node& n);
+    void parse_limits(const toml::node& n);
     void parse_executors(const toml::node* n);
     void parse_defaults(const toml::node& n);
     bool apply_setting(std::string_view k, const toml::node& v, const std::string& key, task_spec& t) const;
@@ -119,6 +120,17 @@ void parser::parse_halt(const toml::node& n) {
             fail(*v, "halt.max_dead_percent", fmt::format("must be more than 0 and at most 100, got {}", p));
         job_.options.halt.max_dead_percent = p;
     }
+}
+
+// [limits]: what is kept of each attempt's stderr and bad lines (scheduler_options::limits).
+void parser::parse_limits(const toml::node& n) {
+    const auto& t = table_of(n, "limits");
+    check_keys(t, "limits", {"stderr_log_bytes", "bad_record_bytes", "max_bad_records"});
+    auto& l = job_.options.limits;
+    if (const auto* v = t.get("stderr_log_bytes")) l.stderr_log_bytes = size_of(*v, "limits.stderr_log_bytes");
+    if (const auto* v = t.get("bad_record_bytes")) l.bad_record_bytes = size_of(*v, "limits.bad_record_bytes");
+    if (const auto* v = t.get("max_bad_records"))
+        l.max_bad_records = static_cast<std::uint64_t>(int_of(*v, "limits.max_bad_records", 0));
 }
 
 void parser::parse_executors(const toml::node* n) {
@@ -442,7 +454,7 @@ job parser::run(std::string_view text) {
         fail(e.source(), "", fmt::format("invalid TOML: {}", e.description()));
     }
     check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks", "schedule",
-                          "timezone", "overlap", "on_failure"});
+                          "timezone", "overlap", "on_failure", "limits"});
     job_.source = file_;
 
     const auto& name = required(root, "name", "", " (e.g. name = \"hello\")");
@@ -460,6 +472,7 @@ job parser::run(std::string_view text) {
     }
     if (const auto* v = root.get("pools")) parse_pools(*v);
     if (const auto* v = root.get("halt")) parse_halt(*v);
+    if (const auto* v = root.get("limits")) parse_limits(*v);
     parse_executors(root.get("executors"));
     if (const auto* v = root.get("sink")) partition_node_ = detail::parse_sink(file_, *v, job_.sink.emplace());
     if (const auto* v = root.get("defaults")) parse_defaults(*v);

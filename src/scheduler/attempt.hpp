@@ -6,6 +6,7 @@
 #include <drover/executor.hpp>
 #include <drover/sink.hpp>
 
+#include "scheduler/attempt_logs.hpp"
 #include "scheduler/run_files.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -61,12 +62,14 @@ private:
     std::chrono::steady_clock::time_point started_;
     bool timed_out_ = false;
     bool cancelled_ = false;
+    bool too_many_bad_ = false;         // more than limits.max_bad_records: killed
     bool finished_ = false;
     std::uint64_t line_no_ = 0;
     std::uint64_t records_ = 0;
     std::uint64_t bad_records_ = 0;
     std::string output_error_;          // first sink error while staging
-    int log_fd_ = -1;
+    stderr_log log_;                    // bounded by limits.stderr_log_bytes
+    bad_record_log bad_log_;            // bounded by limits.bad_record_bytes
     std::string tail_partial_;
     std::deque<std::string> tail_;
 };

@@ -50,7 +50,7 @@ void dispatcher::start() {
     try {
         run_id_ = new_run_id();
         open_journal();  // first: it locks the state directory
-        files_.emplace(cfg_.opts.state_dir, run_id_);
+        files_.emplace(cfg_.opts.state_dir, run_id_, cfg_.opts.limits);
         cfg_.output->start({.run_id = run_id_, .io_ex = strand(), .state_dir = cfg_.opts.state_dir});
         started_ = true;
         for (auto& e : cfg_.executors) groups_.push_back({e, e->slots()});

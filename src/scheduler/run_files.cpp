@@ -50,7 +50,7 @@ std::string new_run_id() {
     return std::string(buf) + "-" + suffix;
 }
 
-run_files::run_files(const fs::path& state_dir, std::string run_id) {
+run_files::run_files(const fs::path& state_dir, std::string run_id, attempt_limits limits) : limits_(limits) {
     dir_ = state_dir / "runs" / run_id;
     std::error_code ec;
     fs::create_directories(dir_ / "logs", ec);
@@ -92,6 +92,26 @@ void run_files::dead_letter(const task_result& r) {
 
 void run_files::bad_record(std::string_view task_id, int attempt, std::uint64_t line_no, std::string_view err,
                            std::string_view text, std::uint64_t length) {
+    append_bad(bad_record_line(task_id, attempt, line_no, err, text, length));
+}
+
+void run_files::append_bad(const std::string& line) { append(bad_fd_, "bad-records.jsonl", line); }
+
+std::string run_files::bad_records_dropped_line(std::string_view task_id, int attempt, std::uint64_t dropped,
+                                                std::uint64_t bytes, std::uint64_t first_line,
+                                                std::uint64_t last_line) const {
+    json::object j;
+    j["task"] = task_id;
+    j["attempt"] = attempt;
+    j["dropped"] = dropped;
+    j["dropped_bytes"] = bytes;
+    j["first_line"] = first_line;
+    j["last_line"] = last_line;
+    return to_json_text(j) + "\n";
+}
+
+std::string run_files::bad_record_line(std::string_view task_id, int attempt, std::uint64_t line_no,
+                                       std::string_view err, std::string_view text, std::uint64_t length) const {
     json::object j;
     j["task"] = task_id;
     j["attempt"] = attempt;
@@ -101,7 +121,7 @@ void run_files::bad_record(std::string_view task_id, int attempt, std::uint64_t 
     // JSON strings must be valid UTF-8 (strictly: Python's json refuses surrogates): a
     // line that is not keeps its exact bytes hex-encoded in "hex" instead of "text".
     put_text_or_hex(j, "text", "hex", text);
-    append(bad_fd_, "bad-records.jsonl", to_json_text(j) + "\n");
+    return to_json_text(j) + "\n";
 }
 
 }  // namespace drover::detail

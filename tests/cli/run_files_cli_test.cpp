@@ -66,3 +66,51 @@ TEST_CASE("cli run files: bad records, dead letters, the summary and alerts are 
     auto dead = boost::json::parse(read_file(run / "dead-letter.jsonl")).as_object();
     CHECK(dead.at("stderr_tail").as_array().at(0).as_string() == "err \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd end");
 }
+
+TEST_CASE("cli run files: [limits] bound the attempt log and bad records, keeping head and tail" *
+          doctest::timeout(60)) {
+    temp_dir d;
+    // 4 MiB of stderr and 20,000 bad lines, each numbered; then the task succeeds.
+    write_file(d / "job.toml",
+               "name = \"flood\"\n[limits]\nstderr_log_bytes = \"64KiB\"\nbad_record_bytes = \"64KiB\"\n"
+               "[[tasks]]\nid = \"a\"\ncommand = [\"sh\", \"-c\", "
+               "\"echo FIRST >&2; head -c 4194304 /dev/zero | tr '\\\\0' e >&2; echo LAST >&2; "
+               "seq 1 20000 | sed 's/^/bad /'; echo '{\\\"ok\\\":1}'\"]\n");
+    auto r = drover_cli(d, "run job.toml --quiet");
+    CHECK_MESSAGE(r.exit_code == 0, r.output);
+    auto run = d / ".drover" / "flood" / "runs" / "latest";
+    auto log = read_file(run / "logs" / "a.1.stderr");
+    CHECK(log.size() <= 64 * 1024 + 200);
+    CHECK(log.starts_with("FIRST\n"));
+    CHECK(log.ends_with("LAST\n"));
+    CHECK(log.find("bytes of stderr not kept") != std::string::npos);
+
+    auto bad = read_file(run / "bad-records.jsonl");
+    CHECK(bad.size() <= 64 * 1024 + 400);
+    auto lines = split_lines(bad);
+    REQUIRE(lines.size() > 10);
+    CHECK(boost::json::parse(lines.front()).at("text").as_string() == "bad 1");
+    CHECK(boost::json::parse(lines.back()).at("text").as_string() == "bad 20000");
+    std::uint64_t dropped = 0, kept = 0;
+    for (auto& l : lines) {
+        auto j = boost::json::parse(l).as_object();
+        if (j.contains("dropped")) dropped += j.at("dropped").to_number<std::uint64_t>();
+        else ++kept;
+    }
+    CHECK(kept + dropped == 20000);
+    CHECK(dropped > 0);
+    auto py = python_reads_json_lines({run / "bad-records.jsonl"});
+    CHECK_MESSAGE(py.exit_code == 0, py.output);
+}
+
+TEST_CASE("cli run files: max_bad_records fails the attempt once exceeded" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml",
+               "name = \"strict\"\n[limits]\nmax_bad_records = 100\n"
+               "[[tasks]]\nid = \"a\"\ncommand = [\"sh\", \"-c\", \"seq 1 100; echo '{\\\"x\\\":1}'\"]\n"
+               "[[tasks]]\nid = \"b\"\ncommand = [\"sh\", \"-c\", \"seq 1 101; sleep 30\"]\n");
+    auto r = drover_cli(d, "run job.toml --quiet");
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("1 succeeded, 1 dead") != std::string::npos);
+    CHECK(r.output.find("more than 100 bad records") != std::string::npos);
+}

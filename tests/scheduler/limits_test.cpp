@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
 
 #include <thread>
 
@@ -74,4 +75,59 @@ TEST_CASE("limits: backoff_delay stays within what a steady_timer can hold") {
     boost::asio::steady_timer timer(io);
     timer.expires_after(backoff_delay({.initial = duration::max(), .max = duration::max()}, 1, 0.9));
     CHECK(timer.expiry() > std::chrono::steady_clock::now() + std::chrono::hours(24 * 365));
+}
+
+TEST_CASE("limits: an attempt's stderr log keeps its head and tail within stderr_log_bytes" * doctest::timeout(30)) {
+    sched_fixture f;
+    scheduler_options o;
+    o.limits.stderr_log_bytes = 10'000;  // 5,000 head, 5,000 tail
+    auto s = f.make(1, o);
+    s.submit(sh("flood", "echo BEGIN >&2; head -c 1000000 /dev/zero | tr '\\0' x >&2; echo >&2; echo END >&2; exit 1"));
+    s.submit(sh("quiet", "echo small >&2; echo '{\"x\":1}'"));
+    auto r = s.run();
+    auto log = read_file(r.run_dir / "logs" / "flood.1.stderr");
+    CHECK(log.size() <= 10'000 + 64);
+    CHECK(log.starts_with("BEGIN\n"));
+    CHECK(log.ends_with("\nEND\n"));
+    CHECK(log.find("\n[drover: 990011 bytes of stderr not kept]\n") != std::string::npos);
+    CHECK(result(r, "flood").last.stderr_tail.back() == "END");  // the outcome's tail is whole
+    CHECK(read_file(r.run_dir / "logs" / "quiet.1.stderr") == "small\n");
+}
+
+TEST_CASE("limits: bad records past bad_record_bytes are counted, not kept; max_bad_records fails the attempt" *
+          doctest::timeout(30)) {
+    sched_fixture f;
+    scheduler_options o;
+    o.limits.bad_record_bytes = 20'000;
+    o.limits.max_bad_records = 5000;
+    auto s = f.make(2, o);
+    s.submit(sh("many", "seq 1 5000; echo '{\"ok\":1}'"));
+    auto strict = sh("strict", "seq 1 6000; echo '{\"ok\":1}'");
+    s.submit(strict);
+    auto r = s.run();
+    CHECK(result(r, "many").state == task_state::succeeded);
+    CHECK(result(r, "many").last.bad_records == 5000);
+    CHECK(result(r, "strict").state == task_state::dead);
+    CHECK(result(r, "strict").last.failure == failure_class::output_error);
+    CHECK(result(r, "strict").last.message == "more than 5000 bad records (limits.max_bad_records)");
+
+    std::uint64_t kept = 0, dropped = 0, bytes = 0;
+    std::uint64_t first = 0, last = 0;
+    for (auto& line : split_lines(read_file(r.run_dir / "bad-records.jsonl"))) {
+        auto j = boost::json::parse(line).as_object();
+        if (j.at("task").as_string() != "many") continue;
+        bytes += line.size() + 1;
+        if (j.contains("dropped")) {
+            dropped += j.at("dropped").to_number<std::uint64_t>();
+            first = j.at("first_line").to_number<std::uint64_t>();
+            last = j.at("last_line").to_number<std::uint64_t>();
+        } else {
+            ++kept;
+        }
+    }
+    CHECK(kept + dropped == 5000);
+    CHECK(dropped > 0);
+    CHECK(bytes <= 20'000 + 200);
+    CHECK(first > 1);
+    CHECK(last < 5000);
 }
