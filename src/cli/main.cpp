@@ -148,6 +148,22 @@ int status(const cli_args& a) {
     return 0;
 }
 
+// Alerts still on their way when the run ended. The summary is out already: wait for them
+// at most on_failure.timeout in all (the alerter gives up on the rest), and not at all once
+// a signal comes.
+void wait_for_alerts(boost::asio::io_context& ctx, boost::asio::signal_set& signals, drover::detail::alerter& alerts,
+                     bool& stop) {
+    ctx.restart();
+    alerts.async_drain(ctx.get_executor(), [&] { signals.cancel(); });
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        stop = true;
+        fmt::print(stderr, "drover: {} received: not waiting for alerts\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+        alerts.abort("interrupted");
+    });
+    ctx.run();
+}
+
 // One run of the job. `stop` is set when a signal arrived (the run was cancelled).
 int run_once(const cli_args& a, drover::job j, bool& stop) {
     auto sched = drover::make_scheduler(j);
@@ -183,13 +199,15 @@ int run_once(const cli_args& a, drover::job j, bool& stop) {
         signals.cancel();
     });
     ctx.run();
-    if (alerts) alerts->drain();  // alerts go out before the process exits
-    if (err) std::rethrow_exception(err);
 
-    if (a.json)
-        std::cout << drover::to_json(summary) << std::endl;
-    else
-        std::cout << drover::cli::summary_text(j.name, summary) << std::flush;
+    if (!err) {
+        if (a.json)
+            std::cout << drover::to_json(summary) << std::endl;
+        else
+            std::cout << drover::cli::summary_text(j.name, summary) << std::flush;
+    }
+    if (alerts) wait_for_alerts(ctx, signals, *alerts, stop);  // after the summary, bounded
+    if (err) std::rethrow_exception(err);
     return summary.exit_code();
 }
 
