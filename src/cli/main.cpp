@@ -7,6 +7,7 @@
 #include "alerts/alerts.hpp"
 #include "cli/status.hpp"
 #include "cron/service.hpp"
+#include "detail/utf8.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -24,6 +25,11 @@
 namespace {
 
 constexpr int exit_usage = 2;
+
+// Whatever drover prints that came from a job file, a task, a journal or the command line
+// goes through this: control characters become visible escapes (no cursor moves, no
+// retitled windows, nothing hidden).
+using drover::detail::terminal_safe;
 
 const char* usage_text = R"(usage: drover run JOB.toml [--state DIR] [--json] [--quiet] [--retry-dead] [--fresh] [--once]
        drover status [JOB.toml] [--state DIR] [--json]
@@ -56,7 +62,7 @@ struct cli_args {
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
-    std::cerr << "drover: " << msg << "\n" << usage_text;
+    std::cerr << "drover: " << terminal_safe(msg) << "\n" << usage_text;
     std::exit(exit_usage);
 }
 
@@ -124,14 +130,15 @@ int validate(const drover::job& j) {
         else
             slots += e.local.slots ? e.local.slots : std::max(1u, std::thread::hardware_concurrency());
     }
-    fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n", j.source.string(), j.name,
-               j.tasks.size(), j.executors.size(), slots, !j.sink                 ? std::string("(state dir)/output")
-               : j.sink->kind == "s3" ? j.sink->s3.url
-                                      : j.sink->file.root.string());
+    fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n",
+               terminal_safe(j.source.string()), j.name, j.tasks.size(), j.executors.size(), slots,
+               terminal_safe(!j.sink                 ? std::string("(state dir)/output")
+                             : j.sink->kind == "s3" ? j.sink->s3.url
+                                                    : j.sink->file.root.string()));
     for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i) {
         std::string cmd;
         for (auto& a : j.tasks[i].command) cmd += (cmd.empty() ? "" : " ") + a;
-        fmt::print("  {}: {}\n", j.tasks[i].id, cmd);
+        fmt::print("  {}: {}\n", j.tasks[i].id, terminal_safe(cmd));
     }
     if (j.tasks.size() > 3) fmt::print("  ... {} more\n", j.tasks.size() - 3);
     return 0;
@@ -175,7 +182,8 @@ int run_once(const cli_args& a, drover::job j, bool& stop) {
     sched.add_observer(reporter);
     std::optional<drover::detail::alerter> alerts;
     if (j.on_failure) {
-        alerts.emplace(j.name, *j.on_failure, [](const std::string& m) { fmt::print(stderr, "drover: {}\n", m); });
+        alerts.emplace(j.name, *j.on_failure,
+                       [](const std::string& m) { fmt::print(stderr, "drover: {}\n", terminal_safe(m)); });
         sched.add_observer(*alerts);
     }
 
@@ -245,13 +253,13 @@ int serve(const cli_args& a, const drover::job& j) {
         } catch (const drover::config_error&) {
             throw;
         } catch (const std::exception& e) {
-            fmt::print(stderr, "drover: {}: the run failed: {}\n", j.name, e.what());
+            fmt::print(stderr, "drover: {}: the run failed: {}\n", j.name, terminal_safe(e.what()));
             last = 1;
         }
         return !stop;
     };
-    hooks.log = [&](const std::string& m) { fmt::print(stderr, "drover: {}: {}\n", j.name, m); };
-    fmt::print(stderr, "drover: {}: service for schedule \"{}\" ({}, overlap {})\n", j.name, j.schedule->cron,
+    hooks.log = [&](const std::string& m) { fmt::print(stderr, "drover: {}: {}\n", j.name, terminal_safe(m)); };
+    fmt::print(stderr, "drover: {}: service for schedule \"{}\" ({}, overlap {})\n", j.name, terminal_safe(j.schedule->cron),
                j.schedule->timezone.empty() ? "local time" : j.schedule->timezone, j.schedule->overlap);
     run_service(schedule, tz, overlap, hooks);
     return stop ? 130 : last;
@@ -279,10 +287,12 @@ int main(int argc, char** argv) {
         if (args.command == "validate") return validate(j);
         return run(args, std::move(j));
     } catch (const drover::config_error& e) {
-        std::cerr << "drover: configuration error: " << e.what() << "\n";
+        std::cerr << "drover: configuration error: " << terminal_safe(e.what()) << "\n";
         return exit_usage;
     } catch (const std::exception& e) {
-        std::cerr << "drover: cannot run: " << e.what() << "\n";
+        // "drover: status: no journal in ...", "drover: cannot run: ..."
+        std::cerr << "drover: " << (args.command == "run" ? "cannot run" : args.command) << ": " << terminal_safe(e.what())
+                  << "\n";
         return exit_usage;
     }
 }

@@ -106,3 +106,34 @@ TEST_CASE("cli hostile: URL errors name the host and the problem, never userinfo
     check("[[executors]]\nkind = \"docker\"\nhosts = [\"tcp://admin:d0ckerpw@10.0.0.5:2376\"]\n", "d0ckerpw",
           "10.0.0.5");
 }
+
+TEST_CASE("cli hostile: control characters from task stderr and job files never reach the terminal" *
+          doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml", "name = \"t\"\n[[tasks]]\nid = \"a\"\n"
+                               "command = [\"sh\", \"-c\", \"printf 'x\\\\033[31mRED\\\\007\\\\302\\\\233y\\\\n' >&2; "
+                               "printf 'junk\\\\033]0;title\\\\007\\\\n'; exit 3\"]\n");
+    auto r = drover_cli(d, "run job.toml");
+    CHECK(r.exit_code == 1);
+    CHECK_HAS(r.output, "RED");
+    CHECK_MESSAGE(!has_control(r.output), "output: " << r.output);
+
+    write_file(d / "key.toml", "name = \"t\"\n\"evil\\u001b[2J\\u009b31m\" = 1\n" + one_task);
+    r = drover_cli(d, "validate key.toml");
+    CHECK(r.exit_code == 2);
+    CHECK_HAS(r.output, "key.toml:2:1:");
+    CHECK_MESSAGE(!has_control(r.output), "output: " << r.output);
+
+    write_file(d / "cmd.toml", "name = \"t\"\n[[tasks]]\nid = \"a\"\ncommand = [\"echo\\u001b[2J\", \"\\u0007\"]\n");
+    r = drover_cli(d, "validate cmd.toml");
+    CHECK(r.exit_code == 0);
+    CHECK_MESSAGE(!has_control(r.output), "output: " << r.output);
+}
+
+TEST_CASE("cli hostile: drover status errors say what failed, not 'cannot run'" * doctest::timeout(60)) {
+    temp_dir d;
+    auto r = drover_cli(d, "status --state nowhere");
+    CHECK(r.exit_code == 2);
+    CHECK_HAS(r.output, "no journal");
+    CHECK_LACKS(r.output, "cannot run");
+}
