@@ -33,7 +33,7 @@ TEST_CASE("utf8: repair replaces each maximal invalid subpart with one U+FFFD") 
     CHECK(valid_utf8(repair_utf8("\x80\x81\xc3\xa9\xff")));
 }
 
-TEST_CASE("utf8: JSON text is always valid UTF-8; text or hex keeps exact bytes") {
+TEST_CASE("utf8: JSON text is always valid UTF-8, and text or hex keeps exact bytes") {
     boost::json::object o;
     o["a"] = "\xff";
     o["b\xc0"] = "ok";

@@ -94,7 +94,7 @@ TEST_CASE("limits: an attempt's stderr log keeps its head and tail within stderr
     CHECK(read_file(r.run_dir / "logs" / "quiet.1.stderr") == "small\n");
 }
 
-TEST_CASE("limits: bad records past bad_record_bytes are counted, not kept; max_bad_records fails the attempt" *
+TEST_CASE("limits: bad records past bad_record_bytes are counted, not kept, and max_bad_records fails the attempt" *
           doctest::timeout(30)) {
     sched_fixture f;
     scheduler_options o;
