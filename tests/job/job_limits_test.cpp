@@ -142,3 +142,26 @@ TEST_CASE("job limits: input that would exhaust the TOML parser's stack is refus
         CHECK_HAS(error_of("name = \"t\"\nx = " + std::string(100'000, '[')), "bad.toml:2:");
     }
 }
+
+TEST_CASE("job limits: [limits] is read, and its mistakes are located errors") {
+    auto j = drover::parse_job("name = \"t\"\n[limits]\nstderr_log_bytes = \"1MiB\"\nbad_record_bytes = 0\n"
+                               "max_bad_records = 7\n" + task_a,
+                               "ok.toml");
+    CHECK(j.options.limits.stderr_log_bytes == 1u << 20);
+    CHECK(j.options.limits.bad_record_bytes == 0);
+    CHECK(j.options.limits.max_bad_records == 7);
+    auto d = drover::parse_job("name = \"t\"\n" + task_a, "ok.toml");
+    CHECK(d.options.limits.stderr_log_bytes == 8u << 20);
+    CHECK(d.options.limits.bad_record_bytes == 16u << 20);
+    CHECK(d.options.limits.max_bad_records == 0);
+
+    CHECK_HAS(error_of("name = \"t\"\n[limits]\nstderr_log_byte = 1\n" + task_a),
+              "bad.toml:3:1: limits.stderr_log_byte: unknown key 'stderr_log_byte' (did you mean 'stderr_log_bytes'?)");
+    CHECK_HAS(error_of("name = \"t\"\n[limits]\nmax_bad_records = -1\n" + task_a),
+              "bad.toml:3:19: limits.max_bad_records: must be at least 0, got -1");
+    CHECK_HAS(error_of("name = \"t\"\n[limits]\nbad_record_bytes = \"lots\"\n" + task_a),
+              "bad.toml:3:20: limits.bad_record_bytes: invalid size \"lots\"");
+    CHECK_HAS(error_of("name = \"t\"\n[limits]\nstderr_log_bytes = \"99999999999TiB\"\n" + task_a),
+              "limits.stderr_log_bytes: size \"99999999999TiB\" is too large");
+    CHECK_HAS(error_of("name = \"t\"\nlimits = 5\n" + task_a), "bad.toml:2:10: limits: expected a table, got integer");
+}
