@@ -180,7 +180,8 @@ OnExecutorEvent = Callable[[str, str], object]
 class Scheduler:
     def __init__(self, *, state_dir: str = ".drover/default",
                  halt: HaltPolicy | Mapping[str, Any] | None = None, pools: Mapping[str, int] = {},
-                 stderr_tail_lines: int = 20, seed: int | None = None,
+                 stderr_tail_lines: int = 20, stderr_log_bytes: int = 8388608,
+                 bad_record_bytes: int = 16777216, max_bad_records: int = 0, seed: int | None = None,
                  executors: Sequence[Executor] | None = None, sink: Sink | None = None,
                  journal: bool = False, retry_dead: bool = False, fresh: bool = False, job_name: str = "",
                  open: bool = False, defaults: TaskSpec | Mapping[str, Any] | None = None) -> None: ...
@@ -222,6 +223,8 @@ class Job:
     def pools(self) -> dict[str, int]: ...
     @property
     def halt(self) -> HaltPolicy: ...
+    @property
+    def limits(self) -> dict[str, int]: ...
     @property
     def tasks(self) -> list[TaskSpec]: ...
     def make_scheduler(self, *, state_dir: str | None = None, retry_dead: bool = False,

@@ -63,6 +63,16 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
         .def_property_readonly("sink", [](const job& j) { return sink_config_dict(j); })
         .def_property_readonly("pools", [](const job& j) { return j.options.pools; })
         .def_property_readonly("halt", [](const job& j) { return j.options.halt; })
+        .def_property_readonly(
+            "limits",
+            [](const job& j) {
+                py::dict d;
+                d["stderr_log_bytes"] = j.options.limits.stderr_log_bytes;
+                d["bad_record_bytes"] = j.options.limits.bad_record_bytes;
+                d["max_bad_records"] = j.options.limits.max_bad_records;
+                return d;
+            },
+            "The [limits] table: what is kept of each attempt's stderr and bad lines.")
         .def_readonly("tasks", &job::tasks)
         .def("make_scheduler", &scheduler_for, py::kw_only(), py::arg("state_dir") = py::none(),
              py::arg("retry_dead") = false, py::arg("fresh") = false,

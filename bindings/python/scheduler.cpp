@@ -117,6 +117,9 @@ Options (keyword arguments):
   halt               HaltPolicy or {'max_dead': n, 'max_dead_percent': p}
   pools              {name: max running tasks}; tasks name a pool with pool=...
   stderr_tail_lines  stderr lines kept in each attempt's outcome
+  stderr_log_bytes   per attempt: the stderr log keeps its start and end within this (0: no limit)
+  bad_record_bytes   per attempt: its lines in bad-records.jsonl, the same way (0: no limit)
+  max_bad_records    per attempt: more bad stdout lines fail it (0: no limit)
   seed               for backoff jitter (random when None)
   executors          executors to add (default: one LocalExecutor with a slot per core)
   sink               where records go (default: FileSink(state_dir + "/output"))
@@ -137,7 +140,9 @@ cancel_task() and retry_task() work from any thread, also while run() waits (fro
 thread, or from its callbacks).
 )doc")
         .def(py::init([](const std::string& state_dir, py::object halt, std::map<std::string, std::size_t> pools,
-                         std::size_t stderr_tail_lines, std::optional<std::uint64_t> seed, py::object executors,
+                         std::size_t stderr_tail_lines, std::uint64_t stderr_log_bytes,
+                         std::uint64_t bad_record_bytes, std::uint64_t max_bad_records,
+                         std::optional<std::uint64_t> seed, py::object executors,
                          py::object out, bool journal, bool retry_dead, bool fresh, std::string job_name, bool open,
                          py::object defaults) {
                  scheduler_options o;
@@ -145,6 +150,7 @@ thread, or from its callbacks).
                  o.halt = to_halt(halt);
                  o.pools = std::move(pools);
                  o.stderr_tail_lines = stderr_tail_lines;
+                 o.limits = {stderr_log_bytes, bad_record_bytes, max_bad_records};
                  o.seed = seed;
                  o.journal.enabled = journal;
                  o.journal.retry_dead = retry_dead;
@@ -161,6 +167,9 @@ thread, or from its callbacks).
              }),
              py::kw_only(), py::arg("state_dir") = d.state_dir.string(), py::arg("halt") = py::none(),
              py::arg("pools") = d.pools, py::arg("stderr_tail_lines") = d.stderr_tail_lines,
+             py::arg("stderr_log_bytes") = d.limits.stderr_log_bytes,
+             py::arg("bad_record_bytes") = d.limits.bad_record_bytes,
+             py::arg("max_bad_records") = d.limits.max_bad_records,
              py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none(),
              py::arg("journal") = false, py::arg("retry_dead") = false, py::arg("fresh") = false,
              py::arg("job_name") = "", py::arg("open") = false, py::arg("defaults") = py::none())

@@ -8,6 +8,20 @@ namespace {
 
 std::string s(std::string_view v) { return std::string(v); }
 
+// What tasks print is bytes: what is not UTF-8 reads as U+FFFD (Python's "replace") instead
+// of raising UnicodeDecodeError when a summary or an outcome is read.
+py::str text(const std::string& v) {
+    PyObject* o = PyUnicode_DecodeUTF8(v.data(), static_cast<Py_ssize_t>(v.size()), "replace");
+    if (!o) throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(o);
+}
+
+py::list lines(const std::vector<std::string>& v) {
+    py::list out;
+    for (const auto& l : v) out.append(text(l));
+    return out;
+}
+
 py::dict task_result_dict(const task_result& t, const std::map<std::string, std::string>* params) {
     py::dict d;
     d["id"] = t.id;
@@ -17,12 +31,12 @@ py::dict task_result_dict(const task_result& t, const std::map<std::string, std:
     d["failure"] = s(to_string(t.last.failure));
     d["exit_code"] = t.last.exit_code;
     d["signal"] = t.last.signal;
-    d["message"] = t.last.message;
+    d["message"] = text(t.last.message);
     d["executor"] = t.last.executor;
     d["records"] = t.last.records;
     d["bad_records"] = t.last.bad_records;
     d["elapsed"] = seconds(t.last.elapsed);
-    d["stderr_tail"] = t.last.stderr_tail;
+    d["stderr_tail"] = lines(t.last.stderr_tail);
     d["resumed"] = t.resumed;
     d["params"] = params ? py::cast(*params) : py::dict();
     return d;
@@ -104,9 +118,9 @@ py::dict outcome_to_dict(const attempt_outcome& o) {
     d["failure"] = s(to_string(o.failure));
     d["exit_code"] = o.exit_code;
     d["signal"] = o.signal;
-    d["message"] = o.message;
+    d["message"] = text(o.message);
     d["executor"] = o.executor;
-    d["stderr_tail"] = o.stderr_tail;
+    d["stderr_tail"] = lines(o.stderr_tail);
     d["records"] = o.records;
     d["bad_records"] = o.bad_records;
     d["elapsed"] = seconds(o.elapsed);

@@ -230,7 +230,7 @@ command   argv list; command[0] is looked up in PATH; no shell unless you run on
 env       added to (and overriding) the inherited environment
 params    str -> str; values are converted with str()
 retries   extra attempts after the first failure (default 0)
-timeout   per attempt: seconds, "30s", a timedelta, or None (no limit); kills the whole tree
+timeout   per attempt: seconds, "30s", a timedelta, or None or 0 (no limit); kills the whole tree
 backoff   a Backoff, a dict of its fields, or a duration (the first delay); default Backoff()
 pool      name of a pool given to Scheduler(pools=...); "" = no pool limit
 workdir   working directory; "" = the current directory

@@ -26,6 +26,8 @@ struct schedule_config {
 struct alert_config {
     std::vector<std::string> command;  ///< run with the JSON payload on stdin; empty = none
     std::string webhook;               ///< http(s)://host[:port]/path, POSTed the payload; empty = none
+    /// For each command and request, and for the whole wait for alerts after a run.
+    duration timeout{10'000};
 };
 
 /// A parsed, validated job with its tasks expanded (foreach) and templated.

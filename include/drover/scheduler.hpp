@@ -34,6 +34,19 @@ struct halt_policy {
     std::optional<double> max_dead_percent;   ///< halt when dead >= percent of all tasks
 };
 
+/// How much of each attempt's output drover keeps on disk besides the records (per
+/// attempt). A task that floods keeps the start of its output and its end (the last 1 MiB
+/// at most, half the cap when the cap is smaller), and what was dropped in between is
+/// counted where it was. 0 = no limit. See docs/guide.md.
+struct attempt_limits {
+    /// runs/<id>/logs/<task>.<n>.stderr; the outcome's stderr tail is unaffected.
+    std::uint64_t stderr_log_bytes = 8ull << 20;
+    /// This attempt's lines in runs/<id>/bad-records.jsonl (their JSON text).
+    std::uint64_t bad_record_bytes = 16ull << 20;
+    /// More bad stdout lines than this fail the attempt (output_error, process killed).
+    std::uint64_t max_bad_records = 0;
+};
+
 struct scheduler_options {
     /// Run state: runs/<run-id>/ holds attempt logs, dead-letter.jsonl, bad-records.jsonl
     /// and summary.json; runs/latest points at the newest run; journal.db the journal.
@@ -42,6 +55,7 @@ struct scheduler_options {
     std::map<std::string, std::size_t> pools;  ///< pool name -> max running tasks
     std::size_t stderr_tail_lines = 20;         ///< kept in each attempt_outcome
     std::optional<std::uint64_t> seed;          ///< for backoff jitter; random when unset
+    attempt_limits limits;                      ///< stderr log and bad records kept per attempt
     /// Durable runs and resume (<state_dir>/journal.db): set `journal.enabled` and a run on a
     /// state directory that has a journal continues it (docs/workflows.md). Job files
     /// (make_scheduler) turn it on; a bare scheduler has it off.

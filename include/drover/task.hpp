@@ -41,7 +41,9 @@ struct task_spec {
     std::map<std::string, std::string> env;      ///< added to (and overriding) the inherited environment
     std::map<std::string, std::string> params;   ///< feed partition templates (`date={date}`)
     int retries = 0;                             ///< extra attempts after the first failure
-    std::optional<duration> timeout;             ///< per attempt; kills the whole process tree
+    /// Per attempt; kills the whole process tree. Unset or 0: no timeout; longer than 100
+    /// years counts as 100 years (a timer cannot hold more).
+    std::optional<duration> timeout;
     backoff_policy backoff;
     std::string pool;                            ///< empty = no pool limit
     std::string workdir;                         ///< empty = the scheduler's working directory

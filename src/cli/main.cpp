@@ -7,6 +7,7 @@
 #include "alerts/alerts.hpp"
 #include "cli/status.hpp"
 #include "cron/service.hpp"
+#include "detail/utf8.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,6 +24,11 @@
 namespace {
 
 constexpr int exit_usage = 2;
+
+// Whatever drover prints that came from a job file, a task, a journal or the command line
+// goes through this: control characters become visible escapes (no cursor moves, no
+// retitled windows, nothing hidden).
+using drover::detail::terminal_safe;
 
 const char* usage_text = R"(usage: drover run JOB.toml [--state DIR] [--json] [--quiet] [--retry-dead] [--fresh] [--once]
        drover status [JOB.toml] [--state DIR] [--json]
@@ -55,7 +61,7 @@ struct cli_args {
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
-    std::cerr << "drover: " << msg << "\n" << usage_text;
+    std::cerr << "drover: " << terminal_safe(msg) << "\n" << usage_text;
     std::exit(exit_usage);
 }
 
@@ -111,15 +117,18 @@ cli_args parse_args(int argc, char** argv) {
 }
 
 int validate(const drover::job& j) {
+    // What `run` checks before it starts anything, beyond the job file itself: the
+    // executors', the sink's and the scheduler's own checks (nothing is started).
+    (void)drover::make_scheduler(j);
     std::size_t slots = 0;
     for (auto& e : j.executors) slots += j.kinds.slots(e);
-    fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n", j.source.string(), j.name,
-               j.tasks.size(), j.executors.size(), slots,
-               j.sink ? j.kinds.location(*j.sink) : std::string("(state dir)/output"));
+    fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n",
+               terminal_safe(j.source.string()), j.name, j.tasks.size(), j.executors.size(), slots,
+               terminal_safe(j.sink ? j.kinds.location(*j.sink) : std::string("(state dir)/output")));
     for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i) {
         std::string cmd;
         for (auto& a : j.tasks[i].command) cmd += (cmd.empty() ? "" : " ") + a;
-        fmt::print("  {}: {}\n", j.tasks[i].id, cmd);
+        fmt::print("  {}: {}\n", j.tasks[i].id, terminal_safe(cmd));
     }
     if (j.tasks.size() > 3) fmt::print("  ... {} more\n", j.tasks.size() - 3);
     return 0;
@@ -136,6 +145,22 @@ int status(const cli_args& a) {
     return 0;
 }
 
+// Alerts still on their way when the run ended. The summary is out already: wait for them
+// at most on_failure.timeout in all (the alerter gives up on the rest), and not at all once
+// a signal comes.
+void wait_for_alerts(boost::asio::io_context& ctx, boost::asio::signal_set& signals, drover::detail::alerter& alerts,
+                     bool& stop) {
+    ctx.restart();
+    alerts.async_drain(ctx.get_executor(), [&] { signals.cancel(); });
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        stop = true;
+        fmt::print(stderr, "drover: {} received: not waiting for alerts\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+        alerts.abort("interrupted");
+    });
+    ctx.run();
+}
+
 // One run of the job. `stop` is set when a signal arrived (the run was cancelled).
 int run_once(const cli_args& a, drover::job j, bool& stop) {
     auto sched = drover::make_scheduler(j);
@@ -147,7 +172,8 @@ int run_once(const cli_args& a, drover::job j, bool& stop) {
     sched.add_observer(reporter);
     std::optional<drover::detail::alerter> alerts;
     if (j.on_failure) {
-        alerts.emplace(j.name, *j.on_failure, [](const std::string& m) { fmt::print(stderr, "drover: {}\n", m); });
+        alerts.emplace(j.name, *j.on_failure,
+                       [](const std::string& m) { fmt::print(stderr, "drover: {}\n", terminal_safe(m)); });
         sched.add_observer(*alerts);
     }
 
@@ -171,13 +197,15 @@ int run_once(const cli_args& a, drover::job j, bool& stop) {
         signals.cancel();
     });
     ctx.run();
-    if (alerts) alerts->drain();  // alerts go out before the process exits
-    if (err) std::rethrow_exception(err);
 
-    if (a.json)
-        std::cout << drover::to_json(summary) << std::endl;
-    else
-        std::cout << drover::cli::summary_text(j.name, summary) << std::flush;
+    if (!err) {
+        if (a.json)
+            std::cout << drover::to_json(summary) << std::endl;
+        else
+            std::cout << drover::cli::summary_text(j.name, summary) << std::flush;
+    }
+    if (alerts) wait_for_alerts(ctx, signals, *alerts, stop);  // after the summary, bounded
+    if (err) std::rethrow_exception(err);
     return summary.exit_code();
 }
 
@@ -215,13 +243,13 @@ int serve(const cli_args& a, const drover::job& j) {
         } catch (const drover::config_error&) {
             throw;
         } catch (const std::exception& e) {
-            fmt::print(stderr, "drover: {}: the run failed: {}\n", j.name, e.what());
+            fmt::print(stderr, "drover: {}: the run failed: {}\n", j.name, terminal_safe(e.what()));
             last = 1;
         }
         return !stop;
     };
-    hooks.log = [&](const std::string& m) { fmt::print(stderr, "drover: {}: {}\n", j.name, m); };
-    fmt::print(stderr, "drover: {}: service for schedule \"{}\" ({}, overlap {})\n", j.name, j.schedule->cron,
+    hooks.log = [&](const std::string& m) { fmt::print(stderr, "drover: {}: {}\n", j.name, terminal_safe(m)); };
+    fmt::print(stderr, "drover: {}: service for schedule \"{}\" ({}, overlap {})\n", j.name, terminal_safe(j.schedule->cron),
                j.schedule->timezone.empty() ? "local time" : j.schedule->timezone, j.schedule->overlap);
     run_service(schedule, tz, overlap, hooks);
     return stop ? 130 : last;
@@ -247,10 +275,12 @@ int main(int argc, char** argv) {
         if (args.command == "validate") return validate(j);
         return run(args, std::move(j));
     } catch (const drover::config_error& e) {
-        std::cerr << "drover: configuration error: " << e.what() << "\n";
+        std::cerr << "drover: configuration error: " << terminal_safe(e.what()) << "\n";
         return exit_usage;
     } catch (const std::exception& e) {
-        std::cerr << "drover: cannot run: " << e.what() << "\n";
+        // "drover: status: no journal in ...", "drover: cannot run: ..."
+        std::cerr << "drover: " << (args.command == "run" ? "cannot run" : args.command) << ": " << terminal_safe(e.what())
+                  << "\n";
         return exit_usage;
     }
 }

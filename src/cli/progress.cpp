@@ -1,5 +1,7 @@
 #include "cli/progress.hpp"
 
+#include "detail/utf8.hpp"
+
 #include <fmt/format.h>
 
 #include <sys/ioctl.h>
@@ -23,30 +25,46 @@ std::string human_duration(duration d) {
     return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
 }
 
-std::string progress_reporter::line(const progress& p) const {
+std::size_t tasks_done(const progress& p) { return p.succeeded + p.dead + p.upstream_failed; }
+
+double tasks_per_second(const progress& p) {
     double secs = static_cast<double>(p.elapsed.count()) / 1000.0;
-    std::size_t done = p.finished();
-    double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
+    std::size_t done = tasks_done(p), ran = done - std::min(done, p.resumed);
+    return secs > 0 ? static_cast<double>(ran) / secs : 0.0;
+}
+
+// "done" counts what reached an end (succeeded, dead, upstream-failed), never the skipped
+// tasks of a cancel or halt nor the tasks cancelled one by one; the rate counts what this run finished, not the tasks resumed
+// from the journal as already done.
+std::string progress_reporter::line(const progress& p) const {
+    std::size_t done = tasks_done(p);
+    double rate = tasks_per_second(p);
+    std::size_t left = p.total - std::min(p.total, done + p.skipped + p.cancelled);
     std::string eta = "--";
-    if (rate > 0 && done < p.total)
-        eta = human_duration(duration(static_cast<long>(static_cast<double>(p.total - done) / rate * 1000.0)));
-    return fmt::format("{}/{} done  running {}  retrying {}  dead {}  {:.1f}/s  ETA {}", done, p.total, p.running,
-                       p.retry_wait, p.dead, rate, eta);
+    if (rate > 0 && left > 0) eta = human_duration(duration(static_cast<long>(static_cast<double>(left) / rate * 1000.0)));
+    return fmt::format("{}/{} done  running {}  retrying {}  dead {}{}  {:.1f}/s  ETA {}", done, p.total, p.running,
+                       p.retry_wait, p.dead,
+                       (p.skipped ? fmt::format("  skipped {}", p.skipped) : std::string()) +
+                           (p.cancelled ? fmt::format("  cancelled {}", p.cancelled) : std::string()),
+                       rate,
+                       eta);
 }
 
 void progress_reporter::on_task_finished(const task_spec& t, const attempt_outcome& o, task_state next) {
     if (o_.quiet || next == task_state::succeeded || next == task_state::skipped) return;
     clear_line();
+    // Messages carry what executors and tasks said: no control characters to the terminal.
+    auto message = detail::terminal_safe(o.message);
     if (next == task_state::retry_wait)
-        fmt::print(o_.out, "retry  {} attempt {} failed: {}\n", t.id, o.attempt, o.message);
+        fmt::print(o_.out, "retry  {} attempt {} failed: {}\n", t.id, o.attempt, message);
     else if (next == task_state::upstream_failed)
-        fmt::print(o_.out, "not run {}: {}\n", t.id, o.message);
+        fmt::print(o_.out, "not run {}: {}\n", t.id, message);
     else if (next == task_state::cancelled)
         fmt::print(o_.out, "cancelled {}\n", t.id);
     else if (next == task_state::ready)
-        fmt::print(o_.out, "lost   {} attempt {}: {} (queued again)\n", t.id, o.attempt, o.message);
+        fmt::print(o_.out, "lost   {} attempt {}: {} (queued again)\n", t.id, o.attempt, message);
     else
-        fmt::print(o_.out, "dead   {} after {} attempt(s): {}\n", t.id, o.attempt, o.message);
+        fmt::print(o_.out, "dead   {} after {} attempt(s): {}\n", t.id, o.attempt, message);
     std::fflush(o_.out);
 }
 
@@ -56,7 +74,7 @@ void progress_reporter::on_progress(const progress& p) {
         int width = terminal_width(o_.out);
         std::string text = line(p);
         int bar = std::max(10, width - static_cast<int>(text.size()) - 4);
-        int filled = p.total ? static_cast<int>(static_cast<double>(bar) * static_cast<double>(p.finished()) /
+        int filled = p.total ? static_cast<int>(static_cast<double>(bar) * static_cast<double>(tasks_done(p)) /
                                                 static_cast<double>(p.total))
                              : bar;
         std::string out = "\r[" + std::string(filled, '#') + std::string(bar - filled, '-') + "] " + text;
@@ -76,7 +94,7 @@ void progress_reporter::on_progress(const progress& p) {
 void progress_reporter::on_executor_event(std::string_view executor, std::string_view message) {
     // Host trouble is worth seeing even with --quiet: it explains retries and slow runs.
     clear_line();
-    fmt::print(o_.out, "{}: {}\n", executor, message);
+    fmt::print(o_.out, "{}: {}\n", detail::terminal_safe(executor), detail::terminal_safe(message));
     std::fflush(o_.out);
 }
 

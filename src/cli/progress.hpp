@@ -37,4 +37,10 @@ private:
 /// Formats "1h02m", "3m05s", "12.3s".
 std::string human_duration(duration d);
 
+/// Tasks that reached an end: succeeded (resumed ones included), dead, upstream-failed;
+/// not the skipped ones of a cancel or halt.
+std::size_t tasks_done(const progress& p);
+/// Tasks this run finished per second of it (resumed tasks are not counted).
+double tasks_per_second(const progress& p);
+
 }  // namespace drover::cli

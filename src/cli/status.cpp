@@ -2,6 +2,8 @@
 
 #include "cli/progress.hpp"
 
+#include "detail/utf8.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -27,12 +29,17 @@ std::int64_t now_ms() {
 
 }  // namespace
 
+// Everything here comes from the journal, a file anyone who can write the state directory
+// can change: no control characters reach the terminal (detail::terminal_safe).
 std::string status_text(const journal_status& s) {
-    std::string out = fmt::format("drover: job '{}' in {} — {}\n", s.job_name, s.state_dir.string(),
+    using detail::terminal_safe;
+    std::string out = fmt::format("drover: job '{}' in {} — {}\n", terminal_safe(s.job_name),
+                                  terminal_safe(s.state_dir.string()),
                                   s.live ? "a run is in progress" : "no run in progress");
     if (s.last_run)
-        out += fmt::format("  last run: {} {}, started {}{} ({} run(s) in the journal)\n", s.last_run->run_id,
-                           s.last_run->status, utc_time(s.last_run->started_ms),
+        out += fmt::format("  last run: {} {}, started {}{} ({} run(s) in the journal)\n",
+                           terminal_safe(s.last_run->run_id), terminal_safe(s.last_run->status),
+                           utc_time(s.last_run->started_ms),
                            s.last_run->finished_ms ? ", ended " + utc_time(s.last_run->finished_ms) : std::string(),
                            s.runs);
     out += fmt::format("  tasks: {}", s.total);
@@ -47,7 +54,8 @@ std::string status_text(const journal_status& s) {
         out += "  running:\n";
         auto now = now_ms();
         for (const auto& a : s.running)
-            out += fmt::format("    {} attempt {} on {}, for {}\n", a.task_id, a.attempt, a.executor,
+            out += fmt::format("    {} attempt {} on {}, for {}\n", terminal_safe(a.task_id), a.attempt,
+                               terminal_safe(a.executor),
                                human_duration(duration(std::max<std::int64_t>(0, now - a.started_ms))));
     }
     if (!s.dead.empty()) {
@@ -58,7 +66,8 @@ std::string status_text(const journal_status& s) {
                 out += fmt::format("    ... and {} more (--json lists all)\n", s.dead.size() - 20);
                 break;
             }
-            out += fmt::format("    {} ({}): {}{}\n", d.task_id, d.state, d.message.empty() ? d.failure : d.message,
+            out += fmt::format("    {} ({}): {}{}\n", terminal_safe(d.task_id), terminal_safe(d.state),
+                               terminal_safe(d.message.empty() ? d.failure : d.message),
                                d.state == "dead" ? fmt::format(" after {} attempt(s)", d.attempts) : std::string());
         }
     }

@@ -2,6 +2,8 @@
 
 #include <drover/error.hpp>
 
+#include "detail/safe_url.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -38,7 +40,7 @@ http::client_options docker_client_options(const std::string& host, const docker
     if (!(host.starts_with("unix://") || host.starts_with("tcp://") || host.starts_with("http://") ||
           host.starts_with("https://")))
         throw config_error(fmt::format("docker host '{}': expected unix:///path, tcp://host:port, http://host:port or "
-                                       "https://host:port", host));
+                                       "https://host:port", url_for_message(host)));
     http::client_options c;
     std::string url = host;
     if (host.starts_with("tcp://")) {  // Docker's default ports: 2375, 2376 with TLS
@@ -51,7 +53,7 @@ http::client_options docker_client_options(const std::string& host, const docker
     try {
         c.target = http::parse_endpoint(url);
     } catch (const config_error& e) {
-        throw config_error(fmt::format("docker host '{}': {}", host, e.what()));
+        throw config_error(fmt::format("docker host '{}': {}", url_for_message(host), e.what()));
     }
     if (c.target.kind == http::transport::tcp && host.starts_with("tcp://") && opts.tls.enabled)
         c.target.kind = http::transport::tls;

@@ -64,8 +64,10 @@ spawned_child spawn_child(const spawn_request& req) {
     if (req.argv.empty()) throw std::system_error(EINVAL, std::generic_category(), "empty command");
     fd_pair in, out, err;
     if (req.stdin_pipe) make_pipe(in);
-    make_pipe(out);
-    make_pipe(err);
+    if (!req.output_to_stderr) {
+        make_pipe(out);
+        make_pipe(err);
+    }
 
     spawn_attrs sa;
     // Own process group, so a timeout can kill the whole tree; default signal
@@ -81,8 +83,12 @@ spawned_child spawn_child(const spawn_request& req) {
         posix_spawn_file_actions_adddup2(&sa.actions, in.r, 0);
     else
         posix_spawn_file_actions_addopen(&sa.actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&sa.actions, out.w, 1);
-    posix_spawn_file_actions_adddup2(&sa.actions, err.w, 2);
+    if (req.output_to_stderr) {
+        posix_spawn_file_actions_adddup2(&sa.actions, 2, 1);
+    } else {
+        posix_spawn_file_actions_adddup2(&sa.actions, out.w, 1);
+        posix_spawn_file_actions_adddup2(&sa.actions, err.w, 2);
+    }
     if (!req.workdir.empty()) posix_spawn_file_actions_addchdir_np(&sa.actions, req.workdir.c_str());
 
     std::vector<char*> argv;
@@ -107,9 +113,9 @@ spawned_child spawn_child(const spawn_request& req) {
     }
     if (in.r >= 0) ::close(in.r);
     in.r = -1;
-    ::close(out.w);
+    if (out.w >= 0) ::close(out.w);
     out.w = -1;
-    ::close(err.w);
+    if (err.w >= 0) ::close(err.w);
     err.w = -1;
 
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));

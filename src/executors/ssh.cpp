@@ -38,7 +38,9 @@ struct host_state {
     int failures = 0;  // consecutive failed probes
     std::string last_error;
     std::unique_ptr<asio::steady_timer> reprobe;
-    std::unique_ptr<asio::cancellation_signal> probe_cancel;
+    // Shared with the probe's completion handler: the probe's process may complete after
+    // stop() dropped it, and the local executor clears the handler's slot then.
+    std::shared_ptr<asio::cancellation_signal> probe_cancel;
 };
 
 std::string last_line(std::string_view text) {
@@ -146,12 +148,12 @@ struct ssh_executor::impl : std::enable_shared_from_this<impl> {
         task->id = "ssh-probe";
         task->command = detail::ssh_master_command(opts, h.host, h.control);
         auto io = std::make_shared<capture_io>();
-        h.probe_cancel = std::make_unique<asio::cancellation_signal>();
+        auto signal = h.probe_cancel = std::make_shared<asio::cancellation_signal>();
         attempt_request req{*task, 1, ctx->run_id};
         helper_runner.async_execute(ctx->io_ex, req, *io,
                              asio::bind_cancellation_slot(
-                                 h.probe_cancel->slot(),
-                                 [self = shared_from_this(), i, task, io](execution_result r) {
+                                 signal->slot(),
+                                 [self = shared_from_this(), i, task, io, signal](execution_result r) {
                                      self->on_probe(i, r, io->err);
                                  }));
     }

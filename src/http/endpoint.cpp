@@ -2,6 +2,8 @@
 
 #include <drover/error.hpp>
 
+#include "detail/safe_url.hpp"
+
 #include <cctype>
 #include <charconv>
 
@@ -9,8 +11,10 @@ namespace drover::http {
 
 namespace {
 
+// Names only the scheme and host: an endpoint from a job file or the environment may
+// carry a password (user:password@) or a token in its path.
 [[noreturn]] void bad(std::string_view url, const std::string& why) {
-    throw config_error("invalid endpoint \"" + std::string(url) + "\": " + why);
+    throw config_error("invalid endpoint " + detail::url_for_message(url) + ": " + why);
 }
 
 bool host_char(char c) {
@@ -57,12 +61,12 @@ endpoint parse_endpoint(std::string_view url) {
         ep.kind = transport::tls;
         default_port = 443;
     } else {
-        bad(url, "unknown scheme \"" + std::string(scheme) + "\" (use unix, tcp, http or https)");
+        bad(url, "unknown scheme (use unix, tcp, http or https)");
     }
     // Tolerate a trailing "/" (as in "http://host:9000/"), nothing more: paths belong to requests.
     if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
     if (rest.find('/') != std::string_view::npos) bad(url, "an endpoint has no path");
-    if (rest.find('@') != std::string_view::npos) bad(url, "credentials in the URL are not supported");
+    if (rest.find('@') != std::string_view::npos) bad(url, "user info (user:password@) in the URL is not supported");
     std::string_view host, port;
     if (!rest.empty() && rest.front() == '[') {
         auto close = rest.find(']');
@@ -94,7 +98,7 @@ endpoint parse_endpoint(std::string_view url) {
         unsigned value = 0;
         auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
         if (ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535)
-            bad(url, "invalid port \"" + std::string(port) + "\"");
+            bad(url, "invalid port (1..65535)");
         ep.port = static_cast<std::uint16_t>(value);
     }
     ep.host = std::string(host);

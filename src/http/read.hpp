@@ -35,10 +35,13 @@ struct read_outcome {
 
 /// Reads a response into `res` (status, reason, headers; the body too unless `on_body`
 /// is set, in which case the body goes to the callbacks). Errors are returned, not thrown.
+///
+/// A coroutine: it runs after the call returns, so everything it keeps is taken by value
+/// (the limits and callbacks live in its frame); only `stream`, `buf` and `res` are
+/// references, which the caller must keep alive until it completes.
 template <class Stream>
-boost::asio::awaitable<read_outcome> read_response(Stream& stream, boost::beast::flat_buffer& buf,
-                                                   const read_limits& lim, response& res,
-                                                   const head_callback& on_head, const body_callback& on_body) {
+boost::asio::awaitable<read_outcome> read_response(Stream& stream, boost::beast::flat_buffer& buf, read_limits lim,
+                                                   response& res, head_callback on_head, body_callback on_body) {
     namespace bhttp = boost::beast::http;
     constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitable);
 

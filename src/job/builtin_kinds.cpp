@@ -1,5 +1,7 @@
 #include "job/builtin_kinds.hpp"
 
+#include "sinks/partition.hpp"
+
 namespace drover::detail {
 
 void add_builtin_kinds(kinds& k) {
@@ -14,6 +16,17 @@ std::optional<std::size_t> line_limit(const job_table& t) {
     auto n = t.get_size("max_line_bytes");
     if (n && *n == 0) t.fail("max_line_bytes", "must be at least 1 byte");
     return n ? std::optional<std::size_t>(static_cast<std::size_t>(*n)) : std::nullopt;
+}
+
+std::optional<std::string> partition_key(const job_table& t) {
+    auto v = t.get_string("partition");
+    if (!v) return v;
+    try {
+        partition_template check(*v);
+    } catch (const config_error& e) {
+        t.fail("partition", e.what());
+    }
+    return v;
 }
 
 double seconds(duration d) { return static_cast<double>(d.count()) / 1000.0; }

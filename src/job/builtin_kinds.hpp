@@ -23,6 +23,9 @@ void add_builtin_kinds(kinds& k);
 
 /// `max_line_bytes` of an executor table: a size of at least 1 byte.
 std::optional<std::size_t> line_limit(const job_table& t);
+/// `partition` of a sink table, checked as the sinks will check it ("../escape", "/abs" and
+/// "./a" are refused at their place in the file, so `drover validate` refuses them too).
+std::optional<std::string> partition_key(const job_table& t);
 /// Seconds as JSON, the way durations are shown (Python: float seconds).
 double seconds(duration d);
 

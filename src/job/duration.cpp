@@ -1,4 +1,5 @@
-// Durations in job files: "250ms", "30s", "5m", "1h30m", "2d".
+// Durations in job files: "250ms", "30s", "5m", "1h30m", "2d", at most "36500d" (100 years,
+// detail::max_delay: longer ones would overflow a timer).
 //
 // Strings with units only: a bare number is ambiguous (seconds? milliseconds?), so it is
 // rejected. Components go from the largest unit to the smallest, each at most once, so
@@ -6,6 +7,8 @@
 
 #include <drover/error.hpp>
 #include <drover/duration.hpp>
+
+#include "detail/durations.hpp"
 
 #include <fmt/format.h>
 
@@ -41,7 +44,7 @@ duration parse_duration(std::string_view text) {
         std::int64_t n = 0;
         while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
             if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, text[i] - '0', &n))
-                bad(text, "too large");
+                bad(text, "too large: at most 36500d (100 years)");
             ++i;
         }
         if (i == text.size()) bad(text, "missing unit after the number");
@@ -58,8 +61,9 @@ duration parse_duration(std::string_view text) {
         i += u->suffix.size();
         std::int64_t part = 0;
         if (__builtin_mul_overflow(n, u->ms, &part) || __builtin_add_overflow(total, part, &total))
-            bad(text, "too large");
+            bad(text, "too large: at most 36500d (100 years)");
     }
+    if (total > detail::max_delay.count()) bad(text, "too large: at most 36500d (100 years)");
     return duration{total};
 }
 

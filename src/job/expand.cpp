@@ -78,10 +78,12 @@ std::vector<std::string> date_range(chr::sys_days from, chr::sys_days to, int st
 std::vector<std::string> int_range(std::int64_t from, std::int64_t to, std::int64_t step) {
     if (from > to) throw config_error(fmt::format("'from' ({}) is greater than 'to' ({})", from, to));
     if (step < 1) throw config_error(fmt::format("step must be at least 1, got {}", step));
-    // Unsigned arithmetic: to - from may not fit in int64 (e.g. INT64_MIN..INT64_MAX).
+    // Unsigned arithmetic: to - from may not fit in int64 (e.g. INT64_MIN..INT64_MAX), and
+    // the count is checked before the +1 that would wrap it to 0 for a full 64-bit range.
     std::uint64_t span = static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
-    std::uint64_t count = span / static_cast<std::uint64_t>(step) + 1;
-    if (count > max_expanded_tasks) too_many(max_expanded_tasks);
+    std::uint64_t steps = span / static_cast<std::uint64_t>(step);
+    if (steps >= max_expanded_tasks) too_many(max_expanded_tasks);
+    std::uint64_t count = steps + 1;
     std::vector<std::string> out;
     out.reserve(count);
     for (std::uint64_t k = 0; k < count; ++k)

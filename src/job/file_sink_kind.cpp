@@ -15,7 +15,7 @@ sink_kind<file_sink_options> file_sink_kind() {
                 file_sink_options o;
                 o.root = t.required(t.get_string("path"), "path", " (the output directory, e.g. path = \"out\")");
                 if (o.root.empty()) t.fail("path", "must not be empty");
-                if (auto v = t.get_string("partition")) o.partition = *v;
+                if (auto v = partition_key(t)) o.partition = *v;
                 if (auto v = t.get_int("max_records", 0)) o.max_records = static_cast<std::uint64_t>(*v);
                 if (auto v = t.get_size("max_bytes")) o.max_bytes = *v;
                 if (auto v = t.get_int("compression_level", 0, 9)) o.compression_level = static_cast<int>(*v);

@@ -9,6 +9,7 @@
 
 #include "detail/template.hpp"
 #include "job/expand.hpp"
+#include "job/toml_limits.hpp"
 #include "job/toml_reader.hpp"
 #include "job/toml_table.hpp"
 #include "job/workflow_keys.hpp"
@@ -77,6 +78,7 @@ private:
     std::vector<template_field> strings_table(const toml::node& n, const std::string& key, bool env) const;
     void parse_pools(const toml::node& n);
     void parse_halt(const toml::node& n);
+    void parse_limits(const toml::node& n);
     void parse_executors(const toml::node* n);
     void parse_sink(const toml::node& n);
     void parse_defaults(const toml::node& n);
@@ -125,6 +127,17 @@ void parser::parse_halt(const toml::node& n) {
     }
 }
 
+// [limits]: what is kept of each attempt's stderr and bad lines (scheduler_options::limits).
+void parser::parse_limits(const toml::node& n) {
+    const auto& t = table_of(n, "limits");
+    check_keys(t, "limits", {"stderr_log_bytes", "bad_record_bytes", "max_bad_records"});
+    auto& l = job_.options.limits;
+    if (const auto* v = t.get("stderr_log_bytes")) l.stderr_log_bytes = size_of(*v, "limits.stderr_log_bytes");
+    if (const auto* v = t.get("bad_record_bytes")) l.bad_record_bytes = size_of(*v, "limits.bad_record_bytes");
+    if (const auto* v = t.get("max_bad_records"))
+        l.max_bad_records = static_cast<std::uint64_t>(int_of(*v, "limits.max_bad_records", 0));
+}
+
 void parser::parse_executors(const toml::node* n) {
     if (!n) {  // no [[executors]]: one local executor using every core (the kind's defaults)
         const toml::table none;
@@ -167,12 +180,12 @@ bool parser::apply_setting(std::string_view k, const toml::node& v, const std::s
     if (k == "retries") {
         t.retries = static_cast<int>(int_of(v, key, 0, 1000));
     } else if (k == "timeout") {
-        if (v.is_string() && v.as_string()->get() == "none") {
+        // "none", 0 and any zero duration ("0s") mean no timeout (and drop a default one).
+        bool none = (v.is_string() && v.as_string()->get() == "none") || (v.is_integer() && v.as_integer()->get() == 0);
+        if (none || duration_of(v, key).count() == 0)
             t.timeout.reset();
-        } else {
+        else
             t.timeout = duration_of(v, key);
-            if (t.timeout->count() == 0) fail(v, key, "must be more than 0s (write \"none\" for no timeout)");
-        }
     } else if (k == "backoff") {
         t.backoff.initial = duration_of(v, key);
     } else if (k == "backoff_max") {
@@ -416,10 +429,7 @@ void parser::check_partition() const {
     const std::string key = "sink.partition";
     const auto tpl = job_.kinds.partition(*job_.sink);
     for (const auto& name : detail::template_names(tpl)) {
-        if (name.starts_with("record.")) {
-            if (name.size() == 7) fail(*partition_node_, key, "{record.} needs a field name, e.g. {record.country}");
-            continue;
-        }
+        if (name.starts_with("record.")) continue;  // a field of each record ({record.} failed in parse_sink)
         for (std::size_t i = 0; i < job_.tasks.size(); ++i) {
             if (job_.tasks[i].params.contains(name)) continue;
             std::size_t e = task_entry_[i];
@@ -441,6 +451,8 @@ void parser::check_after() const {
 }
 
 job parser::run(std::string_view text) {
+    text_ = text;  // scalars as written (reader::as_written)
+    detail::check_toml_limits(text, file_);  // before toml++ can recurse into a hostile key
     toml::table root;
     try {
         root = toml::parse(text, std::string_view{file_});
@@ -448,7 +460,7 @@ job parser::run(std::string_view text) {
         fail(e.source(), "", fmt::format("invalid TOML: {}", e.description()));
     }
     check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks", "schedule",
-                          "timezone", "overlap", "on_failure"});
+                          "timezone", "overlap", "on_failure", "limits"});
     job_.source = file_;
 
     const auto& name = required(root, "name", "", " (e.g. name = \"hello\")");
@@ -466,6 +478,7 @@ job parser::run(std::string_view text) {
     }
     if (const auto* v = root.get("pools")) parse_pools(*v);
     if (const auto* v = root.get("halt")) parse_halt(*v);
+    if (const auto* v = root.get("limits")) parse_limits(*v);
     parse_executors(root.get("executors"));
     if (const auto* v = root.get("sink")) parse_sink(*v);
     if (const auto* v = root.get("defaults")) parse_defaults(*v);

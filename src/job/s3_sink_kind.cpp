@@ -3,6 +3,7 @@
 
 #include "job/builtin_kinds.hpp"
 
+#include "http/endpoint.hpp"
 #include "s3/url.hpp"
 
 #include <boost/json/value.hpp>
@@ -21,13 +22,18 @@ s3_sink_options read_s3(const job_table& t) {
     } catch (const config_error& e) {
         t.fail("path", e.what());
     }
-    if (auto v = t.get_string("partition")) o.partition = *v;
+    if (auto v = partition_key(t)) o.partition = *v;
     if (auto v = t.get_int("max_records", 0)) o.max_records = static_cast<std::uint64_t>(*v);
     if (auto v = t.get_size("max_bytes")) o.max_bytes = *v;
     if (auto v = t.get_int("compression_level", 0, 9)) o.compression_level = static_cast<int>(*v);
     if (auto v = t.get_string("endpoint")) {
         if (!v->starts_with("http://") && !v->starts_with("https://"))
             t.fail("endpoint", "must start with http:// or https://");
+        try {  // as the S3 client will (user info, ports, hosts), naming only the host
+            (void)http::parse_endpoint(*v);
+        } catch (const config_error& e) {
+            t.fail("endpoint", e.what());
+        }
         o.endpoint = *v;
     }
     if (auto v = t.get_string("region")) o.region = *v;

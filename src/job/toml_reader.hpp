@@ -69,6 +69,33 @@ public:
 
 protected:
     std::string file_;
+    std::string_view text_;  // the file's text, when the reader has it (for as_written)
+    mutable std::vector<std::size_t> line_starts_;
+
+    // The characters of the number or boolean at `n` as the file writes them ("1.0",
+    // "0x10", "1_000"), or empty when the text is not known. toml++ keeps only the value,
+    // and "text as written" is what job files promise for params and foreach values.
+    std::string_view as_written(const toml::node& n) const {
+        if (text_.empty()) return {};
+        if (line_starts_.empty()) {
+            line_starts_.push_back(0);
+            for (std::size_t i = 0; i < text_.size(); ++i)
+                if (text_[i] == '\n') line_starts_.push_back(i + 1);
+        }
+        auto at = n.source().begin;
+        if (at.line < 1 || at.line > line_starts_.size()) return {};
+        std::size_t i = line_starts_[at.line - 1];
+        for (std::size_t col = 1; col < at.column && i < text_.size() && text_[i] != '\n'; ++col) {
+            ++i;  // columns count characters: skip a UTF-8 character's continuation bytes
+            while (i < text_.size() && (static_cast<unsigned char>(text_[i]) & 0xc0) == 0x80) ++i;
+        }
+        std::size_t end = i;
+        while (end < text_.size() && std::string_view(" \t\r\n,]}#").find(text_[end]) == std::string_view::npos) ++end;
+        std::string_view w = text_.substr(i, end - i);
+        bool plausible = !w.empty() && (std::isdigit(static_cast<unsigned char>(w[0])) || w[0] == '+' || w[0] == '-' ||
+                                        w == "true" || w == "false" || w == "inf" || w == "nan");
+        return plausible ? w : std::string_view{};
+    }
 
     [[noreturn]] void fail(const toml::source_region& r, const std::string& key, const std::string& problem) const {
         throw config_error(file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column), key, problem);
@@ -132,9 +159,12 @@ protected:
         return s->get();
     }
 
-    // Params and foreach list values: any scalar, kept as the text a template will insert.
+    // Params and foreach list values: any scalar, kept as the text a template will insert:
+    // strings as they are, numbers and booleans as written in the file.
     std::string scalar_of(const toml::node& n, const std::string& key) const {
         if (n.is_string()) return string_of(n, key);
+        if (n.is_number() || n.is_boolean())
+            if (auto w = as_written(n); !w.empty()) return std::string(w);
         if (const auto* i = n.as_integer()) return std::to_string(i->get());
         if (const auto* f = n.as_floating_point()) return fmt::format("{}", f->get());
         if (const auto* b = n.as_boolean()) return b->get() ? "true" : "false";

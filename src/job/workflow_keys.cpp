@@ -45,7 +45,7 @@ public:
         }
         if (const auto* v = root.get("on_failure")) {
             const auto& t = table_of(*v, "on_failure");
-            check_keys(t, "on_failure", {"command", "webhook"});
+            check_keys(t, "on_failure", {"command", "webhook", "timeout"});
             alert_config a;
             if (const auto* c = t.get("command")) {
                 const auto& arr = array_of(*c, "on_failure.command", "an array of strings");
@@ -56,13 +56,15 @@ public:
             }
             if (const auto* w = t.get("webhook")) {
                 a.webhook = string_of(*w, "on_failure.webhook");
-                if (!a.webhook.starts_with("http://") && !a.webhook.starts_with("https://"))
-                    fail(*w, "on_failure.webhook", "must be an http:// or https:// URL");
-                try {
+                try {  // its messages name the host, never user info, path or query
                     (void)parse_webhook_url(a.webhook);
                 } catch (const config_error& e) {
                     fail(*w, "on_failure.webhook", e.what());
                 }
+            }
+            if (const auto* v = t.get("timeout")) {
+                a.timeout = duration_of(*v, "on_failure.timeout");
+                if (a.timeout.count() == 0) fail(*v, "on_failure.timeout", "must be more than 0s");
             }
             if (a.command.empty() && a.webhook.empty())
                 fail(*v, "on_failure", "give a command, a webhook or both");

@@ -6,10 +6,36 @@
 
 namespace drover::detail::sql {
 
+namespace {
+
+// "file:" URI for `path` (https://sqlite.org/uri.html): '%', '?' and '#' escaped, an absolute
+// path behind an empty authority.
+std::string file_uri(const std::filesystem::path& path, bool immutable) {
+    std::string p = path.string(), out = p.starts_with('/') ? "file://" : "file:";
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : p) {
+        if (c == '%' || c == '?' || c == '#' || c < 0x20 || c == 0x7f) {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + (immutable ? "?mode=ro&immutable=1" : "?mode=ro");
+}
+
+}  // namespace
+
 database::database(const std::filesystem::path& file, mode m) : file_(file) {
-    int flags = m == mode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    flags |= SQLITE_OPEN_NOMUTEX;  // one connection per thread
-    int rc = sqlite3_open_v2(file.c_str(), &db_, flags, nullptr);
+    int rc;
+    if (m == mode::read_write_create) {
+        rc = sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    } else {
+        rc = sqlite3_open_v2(file_uri(file, m == mode::read_only_immutable).c_str(), &db_,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+    }
     if (rc != SQLITE_OK) {
         std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close(db_);

@@ -16,7 +16,10 @@ class statement;
 
 class database {
 public:
-    enum class mode { read_write_create, read_only };
+    /// read_only opens with SQLite's `mode=ro`: nothing is written, but a WAL database may
+    /// still need its -shm (and -wal) file, created if missing. read_only_immutable adds
+    /// `immutable=1`: no locks, no -shm, for a file nothing can change (read-only media).
+    enum class mode { read_write_create, read_only, read_only_immutable };
     database(const std::filesystem::path& file, mode m);
     ~database();
     database(const database&) = delete;

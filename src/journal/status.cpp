@@ -4,41 +4,75 @@
 #include <drover/journal.hpp>
 #include <drover/outcome.hpp>
 
+#include "detail/utf8.hpp"
 #include "journal/sqlite.hpp"
 
 #include <boost/json.hpp>
 
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace drover {
 
 namespace {
 
-// True when a drover process holds the state directory's lock right now.
+// True when a drover process holds the state directory's lock right now. O_NONBLOCK: a
+// FIFO in the lock's place must not block the open (and is no lock).
 bool state_dir_locked(const std::filesystem::path& state_dir) {
-    int fd = ::open((state_dir / "journal.lock").c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open((state_dir / "journal.lock").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
-    bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    struct stat st {};
+    bool locked = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_SH | LOCK_NB) != 0 &&
+                  errno == EWOULDBLOCK;
     ::close(fd);  // releases our shared lock if we got it
     return locked;
+}
+
+const char* file_kind(mode_t m) {
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
+    return "something else";
+}
+
+// How to open the journal without writing anything. SQLite's mode=ro still needs the -shm
+// file of a WAL database (and creates it, with a -wal, when the directory is writable).
+// Where it cannot be created and there is no -wal (a finished run, no writer now, a
+// directory or file we cannot write), the file cannot change under us: immutable=1 reads
+// it without -shm and without locks.
+detail::sql::database::mode open_mode(const std::filesystem::path& file, bool live) {
+    using mode = detail::sql::database::mode;
+    struct stat st {};
+    bool wal = ::lstat((file.string() + "-wal").c_str(), &st) == 0;
+    auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    bool writable = ::access(file.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0;
+    return !wal && !live && !writable ? mode::read_only_immutable : mode::read_only;
 }
 
 }  // namespace
 
 journal_status read_journal_status(const std::filesystem::path& state_dir) {
     auto file = journal_path(state_dir);
-    std::error_code ec;
-    if (!std::filesystem::exists(file, ec))
-        throw error("no journal in " + state_dir.string() + " (" + file.string() +
-                    " does not exist; `drover run` creates it)");
+    // The type first: SQLite would block forever opening a FIFO.
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        if (errno == ENOENT)
+            throw error("no journal in " + state_dir.string() + " (" + file.string() +
+                        " does not exist; `drover run` creates it)");
+        throw error("cannot read the journal " + file.string() + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+        throw error("the journal " + file.string() + " is not a regular file (it is " + file_kind(st.st_mode) + ")");
     journal_status s;
     s.state_dir = state_dir;
     s.live = state_dir_locked(state_dir);
     using detail::sql::database;
-    database db(file, database::mode::read_only);
+    database db(file, open_mode(file, s.live));
     // One read transaction: every query sees the same commit.
     db.exec("BEGIN");
     // A run killed in its first moments can leave the file without the schema.
@@ -133,7 +167,7 @@ std::string to_json(const journal_status& s) {
                                     {"failure", d.failure},
                                     {"message", d.message}});
     j["dead"] = std::move(dead);
-    return json::serialize(j);
+    return detail::to_json_text(j);
 }
 
 }  // namespace drover

@@ -1,5 +1,7 @@
 #include "s3/api.hpp"
 
+#include "detail/safe_url.hpp"
+
 #include <drover/error.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -42,7 +44,8 @@ api::api(asio::any_io_executor ex, api_options opts)
     std::string url = opts_.endpoint.empty() ? "https://s3." + opts_.region + ".amazonaws.com" : opts_.endpoint;
     while (!url.empty() && url.back() == '/') url.pop_back();
     base_ = http::parse_endpoint(url);
-    if (base_.kind == http::transport::unix_socket) throw config_error("S3 endpoint must be http:// or https://: " + url);
+    if (base_.kind == http::transport::unix_socket)
+        throw config_error("S3 endpoint " + detail::url_for_message(url) + ": must be http:// or https://");
     if (is_ip_literal(base_.host) || base_.host == "localhost") opts_.path_style = true;
 }
 

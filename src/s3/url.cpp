@@ -2,13 +2,19 @@
 
 #include <drover/error.hpp>
 
+#include "detail/safe_url.hpp"
 #include "s3/credentials.hpp"
 
 namespace drover::s3 {
 
 bucket_prefix parse_s3_url(std::string_view url) {
     constexpr std::string_view scheme = "s3://";
-    if (url.substr(0, scheme.size()) != scheme) throw config_error("S3 url must start with s3://, got \"" + std::string(url) + "\"");
+    // Only a URL that is not what it should be is shortened (it may be an https:// URL with
+    // a password in it); an s3:// URL names a bucket and a prefix, which are no secret.
+    if (url.substr(0, scheme.size()) != scheme)
+        throw config_error("S3 url must start with s3://, got " + detail::url_for_message(url));
+    if (detail::url_has_userinfo(url))
+        throw config_error("S3 url " + detail::url_for_message(url) + ": user info (user:password@) is not supported");
     std::string_view rest = url.substr(scheme.size());
     auto slash = rest.find('/');
     bucket_prefix out;

@@ -5,15 +5,12 @@
 #include <drover/error.hpp>
 #include <drover/duration.hpp>
 
+#include "detail/durations.hpp"
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/value.hpp>
-
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace drover::detail {
 
@@ -26,11 +23,13 @@ constexpr std::size_t max_children = 100000;
 }
 
 attempt_run::attempt_run(attempt_context ctx, done_fn done)
-    : ctx_(std::move(ctx)), done_(std::move(done)), timeout_timer_(ctx_.strand) {}
+    : ctx_(std::move(ctx)),
+      done_(std::move(done)),
+      timeout_timer_(ctx_.strand),
+      log_(ctx_.files.stderr_log(ctx_.task.id, ctx_.attempt), ctx_.files.limits().stderr_log_bytes),
+      bad_log_(ctx_.files, ctx_.task.id, ctx_.attempt) {}
 
-attempt_run::~attempt_run() {
-    if (log_fd_ >= 0) ::close(log_fd_);
-}
+attempt_run::~attempt_run() = default;
 
 void attempt_run::start() {
     started_ = std::chrono::steady_clock::now();
@@ -43,8 +42,9 @@ void attempt_run::start() {
         asio::post(ctx_.strand, [self = shared_from_this(), o = std::move(o)]() mutable { self->finish(std::move(o)); });
         return;
     }
-    if (ctx_.task.timeout) {
-        timeout_timer_.expires_after(*ctx_.task.timeout);
+    // 0 means no timeout; one too large for a timer is "never" (timer_delay saturates).
+    if (ctx_.task.timeout && ctx_.task.timeout->count() > 0) {
+        timeout_timer_.expires_after(timer_delay(*ctx_.task.timeout));
         timeout_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (ec || self->finished_) return;
             self->timed_out_ = true;
@@ -112,24 +112,20 @@ void attempt_run::on_stdout_oversized(std::uint64_t length, std::string_view hea
 void attempt_run::bad(std::string_view error, std::string_view text, std::uint64_t length) {
     ++bad_records_;
     try {
-        ctx_.files.bad_record(ctx_.task.id, ctx_.attempt, line_no_, error, text, length);
+        bad_log_.add(line_no_, error, text, length);  // the cap may drop it, counted
     } catch (const std::exception& e) {
         // A bad record that cannot be kept must not vanish: fail the attempt instead.
         if (output_error_.empty()) output_error_ = e.what();
     }
+    auto limit = ctx_.files.limits().max_bad_records;
+    if (limit && bad_records_ > limit && !too_many_bad_ && !finished_) {
+        too_many_bad_ = true;  // its output is not what it should be: stop it now
+        cancel_signal_.emit(asio::cancellation_type::terminal);
+    }
 }
 
 void attempt_run::on_stderr(std::string_view bytes) {
-    if (log_fd_ < 0) {
-        auto path = ctx_.files.stderr_log(ctx_.task.id, ctx_.attempt);
-        log_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    }
-    for (std::string_view rest = bytes; log_fd_ >= 0 && !rest.empty();) {
-        ssize_t n = ::write(log_fd_, rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;  // a full disk must not fail the task; the tail still has the end
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
+    log_.write(bytes);  // never fails: a full disk must not fail the task
     // Keep the last lines for the outcome (and the dead letter).
     for (char c : bytes) {
         if (c == '\n') {
@@ -154,6 +150,10 @@ void attempt_run::on_executed(execution_result r) {
     } else if (cancelled_) {
         o.failure = failure_class::cancelled;
         o.message = "cancelled";
+    } else if (too_many_bad_) {
+        o.failure = failure_class::output_error;
+        o.message = "more than " + std::to_string(ctx_.files.limits().max_bad_records) +
+                    " bad records (limits.max_bad_records)";
     } else if (o.ok() && !output_error_.empty()) {
         o.failure = failure_class::output_error;
         o.message = "cannot stage records: " + output_error_;
@@ -168,9 +168,14 @@ void attempt_run::finish(attempt_outcome o) {
     if (finished_) return;
     finished_ = true;
     timeout_timer_.cancel();
-    if (log_fd_ >= 0) {
-        ::close(log_fd_);
-        log_fd_ = -1;
+    log_.close();
+    try {
+        bad_log_.finish();  // the kept tail and the count of what was dropped
+    } catch (const std::exception& e) {
+        if (o.ok()) {
+            o.failure = failure_class::output_error;
+            o.message = std::string("cannot keep bad records: ") + e.what();
+        }
     }
     if (!tail_partial_.empty()) {
         tail_.push_back(std::move(tail_partial_));

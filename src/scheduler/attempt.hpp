@@ -6,6 +6,7 @@
 #include <drover/executor.hpp>
 #include <drover/sink.hpp>
 
+#include "scheduler/attempt_logs.hpp"
 #include "scheduler/run_files.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -84,6 +85,7 @@ private:
     std::chrono::steady_clock::time_point started_;
     bool timed_out_ = false;
     bool cancelled_ = false;
+    bool too_many_bad_ = false;         // more than limits.max_bad_records: killed
     bool finished_ = false;
     std::uint64_t line_no_ = 0;
     std::uint64_t records_ = 0;
@@ -91,7 +93,8 @@ private:
     std::string output_error_;          // first sink error while staging
     std::string control_error_;         // first invalid control line
     std::vector<child_task> children_;
-    int log_fd_ = -1;
+    stderr_log log_;                    // bounded by limits.stderr_log_bytes
+    bad_record_log bad_log_;            // bounded by limits.bad_record_bytes
     std::string tail_partial_;
     std::deque<std::string> tail_;
 };

@@ -4,17 +4,28 @@
 
 #include <drover/task.hpp>
 
+#include "detail/durations.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 namespace drover::detail {
 
-/// Delay before retry `retry` (1 = first retry); `u` is uniform in [0, 1).
+/// Delay before retry `retry` (1 = first retry); `u` is uniform in [0, 1). Computed in
+/// double and saturated to [0, max_delay], so huge settings (a backoff of "106752d", a
+/// multiplier whose power overflows to inf, NaN from the C++ API) give a delay a timer can
+/// hold, never one that wraps into the past.
 inline duration backoff_delay(const backoff_policy& p, int retry, double u) {
-    double base = static_cast<double>(p.initial.count()) * std::pow(std::max(1.0, p.multiplier), std::max(0, retry - 1));
-    double d = std::min(base, static_cast<double>(p.max.count()));
-    double j = std::clamp(p.jitter, 0.0, 1.0);
-    return duration(static_cast<duration::rep>(d * (1.0 - j) + d * j * std::clamp(u, 0.0, 1.0)));
+    const double cap = static_cast<double>(max_delay.count());
+    double initial = std::clamp(static_cast<double>(p.initial.count()), 0.0, cap);
+    if (initial == 0) return duration::zero();
+    double mult = p.multiplier >= 1.0 ? p.multiplier : 1.0;  // NaN -> 1
+    double base = initial * std::pow(mult, std::max(0, retry - 1));
+    double d = std::min({base, static_cast<double>(p.max.count()), cap});
+    double j = p.jitter >= 0 ? std::min(p.jitter, 1.0) : 0.0;
+    double v = d * (1.0 - j) + d * j * (u >= 0 ? std::min(u, 1.0) : 0.0);
+    if (!(v > 0)) return duration::zero();  // also NaN
+    return duration(static_cast<duration::rep>(std::min(v, cap)));
 }
 
 }  // namespace drover::detail

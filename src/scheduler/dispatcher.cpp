@@ -84,7 +84,7 @@ void dispatcher::start(run_handler h) {
         });
     }
     try {
-        files_.emplace(cfg_.opts.state_dir, run_id_);
+        files_.emplace(cfg_.opts.state_dir, run_id_, cfg_.opts.limits);
         cfg_.output->start({.run_id = run_id_, .io_ex = strand(), .state_dir = cfg_.opts.state_dir});
         started_ = true;
         groups_ = cfg_.executors;

@@ -1,6 +1,7 @@
 #include "scheduler/run_files.hpp"
 
 #include "detail/fs.hpp"
+#include "detail/utf8.hpp"
 
 #include <drover/error.hpp>
 
@@ -34,19 +35,6 @@ json::object outcome_json(const attempt_outcome& o) {
     return j;
 }
 
-bool valid_utf8(std::string_view text) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto c = static_cast<unsigned char>(text[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > text.size()) return false;
-        for (std::size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(text[i + k]) >> 6) != 2) return false;
-        i += n;
-    }
-    return true;
-}
-
 }  // namespace
 
 std::string new_run_id() {
@@ -62,7 +50,7 @@ std::string new_run_id() {
     return std::string(buf) + "-" + suffix;
 }
 
-run_files::run_files(const fs::path& state_dir, std::string run_id) {
+run_files::run_files(const fs::path& state_dir, std::string run_id, attempt_limits limits) : limits_(limits) {
     dir_ = state_dir / "runs" / run_id;
     std::error_code ec;
     fs::create_directories(dir_ / "logs", ec);
@@ -99,32 +87,41 @@ void run_files::dead_letter(const task_result& r) {
     for (auto& l : r.last.stderr_tail) tail.emplace_back(l);
     j["stderr_tail"] = std::move(tail);
     j["log"] = stderr_log(r.id, r.last.attempt).string();
-    append(dead_fd_, "dead-letter.jsonl", json::serialize(j) + "\n");
+    append(dead_fd_, "dead-letter.jsonl", to_json_text(j) + "\n");
 }
 
 void run_files::bad_record(std::string_view task_id, int attempt, std::uint64_t line_no, std::string_view err,
                            std::string_view text, std::uint64_t length) {
+    append_bad(bad_record_line(task_id, attempt, line_no, err, text, length));
+}
+
+void run_files::append_bad(const std::string& line) { append(bad_fd_, "bad-records.jsonl", line); }
+
+std::string run_files::bad_records_dropped_line(std::string_view task_id, int attempt, std::uint64_t dropped,
+                                                std::uint64_t bytes, std::uint64_t first_line,
+                                                std::uint64_t last_line) const {
+    json::object j;
+    j["task"] = task_id;
+    j["attempt"] = attempt;
+    j["dropped"] = dropped;
+    j["dropped_bytes"] = bytes;
+    j["first_line"] = first_line;
+    j["last_line"] = last_line;
+    return to_json_text(j) + "\n";
+}
+
+std::string run_files::bad_record_line(std::string_view task_id, int attempt, std::uint64_t line_no,
+                                       std::string_view err, std::string_view text, std::uint64_t length) const {
     json::object j;
     j["task"] = task_id;
     j["attempt"] = attempt;
     j["line"] = line_no;
     j["error"] = err;
     j["length"] = length;
-    // JSON strings must be valid UTF-8 for most readers: a line that is not keeps its
-    // exact bytes hex-encoded in "hex" instead of "text".
-    bool valid = valid_utf8(text);
-    if (valid) {
-        j["text"] = text;
-    } else {
-        std::string hex;
-        static const char* digits = "0123456789abcdef";
-        for (unsigned char c : text) {
-            hex.push_back(digits[c >> 4]);
-            hex.push_back(digits[c & 15]);
-        }
-        j["hex"] = hex;
-    }
-    append(bad_fd_, "bad-records.jsonl", json::serialize(j) + "\n");
+    // JSON strings must be valid UTF-8 (strictly: Python's json refuses surrogates): a
+    // line that is not keeps its exact bytes hex-encoded in "hex" instead of "text".
+    put_text_or_hex(j, "text", "hex", text);
+    return to_json_text(j) + "\n";
 }
 
 }  // namespace drover::detail
@@ -161,7 +158,7 @@ std::string to_json(const run_summary& s) {
         dead.push_back(std::move(d));
     }
     j["dead_tasks"] = std::move(dead);
-    return json::serialize(j);
+    return detail::to_json_text(j);  // messages and paths may hold bytes that are not UTF-8
 }
 
 }  // namespace drover

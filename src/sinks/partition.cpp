@@ -5,6 +5,7 @@
 #include <drover/error.hpp>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 #include <cstdint>
 
@@ -30,6 +31,30 @@ std::uint64_t fnv1a(std::string_view s) {
 void append_hex(std::string& out, std::uint64_t v, int digits) {
     static constexpr char hex[] = "0123456789ABCDEF";
     for (int i = digits - 1; i >= 0; --i) out.push_back(hex[(v >> (4 * i)) & 0xF]);
+}
+
+// A record field as partition text: strings as they are; numbers in their shortest decimal
+// form ("12.5", "2018", "1e+300"; Boost.JSON would write 1.25E1); arrays and objects as
+// JSON with their numbers written the same way.
+std::string field_text(const boost::json::value& v, bool top = true) {
+    switch (v.kind()) {
+        case boost::json::kind::string:
+            return top ? std::string(v.get_string()) : boost::json::serialize(v);
+        case boost::json::kind::double_: return fmt::format("{}", v.get_double());
+        case boost::json::kind::array: {
+            std::string out = "[";
+            for (const auto& e : v.get_array()) out += (out.size() > 1 ? "," : "") + field_text(e, false);
+            return out + "]";
+        }
+        case boost::json::kind::object: {
+            std::string out = "{";
+            for (const auto& [k, e] : v.get_object())
+                out += (out.size() > 1 ? "," : "") + boost::json::serialize(boost::json::string_view(k)) + ":" +
+                       field_text(e, false);
+            return out + "}";
+        }
+        default: return boost::json::serialize(v);
+    }
 }
 
 [[noreturn]] void bad_template(std::string_view tpl, std::string_view problem) {
@@ -144,8 +169,7 @@ std::string partition_template::resolve(const boost::json::object& fields) const
             case kind::field: {
                 const boost::json::value* v = fields.if_contains(p.text);
                 if (!v || v->is_null()) out += missing_value;
-                else if (const auto* s = v->if_string()) out += sanitize_component(*s);
-                else out += sanitize_component(boost::json::serialize(*v));
+                else out += sanitize_component(field_text(*v));
                 break;
             }
         }

@@ -2,7 +2,8 @@
 // Partition templates of the file sink: `date={date}/lang={record.lang}`.
 //
 // `{name}` is a task param, `{record.<field>}` a top-level field of the record (strings
-// raw, other JSON values as JSON text, missing or null as `__missing__`). Substituted
+// raw, numbers in their shortest decimal form (`12.5`, never `1.25E1`), other JSON values
+// as JSON text, missing or null as `__missing__`). Substituted
 // values are sanitised into a single safe path component (sanitize_component), so no
 // value can add directories, climb out of the root, or create hidden entries. Literal
 // template text may use `/` for nested directories but must be relative, and no

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <thread>
 
 using namespace drover;
@@ -165,7 +166,7 @@ TEST_CASE("alerts: unreachable webhooks and failing commands are reported, bad U
     CHECK(a.failed() == 2);
     REQUIRE(log.size() == 2);
     CHECK(log[0] == "on_failure command 'sh' failed: exit code 9");
-    CHECK(log[1].starts_with("on_failure webhook tcp://127.0.0.1:"));
+    CHECK(log[1].starts_with("on_failure webhook: tcp://127.0.0.1:"));
 
     CHECK_THROWS_AS(detail::parse_webhook_url("ftp://x/y"), config_error);
     CHECK_THROWS_AS(detail::parse_webhook_url("http://user:pw@host/y"), config_error);
@@ -183,4 +184,59 @@ TEST_CASE("alerts: which env values count as secrets") {
                                     {"TOKEN", "abc"}, {"AUTH_HEADER", "Bearer xyz"}});
     CHECK(s == std::vector<std::string>{"Bearer xyz", "abcd1234", "hunter22"});
     CHECK(detail::redact("a hunter22 b hunter22", {"hunter22"}) == "a [redacted] b [redacted]");
+}
+
+TEST_CASE("alerts: a command's whole process group dies with it, children included" * doctest::timeout(30)) {
+    temp_dir d;
+    auto pidfile = d / "child.pid";
+    // The command starts a child, ignores SIGTERM and outlives the timeout.
+    std::vector<std::string> log;
+    {
+        detail::alerter a("j", {.command = {"sh", "-c", "sleep 60 & echo $! > " + pidfile.string() +
+                                                              "; trap '' TERM; sleep 60; exit 0"}},
+                          [&](const std::string& m) { log.push_back(m); }, std::chrono::milliseconds(500));
+        run_summary s;
+        s.counts.total = 1;
+        s.counts.dead = 1;
+        a.on_run_finished(s);
+        a.drain();
+        CHECK(a.failed() == 1);
+    }
+    REQUIRE(fs::exists(pidfile));
+    auto pids = read_pids(pidfile);
+    REQUIRE(pids.size() == 1);
+    bool gone = process_gone(pids[0], 3000);
+    if (!gone) ::kill(pids[0], SIGKILL);
+    CHECK_MESSAGE(gone, "the alert command's child " << pids[0] << " survived it");
+    REQUIRE_FALSE(log.empty());
+    CHECK(log[0].find("killed after") != std::string::npos);
+}
+
+TEST_CASE("alerts: many alerts to an unresponsive webhook are bounded as a whole" * doctest::timeout(60)) {
+    // Accepts connections (the kernel's backlog does) and never answers.
+    asio::io_context ctx;
+    asio::ip::tcp::acceptor hole(ctx, {asio::ip::make_address("127.0.0.1"), 0});
+    hole.listen(512);
+    auto url = "http://127.0.0.1:" + std::to_string(hole.local_endpoint().port()) + "/hook";
+    std::vector<std::string> log;
+    detail::alerter a("j", {.webhook = url}, [&](const std::string& m) { log.push_back(m); },
+                      std::chrono::milliseconds(1000));
+    auto t0 = std::chrono::steady_clock::now();
+    attempt_outcome o;
+    o.failure = failure_class::exit_code;
+    o.exit_code = 1;
+    for (int i = 0; i < 20; ++i) a.on_task_finished(sh("t" + std::to_string(i), "exit 1"), o, task_state::dead);
+    run_summary s;
+    s.counts.total = 20;
+    s.counts.dead = 20;
+    a.on_run_finished(s);
+    a.drain();
+    auto took = std::chrono::steady_clock::now() - t0;
+    MESSAGE("21 alerts to a black hole: drain took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                                                     << " ms");
+    CHECK(took < std::chrono::milliseconds(3000));  // one deadline for all (1 s + 0.5 s), not 1 s each
+    CHECK(a.failed() == 21);
+    CHECK(a.sent() == 0);
+    REQUIRE_FALSE(log.empty());
+    CHECK(log.back().find("on_failure: gave up after 1s500ms") == 0);
 }

@@ -38,7 +38,8 @@ parsed parse(std::string bytes, read_limits lim = {}, bool stream = false, std::
             p.pieces.emplace_back(piece);
             return stop_after == 0 || p.pieces.size() < stop_after;
         };
-    asio::co_spawn(io, drover::http::detail::read_response(client, buf, lim, p.res, {}, on_body),
+    drover::http::head_callback on_head;  // none; alive until io.run() returns either way
+    asio::co_spawn(io, drover::http::detail::read_response(client, buf, lim, p.res, on_head, on_body),
                    [&](std::exception_ptr e, read_outcome o) {
                        REQUIRE(!e);
                        p.out = o;
@@ -156,4 +157,61 @@ TEST_CASE("http read: Connection: close is not kept alive") {
     auto p = parse("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     CHECK(!p.out.ec);
     CHECK(!p.out.keep_alive);
+}
+
+namespace {
+
+// A callback that knows whether any copy of it is alive when it is called.
+struct lifetime {
+    int alive = 0;
+    int calls = 0;
+    int calls_while_dead = 0;
+};
+
+struct counted_callback {
+    lifetime* l;
+    explicit counted_callback(lifetime* x) : l(x) { ++l->alive; }
+    counted_callback(const counted_callback& o) : l(o.l) { ++l->alive; }
+    ~counted_callback() { --l->alive; }
+    void note() const {
+        ++l->calls;
+        if (l->alive <= 0) ++l->calls_while_dead;
+    }
+    void operator()(const response&) const { note(); }
+    bool operator()(std::string_view) const {
+        note();
+        return true;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("http read: callbacks and limits given as temporaries live as long as the coroutine") {
+    asio::io_context io;
+    beast::test::stream client(io), server(io);
+    client.connect(server);
+    client.append("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    server.close();
+    beast::flat_buffer buf;
+    response res;
+    lifetime head, body;
+    read_outcome out;
+    // Every argument but the stream, the buffer and the response is a temporary that dies
+    // at the end of this statement, long before io.run() resumes the coroutine.
+    asio::co_spawn(io,
+                   drover::http::detail::read_response(client, buf, read_limits{.body_limit = 1000}, res,
+                                                       drover::http::head_callback(counted_callback(&head)),
+                                                       drover::http::body_callback(counted_callback(&body))),
+                   [&](std::exception_ptr e, read_outcome o) {
+                       REQUIRE(!e);
+                       out = o;
+                   });
+    io.run();
+    CHECK(!out.ec);
+    CHECK(head.calls == 1);
+    CHECK(body.calls >= 1);
+    CHECK(head.calls_while_dead == 0);
+    CHECK(body.calls_while_dead == 0);
+    CHECK(head.alive == 0);  // and nothing leaks
+    CHECK(body.alive == 0);
 }

@@ -31,6 +31,9 @@ TEST_CASE("job workflow: schedule, timezone, overlap and on_failure are read") {
     REQUIRE(j.on_failure);
     CHECK(j.on_failure->command == std::vector<std::string>{"notify", "--x"});
     CHECK(j.on_failure->webhook == "http://127.0.0.1:9/h");
+    CHECK(j.on_failure->timeout == std::chrono::seconds(10));
+    auto t = drover::parse_job("name = \"w\"\n[on_failure]\ncommand = [\"x\"]\ntimeout = \"2s\"\n" + task, "w.toml");
+    CHECK(t.on_failure->timeout == std::chrono::seconds(2));
     auto plain = drover::parse_job("name = \"w\"\n" + task, "w.toml");
     CHECK_FALSE(plain.schedule);
     CHECK_FALSE(plain.on_failure);
@@ -48,6 +51,8 @@ TEST_CASE("job workflow: mistakes are located errors") {
     CHECK(error_of("[on_failure]\n").starts_with("w.toml:2:1: on_failure: give a command, a webhook or both"));
     CHECK(error_of("[on_failure]\ncommand = []\n").starts_with("w.toml:3:11: on_failure.command: must not be empty"));
     CHECK(error_of("[on_failure]\nwebhook = \"ftp://x\"\n") ==
-          "w.toml:3:11: on_failure.webhook: must be an http:// or https:// URL");
+          "w.toml:3:11: on_failure.webhook: webhook ftp://x: must be an http:// or https:// URL");
+    CHECK(error_of("[on_failure]\ncommand = [\"x\"]\ntimeout = \"0s\"\n") ==
+          "w.toml:4:11: on_failure.timeout: must be more than 0s");
     CHECK(error_of("[on_failure]\nwebhok = \"http://x\"\n").find("on_failure.webhok: unknown key") != std::string::npos);
 }

@@ -140,3 +140,40 @@ def test_callbacks_run_on_the_calling_thread(sched):
     sched.run(on_progress=lambda p: threads.add(threading.get_ident()),
               on_task_finished=lambda t, o, s: threads.add(threading.get_ident()))
     assert threads == {threading.get_ident()}
+
+
+def test_output_that_is_not_utf8_reads_as_replacement_characters(sched):
+    # A task's stderr and messages are bytes: what is not UTF-8 becomes U+FFFD instead of
+    # raising UnicodeDecodeError in summary.tasks, callbacks or to_json (issue 18).
+    sched.submit(id="bytes", command=["sh", "-c", r"printf 'err \377\376 \355\240\200 end\n' >&2; exit 3"],
+                 params={"date": "2018-01-01"})
+    seen = []
+    summary = sched.run(on_task_finished=lambda t, outcome, state: seen.append(outcome["stderr_tail"]))
+    (task,) = summary.tasks
+    assert task["stderr_tail"] == ["err \ufffd\ufffd \ufffd\ufffd\ufffd end"]
+    assert seen == [["err \ufffd\ufffd \ufffd\ufffd\ufffd end"]]
+    assert "bytes" in summary.to_json()
+
+
+def test_limits_bound_the_stderr_log_and_bad_records(tmp_path):
+    # scheduler_options::limits as keyword arguments (issue 18): the log keeps its head and
+    # tail, too many bad lines fail the attempt.
+    s = drover.Scheduler(state_dir=str(tmp_path / "state"), executors=[drover.LocalExecutor(slots=2)],
+                         sink=drover.FileSink(str(tmp_path / "out"), fsync=False),
+                         stderr_log_bytes=4096, bad_record_bytes=4096, max_bad_records=50)
+    s.submit(id="flood", command=["sh", "-c", "echo FIRST >&2; seq 1 100000 >&2; echo LAST >&2; echo '{}'"])
+    s.submit(id="garbage", command=["sh", "-c", "seq 1 51; sleep 30"])
+    summary = s.run()
+    flood, garbage = summary.tasks
+    assert flood["state"] == "succeeded"
+    log = (tmp_path / "state" / "runs" / summary.run_id / "logs" / "flood.1.stderr").read_text()
+    assert log.startswith("FIRST\n") and log.endswith("LAST\n") and len(log) < 4096 + 100
+    assert "bytes of stderr not kept" in log
+    assert garbage["state"] == "dead" and garbage["failure"] == "output_error"
+    assert garbage["message"] == "more than 50 bad records (limits.max_bad_records)"
+
+
+def test_job_limits_table():
+    job = drover.parse_job('name = "l"\n[limits]\nstderr_log_bytes = "1MiB"\nmax_bad_records = 10\n'
+                           '[[tasks]]\nid = "a"\ncommand = ["true"]\n')
+    assert job.limits == {"stderr_log_bytes": 1 << 20, "bad_record_bytes": 16 << 20, "max_bad_records": 10}
