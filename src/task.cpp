@@ -22,6 +22,7 @@ std::string_view to_string(failure_class f) noexcept {
         case failure_class::spawn_error: return "spawn_error";
         case failure_class::executor_lost: return "executor_lost";
         case failure_class::output_error: return "output_error";
+        case failure_class::sink_unavailable: return "sink_unavailable";
         case failure_class::cancelled: return "cancelled";
         case failure_class::oom_killed: return "oom_killed";
         case failure_class::image_missing: return "image_missing";

@@ -127,6 +127,11 @@ std::shared_ptr<py_run_summary> run_blocking(py_scheduler& s, const run_request&
     python_progress prog(req);
     event_queue queue(prog.wants_task_events(), prog.wants_executor_events());
     s.sched->add_observer(queue);
+    struct observer_registration {  // also when async_run throws: the queue dies with this call
+        scheduler& sched;
+        observer& o;
+        ~observer_registration() { sched.remove_observer(o); }
+    } registration{*s.sched, queue};
 
     boost::asio::io_context ctx;
     s.sched->async_run(ctx.get_executor(),

@@ -57,6 +57,7 @@ py::dict summary_dict(const py_run_summary& r) {
     d["exit_code"] = x.exit_code();
     d["cancelled"] = x.cancelled;
     d["halted"] = x.halted;
+    d["halt_reason"] = x.halt_reason;
     d["run_dir"] = x.run_dir.string();
     d["output"] = x.output;
     d["counts"] = progress_to_dict(x.counts);
@@ -170,7 +171,9 @@ to_dict() / to_json()
         .def_property_readonly("exit_code", [](const py_run_summary& r) { return r.summary.exit_code(); })
         .def_property_readonly("cancelled", [](const py_run_summary& r) { return r.summary.cancelled; })
         .def_property_readonly("halted", [](const py_run_summary& r) { return r.summary.halted; },
-                               "The halt policy stopped dispatching.")
+                               "Dispatching stopped early: the halt policy, or the sink refused commits.")
+        .def_property_readonly("halt_reason", [](const py_run_summary& r) { return r.summary.halt_reason; },
+                               "Why the run halted (\"\" when it did not).")
         .def_property_readonly("run_dir", [](const py_run_summary& r) { return r.summary.run_dir.string(); },
                                "Logs, dead letters and bad records of this run.")
         .def_property_readonly("output", [](const py_run_summary& r) { return r.summary.output; },

@@ -43,4 +43,13 @@ public:
     using error::error;
 };
 
+/// The sink refuses every commit, whatever the task wrote: wrong credentials, a missing
+/// bucket. Not the task's fault: the scheduler stops dispatching and ends the run halted with
+/// this message, without spending the task's retries; what the task staged stays where the
+/// sink keeps failed commits (S3: its spool) for the next run.
+class sink_unavailable : public sink_error {
+public:
+    using sink_error::sink_error;
+};
+
 }  // namespace drover

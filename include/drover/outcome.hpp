@@ -24,6 +24,7 @@ enum class failure_class {
     oom_killed,     ///< the kernel killed it for exceeding its memory limit (Docker: State.OOMKilled)
     image_missing,  ///< its container image is not on the daemon (and could not be pulled)
     control_error,  ///< a control line (`{"$drover": ...}` on stdout) was invalid: see the message
+    sink_unavailable,  ///< the sink refuses every commit (credentials, missing bucket): the run halts
 };
 
 /// Lifecycle: pending -> ready -> running -> (succeeded | retry_wait -> ready ... | dead).

@@ -138,6 +138,9 @@ public:
 
     /// Observers are not owned and must outlive the run.
     void add_observer(observer& o);
+    /// Forgets an observer (not while a run is going): a caller whose run() failed to start
+    /// takes back what it added before trying again.
+    void remove_observer(observer& o);
 
     /// Runs to completion on an io_context of its own. Throws config_error when the
     /// setup is unusable (no tasks' executor, state_dir not writable, ...).

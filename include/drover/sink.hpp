@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,6 +71,10 @@ struct sink_context {
     boost::asio::any_io_executor io_ex = {};
     /// The scheduler's state directory (for spools and the like); empty outside a scheduler.
     std::filesystem::path state_dir = {};
+    /// Called from start() for each task whose records an earlier run staged but could not
+    /// commit (the sink was unavailable), now published: the scheduler marks the task
+    /// succeeded without running it again. May be empty.
+    std::function<void(const std::string& task_id, const committed_output& out)> recovered = {};
 };
 
 class sink {

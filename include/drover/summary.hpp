@@ -43,7 +43,8 @@ struct run_summary {
     std::string run_id;
     progress counts;                 ///< final counts
     bool cancelled = false;          ///< cancel() or a signal stopped the run
-    bool halted = false;             ///< the halt policy stopped dispatching
+    bool halted = false;             ///< dispatching stopped early: the halt policy, or the sink refused commits
+    std::string halt_reason;         ///< why, when halted
     std::filesystem::path run_dir;   ///< logs, dead letters, bad records of this run
     std::string output;              ///< where the sink put records
     std::vector<task_result> tasks;  ///< in submission order

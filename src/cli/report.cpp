@@ -38,7 +38,7 @@ std::string summary_text(const std::string& job_name, const run_summary& s) {
                 out += fmt::format("      stderr: {}\n", terminal_safe(t.last.stderr_tail.back()));
         }
     }
-    if (s.halted) out += "  halted: the halt policy stopped dispatching new tasks\n";
+    if (s.halted) out += fmt::format("  halted: {}\n", terminal_safe(s.halt_reason));
     return out;
 }
 

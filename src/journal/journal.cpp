@@ -55,6 +55,7 @@ struct journal::op {
         attempt_started,
         attempt_process,
         attempt_finished,
+        task_recovered,
         task_state,
         end_run
     };
@@ -179,6 +180,12 @@ struct journal::writer_state : schema_db {
                 }
                 break;
             }
+            case op::kind::task_recovered:
+                task_set.bind(1, o.id).bind(2, to_string(task_state::succeeded)).bind(3, run_id).bind(4, o.t_ms).run();
+                outputs_clear.bind(1, o.id).run();
+                for (const auto& loc : o.locations)
+                    output_insert.bind(1, o.id).bind(2, loc).bind(3, run_id).bind(4, 0).run();
+                break;
             case op::kind::task_state:
                 task_set.bind(1, o.id).bind(2, to_string(o.state)).bind(3, run_id).bind(4, o.t_ms);
                 if (!o.text2.empty()) task_set.bind(5, o.text2);
@@ -330,6 +337,14 @@ std::uint64_t journal::attempt_started(std::string_view id, int attempt, std::st
     o.id = id;
     o.attempt = attempt;
     o.text = executor;
+    o.t_ms = now_ms();
+    return push(std::move(o));
+}
+
+std::uint64_t journal::task_recovered(std::string_view id, std::vector<std::string> locations) {
+    op o{op::kind::task_recovered};
+    o.id = id;
+    o.locations = std::move(locations);
     o.t_ms = now_ms();
     return push(std::move(o));
 }

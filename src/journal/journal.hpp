@@ -86,6 +86,9 @@ public:
     /// `children`: the tasks it fanned out, journaled in the same transaction.
     std::uint64_t attempt_finished(std::string_view id, const attempt_outcome& o, task_state next,
                                    const committed_output* out, std::vector<child_row> children = {});
+    /// The sink published, when the run started, what an earlier attempt of the task staged
+    /// but could not commit: the task succeeded (its outputs replaced by `locations`).
+    std::uint64_t task_recovered(std::string_view id, std::vector<std::string> locations);
     /// A state change without an attempt (upstream_failed, skipped, dead because unrunnable).
     std::uint64_t task_state_changed(std::string_view id, task_state s, std::string_view failure,
                                      std::string_view message);

@@ -209,6 +209,9 @@ void attempt_run::finish(attempt_outcome o) {
                     o.failure = failure_class::output_error;
                     try {
                         std::rethrow_exception(error);
+                    } catch (const sink_unavailable& e) {
+                        o.failure = failure_class::sink_unavailable;
+                        o.message = e.what();
                     } catch (const std::exception& e) {
                         o.message = std::string("cannot commit records: ") + e.what();
                     } catch (...) {

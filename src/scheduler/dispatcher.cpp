@@ -85,7 +85,14 @@ void dispatcher::start(run_handler h) {
     }
     try {
         files_.emplace(cfg_.opts.state_dir, run_id_, cfg_.opts.limits);
-        cfg_.output->start({.run_id = run_id_, .io_ex = strand(), .state_dir = cfg_.opts.state_dir});
+        std::vector<std::pair<std::string, committed_output>> recovered;
+        cfg_.output->start({.run_id = run_id_,
+                            .io_ex = strand(),
+                            .state_dir = cfg_.opts.state_dir,
+                            .recovered = [&](const std::string& id, const committed_output& out) {
+                                recovered.emplace_back(id, out);
+                            }});
+        for (auto& [id, out] : recovered) recover(id, std::move(out));
         started_ = true;
         groups_ = cfg_.executors;
         start_executors();
@@ -99,6 +106,16 @@ void dispatcher::start(run_handler h) {
     for (auto& g : groups_) slots.push_back(g->slots());
     machine_->start(std::move(graph_), std::move(slots));
     take_inbox();  // what was submitted while the start was on its way
+}
+
+// An earlier run staged the task's records but could not commit them; the sink just did.
+void dispatcher::recover(const std::string& id, committed_output out) {
+    auto i = tasks_.find(id);
+    if (i < 0) return;  // not a task of this run: its output is published, nothing to mark
+    auto task = static_cast<std::uint32_t>(i);
+    if (task < machine_->size() && machine_->state(task) == task_state::succeeded) return;
+    machine_->recovered(task);
+    if (journal_) journal_->task_recovered(id, std::move(out.locations));
 }
 
 void dispatcher::start_executors() {
@@ -343,6 +360,7 @@ void dispatcher::finish() {
     s.run_id = run_id_;
     s.cancelled = machine_->cancelled();
     s.halted = machine_->halted();
+    s.halt_reason = machine_->halt_reason();
     s.run_dir = files_->dir();
     s.output = cfg_.output->describe();
     s.counts = snapshot();

@@ -85,6 +85,7 @@ private:
     std::uint32_t index_of(std::string_view id) const;
     void replay();
     void start_executors();
+    void recover(const std::string& id, committed_output out);
     void on_attempt_done(std::uint32_t task, attempt_outcome o, committed_output out, std::vector<child_task> children);
     std::optional<std::string> admit_children(std::uint32_t parent, std::vector<child_task>& children);
     void release_children(const std::vector<child_task>& children);

@@ -136,6 +136,7 @@ std::string to_json(const run_summary& s) {
     j["exit_code"] = s.exit_code();
     j["cancelled"] = s.cancelled;
     j["halted"] = s.halted;
+    if (s.halted) j["halt_reason"] = s.halt_reason;
     j["total"] = s.counts.total;
     j["succeeded"] = s.counts.succeeded;
     j["dead"] = s.counts.dead;

@@ -120,6 +120,13 @@ void run_machine::replayed(std::uint32_t i, task_state s, int attempts, failure_
     }
 }
 
+void run_machine::recovered(std::uint32_t i) {
+    grow_to(std::size_t{i} + 1);
+    if (rt_[i].state == task_state::succeeded) return;
+    rt_[i].last.reset();
+    replayed(i, task_state::succeeded, 0, failure_class::none, {});
+}
+
 // ---- events ----
 
 void run_machine::start(task_graph graph, std::vector<std::size_t> group_slots) {
@@ -182,6 +189,15 @@ void run_machine::attempt_done(std::uint32_t i, attempt_outcome o, const committ
         records_ += out.records;
     } else if (killed) {
         next = task_state::cancelled;
+    } else if (o.failure == failure_class::sink_unavailable) {
+        // Not the task's fault, and every commit would fail the same way: stop dispatching.
+        // The task keeps its retries; its staged records wait for the next run.
+        next = task_state::skipped;
+        if (!halted_ && !cancelled_) {
+            halted_ = true;
+            halt_reason_ = "the sink refuses commits: " + o.message;
+            stop();
+        }
     } else if (cancelled_ || (halted_ && (retries_left || lost))) {
         next = task_state::skipped;
     } else if (lost) {
@@ -355,6 +371,7 @@ void run_machine::check_halt() {
                       static_cast<double>(dead) * 100.0 / static_cast<double>(rt_.size()) >= *h.max_dead_percent;
     if (!halted_ && (by_count || by_percent)) {
         halted_ = true;
+        halt_reason_ = "the halt policy stopped dispatching new tasks (" + std::to_string(dead) + " dead)";
         stop();
     }
 }

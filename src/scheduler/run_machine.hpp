@@ -108,6 +108,9 @@ public:
     /// A journal row of a task in the store. Succeeded tasks are final (resumed); dead and
     /// cancelled ones too unless retry_dead; anything else runs again.
     void replayed(std::uint32_t task, task_state s, int attempts, failure_class failure, std::string_view message);
+    /// The sink published, when it started, what an earlier run of the task staged but could
+    /// not commit: the task is done (resumed), whatever the journal said.
+    void recovered(std::uint32_t task);
     /// `child` was fanned out by `parent` (both in the store).
     void set_parent(std::uint32_t child, std::uint32_t parent);
 
@@ -156,6 +159,7 @@ public:
     bool stopping() const noexcept { return stopping_; }
     bool cancelled() const noexcept { return cancelled_; }
     bool halted() const noexcept { return halted_; }
+    const std::string& halt_reason() const noexcept { return halt_reason_; }
     bool closed() const noexcept { return closed_; }
     std::uint64_t records() const noexcept { return records_; }
 
@@ -243,6 +247,7 @@ private:
 
     bool started_ = false, finished_ = false, stopping_ = false, cancelled_ = false, halted_ = false;
     bool closed_ = false;
+    std::string halt_reason_;
 };
 
 }  // namespace drover::detail

@@ -96,6 +96,8 @@ void scheduler::set_sink(std::shared_ptr<sink> s) {
 
 void scheduler::add_observer(observer& o) { impl_->observers.push_back(&o); }
 
+void scheduler::remove_observer(observer& o) { std::erase(impl_->observers, &o); }
+
 namespace {
 
 // While a run goes, every `after` entry must name a task in it now: an id, or a glob,

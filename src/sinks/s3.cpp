@@ -34,6 +34,7 @@
 #include <boost/asio/associated_executor.hpp>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 namespace drover {
@@ -184,6 +185,24 @@ T run_blocking(s3_sink::state& st, asio::awaitable<T> op) {
     return asio::co_spawn(st.ioc, std::move(op), asio::use_future).get();
 }
 
+// Errors no commit can get past (S3's codes for bad credentials or a bucket that is not
+// there): the run halts instead of failing task after task.
+bool refuses_every_commit(const std::exception& e) {
+    const auto* r = dynamic_cast<const s3::request_error*>(&e);
+    if (!r) return false;
+    static const std::set<std::string, std::less<>> codes = {
+        "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
+        "AccessDenied", "AllAccessDisabled", "AccountProblem", "NoSuchBucket", "InvalidBucketName",
+        "PermanentRedirect", "AuthorizationHeaderMalformed"};
+    return codes.contains(r->code) || (r->code.empty() && (r->status == 401 || r->status == 403));
+}
+
+// The error a failed commit reports: sink_unavailable when no commit can succeed.
+std::exception_ptr commit_error(const std::exception& e, const std::string& message) {
+    if (refuses_every_commit(e)) return std::make_exception_ptr(sink_unavailable(message));
+    return std::make_exception_ptr(sink_error(message));
+}
+
 class s3_writer final : public sink_writer {
 public:
     s3_writer(std::shared_ptr<s3_sink::state> st, detail::stager_options so, detail::partition_template tpl)
@@ -215,7 +234,7 @@ public:
             return out;
         } catch (const std::exception& e) {
             failed(chunks);
-            throw sink_error(describe_failure(e));
+            std::rethrow_exception(commit_error(e, describe_failure(e)));
         }
     }
 
@@ -238,7 +257,7 @@ public:
                                try {
                                    std::rethrow_exception(e);
                                } catch (const std::exception& x) {
-                                   e = std::make_exception_ptr(sink_error(describe_failure(x)));
+                                   e = commit_error(x, describe_failure(x));
                                } catch (...) {
                                }
                                out = {};
@@ -347,10 +366,12 @@ void s3_sink::start(const sink_context& ctx) {
         std::string task = dir.filename().string();
         try {
             if (!valid_task_id(task)) throw sink_error("not a task id");
-            run_blocking(*st, publish(st, task, read_pending(dir)));
+            auto out = run_blocking(*st, publish(st, task, read_pending(dir)));
+            if (ctx.recovered) ctx.recovered(task, out);
         } catch (const std::exception& e) {
             stop();
-            throw sink_error("s3 sink: cannot upload records an earlier run left in " + dir.string() + ": " + e.what());
+            auto message = "s3 sink: cannot upload records an earlier run left in " + dir.string() + ": " + e.what();
+            std::rethrow_exception(commit_error(e, message));
         }
     }
 }

@@ -36,8 +36,8 @@ if [ -e $dir/resume ]; then
   echo "{\"task\":$i}"
   exit 0
 fi
-echo $$ > $dir/pg-$i.tmp && mv $dir/pg-$i.tmp $dir/pg-$i
 sleep 300 &
+echo $$ > $dir/pg-$i.tmp && mv $dir/pg-$i.tmp $dir/pg-$i
 sleep 300
 )";
 

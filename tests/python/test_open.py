@@ -194,3 +194,16 @@ def test_defaults_for_fanned_out_tasks(tmp_path):
     assert list(drover.read_output(str(tmp_path / "out"))["day"]) == ["2018-01-06"]
     with pytest.raises(drover.ConfigError, match="fanned-out task's own"):
         make(tmp_path, defaults={"id": "x"})
+
+
+def test_a_run_that_failed_on_configuration_can_be_fixed_and_run_with_callbacks_once(tmp_path):
+    s = drover.Scheduler(state_dir=str(tmp_path / "state"))
+    s.submit(id="a", command=["true"])
+    s.submit(id="b", command=["true"], after=["nobody"])
+    seen = []
+    with pytest.raises(drover.ConfigError, match="nobody"):
+        s.run(on_task_finished=lambda task, outcome, state: seen.append(task.id))
+    s.submit(id="nobody", command=["true"])
+    summary = s.run(on_task_finished=lambda task, outcome, state: seen.append(task.id))
+    assert summary.ok
+    assert sorted(seen) == ["a", "b", "nobody"]  # each once: the failed run's observer is gone
