@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -48,20 +50,25 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// Secret values in the input long enough not to appear in a message by chance.
-std::vector<std::string_view> secrets(std::string_view in) {
+// Secret values in the input that look like AWS secrets (16 or more of [A-Za-z0-9+/]) and
+// cannot appear in a message by chance, i.e. are not part of the files' paths.
+std::vector<std::string_view> secrets(std::string_view in, const std::string& paths) {
     std::vector<std::string_view> out;
     for (auto line : split(in, '\n')) {
         auto eq = line.find('=');
         if (eq == std::string_view::npos || trim(line.substr(0, eq)) != "aws_secret_access_key") continue;
         auto v = trim(line.substr(eq + 1));
-        if (v.size() >= 16) out.push_back(v);
+        bool looks_secret = v.size() >= 16 && std::all_of(v.begin(), v.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+        });
+        if (looks_secret && paths.find(v) == std::string::npos) out.push_back(v);
     }
     return out;
 }
 
 void check_message(std::string_view what, std::string_view in) {
-    for (auto s : secrets(in)) DROVER_FUZZ_CHECK(what.find(s) == std::string_view::npos, what);
+    const std::string paths = (scratch() / "credentials").string() + " " + (scratch() / "config").string();
+    for (auto s : secrets(in, paths)) DROVER_FUZZ_CHECK(what.find(s) == std::string_view::npos, what);
 }
 
 }  // namespace
