@@ -58,7 +58,7 @@ void docker_api(std::string_view in) {
     parse_or_protocol_error([&] {
         for (const auto& c : docker::parse_list(in)) DROVER_FUZZ_CHECK(!c.id.empty(), "a listed container without an Id");
     });
-    if (auto e = docker::pull_error(in)) DROVER_FUZZ_CHECK(e->size() <= 303, *e);
+    if (auto e = docker::pull_error(in)) DROVER_FUZZ_CHECK(!e->empty() && e->size() <= 303, *e);
     auto m = docker::error_message(500, in);
     DROVER_FUZZ_CHECK(!m.empty() && m.size() <= 303, m);
     if (in.size() <= 512) check_url_encode(in);
