@@ -1,5 +1,7 @@
 # Thin wrapper: `make demo` and `make test` install what is missing, build, and run.
 # `make demo` is the news pipeline (scripts/demo-news.sh); `make hello` the minimal job.
+# `make check-asan`, `make check-tsan` and `make fuzz` build in their own directories
+# (docs/reliability.md).
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CCACHE := $(shell command -v ccache 2>/dev/null)
@@ -7,8 +9,19 @@ CCACHE := $(shell command -v ccache 2>/dev/null)
 export CCACHE_BASEDIR ?= $(CURDIR)
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 HELLO_JOB ?= examples/jobs/hello.toml
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+# Sanitizer builds: -O1 with debug info (readable stacks, tolerable speed).
+SAN_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+             $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
+# What ThreadSanitizer runs: the scheduler, the journal writer, the S3 sink's I/O thread and
+# the Python binding's run loop (ctest labels: the test binary's name, or "python").
+TSAN_LABELS := ^(scheduler_tests|journal_tests|s3_tests|s3_fault_tests|python)$$
+TSAN_TARGETS := scheduler_tests journal_tests s3_tests s3_fault_tests drover_cli drover_python
 
-.PHONY: all deps build test demo hello bench clean
+.PHONY: all deps build test demo hello bench clean check-asan check-tsan fuzz
 
 all: build
 
@@ -35,5 +48,29 @@ bench: build
 	@scripts/install-deps.sh --bench
 	bench/run-all.sh $(BUILD_DIR)
 
+# The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer (g++).
+check-asan: deps
+	cmake -S . -B $(ASAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=address,undefined
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	@rm -f $(ASAN_BUILD_DIR)/tests/s3rver/.npm-ci-failed
+	ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The threaded parts with ThreadSanitizer (g++); a race stops the process that has it.
+check-tsan: deps
+	cmake -S . -B $(TSAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=thread
+	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target $(TSAN_TARGETS)
+	@rm -f $(TSAN_BUILD_DIR)/tests/s3rver/.npm-ci-failed
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" \
+	  ctest --test-dir $(TSAN_BUILD_DIR) --output-on-failure -j $(JOBS) -L '$(TSAN_LABELS)'
+
+# libFuzzer targets (clang, ASan+UBSan), each run for FUZZ_SECONDS (tests/fuzz/run.sh).
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	cmake -S . -B $(FUZZ_BUILD_DIR) $(SAN_FLAGS) -DCMAKE_CXX_COMPILER=clang++-16 \
+	  -DDROVER_SANITIZE=address,undefined -DDROVER_BUILD_FUZZ=ON -DDROVER_BUILD_TESTS=OFF \
+	  -DDROVER_BUILD_EXAMPLES=OFF -DDROVER_BUILD_BENCH=OFF -DDROVER_BUILD_PYTHON=OFF -DDROVER_INSTALL=OFF
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
+	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

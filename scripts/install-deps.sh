@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian packages drover needs: every scripts/deps/*.txt except bench.txt,
-# which --bench adds (the benchmark peers). One file per part of drover, so parts can
-# add packages without touching each other. As root it runs apt-get; otherwise it prints
-# the command and fails.
+# Installs the Debian packages drover needs: every scripts/deps/*.txt except the optional
+# ones, which flags add: --bench for bench.txt (the benchmark peers), --fuzz for fuzz.txt
+# (clang and libFuzzer). One file per part of drover, so parts can add packages without
+# touching each other. As root it runs apt-get; otherwise it prints the command and fails.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
+optional=(bench fuzz)
+wanted=()
+for arg in "$@"; do
+  case $arg in
+    --bench | --fuzz) wanted+=("${arg#--}") ;;
+    *) echo "usage: install-deps.sh [--bench] [--fuzz]" >&2; exit 2 ;;
+  esac
+done
+
 packages=()
 for f in "$here"/deps/*.txt; do
-  [[ $(basename "$f") == bench.txt && "${1:-}" != "--bench" ]] && continue
+  part=$(basename "$f" .txt)
+  if [[ " ${optional[*]} " == *" $part "* && " ${wanted[*]:-} " != *" $part "* ]]; then continue; fi
   while read -r line; do
     line=${line%%#*}
     # "?cmd: pkgs" installs pkgs only when the command cmd is missing.

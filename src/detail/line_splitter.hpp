@@ -3,6 +3,7 @@
 // Lines longer than the limit are not buffered: the splitter reports their length and
 // first bytes once the line ends, so a hostile task cannot make drover hold gigabytes.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -37,15 +38,20 @@ public:
     }
 
 private:
+    // An oversized line keeps its first head_bytes bytes, however the stream was cut: the
+    // head of a line that went over the limit in one piece and of one that did so slowly
+    // are the same.
     void append(std::string_view piece) {
-        if (oversized_ > 0) { oversized_ += piece.size(); return; }
-        if (partial_.size() + piece.size() > max_) {
-            oversized_ = partial_.size() + piece.size();
-            partial_.append(piece.substr(0, head_bytes > partial_.size() ? head_bytes - partial_.size() : 0));
-            partial_.resize(std::min(partial_.size(), head_bytes));
+        if (oversized_ == 0 && partial_.size() + piece.size() <= max_) {
+            partial_.append(piece);
             return;
         }
-        partial_.append(piece);
+        if (oversized_ == 0) {
+            oversized_ = partial_.size();
+            partial_.resize(std::min(partial_.size(), head_bytes));
+        }
+        oversized_ += piece.size();
+        if (partial_.size() < head_bytes) partial_.append(piece.substr(0, head_bytes - partial_.size()));
     }
 
     template <class OnLine, class OnOversized>

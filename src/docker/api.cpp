@@ -142,8 +142,9 @@ std::string error_message(unsigned status, std::string_view body) {
     po.max_depth = 16;
     boost::system::error_code ec;
     json::value v = json::parse(body, ec, {}, po);
+    // A message of only spaces says nothing: the body, then the status, say more.
     if (!ec && v.is_object())
-        if (auto m = opt_string(v.get_object(), "message"); m && !m->empty()) return clip(*m);
+        if (auto m = opt_string(v.get_object(), "message"); m && !clip(*m).empty()) return clip(*m);
     if (body.find_first_not_of(" \r\n\t") == std::string_view::npos) return fmt::format("HTTP {}", status);
     return clip(body);
 }
@@ -224,9 +225,10 @@ std::optional<std::string> pull_error(std::string_view body) {
         json::value v = json::parse(line, ec, {}, po);
         if (ec || !v.is_object()) continue;
         const auto& o = v.get_object();
-        if (auto e = opt_string(o, "error")) return clip(*e);
-        if (auto it = o.find("errorDetail"); it != o.end() && it->value().is_object())
-            if (auto m = opt_string(it->value().get_object(), "message")) return clip(*m);
+        std::optional<std::string> e = opt_string(o, "error");
+        if (auto it = o.find("errorDetail"); !e && it != o.end() && it->value().is_object())
+            e = opt_string(it->value().get_object(), "message");
+        if (e) return clip(*e).empty() ? clip(line) : clip(*e);  // a blank message: the line says more
     }
     return std::nullopt;
 }

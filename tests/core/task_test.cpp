@@ -78,3 +78,21 @@ TEST_CASE("line_splitter: oversized lines are reported, not buffered, and the st
     CHECK(c.oversized[0].second.size() <= drover::detail::line_splitter::head_bytes);
     CHECK(c.oversized[0].second.substr(0, 10) == "xxxxxxxxxx");
 }
+
+// Found by tests/fuzz (stdout_lines): with a limit under head_bytes, the head of an oversized
+// line used to end wherever the read that crossed the limit ended.
+TEST_CASE("line_splitter: an oversized line's head does not depend on how the stream was cut") {
+    std::string line = R"({"date":"2018-01-06","seq":1})";  // 29 bytes, limit 17
+    auto whole = split({line + "\n"}, 17);
+    auto cut = split({line.substr(0, 10), line.substr(10, 10), line.substr(20) + "\n"}, 17);
+    REQUIRE(whole.oversized.size() == 1);
+    CHECK(whole.oversized[0] == std::pair<std::uint64_t, std::string>{29, line});
+    CHECK(cut.oversized == whole.oversized);
+    // Longer than head_bytes: the head is exactly the first head_bytes bytes, cut or not.
+    std::string big(3 * drover::detail::line_splitter::head_bytes, 'y');
+    big[drover::detail::line_splitter::head_bytes - 1] = 'z';
+    auto slow = split({big.substr(0, 5), big.substr(5, 4000), big.substr(4005) + "\n"}, 17);
+    REQUIRE(slow.oversized.size() == 1);
+    CHECK(slow.oversized[0].first == big.size());
+    CHECK(slow.oversized[0].second == big.substr(0, drover::detail::line_splitter::head_bytes));
+}

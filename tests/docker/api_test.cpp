@@ -65,6 +65,9 @@ TEST_CASE("api: the daemon's own error message is kept") {
     auto huge = error_message(500, std::string(100000, 'x'));
     CHECK(huge.size() < 400);
     CHECK(error_message(500, R"({"message": 42})") == R"({"message": 42})");
+    // Found by tests/fuzz (docker_api): a message of only spaces gave an empty error.
+    CHECK(error_message(500, R"({"message":" "})") == R"({"message":" "})");
+    CHECK(error_message(500, "{\"message\":\"\\n\"}\n") == R"({"message":"\n"})");
 }
 
 TEST_CASE("api: create, wait and inspect answers") {
@@ -125,4 +128,6 @@ TEST_CASE("api: pull progress with an error line") {
           "manifest unknown");
     CHECK(pull_error("garbage\n{\"errorDetail\":{\"message\":\"denied\"}}") == "denied");
     CHECK(pull_error("") == std::nullopt);
+    // A blank error message still fails the pull, and says what the daemon sent.
+    CHECK(pull_error("{\"status\":\"x\"}\n{\"error\":\"  \"}\n") == R"({"error":"  "})");
 }
