@@ -20,6 +20,8 @@ SAN_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO=
 # the Python binding's run loop (ctest labels: the test binary's name, or "python").
 TSAN_LABELS := ^(scheduler_tests|journal_tests|s3_tests|s3_fault_tests|python)$$
 TSAN_TARGETS := scheduler_tests journal_tests s3_tests s3_fault_tests drover_cli drover_python
+# Extra ctest arguments for the sanitizer runs, e.g. SAN_CTEST_ARGS='-E "http read"'.
+SAN_CTEST_ARGS ?=
 
 .PHONY: all deps build test demo hello bench clean check-asan check-tsan fuzz
 
@@ -50,18 +52,18 @@ bench: build
 
 # The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer (g++).
 check-asan: deps
-	cmake -S . -B $(ASAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=address,undefined
+	cmake -S . -B $(ASAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=address,undefined -DDROVER_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	@rm -f $(ASAN_BUILD_DIR)/tests/s3rver/.npm-ci-failed
-	ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) $(SAN_CTEST_ARGS)
 
 # The threaded parts with ThreadSanitizer (g++); a race stops the process that has it.
 check-tsan: deps
-	cmake -S . -B $(TSAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=thread
+	cmake -S . -B $(TSAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=thread -DDROVER_BUILD_BENCH=OFF
 	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target $(TSAN_TARGETS)
 	@rm -f $(TSAN_BUILD_DIR)/tests/s3rver/.npm-ci-failed
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" \
-	  ctest --test-dir $(TSAN_BUILD_DIR) --output-on-failure -j $(JOBS) -L '$(TSAN_LABELS)'
+	  ctest --test-dir $(TSAN_BUILD_DIR) --output-on-failure -j $(JOBS) -L '$(TSAN_LABELS)' $(SAN_CTEST_ARGS)
 
 # libFuzzer targets (clang, ASan+UBSan), each run for FUZZ_SECONDS (tests/fuzz/run.sh).
 fuzz:

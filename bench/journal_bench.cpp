@@ -8,7 +8,7 @@
 //      a sink that keeps nothing, with the journal and without it (the ratio is its cost).
 //   D. memory: RSS per task submitted (before the run), queued in a running scheduler, and
 //      after the run (with the summary).
-// Run: build/bench/journal_bench [--tasks N] [--dir DIR]   (DIR default: /tmp/drover-journal-bench)
+// Run: build/bench/journal_bench [--tasks N] [--dir DIR] [--only-c]   (DIR default: /tmp/drover-journal-bench)
 
 #include <drover/drover.hpp>
 
@@ -93,13 +93,22 @@ drover::scheduler make(const fs::path& state, std::size_t n, bool journal) {
 
 int main(int argc, char** argv) {
     std::size_t n = 1'000'000;
+    bool only_c = false;  // --only-c: part C without the journal only (for profilers)
     fs::path dir = "/tmp/drover-journal-bench";
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--tasks") && i + 1 < argc) n = std::stoul(argv[++i]);
         else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!std::strcmp(argv[i], "--only-c")) only_c = true;
     }
     fs::remove_all(dir);
     std::printf("journal bench: %zu tasks, state under %s\n", n, dir.c_str());
+    if (only_c) {
+        auto s = make(dir / "c-nojournal", n, false);
+        auto t0 = clk::now();
+        auto r = s.run();
+        std::printf("C end to end without journal: %zu succeeded in %.2f s\n", r.counts.succeeded, secs(clk::now() - t0));
+        return 0;
+    }
 
     // D. Memory per task, first, in a fresh heap (journal off): N tasks submitted to a
     // scheduler; then, while it runs, when the first task starts (every other task is queued

@@ -58,9 +58,15 @@ read -r total bound static_model longest mean < "$work/model"
 # Each task's real length: run alone, one after another (REPS times, median).
 "$ref" --measure "$work/measured" --reps "${REPS:-3}" < "$work/commands"
 
+# BASELINE=/path/to/an/older/drover adds it to the same hyperfine run ("drover baseline").
+baseline_args=()
+if [ -n "${BASELINE:-}" ]; then
+  baseline_args=(-n "drover baseline" "$(realpath "$BASELINE") run $work/job.toml --quiet --state $work/state-baseline")
+fi
 hyperfine --style basic --runs "${RUNS:-3}" --export-json "$work/result.json" \
-  --prepare "rm -rf $work/state $work/out" \
+  --prepare "rm -rf $work/state $work/state-baseline $work/out" \
   -n drover "$drover run $work/job.toml --quiet --state $work/state" \
+  "${baseline_args[@]}" \
   -n "static split" "sh $work/static.sh" \
   -n "ref fifo" "$ref --slots $slots --order fifo < $work/commands" \
   -n "ref lpt" "$ref --slots $slots --order lpt --durations $work/measured < $work/commands"

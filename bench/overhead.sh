@@ -24,9 +24,15 @@ command = ["/bin/true"]
 foreach.n = { from = 1, to = $n, step = 1 }
 TOML
 
+# BASELINE=/path/to/an/older/drover adds it to the same hyperfine run ("drover baseline").
+baseline_args=()
+if [ -n "${BASELINE:-}" ]; then
+  baseline_args=(-n "drover baseline" "$(realpath "$BASELINE") run $work/true.toml --quiet --state $work/state-baseline")
+fi
 hyperfine --style basic --warmup 1 --runs "${RUNS:-5}" --export-json "$work/result.json" \
-  --prepare "rm -rf $work/state $work/out" \
+  --prepare "rm -rf $work/state $work/state-baseline $work/out" \
   -n drover "$drover run $work/true.toml --quiet --state $work/state" \
+  "${baseline_args[@]}" \
   -n "xargs -P2" "seq $n | xargs -P2 -n1 /bin/true" \
   -n "parallel -j2" "seq $n | parallel --will-cite -j2 /bin/true"
 

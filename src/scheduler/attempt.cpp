@@ -26,7 +26,7 @@ attempt_run::attempt_run(attempt_context ctx, done_fn done)
     : ctx_(std::move(ctx)),
       done_(std::move(done)),
       timeout_timer_(ctx_.strand),
-      log_(ctx_.files.stderr_log(ctx_.task.id, ctx_.attempt), ctx_.files.limits().stderr_log_bytes),
+      log_(ctx_.files, ctx_.task.id, ctx_.attempt, ctx_.files.limits().stderr_log_bytes),
       bad_log_(ctx_.files, ctx_.task.id, ctx_.attempt) {}
 
 attempt_run::~attempt_run() = default;

@@ -19,14 +19,15 @@ head_tail split_cap(std::uint64_t cap) noexcept {
     return {cap - tail, tail};
 }
 
-stderr_log::stderr_log(std::filesystem::path path, std::uint64_t cap) : path_(std::move(path)), split_(split_cap(cap)) {}
+stderr_log::stderr_log(const run_files& files, std::string_view task_id, int attempt, std::uint64_t cap)
+    : files_(files), task_id_(task_id), attempt_(attempt), split_(split_cap(cap)) {}
 
 stderr_log::~stderr_log() { close(); }
 
 void stderr_log::put(std::string_view bytes) noexcept {
     if (unwritable_) return;
     if (fd_ < 0) {
-        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        fd_ = ::open(files_.stderr_log(task_id_, attempt_).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd_ < 0) {
             unwritable_ = true;
             return;

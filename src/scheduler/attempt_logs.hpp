@@ -24,10 +24,12 @@ struct head_tail {
 /// tail = min(cap / 2, 1 MiB), head = cap - tail; cap 0 = no limit (all head).
 head_tail split_cap(std::uint64_t cap) noexcept;
 
-/// The attempt's stderr log file, created on the first byte.
+/// The attempt's stderr log file (run_files::stderr_log), created on the first byte: most
+/// attempts print nothing on stderr, and then not even its path is built.
 class stderr_log {
 public:
-    stderr_log(std::filesystem::path path, std::uint64_t cap);
+    /// `task_id` must outlive the log.
+    stderr_log(const run_files& files, std::string_view task_id, int attempt, std::uint64_t cap);
     ~stderr_log();
     stderr_log(const stderr_log&) = delete;
     stderr_log& operator=(const stderr_log&) = delete;
@@ -42,7 +44,9 @@ private:
     void put(std::string_view bytes) noexcept;
     void keep_tail(std::string_view bytes);
 
-    std::filesystem::path path_;
+    const run_files& files_;
+    std::string_view task_id_;
+    int attempt_;
     int fd_ = -1;
     bool unwritable_ = false, closed_ = false;
     head_tail split_;
