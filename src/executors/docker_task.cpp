@@ -3,6 +3,8 @@
 #include <drover/error.hpp>
 #include <drover/executors/docker_task.hpp>
 
+#include "detail/json_fields.hpp"
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -16,28 +18,9 @@ namespace json = boost::json;
 
 namespace {
 
-[[noreturn]] void bad(std::string_view key, const std::string& problem) {
-    throw config_error(std::string(key) + ": " + problem);
-}
-
-std::string_view kind_of(const json::value& v) {
-    switch (v.kind()) {
-        case json::kind::null: return "null";
-        case json::kind::bool_: return "a boolean";
-        case json::kind::int64:
-        case json::kind::uint64:
-        case json::kind::double_: return "a number";
-        case json::kind::string: return "a string";
-        case json::kind::array: return "an array";
-        case json::kind::object: return "an object";
-    }
-    return "a value";
-}
-
-std::string string_of(const json::value& v, std::string_view key) {
-    if (!v.is_string()) bad(key, "must be a string, not " + std::string(kind_of(v)));
-    return std::string(v.get_string());
-}
+using detail::json_fields::bad;
+using detail::json_fields::kind_of;
+using detail::json_fields::string_of;
 
 std::uint64_t bytes_of(const json::value& v, std::string_view key) {
     if (v.is_uint64()) return v.get_uint64();

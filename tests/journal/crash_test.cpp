@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "journal/sqlite.hpp"
+#include "journal/cli_run.hpp"
 #include "support/support.hpp"
 
 #include <fmt/format.h>
@@ -17,8 +18,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <thread>
-
-extern char** environ;
 
 using namespace drover::test;
 using namespace std::chrono_literals;
@@ -48,14 +47,6 @@ command = ["sh", "-c", "echo run >> {0}/side/t-{{i}}; echo '{{\"task\":\"t-{{i}}
                        dir.string(), task_count);
 }
 
-pid_t start_cli(const fs::path& dir) {
-    std::string cmd = fmt::format("exec {} run {}/job.toml --quiet >> {}/cli.log 2>&1", DROVER_CLI_PATH, dir.string(),
-                                  dir.string());
-    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-    pid_t pid = -1;
-    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
-    return pid;
-}
 
 std::set<std::string> journaled_succeeded(const fs::path& state) {
     std::set<std::string> out;

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "journal/sqlite.hpp"
+#include "journal/cli_run.hpp"
 #include "support/support.hpp"
 
 #include <fmt/format.h>
@@ -19,8 +20,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <thread>
-
-extern char** environ;
 
 using namespace drover::test;
 using namespace std::chrono_literals;
@@ -81,14 +80,6 @@ command = ["sh", "{0}/merge.sh", "{0}"]
                        dir.string(), splits);
 }
 
-pid_t start_cli(const fs::path& dir) {
-    std::string cmd = fmt::format("exec {} run {}/job.toml --quiet >> {}/cli.log 2>&1", DROVER_CLI_PATH, dir.string(),
-                                  dir.string());
-    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-    pid_t pid = -1;
-    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
-    return pid;
-}
 
 // task id -> state, from the journal (empty before the first run created it).
 std::map<std::string, std::string> journal_states(const fs::path& state) {

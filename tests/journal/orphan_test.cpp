@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "journal/sqlite.hpp"
+#include "journal/cli_run.hpp"
 #include "support/support.hpp"
 
 #include <fmt/format.h>
@@ -13,8 +14,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <thread>
-
-extern char** environ;
 
 using namespace drover::test;
 using namespace std::chrono_literals;
@@ -58,14 +57,6 @@ command = ["sh", "{0}/task.sh", "{0}", "{{i}}"]
                        dir.string(), tasks);
 }
 
-pid_t start_cli(const fs::path& dir) {
-    std::string cmd = fmt::format("exec {} run {}/job.toml --quiet >> {}/cli.log 2>&1", DROVER_CLI_PATH, dir.string(),
-                                  dir.string());
-    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
-    pid_t pid = -1;
-    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
-    return pid;
-}
 
 // Fields after the command name of /proc/PID/stat: [0] state, [1] ppid, [2] pgrp.
 std::vector<std::string> stat_fields(const fs::path& stat) {
