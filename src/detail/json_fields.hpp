@@ -6,6 +6,9 @@
 
 #include <boost/json/value.hpp>
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -33,6 +36,21 @@ inline std::string_view kind_of(const boost::json::value& v) {
 inline std::string string_of(const boost::json::value& v, std::string_view key) {
     if (!v.is_string()) bad(key, "must be a string, not " + std::string(kind_of(v)));
     return std::string(v.get_string());
+}
+
+/// A number (integer or not) within [lo, hi].
+inline double number_of(const boost::json::value& v, std::string_view key, double lo, double hi) {
+    double d = 0;
+    if (v.is_double())
+        d = v.get_double();
+    else if (v.is_int64())
+        d = static_cast<double>(v.get_int64());
+    else if (v.is_uint64())
+        d = static_cast<double>(v.get_uint64());
+    else
+        bad(key, "must be a number, not " + std::string(kind_of(v)));
+    if (!std::isfinite(d) || d < lo || d > hi) bad(key, fmt::format("must be between {} and {}", lo, hi));
+    return d;
 }
 
 }  // namespace drover::detail::json_fields

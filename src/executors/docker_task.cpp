@@ -29,19 +29,7 @@ std::uint64_t bytes_of(const json::value& v, std::string_view key) {
     bad(key, "must be a whole number, not " + std::string(kind_of(v)));
 }
 
-double cpus_of(const json::value& v, std::string_view key) {
-    double d = 0;
-    if (v.is_double())
-        d = v.get_double();
-    else if (v.is_int64())
-        d = static_cast<double>(v.get_int64());
-    else if (v.is_uint64())
-        d = static_cast<double>(v.get_uint64());
-    else
-        bad(key, "must be a number, not " + std::string(kind_of(v)));
-    if (!std::isfinite(d) || d < 0 || d > 1024) bad(key, "must be between 0 and 1024");
-    return d;
-}
+double cpus_of(const json::value& v, std::string_view key) { return detail::json_fields::number_of(v, key, 0, 1024); }
 
 const char* network_name(container_network n) { return n == container_network::host ? "host" : "none"; }
 const char* pull_name(pull_policy p) { return p == pull_policy::missing ? "missing" : "never"; }

@@ -24,6 +24,7 @@ namespace {
 
 using detail::json_fields::bad;
 using detail::json_fields::kind_of;
+using detail::json_fields::number_of;
 using detail::json_fields::string_of;
 
 std::vector<std::string> strings_of(const json::value& v, std::string_view key) {
@@ -62,20 +63,6 @@ std::int64_t int_of(const json::value& v, std::string_view key, std::int64_t lo,
     return n;
 }
 
-double number_of(const json::value& v, std::string_view key, double lo, double hi) {
-    double d = 0;
-    if (v.is_double())
-        d = v.get_double();
-    else if (v.is_int64())
-        d = static_cast<double>(v.get_int64());
-    else if (v.is_uint64())
-        d = static_cast<double>(v.get_uint64());
-    else
-        bad(key, "must be a number, not " + std::string(kind_of(v)));
-    if (!std::isfinite(d) || d < lo || d > hi) bad(key, "must be between " + json::serialize(json::value(lo)) +
-                                                            " and " + json::serialize(json::value(hi)));
-    return d;
-}
 
 bool bool_of(const json::value& v, std::string_view key) {
     if (!v.is_bool()) bad(key, "must be true or false, not " + std::string(kind_of(v)));
