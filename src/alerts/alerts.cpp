@@ -97,6 +97,7 @@ void alerter::on_run_finished(const run_summary& s) {
     j["run_id"] = s.run_id;
     j["cancelled"] = s.cancelled;
     j["halted"] = s.halted;
+    if (s.halted) j["halt_reason"] = s.halt_reason;
     j["total"] = s.counts.total;
     j["succeeded"] = s.counts.succeeded;
     j["dead"] = s.counts.dead;
