@@ -41,6 +41,10 @@ if(DROVER_SANITIZE)
   if(_runtime)
     execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${_runtime}
                     OUTPUT_VARIABLE _runtime_path OUTPUT_STRIP_TRAILING_WHITESPACE)
-    list(APPEND DROVER_SANITIZE_ENV "LD_PRELOAD=${_runtime_path}")
+    # libstdc++ too: else the runtime finds no __cxa_throw to intercept when a C program (the
+    # interpreter) loads C++ code later, and the first exception aborts the process.
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libstdc++.so
+                    OUTPUT_VARIABLE _stdcxx_path OUTPUT_STRIP_TRAILING_WHITESPACE)
+    list(APPEND DROVER_SANITIZE_ENV "LD_PRELOAD=${_runtime_path}:${_stdcxx_path}")
   endif()
 endif()

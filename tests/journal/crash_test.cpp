@@ -78,10 +78,12 @@ TEST_CASE("crash: SIGKILL at random moments, resumed each time: every record onc
     auto seed = rd();
     MESSAGE("seed " << seed);
     std::mt19937 rng(seed);
-    // Mostly mid-run, sometimes right at startup (during replay or the first dispatches).
-    // The job needs at least 500 x 50 ms / 4 slots = 6.25 s of wall time; 12 runs of at most
-    // 400 ms each cannot finish it, so every wanted kill lands, however fast the machine.
-    std::uniform_int_distribution<int> delay_ms(5, 400);
+    // Mostly mid-run, sometimes right at startup (during replay or the first dispatches). A
+    // mid-run kill waits until the journal has recorded 1-25 more successes than at the last
+    // kill (so kills land mid-run however slow the build, e.g. under ASan), plus 0-30 ms.
+    // 12 kills of at most 25 successes each cannot finish the 500 tasks, so every wanted
+    // kill lands.
+    std::uniform_int_distribution<int> early_ms(5, 150), more(1, 25), extra_ms(0, 30), coin(0, 9);
 
     // Snapshots after each kill: what the journal said had succeeded, and how often each
     // of those tasks had started by then.
@@ -93,10 +95,18 @@ TEST_CASE("crash: SIGKILL at random moments, resumed each time: every record onc
         pid_t pid = start_cli(d.path());
         int status = 0;
         if (kills < kills_wanted) {
-            auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
+            bool early = coin(rng) < 3;
+            auto target = journaled_succeeded(d / "state").size() + static_cast<std::size_t>(more(rng));
+            auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(early ? early_ms(rng) : 60000);
             pid_t done = 0;
-            while (std::chrono::steady_clock::now() < deadline && (done = waitpid(pid, &status, WNOHANG)) == 0)
-                std::this_thread::sleep_for(2ms);
+            while (std::chrono::steady_clock::now() < deadline && (done = waitpid(pid, &status, WNOHANG)) == 0) {
+                if (!early && journaled_succeeded(d / "state").size() >= target) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(extra_ms(rng)));
+                    break;
+                }
+                std::this_thread::sleep_for(3ms);
+            }
+            if (done == 0) done = waitpid(pid, &status, WNOHANG);
             if (done == 0) {
                 REQUIRE(::kill(pid, SIGKILL) == 0);
                 REQUIRE(waitpid(pid, &status, 0) == pid);
