@@ -219,8 +219,10 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
                         [this, task](std::vector<child_task>& c) { return admit_children(task, c); },
                         {}};
     if (journal_)
-        ctx.on_process = [j = journal_.get(), id = std::string(tasks_.id(task)), attempt](const process_ref& p) {
-            j->attempt_process(id, attempt, p);
+        // Small enough for std::function's inline storage: no allocation, no id copy per attempt
+        // (called on the strand while the attempt starts; the dispatcher outlives it).
+        ctx.on_process = [this, task, attempt](const process_ref& p) {
+            journal_->attempt_process(tasks_.id(task), attempt, p);
         };
     auto run = std::make_shared<attempt_run>(
         std::move(ctx), [self = shared_from_this(), task](attempt_outcome o, committed_output out,
