@@ -25,9 +25,7 @@ constexpr std::size_t max_children = 100000;
 attempt_run::attempt_run(attempt_context ctx, done_fn done)
     : ctx_(std::move(ctx)),
       done_(std::move(done)),
-      timeout_timer_(ctx_.strand),
-      log_(ctx_.files, ctx_.task.id, ctx_.attempt, ctx_.files.limits().stderr_log_bytes),
-      bad_log_(ctx_.files, ctx_.task.id, ctx_.attempt) {}
+      timeout_timer_(ctx_.strand) {}
 
 attempt_run::~attempt_run() = default;
 
@@ -112,7 +110,8 @@ void attempt_run::on_stdout_oversized(std::uint64_t length, std::string_view hea
 void attempt_run::bad(std::string_view error, std::string_view text, std::uint64_t length) {
     ++bad_records_;
     try {
-        bad_log_.add(line_no_, error, text, length);  // the cap may drop it, counted
+        if (!bad_log_) bad_log_ = std::make_unique<bad_record_log>(ctx_.files, ctx_.task.id, ctx_.attempt);
+        bad_log_->add(line_no_, error, text, length);  // the cap may drop it, counted
     } catch (const std::exception& e) {
         // A bad record that cannot be kept must not vanish: fail the attempt instead.
         if (output_error_.empty()) output_error_ = e.what();
@@ -125,17 +124,31 @@ void attempt_run::bad(std::string_view error, std::string_view text, std::uint64
 }
 
 void attempt_run::on_stderr(std::string_view bytes) {
-    log_.write(bytes);  // never fails: a full disk must not fail the task
+    if (bytes.empty()) return;
+    if (!log_)
+        log_ = std::make_unique<stderr_log>(ctx_.files, ctx_.task.id, ctx_.attempt,
+                                            ctx_.files.limits().stderr_log_bytes);
+    log_->write(bytes);  // never fails: a full disk must not fail the task
     // Keep the last lines for the outcome (and the dead letter).
     for (char c : bytes) {
         if (c == '\n') {
-            tail_.push_back(std::move(tail_partial_));
-            tail_partial_.clear();
-            if (tail_.size() > ctx_.tail_lines) tail_.pop_front();
+            keep_tail_line();
         } else if (tail_partial_.size() < max_tail_line) {
             tail_partial_.push_back(c);
         }
     }
+}
+
+void attempt_run::keep_tail_line() {
+    if (ctx_.tail_lines == 0) {
+        tail_partial_.clear();
+    } else if (tail_.size() < ctx_.tail_lines) {
+        tail_.push_back(std::move(tail_partial_));
+    } else {
+        tail_[tail_next_] = std::move(tail_partial_);
+        tail_next_ = (tail_next_ + 1) % tail_.size();
+    }
+    tail_partial_.clear();
 }
 
 void attempt_run::on_executed(execution_result r) {
@@ -168,24 +181,22 @@ void attempt_run::finish(attempt_outcome o) {
     if (finished_) return;
     finished_ = true;
     timeout_timer_.cancel();
-    log_.close();
+    if (log_) log_->close();
     try {
-        bad_log_.finish();  // the kept tail and the count of what was dropped
+        if (bad_log_) bad_log_->finish();  // the kept tail and the count of what was dropped
     } catch (const std::exception& e) {
         if (o.ok()) {
             o.failure = failure_class::output_error;
             o.message = std::string("cannot keep bad records: ") + e.what();
         }
     }
-    if (!tail_partial_.empty()) {
-        tail_.push_back(std::move(tail_partial_));
-        if (tail_.size() > ctx_.tail_lines) tail_.pop_front();
-    }
+    if (!tail_partial_.empty()) keep_tail_line();
     o.attempt = ctx_.attempt;
     o.executor = ctx_.exec.name();
     o.records = records_;
     o.bad_records = bad_records_;
-    o.stderr_tail.assign(tail_.begin(), tail_.end());
+    o.stderr_tail.reserve(tail_.size());
+    for (std::size_t k = 0; k < tail_.size(); ++k) o.stderr_tail.push_back(std::move(tail_[(tail_next_ + k) % tail_.size()]));
     o.elapsed = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - started_);
     // Children exist only with the parent's success: admitted (ids reserved) before the commit.
     std::vector<child_task> children;

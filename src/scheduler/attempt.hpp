@@ -93,10 +93,17 @@ private:
     std::string output_error_;          // first sink error while staging
     std::string control_error_;         // first invalid control line
     std::vector<child_task> children_;
-    stderr_log log_;                    // bounded by limits.stderr_log_bytes
-    bad_record_log bad_log_;            // bounded by limits.bad_record_bytes
+    // Bounded by limits.stderr_log_bytes; made by the first stderr bytes (the attempt object
+    // stays small enough for the allocator's per-thread cache: it is made for every attempt).
+    std::unique_ptr<stderr_log> log_;
+    // Bounded by limits.bad_record_bytes; made by the first bad record (most attempts have none).
+    std::unique_ptr<bad_record_log> bad_log_;
     std::string tail_partial_;
-    std::deque<std::string> tail_;
+    // The last tail_lines stderr lines, a ring: oldest at tail_next_ once full. A vector, not a
+    // deque: an attempt that prints nothing on stderr allocates nothing for it.
+    std::vector<std::string> tail_;
+    std::size_t tail_next_ = 0;
+    void keep_tail_line();
 };
 
 }  // namespace drover::detail

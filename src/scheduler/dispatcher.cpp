@@ -229,7 +229,9 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
                                                          std::vector<child_task> children) {
             self->on_attempt_done(task, std::move(o), std::move(out), std::move(children));
         });
-    running_[task] = run;
+    auto slot = machine_->attempt_slot(task);
+    if (slot >= running_.size()) running_.resize(std::size_t{slot} + 1);
+    running_[slot] = run;
     const auto& spec = run->task();
     if (journal_) journal_->attempt_started(spec.id, attempt, ex.name());
     for (auto* o : cfg_.observers) o->on_task_started(spec, attempt, ex.name());
@@ -237,7 +239,7 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
 }
 
 void dispatcher::kill(std::uint32_t task) {
-    if (auto it = running_.find(task); it != running_.end()) it->second->cancel();
+    if (auto slot = machine_->attempt_slot(task); slot < running_.size() && running_[slot]) running_[slot]->cancel();
 }
 
 void dispatcher::finished(std::uint32_t task, const attempt_outcome& o, task_state next, const committed_output* out,

@@ -115,7 +115,7 @@ private:
     std::size_t store_size_before_ = 0;
 
     std::vector<std::shared_ptr<executor>> groups_;
-    std::unordered_map<std::uint32_t, std::shared_ptr<attempt_run>> running_;
+    std::vector<std::shared_ptr<attempt_run>> running_;  // by the machine's attempt slot
     // Tasks whose journal row was written when they entered (submitted, fanned out): [lo, hi).
     std::uint32_t fresh_lo_ = 0, fresh_hi_ = 0;
     // The attempt being reported to the machine: its children (for the journal row) and its task.

@@ -152,9 +152,8 @@ void dispatcher::release_children(const std::vector<child_task>& children) {
 
 void dispatcher::on_attempt_done(std::uint32_t task, attempt_outcome o, committed_output out,
                                  std::vector<child_task> children) {
-    auto it = running_.find(task);
-    auto run = std::move(it->second);  // alive until the observers have seen its task
-    running_.erase(it);
+    // The machine sees the attempt done below: until then the task keeps its attempt slot.
+    auto run = std::move(running_[machine_->attempt_slot(task)]);  // alive until the observers have seen its task
     if (finished_) return;
     std::vector<new_task> entering;
     if (!o.ok()) {

@@ -172,9 +172,9 @@ void run_machine::attempt_done(std::uint32_t i, attempt_outcome o, const committ
                                std::span<const new_task> children) {
     auto& t = rt_[i];
     if (t.state != task_state::running) return;
-    auto on = running_on_.find(i);
-    ++groups_[on->second].free;
-    running_on_.erase(on);
+    ++groups_[attempts_[t.slot].group].free;
+    attempts_[t.slot].task = no_task;
+    free_attempts_.push_back(t.slot);
     --pool_running_[pool_of(i)];
     bad_records_ += o.bad_records;
     bool lost = o.failure == failure_class::executor_lost && t.losses < max_free_losses;
@@ -250,7 +250,11 @@ void run_machine::cancel() {
     cancelled_ = true;
     if (!started_) return;  // start() stops at once
     stop();
-    for (auto& [i, g] : running_on_) d_.kill(i);
+    std::vector<std::uint32_t> running;  // kill() may report an attempt done at once
+    for (const auto& a : attempts_)
+        if (a.task != no_task) running.push_back(a.task);
+    std::sort(running.begin(), running.end());  // in submission order, as they are reported
+    for (auto i : running) d_.kill(i);
     d_.progress_changed();
     maybe_finish();
 }
@@ -358,7 +362,14 @@ void run_machine::launch(std::uint32_t i, std::size_t g) {
     ++t.attempts;
     --groups_[g].free;
     ++pool_running_[pool_of(i)];
-    running_on_.emplace(i, g);
+    if (free_attempts_.empty()) {
+        t.slot = static_cast<std::uint32_t>(attempts_.size());
+        attempts_.emplace_back();
+    } else {
+        t.slot = free_attempts_.back();
+        free_attempts_.pop_back();
+    }
+    attempts_[t.slot] = {i, static_cast<std::uint32_t>(g)};
     d_.launch(i, g, t.attempts);
     d_.progress_changed();
 }

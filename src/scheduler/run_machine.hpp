@@ -161,6 +161,9 @@ public:
     bool halted() const noexcept { return halted_; }
     const std::string& halt_reason() const noexcept { return halt_reason_; }
     bool closed() const noexcept { return closed_; }
+    /// A running task's attempt slot: a small number, unique among the running attempts, that
+    /// a driver can index its attempts by (valid until the task's attempt_done).
+    std::uint32_t attempt_slot(std::uint32_t task) const noexcept { return rt_[task].slot; }
     std::uint64_t records() const noexcept { return records_; }
 
     /// Why a child of `parent` coming after `upstream` would wait for itself (a task that
@@ -182,6 +185,7 @@ private:
         int attempts = 0;             // in this run
         int budget_base = 0;          // attempts before the last retry_task
         std::uint32_t waiting = 0;    // upstream tasks whose subtree is not complete (pending only)
+        std::uint32_t slot = 0;       // running only: its entry in attempts_
         std::unique_ptr<attempt_outcome> last;
     };
     struct family {
@@ -243,7 +247,13 @@ private:
     std::uint64_t seq_ = 0;
 
     std::vector<group> groups_;
-    std::map<std::uint32_t, std::size_t> running_on_;  // task -> group (few: at most the slots)
+    // The running attempts, by attempt slot (reused: at most as many as executor slots).
+    struct running_attempt {
+        std::uint32_t task = no_task;  // no_task: free
+        std::uint32_t group = 0;
+    };
+    std::vector<running_attempt> attempts_;
+    std::vector<std::uint32_t> free_attempts_;
 
     bool started_ = false, finished_ = false, stopping_ = false, cancelled_ = false, halted_ = false;
     bool closed_ = false;

@@ -246,13 +246,19 @@ std::optional<std::string> run_machine::check_invariants() const {
     if (in_queues != count(task_state::ready)) return "ready queues hold " + std::to_string(in_queues) + " entries";
     for (std::uint32_t i = 0; i < rt_.size(); ++i)
         if (queued[i] > 1) return name(i) + "is queued twice";
-    if (running_on_.size() != count(task_state::running)) return "running attempts differ from running tasks";
     std::vector<std::size_t> busy(groups_.size(), 0), pools(pool_running_.size(), 0);
-    for (auto [i, g] : running_on_) {
-        if (rt_[i].state != task_state::running) return name(i) + "holds a slot but is not running";
+    std::size_t in_use = 0;
+    for (std::uint32_t s = 0; s < attempts_.size(); ++s) {
+        auto [i, g] = attempts_[s];
+        if (i == no_task) continue;
+        ++in_use;
+        if (i >= rt_.size() || rt_[i].state != task_state::running) return "attempt slot " + std::to_string(s) + " holds a task that is not running";
+        if (rt_[i].slot != s) return name(i) + "has a wrong attempt slot";
         ++busy[g];
         ++pools[const_cast<run_machine*>(this)->pool_of(i)];
     }
+    if (in_use != count(task_state::running)) return "running attempts differ from running tasks";
+    if (in_use + free_attempts_.size() != attempts_.size()) return "attempt slots leak";
     for (std::size_t g = 0; g < groups_.size(); ++g)
         if (groups_[g].free + busy[g] != groups_[g].slots) return "slots of group " + std::to_string(g) + " leak";
     if (pools != pool_running_) return "pool counters differ from running tasks";
