@@ -8,7 +8,8 @@
 //      a sink that keeps nothing, with the journal and without it (the ratio is its cost).
 //   D. memory: RSS per task submitted (before the run), queued in a running scheduler, and
 //      after the run (with the summary).
-// Run: build/bench/journal_bench [--tasks N] [--dir DIR] [--only-c]   (DIR default: /tmp/drover-journal-bench)
+// Run: build/bench/journal_bench [--tasks N] [--dir DIR] [--only-a | --only-c]   (DIR default: /tmp/drover-journal-bench)
+// --only-a, --only-c: that part alone (without the journal for C), for profilers.
 
 #include <drover/drover.hpp>
 
@@ -93,12 +94,13 @@ drover::scheduler make(const fs::path& state, std::size_t n, bool journal) {
 
 int main(int argc, char** argv) {
     std::size_t n = 1'000'000;
-    bool only_c = false;  // --only-c: part C without the journal only (for profilers)
+    bool only_a = false, only_c = false;
     fs::path dir = "/tmp/drover-journal-bench";
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--tasks") && i + 1 < argc) n = std::stoul(argv[++i]);
         else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
         else if (!std::strcmp(argv[i], "--only-c")) only_c = true;
+        else if (!std::strcmp(argv[i], "--only-a")) only_a = true;
     }
     fs::remove_all(dir);
     std::printf("journal bench: %zu tasks, state under %s\n", n, dir.c_str());
@@ -114,7 +116,7 @@ int main(int argc, char** argv) {
     // scheduler; then, while it runs, when the first task starts (every other task is queued
     // in the ready queue with its run state); then after the run (the summary holds a
     // task_result per task).
-    {
+    if (!only_a) {
         long before = rss_bytes();
         auto s = make(dir / "d", n, false);
         long submitted = rss_bytes();
@@ -157,6 +159,7 @@ int main(int argc, char** argv) {
                     static_cast<double>(st.total_enqueue_ns) / static_cast<double>(st.ops),
                     static_cast<double>(st.max_enqueue_ns) / 1000.0, secs(queued - t0));
     }
+    if (only_a) return 0;
     // B. Replay.
     {
         drover::journal_options jo;

@@ -8,6 +8,8 @@
 #include "journal/sqlite.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <unordered_set>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -72,7 +74,7 @@ struct journal::op {
     std::string text2;  // message, failure text
     std::vector<std::string> locations;
     std::vector<child_row> children;
-    progress counts;
+    std::unique_ptr<progress> counts;  // end_run only: keeps the op small (two per deque block)
 
     /// Rows this operation writes (task_pending carries a batch of ids, counted in n1).
     std::size_t weight() const noexcept {
@@ -93,22 +95,49 @@ struct schema_db {
         // A bigger page cache and memory-mapped reads make the replay of a large journal fast.
         db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; "
                 "PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=16384;");
-        db.exec(std::string("BEGIN IMMEDIATE;") + journal_schema);
-        // Journals of an earlier version gain the columns added since (NULL in old rows).
-        for (const auto& [table, column, type] : journal_added_columns) {
-            auto info = db.prepare(std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name='" + column + "'");
-            if (!info.step()) db.exec(std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + type + ";");
+        db.exec("BEGIN IMMEDIATE;");
+        try {
+            // A journal of a newer version is refused before anything is changed in it.
+            if (int v = stored_version(); v > journal_schema_version)
+                throw drover::error("journal " + file.string() + " has schema version " + std::to_string(v) +
+                                    "; this drover reads up to " + std::to_string(journal_schema_version));
+            db.exec(journal_schema);
+            migrate();
+        } catch (...) {
+            db.exec("ROLLBACK;");
+            throw;
         }
-        db.exec(journal_indexes);
         db.exec("COMMIT;");
+    }
+
+    int stored_version() {
+        if (!db.prepare("SELECT 1 FROM sqlite_schema WHERE type='table' AND name='meta'").step()) return 0;
+        auto v = db.prepare("SELECT value FROM meta WHERE key='schema_version'");
+        return v.step() ? std::atoi(std::string(v.text_at(0)).c_str()) : 0;
+    }
+
+    bool has_column(const char* table, const char* column) {
+        auto info = db.prepare(std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name='" + column + "'");
+        return info.step();
+    }
+
+    // Version 1 needs nothing more than the tables it lacks (made above); version 2's task
+    // JSON and process groups move to theirs.
+    void migrate() {
+        if (has_column("tasks", "spec")) db.exec(journal_move_specs);
+        if (has_column("attempts", "pgid")) db.exec(journal_move_processes);
     }
 };
 
 // Connection and prepared statements, used by the writer thread only (after construction).
 struct journal::writer_state : schema_db {
     std::string run_id;
-    sql::statement begin, commit, run_insert, run_end, task_upsert, task_submit, task_running, task_set,
-        attempt_insert, attempt_process, attempt_finish, outputs_clear, output_insert;
+    sql::statement begin, commit, run_insert, run_end, task_upsert, task_submit, spec_insert, task_running, task_set,
+        attempt_insert, attempt_process, process_done, attempt_finish, outputs_clear, output_insert;
+    // Attempts with a row in attempt_processes ("task_id\nattempt"): written by this journal
+    // only (rows of earlier runs are taken as leftovers when it opens), so an attempt that
+    // never reported a process costs no DELETE when it ends.
+    std::unordered_set<std::string> live_processes;
 
     explicit writer_state(const std::filesystem::path& file)
         : schema_db(file),
@@ -120,21 +149,33 @@ struct journal::writer_state : schema_db {
                        "skipped=?7,records=?8 WHERE run_id=?1")),
           task_upsert(prep("INSERT INTO tasks(task_id,state,run_id,updated_ms) VALUES(?1,'pending',?2,?3) "
                            "ON CONFLICT(task_id) DO UPDATE SET state='pending',run_id=?2,updated_ms=?3")),
-          task_submit(prep("INSERT INTO tasks(task_id,state,run_id,updated_ms,spec,parent) "
-                           "VALUES(?1,'pending',?2,?3,?4,?5) ON CONFLICT(task_id) DO UPDATE SET state='pending',"
-                           "run_id=?2,updated_ms=?3,failure=NULL,message=NULL,spec=?4,parent=?5")),
+          task_submit(prep("INSERT INTO tasks(task_id,state,run_id,updated_ms) VALUES(?1,'pending',?2,?3) "
+                           "ON CONFLICT(task_id) DO UPDATE SET state='pending',run_id=?2,updated_ms=?3,"
+                           "failure=NULL,message=NULL")),
+          spec_insert(prep("INSERT OR REPLACE INTO task_specs(task_id,spec,parent) VALUES(?1,?2,?3)")),
           task_running(prep("UPDATE tasks SET state='running',attempts=attempts+1,run_id=?2,updated_ms=?3 "
                             "WHERE task_id=?1")),
           task_set(prep("UPDATE tasks SET state=?2,run_id=?3,updated_ms=?4,failure=?5,message=?6 WHERE task_id=?1")),
           attempt_insert(prep("INSERT OR REPLACE INTO attempts(run_id,task_id,attempt,executor,started_ms) "
                               "VALUES(?1,?2,?3,?4,?5)")),
-          attempt_process(prep("UPDATE attempts SET pgid=?4,started=?5 WHERE run_id=?1 AND task_id=?2 AND attempt=?3")),
-          attempt_finish(prep("UPDATE attempts SET pgid=NULL,finished_ms=?4,failure=?5,exit_code=?6,signal=?7,message=?8,"
+          attempt_process(prep("INSERT OR REPLACE INTO attempt_processes(run_id,task_id,attempt,pgid,started) "
+                               "VALUES(?1,?2,?3,?4,?5)")),
+          process_done(prep("DELETE FROM attempt_processes WHERE run_id=?1 AND task_id=?2 AND attempt=?3")),
+          attempt_finish(prep("UPDATE attempts SET finished_ms=?4,failure=?5,exit_code=?6,signal=?7,message=?8,"
                               "records=?9,bad_records=?10,elapsed_ms=?11 WHERE run_id=?1 AND task_id=?2 AND attempt=?3")),
           outputs_clear(prep("DELETE FROM outputs WHERE task_id=?1")),
           output_insert(prep("INSERT OR REPLACE INTO outputs(task_id,location,run_id,attempt) VALUES(?1,?2,?3,?4)")) {}
 
     sql::statement prep(std::string_view s) { return db.prepare(s); }
+
+    // A task that entered while the run went: its row and its JSON.
+    void submit(const std::string& id, const std::string& spec, const std::string* parent, std::int64_t t_ms) {
+        task_submit.bind(1, id).bind(2, run_id).bind(3, t_ms).run();
+        spec_insert.bind(1, id).bind(2, spec);
+        if (parent) spec_insert.bind(3, *parent);
+        else spec_insert.bind_null(3);
+        spec_insert.run();
+    }
 
     void apply(const op& o) {
         switch (o.k) {
@@ -151,7 +192,7 @@ struct journal::writer_state : schema_db {
                 }
                 break;
             case op::kind::task_submitted:
-                task_submit.bind(1, o.id).bind(2, run_id).bind(3, o.t_ms).bind(4, o.text).bind_null(5).run();
+                submit(o.id, o.text, nullptr, o.t_ms);
                 break;
             case op::kind::attempt_started:
                 attempt_insert.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.text).bind(5, o.t_ms).run();
@@ -159,8 +200,15 @@ struct journal::writer_state : schema_db {
                 break;
             case op::kind::attempt_process:
                 attempt_process.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.n1).bind(5, o.text).run();
+                live_processes.insert(o.id + '\n' + std::to_string(o.attempt));
                 break;
             case op::kind::attempt_finished: {
+                if (!live_processes.empty()) {
+                    if (auto it = live_processes.find(o.id + '\n' + std::to_string(o.attempt)); it != live_processes.end()) {
+                        process_done.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).run();
+                        live_processes.erase(it);
+                    }
+                }
                 auto fail = to_string(o.failure);
                 attempt_finish.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.t_ms).bind(5, fail);
                 if (o.exit_code >= 0) attempt_finish.bind(6, o.exit_code);
@@ -176,7 +224,7 @@ struct journal::writer_state : schema_db {
                         output_insert.bind(1, o.id).bind(2, loc).bind(3, run_id).bind(4, o.attempt).run();
                     // The children exist from the same transaction on, never without it.
                     for (const auto& c : o.children)
-                        task_submit.bind(1, c.id).bind(2, run_id).bind(3, o.t_ms).bind(4, c.spec).bind(5, o.id).run();
+                        submit(c.id, c.spec, &o.id, o.t_ms);
                 }
                 break;
             }
@@ -194,11 +242,11 @@ struct journal::writer_state : schema_db {
                 break;
             case op::kind::end_run:
                 run_end.bind(1, run_id).bind(2, o.t_ms).bind(3, o.text);
-                run_end.bind(4, static_cast<std::int64_t>(o.counts.succeeded))
-                    .bind(5, static_cast<std::int64_t>(o.counts.dead))
-                    .bind(6, static_cast<std::int64_t>(o.counts.upstream_failed))
-                    .bind(7, static_cast<std::int64_t>(o.counts.skipped))
-                    .bind(8, static_cast<std::int64_t>(o.counts.records))
+                run_end.bind(4, static_cast<std::int64_t>(o.counts->succeeded))
+                    .bind(5, static_cast<std::int64_t>(o.counts->dead))
+                    .bind(6, static_cast<std::int64_t>(o.counts->upstream_failed))
+                    .bind(7, static_cast<std::int64_t>(o.counts->skipped))
+                    .bind(8, static_cast<std::int64_t>(o.counts->records))
                     .run();
                 break;
         }
@@ -231,15 +279,9 @@ journal::journal(const std::filesystem::path& state_dir, const journal_options& 
         auto get = db.prepare("SELECT value FROM meta WHERE key=?1");
         auto set = db.prepare("INSERT OR REPLACE INTO meta(key,value) VALUES(?1,?2)");
         get.bind(1, std::string_view("schema_version"));
-        if (get.step()) {
-            int v = std::atoi(std::string(get.text_at(0)).c_str());
-            if (v > journal_schema_version)
-                throw drover::error("journal " + file_.string() + " has schema version " + std::to_string(v) +
-                            "; this drover reads up to " + std::to_string(journal_schema_version));
+        // Older versions were brought up to date when the file was opened (schema_db).
+        if (!get.step() || std::atoi(std::string(get.text_at(0)).c_str()) != journal_schema_version) {
             get.reset();
-            if (v < journal_schema_version)  // the columns were added when the file was opened
-                set.bind(1, std::string_view("schema_version")).bind(2, std::to_string(journal_schema_version)).run();
-        } else {
             set.bind(1, std::string_view("schema_version")).bind(2, std::to_string(journal_schema_version)).run();
         }
         get.reset();
@@ -256,11 +298,11 @@ journal::journal(const std::filesystem::path& state_dir, const journal_options& 
         db.exec("UPDATE runs SET status='interrupted' WHERE status='running';");
         // Their attempts' process groups may still run (the watchdog died too, or was never
         // there): the executors kill what is left of them before this run starts anything.
-        auto live = db.prepare("SELECT pgid, started FROM attempts WHERE pgid IS NOT NULL");
+        auto live = db.prepare("SELECT pgid, started FROM attempt_processes");
         while (live.step()) leftovers_.push_back({live.int_at(0), std::string(live.text_at(1))});
         live.reset();
-        if (!leftovers_.empty()) db.exec("UPDATE attempts SET pgid=NULL WHERE pgid IS NOT NULL;");
-        if (opts.fresh) db.exec("DELETE FROM tasks; DELETE FROM outputs;");
+        if (!leftovers_.empty()) db.exec("DELETE FROM attempt_processes;");
+        if (opts.fresh) db.exec("DELETE FROM tasks; DELETE FROM task_specs; DELETE FROM outputs;");
         db.exec("COMMIT;");
     } catch (...) {
         db.exec("ROLLBACK;");
@@ -278,11 +320,19 @@ journal::~journal() {
 }
 
 void journal::replay(const std::function<void(const task_row&)>& f) {
-    auto q = w_->db.prepare("SELECT task_id,state,attempts,failure,message,spec,parent FROM tasks");
+    // Most journals have no submitted task: then the join (a lookup per row) is left out.
+    bool specs = w_->db.prepare("SELECT 1 FROM task_specs LIMIT 1").step();
+    auto q = w_->db.prepare(specs ? "SELECT task_id,state,attempts,failure,message,spec,parent FROM tasks "
+                                    "LEFT JOIN task_specs USING(task_id)"
+                                  : "SELECT task_id,state,attempts,failure,message FROM tasks");
     while (q.step()) {
         auto st = parse_task_state(q.text_at(1)).value_or(task_state::pending);
-        f(task_row{q.text_at(0), st, static_cast<int>(q.int_at(2)), q.text_at(3), q.text_at(4), q.text_at(5),
-                   q.text_at(6)});
+        task_row r{q.text_at(0), st, static_cast<int>(q.int_at(2)), q.text_at(3), q.text_at(4), {}, {}};
+        if (specs) {
+            r.spec = q.text_at(5);
+            r.parent = q.text_at(6);
+        }
+        f(r);
     }
 }
 
@@ -391,7 +441,7 @@ std::uint64_t journal::task_state_changed(std::string_view id, task_state s, std
 std::uint64_t journal::end_run(std::string_view status, const progress& counts) {
     op o{op::kind::end_run};
     o.text = status;
-    o.counts = counts;
+    o.counts = std::make_unique<progress>(counts);
     o.t_ms = now_ms();
     return push(std::move(o));
 }

@@ -293,7 +293,7 @@ command = ["{3}", "--input", "{0}/out", "--output", "{0}/report", "--slots", "2"
     CHECK(summary.at("succeeded").as_int64() == summary.at("total").as_int64());
     // The journal knows each page task and the split task that fanned it out.
     auto fanned = run_shell("sqlite3 " + (dir / "state/journal.db").string() +
-                            " \"SELECT count(*) FROM tasks WHERE task_id LIKE 'crawl-2018-02-03-p%' AND parent='split-2018-02-03'\"");
+                            " \"SELECT count(*) FROM task_specs WHERE task_id LIKE 'crawl-2018-02-03-p%' AND parent='split-2018-02-03'\"");
     CHECK(std::stoi(fanned.output) == (truth["2018-02-03"] + 6) / 7);
 
     std::map<std::string, int> per_date;

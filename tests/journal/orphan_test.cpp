@@ -163,7 +163,7 @@ TEST_CASE("orphans: with the watchdog killed too, the resumed run kills the left
     for (;;) {
         using drover::detail::sql::database;
         database db(d / "state/journal.db", database::mode::read_only);
-        auto q = db.prepare("SELECT count(*) FROM attempts WHERE pgid IS NOT NULL AND started LIKE '%:%'");
+        auto q = db.prepare("SELECT count(*) FROM attempt_processes WHERE started LIKE '%:%'");
         REQUIRE(q.step());
         if (q.int_at(0) == tasks) break;
         REQUIRE(std::chrono::steady_clock::now() < deadline);
@@ -199,4 +199,9 @@ TEST_CASE("orphans: with the watchdog killed too, the resumed run kills the left
         CHECK_FALSE(fs::exists(d / fmt::format("overlap-{}", i)));  // no moment with two copies
     }
     CHECK(log.find("killed process group") != std::string::npos);
+    // Every attempt of the resumed run ended: none of them is left for the next open to kill.
+    drover::detail::sql::database db(d / "state/journal.db", drover::detail::sql::database::mode::read_only);
+    auto q = db.prepare("SELECT count(*) FROM attempt_processes");
+    REQUIRE(q.step());
+    CHECK(q.int_at(0) == 0);
 }

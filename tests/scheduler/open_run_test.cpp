@@ -190,7 +190,7 @@ TEST_CASE("open run: a task submitted while running is journaled - a resumed run
     }
     // The journal holds the task's JSON, without the secret's value.
     auto dump = run_shell("sqlite3 " + (f.dir / "state" / "journal.db").string() +
-                          " \"SELECT spec FROM tasks WHERE task_id='late'\"");
+                          " \"SELECT spec FROM task_specs WHERE task_id='late'\"");
     CHECK(dump.output.find("\"PLAIN\":\"v\"") != std::string::npos);
     CHECK(dump.output.find("s3cr3t") == std::string::npos);
     CHECK(dump.output.find("\"redacted_env\":[\"API_TOKEN\"]") != std::string::npos);
