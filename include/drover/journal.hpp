@@ -24,7 +24,7 @@ namespace drover {
 /// "the same task" (use `fresh` to start over).
 struct journal_options {
     bool enabled = false;            ///< off in the library; `drover run` turns it on
-    bool retry_dead = false;         ///< run dead (and upstream-failed) tasks again on resume
+    bool retry_dead = false;         ///< run dead and cancelled tasks again on resume (upstream-failed ones always run again)
     bool fresh = false;              ///< forget earlier task states: run every task
     /// Recorded on first use; resuming a state directory of another job is a config_error.
     std::string job_name;

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS runs(
 );
 CREATE TABLE IF NOT EXISTS tasks(
   task_id    TEXT PRIMARY KEY,
-  state      TEXT NOT NULL,             -- pending, running, retry_wait, succeeded, dead, upstream_failed, skipped
+  state      TEXT NOT NULL,             -- pending, running, retry_wait, succeeded, dead, upstream_failed, skipped, cancelled
   attempts   INTEGER NOT NULL DEFAULT 0, -- over all runs
   run_id     TEXT,                      -- the run that changed it last
   updated_ms INTEGER NOT NULL,

@@ -181,7 +181,8 @@ task_spec read_task(const json::object& o, const task_spec& defaults, const task
         } else if (k == "after") {
             t.after = strings_of(v, "after");
         } else if (k == "retries") {
-            t.retries = static_cast<int>(int_of(v, "retries", 0, 1000000));
+            // Any count the C++ API takes: the journal keeps submitted tasks in this JSON.
+            t.retries = static_cast<int>(int_of(v, "retries", 0, std::numeric_limits<int>::max()));
         } else if (k == "timeout") {
             t.timeout = duration_of(v, "timeout");
         } else if (k == "backoff") {

@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 using namespace drover;
 using drover::detail::task_from_json;
 using drover::detail::task_from_journal;
@@ -81,4 +83,17 @@ TEST_CASE("task json: without a Docker executor, Docker keys are unknown keys") 
         e = x.what();
     }
     CHECK(e.find(", image, container)") != std::string::npos);
+}
+
+TEST_CASE("task json: any retries count the C++ API takes survives the journal, a negative one or a fraction is refused") {
+    // A task submitted from C++ with a large retry budget is journaled as JSON and must resume.
+    task_spec t{.id = "patient", .command = {"true"}, .retries = std::numeric_limits<int>::max()};
+    auto back = task_from_journal(parse(task_to_json(t)), task_spec{});
+    CHECK(back.retries == std::numeric_limits<int>::max());
+    CHECK_THROWS_WITH_AS(task_from_json(parse(R"({"id":"x","command":["true"],"retries":-1})"), task_spec{}),
+                         doctest::Contains("retries"), config_error);
+    CHECK_THROWS_WITH_AS(task_from_json(parse(R"({"id":"x","command":["true"],"retries":2147483648})"), task_spec{}),
+                         doctest::Contains("retries"), config_error);
+    CHECK_THROWS_WITH_AS(task_from_json(parse(R"({"id":"x","command":["true"],"retries":1.5})"), task_spec{}),
+                         doctest::Contains("retries"), config_error);
 }
