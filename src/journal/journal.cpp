@@ -8,13 +8,13 @@
 #include "journal/sqlite.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <unordered_set>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace drover::detail {
 
@@ -103,6 +103,8 @@ struct schema_db {
                                     "; this drover reads up to " + std::to_string(journal_schema_version));
             db.exec(journal_schema);
             migrate();
+            auto set = db.prepare("INSERT OR REPLACE INTO meta(key,value) VALUES('schema_version',?1)");
+            set.bind(1, std::to_string(journal_schema_version)).run();
         } catch (...) {
             db.exec("ROLLBACK;");
             throw;
@@ -278,13 +280,6 @@ journal::journal(const std::filesystem::path& state_dir, const journal_options& 
     try {
         auto get = db.prepare("SELECT value FROM meta WHERE key=?1");
         auto set = db.prepare("INSERT OR REPLACE INTO meta(key,value) VALUES(?1,?2)");
-        get.bind(1, std::string_view("schema_version"));
-        // Older versions were brought up to date when the file was opened (schema_db).
-        if (!get.step() || std::atoi(std::string(get.text_at(0)).c_str()) != journal_schema_version) {
-            get.reset();
-            set.bind(1, std::string_view("schema_version")).bind(2, std::to_string(journal_schema_version)).run();
-        }
-        get.reset();
         get.bind(1, std::string_view("job_name"));
         std::optional<std::string> recorded;
         if (get.step()) recorded = std::string(get.text_at(0));
