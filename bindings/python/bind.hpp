@@ -25,6 +25,7 @@ void bind_errors(py::module_& m);
 void bind_task(py::module_& m);
 void bind_executor_base(py::module_& m);
 void bind_local_executor(py::module_& m);
+void bind_host_pool_executor(py::module_& m);
 void bind_ssh_executor(py::module_& m);
 void bind_docker_executor(py::module_& m);
 void bind_sink_base(py::module_& m);
@@ -47,6 +48,18 @@ double seconds(duration d);
 py::object to_python(const boost::json::value& v);
 /// pandas, or an ImportError that says which Debian package provides it.
 py::module_ import_pandas(const char* for_what);
+
+// ---- executors_host_pool.cpp ----
+
+/// The host_pool_options keywords of SshExecutor and DockerExecutor.
+struct host_pool_args {
+    std::vector<std::string> hosts;
+    std::size_t slots_per_host;
+    std::string hosts_file;
+    std::vector<std::string> hosts_command;
+    py::object hosts_refresh, hosts_timeout, reprobe_initial, reprobe_max, down_timeout;
+};
+void set_host_pool(host_pool_options& o, const host_pool_args& a);
 
 // ---- sinks_s3.cpp ----
 

@@ -61,24 +61,33 @@ class LocalExecutor(Executor):
     def __init__(self, *, slots: int = 0, kill_grace: Duration = 2.0, max_line_bytes: int = 16777216,
                  hold_stdin: bool = False, kill_leftovers: bool = True) -> None: ...
 
-class SshExecutor(Executor):
-    def __init__(self, hosts: Sequence[str], *, slots_per_host: int = 1, identity: str = "",
-                 ssh_options: Sequence[str] = [], config_file: str = "", workdir: str = "",
-                 accept_new_host_keys: bool = False, connect_timeout: Duration = 10.0,
-                 kill_grace: Duration = 2.0, reprobe_initial: Duration = 1.0, reprobe_max: Duration = 60.0,
-                 down_timeout: Duration = 300.0, ssh_program: str = "ssh",
-                 max_line_bytes: int = 16777216) -> None: ...
+class HostPoolExecutor(Executor):
+    def add_host(self, spec: str) -> None: ...
+    def drain_host(self, spec: str) -> None: ...
+    def remove_host(self, spec: str) -> None: ...
+    def hosts(self) -> list[dict[str, Any]]: ...
     def attempts_per_host(self) -> list[tuple[str, int]]: ...
 
-class DockerExecutor(Executor):
-    def __init__(self, *, hosts: Sequence[str] = [], slots_per_host: int = 1, tls: bool = False,
+class SshExecutor(HostPoolExecutor):
+    def __init__(self, hosts: Sequence[str] = [], *, slots_per_host: int = 1, hosts_file: str = "",
+                 hosts_command: Sequence[str] = [], hosts_refresh: Duration = 30.0,
+                 hosts_timeout: Duration = 30.0, identity: str = "",
+                 ssh_options: Sequence[str] = [], config_file: str = "", workdir: str = "",
+                 accept_new_host_keys: bool = False, connect_timeout: Duration = 10.0,
+                 kill_grace: Duration = 2.0, reprobe_initial: Duration = 1.0, reprobe_max: Duration = 30.0,
+                 down_timeout: Duration = 300.0, ssh_program: str = "ssh",
+                 max_line_bytes: int = 16777216) -> None: ...
+
+class DockerExecutor(HostPoolExecutor):
+    def __init__(self, *, hosts: Sequence[str] = [], slots_per_host: int = 1, hosts_file: str = "",
+                 hosts_command: Sequence[str] = [], hosts_refresh: Duration = 30.0,
+                 hosts_timeout: Duration = 30.0, tls: bool = False,
                  tls_ca_file: str = "", tls_cert_file: str = "", tls_key_file: str = "",
                  tls_verify: bool = True, default_image: str = "", connect_timeout: Duration = 10.0,
                  request_timeout: Duration = 60.0, ping_interval: Duration = 5.0,
                  reprobe_initial: Duration = 1.0, reprobe_max: Duration = 30.0,
                  down_timeout: Duration = 300.0, max_line_bytes: int = 16777216,
                  reap: bool = True) -> None: ...
-    def attempts_per_host(self) -> list[tuple[str, int]]: ...
 
 class Sink:
     def describe(self) -> str: ...

@@ -24,6 +24,7 @@ subclasses ConfigError, ExecutorError, SinkError.
     bind_task(m);
     bind_executor_base(m);
     bind_local_executor(m);
+    bind_host_pool_executor(m);
     bind_ssh_executor(m);
     bind_docker_executor(m);
     bind_sink_base(m);

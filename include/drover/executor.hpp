@@ -31,6 +31,8 @@ struct process_ref {
     std::string started;
 };
 
+struct host_info;
+
 /// Receives what an attempt prints. Implemented by the scheduler; called on the
 /// executor passed to async_execute.
 class attempt_io {
@@ -75,6 +77,8 @@ struct executor_context {
     std::function<void()> capacity_changed;
     /// Report something the user should see (a host went down, came back, was rejected).
     std::function<void(std::string)> report;
+    /// A host of a fleet executor joined, changed state or left (`left` = true).
+    std::function<void(const host_info&, bool left)> host_changed;
     /// Process groups of attempts that an earlier run on this state directory started and
     /// never saw end (that drover process died). An executor that started them (local) kills
     /// what is left of them in start(), before this run's first attempt.
@@ -106,6 +110,9 @@ public:
     virtual bool can_accept() const { return true; }
     /// Set when the executor cannot run anything any more; says why.
     virtual std::optional<std::string> failed() const { return std::nullopt; }
+    /// Whether slots() may change while a run goes on (hosts join and leave). The scheduler
+    /// reads slots() again whenever capacity_changed is called; it may be 0 for a while.
+    virtual bool elastic() const { return false; }
     /// The task extensions it reads (the Docker executor: docker_task_options). Tasks fanned
     /// out by control lines and tasks recreated from the journal may carry their JSON keys.
     virtual std::vector<const task_extension_type*> task_extension_types() const { return {}; }

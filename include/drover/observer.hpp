@@ -2,6 +2,7 @@
 /// @file
 /// Observer hooks for progress bars, dashboards and bindings.
 
+#include <drover/executors/host_pool.hpp>
 #include <drover/outcome.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
@@ -28,6 +29,8 @@ public:
     virtual void on_task_finished(const task_spec&, const attempt_outcome&, task_state /*next*/) {}
     /// An executor reports something about its hosts ("host a:22 is down: ...").
     virtual void on_executor_event(std::string_view /*executor*/, std::string_view /*message*/) {}
+    /// A host of a fleet executor joined, changed state (up, down, draining, ...) or left.
+    virtual void on_host_changed(std::string_view /*executor*/, const host_info&, bool /*left*/) {}
     /// After every state change, at most every 100 ms, and once at the end.
     virtual void on_progress(const progress&) {}
     virtual void on_run_finished(const run_summary&) {}

@@ -9,6 +9,7 @@
 #include "docker/frames.hpp"
 #include "docker/lifecycle.hpp"
 #include "executors/docker_hosts.hpp"
+#include "executors/host_fleet.hpp"
 #include "http/client.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -30,8 +31,6 @@ using docker::step;
 
 namespace {
 
-enum class host_status { probing, up, down, rejected };
-
 // What a host does to its running attempts when it goes down.
 struct attempt_hook {
     virtual void lost(const std::string& why) = 0;
@@ -40,18 +39,10 @@ protected:
     ~attempt_hook() = default;
 };
 
-struct host_state {
-    std::string spec;
+struct docker_host {
     http::client_options client_opts;
     std::unique_ptr<http::client> client;
-    host_status status = host_status::probing;
-    std::size_t running = 0;
-    std::size_t started = 0;
-    int failures = 0;  // consecutive failed probes
-    bool reaped = false;
-    std::string last_error;
-    std::unique_ptr<asio::steady_timer> timer;  // next ping or re-probe
-    std::set<std::string> live;                 // container names of running attempts
+    std::set<std::string> live;  // container names of running attempts
     std::set<attempt_hook*> ops;
 };
 
@@ -62,195 +53,103 @@ bool permanent(const http::result& r) {
 
 }  // namespace
 
-struct docker_executor::impl : std::enable_shared_from_this<impl> {
+struct docker_executor::impl : detail::host_backend, std::enable_shared_from_this<impl> {
     docker_executor_options opts;
-    std::vector<host_state> hosts;
+    std::shared_ptr<detail::host_fleet> fleet;
+    std::vector<docker_host> hosts;  // by the pool's host number
     std::optional<executor_context> ctx;
     std::string state_label;
     detail::unique_fd run_lock;
-    bool stopped = false;
-    std::optional<clock::time_point> all_down_since;
-    std::unique_ptr<asio::steady_timer> giveup;
 
     explicit impl(docker_executor_options o) : opts(docker_options_from_env(std::move(o))) {
         if (opts.slots_per_host == 0) throw config_error("docker executor: slots per host must be >= 1");
-        for (auto& spec : opts.hosts) {
-            host_state h;
-            h.spec = spec;
-            h.client_opts = detail::docker_client_options(spec, opts);
-            hosts.push_back(std::move(h));
-        }
+        for (auto& spec : opts.hosts) detail::docker_client_options(spec, opts);
     }
 
-    std::string label(const host_state& h) const { return h.client_opts.target.to_string(); }
+    void make_fleet(const std::shared_ptr<impl>& self) {
+        fleet = std::make_shared<detail::host_fleet>(
+            opts, detail::pool_config{.noun = "Docker host", .ping_interval = opts.ping_interval},
+            std::weak_ptr<detail::host_backend>(self));
+    }
+
+    docker_host& at(std::uint32_t h) {
+        if (hosts.size() <= h) hosts.resize(h + 1);
+        return hosts[h];
+    }
+    std::string label(std::uint32_t h) const { return hosts[h].client_opts.target.to_string(); }
     void report(std::string msg) const {
         if (ctx && ctx->report) ctx->report(std::move(msg));
     }
     void changed() const {
         if (ctx && ctx->capacity_changed) ctx->capacity_changed();
     }
+    bool stopped() const { return !ctx || fleet->stopped(); }
 
     void start(const executor_context& c) {
         ctx = c;
-        stopped = false;
-        all_down_since.reset();
         state_label = detail::docker_state_label(c.state_dir);
         run_lock = detail::lock_docker_run(c.state_dir, c.run_id);
-        giveup = std::make_unique<asio::steady_timer>(c.io_ex);
-        for (std::size_t i = 0; i < hosts.size(); ++i) {
-            auto& h = hosts[i];
-            h.timer = std::make_unique<asio::steady_timer>(c.io_ex);
-            h.status = host_status::probing;
-            h.failures = 0;
-            h.reaped = false;
-            h.running = 0;
-            try {
-                h.client = std::make_unique<http::client>(c.io_ex, h.client_opts);
-            } catch (const std::exception& e) {  // unreadable certificate or key, ...
-                reject(i, fmt::format("{}: {}", label(h), e.what()));
-                continue;
-            }
-            probe(i);
+        fleet->start(c);
+    }
+
+    // ---- host_backend ----
+
+    void check_host(const std::string& spec) const override { detail::docker_client_options(spec, opts); }
+
+    void open_host(std::uint32_t h, const std::string& spec) override {
+        auto& s = at(h);
+        s = docker_host{};
+        s.client_opts = detail::docker_client_options(spec, opts);
+        try {
+            s.client = std::make_unique<http::client>(ctx->io_ex, s.client_opts);
+        } catch (const std::exception& e) {  // unreadable certificate or key, ...
+            throw executor_error(fmt::format("{}: {}", label(h), e.what()));
         }
     }
 
-    void probe(std::size_t i) {
-        auto& h = hosts[i];
-        if (h.status != host_status::up) h.status = host_status::probing;
+    void probe_host(std::uint32_t h) override {
         http::request req;
         req.target = std::string(docker::api_prefix) + "/_ping";
         req.timeout = opts.connect_timeout + opts.request_timeout / 4;
-        h.client->async_request(std::move(req), [self = shared_from_this(), i](http::result r) { self->on_ping(i, r); });
+        at(h).client->async_request(std::move(req),
+                                    [self = shared_from_this(), h](http::result r) { self->on_ping(h, r); });
     }
 
-    void on_ping(std::size_t i, const http::result& r) {
-        if (stopped) return;
-        auto& h = hosts[i];
-        if (h.status == host_status::rejected) return;
-        if (r && r.res.status == 200) {
-            bool was_down = h.failures > 0 || h.status == host_status::down;
-            h.status = host_status::up;
-            h.failures = 0;
-            all_down_since.reset();
-            giveup->cancel();
-            if (was_down) report(fmt::format("host {} is up again", label(h)));
-            if (!h.reaped || was_down) reap(i);
-            schedule(i, opts.ping_interval);
-            changed();
-            return;
-        }
-        if (r) {  // an answer, but not Docker's: a TLS port spoken to in plain HTTP, a proxy, ...
-            reject(i, fmt::format("{}: /_ping answered HTTP {}: {}", label(h), r.res.status,
-                                  docker::error_message(r.res.status, r.res.body)));
-            return;
-        }
-        if (permanent(r)) {
-            reject(i, r.error.empty() ? fmt::format("{}: {}", label(h), r.ec.message()) : r.error);
-            return;
-        }
-        mark_down(i, r.error.empty() ? fmt::format("{}: {}", label(h), r.ec.message()) : r.error);
+    void on_ping(std::uint32_t h, const http::result& r) {
+        if (stopped()) return;
+        if (r && r.res.status == 200) return fleet->probe_done(h, {.ok = true});
+        if (r)  // an answer, but not Docker's: a TLS port spoken to in plain HTTP, a proxy, ...
+            return fleet->probe_done(h, {.ok = false, .permanent = true,
+                                         .why = fmt::format("{}: /_ping answered HTTP {}: {}", label(h), r.res.status,
+                                                            docker::error_message(r.res.status, r.res.body))});
+        fleet->probe_done(h, {.ok = false, .permanent = permanent(r), .why = transport_error(h, r)});
     }
 
-    void schedule(std::size_t i, duration after) {
-        auto& h = hosts[i];
-        h.timer->expires_after(after);
-        h.timer->async_wait([self = shared_from_this(), i](boost::system::error_code ec) {
-            if (!ec && !self->stopped) self->probe(i);
-        });
+    std::string transport_error(std::uint32_t h, const http::result& r) const {
+        return r.error.empty() ? fmt::format("{}: {}", label(h), r.ec.message()) : r.error;
     }
 
-    void reject(std::size_t i, std::string why) {
-        auto& h = hosts[i];
-        h.status = host_status::rejected;
-        h.last_error = why;
-        h.timer->cancel();
-        report(fmt::format("host {} cannot be used: {}", label(h), why));
-        lose_attempts(i, why);
-        check_all_down();
-    }
-
-    void mark_down(std::size_t i, const std::string& why) {
-        auto& h = hosts[i];
-        if (h.status == host_status::down || h.status == host_status::rejected || stopped) return;
-        if (h.failures == 0) report(fmt::format("host {} is down: {}", label(h), why));
-        h.status = host_status::down;
-        h.last_error = why;
-        auto delay = opts.reprobe_initial * (1 << std::min(h.failures, 16));
-        if (delay > opts.reprobe_max) delay = opts.reprobe_max;
-        ++h.failures;
-        schedule(i, delay);
-        lose_attempts(i, why);
-        check_all_down();
-    }
-
-    void lose_attempts(std::size_t i, const std::string& why);
-
-    void check_all_down() {
-        bool any_alive = false, all_rejected = true;
-        for (auto& h : hosts) {
-            if (h.status == host_status::up || h.status == host_status::probing) any_alive = true;
-            if (h.status != host_status::rejected) all_rejected = false;
-        }
-        if (any_alive || all_down_since || all_rejected) {
-            changed();
-            return;
-        }
-        all_down_since = clock::now();
-        report(fmt::format("every Docker host is down; waiting up to {} for one to come back",
-                           format_duration(opts.down_timeout)));
-        giveup->expires_after(opts.down_timeout);
-        giveup->async_wait([self = shared_from_this()](boost::system::error_code ec) {
-            if (!ec) self->changed();  // failed() now says so
-        });
-        changed();
-    }
-
-    std::optional<std::string> failed() const {
-        bool all_rejected = true, all_out = true;
-        for (auto& h : hosts) {
-            if (h.status != host_status::rejected) all_rejected = false;
-            if (h.status == host_status::up || h.status == host_status::probing) all_out = false;
-        }
-        bool timed_out = all_out && all_down_since && clock::now() - *all_down_since >= opts.down_timeout;
-        if (!all_rejected && !timed_out) return std::nullopt;
-        std::string msg = all_rejected ? "no usable Docker host" : "every Docker host down for " + format_duration(opts.down_timeout);
-        for (auto& h : hosts) msg += "; " + h.last_error;
-        return msg;
-    }
-
-    bool can_accept() const {
-        for (auto& h : hosts)
-            if (h.status == host_status::up && h.running < opts.slots_per_host) return true;
-        return false;
-    }
-
-    std::optional<std::size_t> pick() const {
-        std::optional<std::size_t> best;
-        for (std::size_t i = 0; i < hosts.size(); ++i) {
-            auto& h = hosts[i];
-            if (h.status != host_status::up || h.running >= opts.slots_per_host) continue;
-            if (!best || h.running < hosts[*best].running ||
-                (h.running == hosts[*best].running && h.started < hosts[*best].started))
-                best = i;
-        }
-        return best;
+    void host_reachable(std::uint32_t h) override { reap(h); }
+    void lose_attempts(std::uint32_t h, const std::string& why) override;
+    void close_host(std::uint32_t h) noexcept override {
+        if (h < hosts.size()) hosts[h].client.reset();
     }
 
     // Removes leftovers on host i: containers of this state directory whose run is not live,
     // and containers of this run that are not running attempts (e.g. after the daemon restarted).
-    void reap(std::size_t i) {
+    void reap(std::uint32_t i) {
         auto& h = hosts[i];
-        h.reaped = true;
-        if (!opts.reap) return;
+        if (!opts.reap || !h.client) return;
         http::request req;
         req.target = docker::list_target("drover.state=" + state_label);
         h.client->async_request(std::move(req), [self = shared_from_this(), i](http::result r) {
-            if (self->stopped || !r || r.res.status != 200) return;  // the next rejoin tries again
+            if (self->stopped() || !r || r.res.status != 200 || !self->hosts[i].client)
+                return;  // the next rejoin tries again
             std::vector<docker::container_summary> list;
             try {
                 list = docker::parse_list(r.res.body);
             } catch (const docker::protocol_error& e) {
-                self->report(fmt::format("host {}: cannot reap: {}", self->label(self->hosts[i]), e.what()));
+                self->report(fmt::format("host {}: cannot reap: {}", self->label(i), e.what()));
                 return;
             }
             std::set<std::string> dead_runs;
@@ -269,7 +168,7 @@ struct docker_executor::impl : std::enable_shared_from_this<impl> {
             }
             if (removed > 0)
                 self->report(fmt::format("host {}: removing {} leftover container(s) ({} of earlier runs)",
-                                         self->label(self->hosts[i]), removed, dead_runs.size()));
+                                         self->label(i), removed, dead_runs.size()));
             // The lock files of dead runs are no longer needed once their containers are gone.
             for (auto& run : dead_runs) detail::forget_docker_run(self->ctx->state_dir, run);
         });
@@ -280,14 +179,7 @@ struct docker_executor::impl : std::enable_shared_from_this<impl> {
 
     void stop() noexcept {
         if (!ctx) return;
-        stopped = true;
-        for (auto& h : hosts) {
-            if (h.timer) h.timer->cancel();
-            h.timer.reset();
-            h.client.reset();
-        }
-        if (giveup) giveup->cancel();
-        giveup.reset();
+        fleet->stop();
         detail::unlock_docker_run(run_lock, ctx->state_dir, ctx->run_id);
         ctx.reset();
     }
@@ -296,7 +188,7 @@ struct docker_executor::impl : std::enable_shared_from_this<impl> {
 // One attempt: drives the lifecycle state machine over the host's HTTP client.
 struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_shared_from_this<attempt_op> {
     std::shared_ptr<docker_executor::impl> ex;
-    std::size_t host;
+    std::uint32_t host;
     std::string name;
     docker::lifecycle fsm;
     attempt_io& io;
@@ -314,12 +206,12 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
     std::string logs_error_body;
     bool done = false;
 
-    attempt_op(std::shared_ptr<docker_executor::impl> e, std::size_t h, std::string n, docker::lifecycle f,
+    attempt_op(std::shared_ptr<docker_executor::impl> e, std::uint32_t h, std::string n, docker::lifecycle f,
                attempt_io& i, executor::completion_handler hd, asio::any_io_executor x, std::size_t max_line)
         : ex(std::move(e)), host(h), name(std::move(n)), fsm(std::move(f)), io(i), handler(std::move(hd)),
           io_ex(std::move(x)), lines(max_line) {}
 
-    host_state& hs() { return ex->hosts[host]; }
+    docker_host& hs() { return ex->hosts[host]; }
 
     void run(action a) {
         if (done) return;
@@ -385,10 +277,7 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
             if (!fsm.cancelled()) {
                 auto why = res.error.empty() ? res.ec.message() : res.error;
                 run(fsm.on_transport_error(at, why));
-                if (!ex->stopped) {
-                    if (permanent(res)) ex->reject(host, why);
-                    else ex->mark_down(host, why);
-                }
+                if (!ex->stopped()) ex->fleet->host_failed(host, permanent(res), why);
                 return;
             }
             return run(fsm.on_transport_error(at, res.error));
@@ -419,17 +308,16 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
             lines.finish([&](std::string_view l) { io.on_stdout_line(l); },
                          [&](std::uint64_t n, std::string_view head) { io.on_stdout_oversized(n, head); });
         auto& h = hs();
-        --h.running;
         h.live.erase(name);
         h.ops.erase(this);
         auto slot = asio::get_associated_cancellation_slot(handler);
         if (slot.is_connected()) slot.clear();
         detail::complete_later(io_ex, std::move(handler), std::move(r));
-        ex->changed();  // a slot on this host is free again
+        ex->fleet->attempt_ended(host);  // a slot on this host is free again
     }
 };
 
-void docker_executor::impl::lose_attempts(std::size_t i, const std::string& why) {
+void docker_executor::impl::lose_attempts(std::uint32_t i, const std::string& why) {
     auto ops = hosts[i].ops;  // lost() removes itself
     for (auto* hook : ops) {
         auto* op = static_cast<attempt_op*>(hook);
@@ -446,8 +334,7 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
         r.message = std::move(msg);
         detail::complete_later(io_ex, std::move(handler), std::move(r));
     };
-    auto chosen = pick();
-    if (!chosen || !ctx) return fail_now(failure_class::executor_lost, "no Docker host is up");
+    if (!ctx) return fail_now(failure_class::executor_lost, "no Docker host is up");
     const docker_task_options no_options;
     const auto* task_opts = req.task.extension<docker_task_options>();
     const auto& d = task_opts ? *task_opts : no_options;
@@ -455,13 +342,13 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
     if (image.empty())
         return fail_now(failure_class::image_missing,
                         "task " + req.task.id + " has no image and the docker executor has no default_image");
-    std::size_t i = *chosen;
+    auto chosen = fleet->take();
+    if (!chosen) return fail_now(failure_class::executor_lost, "no Docker host is up");
+    std::uint32_t i = *chosen;
     auto& h = hosts[i];
     auto name = docker::container_name(req.run_id, req.task.id, req.attempt);
     docker::container_labels labels{std::string(req.run_id), req.task.id, req.attempt, state_label};
-    docker::lifecycle fsm(label(h), name, image, docker::create_body(req.task, image, labels), d.container.pull);
-    ++h.running;
-    ++h.started;
+    docker::lifecycle fsm(label(i), name, image, docker::create_body(req.task, image, labels), d.container.pull);
     h.live.insert(name);
     auto slot = asio::get_associated_cancellation_slot(handler);
     auto op = std::make_shared<attempt_op>(shared_from_this(), i, name, std::move(fsm), io, std::move(handler), io_ex,
@@ -474,28 +361,22 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
     op->run(op->fsm.begin());
 }
 
-docker_executor::docker_executor(docker_executor_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
+docker_executor::docker_executor(docker_executor_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {
+    impl_->make_fleet(impl_);
+    fleet_ = impl_->fleet;
+}
 docker_executor::~docker_executor() {
     if (impl_) impl_->stop();
 }
 docker_executor::docker_executor(docker_executor&&) noexcept = default;
 docker_executor& docker_executor::operator=(docker_executor&&) noexcept = default;
 
-std::size_t docker_executor::slots() const { return impl_->hosts.size() * impl_->opts.slots_per_host; }
 void docker_executor::start(const executor_context& ctx) { impl_->start(ctx); }
 void docker_executor::stop() noexcept { impl_->stop(); }
-bool docker_executor::can_accept() const { return impl_->can_accept(); }
-std::optional<std::string> docker_executor::failed() const { return impl_->failed(); }
 
 void docker_executor::async_execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
                                     completion_handler handler) {
     impl_->execute(std::move(io_ex), req, io, std::move(handler));
-}
-
-std::vector<std::pair<std::string, std::size_t>> docker_executor::attempts_per_host() const {
-    std::vector<std::pair<std::string, std::size_t>> out;
-    for (auto& h : impl_->hosts) out.emplace_back(h.spec, h.started);
-    return out;
 }
 
 }  // namespace drover

@@ -16,7 +16,7 @@
 namespace drover {
 
 docker_executor_options docker_options_from_env(docker_executor_options o) {
-    if (!o.hosts.empty()) return o;
+    if (!o.hosts.empty() || !o.hosts_file.empty() || !o.hosts_command.empty()) return o;
     const char* host = std::getenv("DOCKER_HOST");
     o.hosts.push_back(host && *host ? host : "unix:///var/run/docker.sock");
     const char* verify = std::getenv("DOCKER_TLS_VERIFY");

@@ -7,8 +7,13 @@
 #include <drover/executors/local.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/kinds.hpp>
+#include <drover/executors/host_pool.hpp>
 #include <drover/sinks/file.hpp>
 #include <drover/sinks/s3.hpp>
+
+#include <functional>
+#include <string_view>
+#include <vector>
 
 namespace drover::detail {
 
@@ -26,6 +31,13 @@ std::optional<std::size_t> line_limit(const job_table& t);
 /// `partition` of a sink table, checked as the sinks will check it ("../escape", "/abs" and
 /// "./a" are refused at their place in the file, so `drover validate` refuses them too).
 std::optional<std::string> partition_key(const job_table& t);
+/// The keys of host_pool_options (host_pool_keys.cpp): add them to check_keys. `check`
+/// throws config_error for a host in the wrong format; `example` shows a good one.
+extern const std::vector<std::string_view> host_pool_keys;
+void read_host_pool(const job_table& t, host_pool_options& o, const std::function<void(const std::string&)>& check,
+                    std::string_view example);
+void describe_host_pool(const host_pool_options& o, boost::json::object& d);
+
 /// Seconds as JSON, the way durations are shown (Python: float seconds).
 double seconds(duration d);
 

@@ -29,10 +29,11 @@ std::optional<duration> positive(const job_table& t, std::string_view key) {
 }
 
 docker_executor_options read_docker(const job_table& t) {
-    t.check_keys({"kind", "hosts", "slots", "tls", "tls_ca", "tls_cert", "tls_key", "tls_verify", "default_image",
-                  "connect_timeout", "request_timeout", "ping_interval", "down_timeout", "max_line_bytes", "reap"});
+    std::vector<std::string_view> keys = host_pool_keys;
+    keys.insert(keys.end(), {"kind", "tls", "tls_ca", "tls_cert", "tls_key", "tls_verify", "default_image",
+                             "connect_timeout", "request_timeout", "ping_interval", "max_line_bytes", "reap"});
+    t.check_keys(keys);
     docker_executor_options o;
-    if (auto v = t.get_int("slots", 1, 1024)) o.slots_per_host = static_cast<std::size_t>(*v);
     if (auto v = t.get_bool("tls")) o.tls.enabled = *v;
     if (auto v = nonempty(t, "tls_ca")) o.tls.ca_file = *v;
     if (auto v = nonempty(t, "tls_cert")) o.tls.cert_file = *v;
@@ -44,21 +45,11 @@ docker_executor_options read_docker(const job_table& t) {
     if (auto v = positive(t, "connect_timeout")) o.connect_timeout = *v;
     if (auto v = positive(t, "request_timeout")) o.request_timeout = *v;
     if (auto v = positive(t, "ping_interval")) o.ping_interval = *v;
-    if (auto v = positive(t, "down_timeout")) o.down_timeout = *v;
     if (auto v = line_limit(t)) o.max_line_bytes = *v;
     if (auto v = t.get_bool("reap")) o.reap = *v;
-    // hosts last: their TLS depends on `tls`. No hosts = DOCKER_HOST & co., like the docker CLI.
-    if (auto hosts = t.get_strings("hosts")) {
-        if (hosts->empty()) t.fail("hosts", "must name at least one host (or leave it out to use DOCKER_HOST)");
-        for (std::size_t i = 0; i < hosts->size(); ++i) {
-            try {
-                docker_client_options((*hosts)[i], o);
-            } catch (const config_error& e) {
-                t.fail("hosts", i, e.what());
-            }
-        }
-        o.hosts = std::move(*hosts);
-    }
+    // The pool last: the hosts' TLS depends on `tls`. No hosts = DOCKER_HOST & co., like the docker CLI.
+    read_host_pool(t, o, [&](const std::string& h) { docker_client_options(h, o); },
+                   "e.g. hosts = [\"tcp://10.0.0.5:2375\"], or leave it out to use DOCKER_HOST");
     return o;
 }
 
@@ -94,17 +85,19 @@ executor_kind<docker_executor_options> docker_kind() {
     return {
         .read = read_docker,
         .make = [](const docker_executor_options& o) { return std::make_shared<docker_executor>(o); },
-        // No hosts: one daemon from DOCKER_HOST.
-        .slots = [](const docker_executor_options& o) { return std::max<std::size_t>(1, o.hosts.size()) * o.slots_per_host; },
+        // No hosts and no host source: one daemon from DOCKER_HOST. With a source: the hosts at start.
+        .slots =
+            [](const docker_executor_options& o) {
+                bool sourced = !o.hosts_file.empty() || !o.hosts_command.empty();
+                return (sourced ? o.hosts.size() : std::max<std::size_t>(1, o.hosts.size())) * o.slots_per_host;
+            },
         .describe =
             [](const docker_executor_options& o, boost::json::object& d) {
-                d["hosts"] = boost::json::array(o.hosts.begin(), o.hosts.end());
-                d["slots_per_host"] = o.slots_per_host;
+                describe_host_pool(o, d);
                 d["tls"] = o.tls.enabled;
                 d["default_image"] = o.default_image;
                 d["connect_timeout"] = seconds(o.connect_timeout);
                 d["request_timeout"] = seconds(o.request_timeout);
-                d["down_timeout"] = seconds(o.down_timeout);
             },
         .task_keys = {"image", "memory", "cpus", "network", "pull"},
         .read_task = read_container_keys,

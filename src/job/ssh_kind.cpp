@@ -11,19 +11,14 @@ namespace drover::detail {
 namespace {
 
 ssh_executor_options read_ssh(const job_table& t) {
-    t.check_keys({"kind", "hosts", "slots", "identity", "ssh_options", "config_file", "workdir", "accept_new_host_keys",
-                  "connect_timeout", "kill_grace", "max_line_bytes", "ssh_program"});
+    std::vector<std::string_view> keys = host_pool_keys;
+    keys.insert(keys.end(), {"kind", "identity", "ssh_options", "config_file", "workdir", "accept_new_host_keys",
+                             "connect_timeout", "kill_grace", "max_line_bytes", "ssh_program"});
+    t.check_keys(keys);
     ssh_executor_options o;
-    o.hosts = t.required(t.get_strings("hosts"), "hosts", " (e.g. hosts = [\"user@host:22\"])");
-    if (o.hosts.empty()) t.fail("hosts", "must name at least one host");
-    for (std::size_t i = 0; i < o.hosts.size(); ++i) {
-        try {
-            parse_ssh_host(o.hosts[i]);
-        } catch (const config_error& e) {
-            t.fail("hosts", i, e.what());
-        }
-    }
-    if (auto v = t.get_int("slots", 1)) o.slots_per_host = static_cast<std::size_t>(*v);
+    read_host_pool(t, o, [](const std::string& h) { parse_ssh_host(h); }, "e.g. hosts = [\"user@host:22\"]");
+    if (o.hosts.empty() && o.hosts_file.empty() && o.hosts_command.empty())
+        t.required(t.get_strings("hosts"), "hosts", " (e.g. hosts = [\"user@host:22\"], or hosts_file or hosts_command)");
     if (auto v = t.get_string("identity")) o.identity = *v;
     if (auto v = t.get_strings("ssh_options")) {
         o.ssh_options = *v;
@@ -47,12 +42,11 @@ executor_kind<ssh_executor_options> ssh_kind() {
     return {
         .read = read_ssh,
         .make = [](const ssh_executor_options& o) { return std::make_shared<ssh_executor>(o); },
-        .slots = [](const ssh_executor_options& o) { return o.hosts.size() * o.slots_per_host; },
+        .slots = [](const ssh_executor_options& o) { return o.hosts.size() * o.slots_per_host; },  // at start
         .describe =
             [](const ssh_executor_options& o, boost::json::object& d) {
-                boost::json::array hosts(o.hosts.begin(), o.hosts.end()), opts(o.ssh_options.begin(), o.ssh_options.end());
-                d["hosts"] = std::move(hosts);
-                d["slots_per_host"] = o.slots_per_host;
+                boost::json::array opts(o.ssh_options.begin(), o.ssh_options.end());
+                describe_host_pool(o, d);
                 d["identity"] = o.identity;
                 d["ssh_options"] = std::move(opts);
                 d["config_file"] = o.config_file;

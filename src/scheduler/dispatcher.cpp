@@ -129,13 +129,22 @@ void dispatcher::start_executors() {
         ctx.capacity_changed = [weak] {
             if (auto d = weak.lock())
                 asio::post(d->strand(), [d] {
-                    if (!d->finished_) d->machine_->capacity_changed();
+                    if (d->finished_) return;
+                    std::vector<std::size_t> slots;
+                    for (auto& g : d->groups_) slots.push_back(g->slots());
+                    d->machine_->capacity_changed(slots);
                 });
         };
         ctx.report = [weak, name = g->name()](std::string msg) {
             if (auto d = weak.lock())
                 asio::post(d->strand(), [d, name, msg = std::move(msg)] {
                     for (auto* o : d->cfg_.observers) o->on_executor_event(name, msg);
+                });
+        };
+        ctx.host_changed = [weak, name = g->name()](const host_info& h, bool left) {
+            if (auto d = weak.lock())
+                asio::post(d->strand(), [d, name, h, left] {
+                    for (auto* o : d->cfg_.observers) o->on_host_changed(name, h, left);
                 });
         };
         g->start(ctx);

@@ -138,7 +138,7 @@ void run_machine::start(task_graph graph, std::vector<std::size_t> group_slots) 
         down_.resize(rt_.size());
     }
     grow_to(tasks_.size());
-    for (auto s : group_slots) groups_.push_back({s, s});
+    for (auto s : group_slots) groups_.push_back({s, 0});
     settle_families();
     if (graph.topo_order.empty()) {
         for (std::uint32_t i = 0; i < rt_.size(); ++i) enter(i);
@@ -162,8 +162,9 @@ void run_machine::add_tasks(std::span<const new_task> tasks) {
     maybe_finish();
 }
 
-void run_machine::capacity_changed() {
+void run_machine::capacity_changed(std::span<const std::size_t> group_slots) {
     if (!started_ || finished_) return;
+    for (std::size_t g = 0; g < groups_.size() && g < group_slots.size(); ++g) groups_[g].slots = group_slots[g];
     dispatch();
     maybe_finish();
 }
@@ -172,7 +173,7 @@ void run_machine::attempt_done(std::uint32_t i, attempt_outcome o, const committ
                                std::span<const new_task> children) {
     auto& t = rt_[i];
     if (t.state != task_state::running) return;
-    ++groups_[attempts_[t.slot].group].free;
+    --groups_[attempts_[t.slot].group].busy;
     attempts_[t.slot].task = no_task;
     free_attempts_.push_back(t.slot);
     --pool_running_[pool_of(i)];
@@ -346,7 +347,7 @@ void run_machine::dispatch() {
         // Spread over executors: the one with the most free slots goes first.
         std::size_t best = groups_.size();
         for (std::size_t g = 0; g < groups_.size(); ++g)
-            if (groups_[g].free > 0 && (best == groups_.size() || groups_[g].free > groups_[best].free) &&
+            if (groups_[g].free() > 0 && (best == groups_.size() || groups_[g].free() > groups_[best].free()) &&
                 d_.can_accept(g))
                 best = g;
         if (best == groups_.size()) return;
@@ -360,7 +361,7 @@ void run_machine::launch(std::uint32_t i, std::size_t g) {
     auto& t = rt_[i];
     set_state(i, task_state::running);
     ++t.attempts;
-    --groups_[g].free;
+    ++groups_[g].busy;
     ++pool_running_[pool_of(i)];
     if (free_attempts_.empty()) {
         t.slot = static_cast<std::uint32_t>(attempts_.size());

@@ -121,7 +121,9 @@ public:
     /// Tasks submitted while the run is going (already in the store).
     void add_tasks(std::span<const new_task> tasks);
     /// An executor may accept more now (or failed).
-    void capacity_changed();
+    /// An executor may take more (or fewer) attempts now; `group_slots` as in start, or empty
+    /// when no executor's slots changed.
+    void capacity_changed(std::span<const std::size_t> group_slots = {});
     /// The running attempt of `task` ended. On success `out` is its committed output and
     /// `children` the tasks it fanned out (already in the store), which enter the run with it.
     void attempt_done(std::uint32_t task, attempt_outcome o, const committed_output& out,
@@ -195,8 +197,9 @@ private:
         std::vector<std::uint32_t> children;
     };
     struct group {
-        std::size_t slots = 0;
-        std::size_t free = 0;
+        std::size_t slots = 0;  // may change while the run goes on (elastic executors)
+        std::size_t busy = 0;
+        std::size_t free() const noexcept { return slots > busy ? slots - busy : 0; }
     };
 
     void grow_to(std::size_t n);

@@ -260,7 +260,7 @@ std::optional<std::string> run_machine::check_invariants() const {
     if (in_use != count(task_state::running)) return "running attempts differ from running tasks";
     if (in_use + free_attempts_.size() != attempts_.size()) return "attempt slots leak";
     for (std::size_t g = 0; g < groups_.size(); ++g)
-        if (groups_[g].free + busy[g] != groups_[g].slots) return "slots of group " + std::to_string(g) + " leak";
+        if (groups_[g].busy != busy[g]) return "slots of group " + std::to_string(g) + " leak";
     if (pools != pool_running_) return "pool counters differ from running tasks";
     for (std::uint32_t i = 0; started_ && !finished_ && i < rt_.size(); ++i) {
         const auto& t = rt_[i];

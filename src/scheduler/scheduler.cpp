@@ -85,7 +85,7 @@ scheduler_options& scheduler::options() noexcept { return impl_->opts; }
 
 void scheduler::add_executor(std::shared_ptr<executor> ex) {
     if (!ex) throw config_error("add_executor: null executor");
-    if (ex->slots() == 0) throw config_error("executor '" + ex->name() + "' has no slots");
+    if (ex->slots() == 0 && !ex->elastic()) throw config_error("executor '" + ex->name() + "' has no slots");
     impl_->executors.push_back(std::move(ex));
 }
 

@@ -3,6 +3,7 @@
 /// Runs attempts as containers on a fleet of Docker daemons, over the Engine API.
 
 #include <drover/executor.hpp>
+#include <drover/executors/host_pool.hpp>
 #include <drover/executors/docker_task.hpp>
 
 #include <cstddef>
@@ -23,19 +24,15 @@ struct docker_tls_options {
     bool verify = true;       ///< verify the daemon's certificate and address
 };
 
-struct docker_executor_options {
-    /// Daemons: "unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "https://host:2376".
-    /// Empty = from the environment (see docker_options_from_env), as the docker CLI does.
-    std::vector<std::string> hosts;
-    std::size_t slots_per_host = 1;
+/// `hosts` (and the lines of hosts_file and hosts_command): daemons,
+/// "unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "https://host:2376". No hosts and no
+/// host source = from the environment (see docker_options_from_env), as the docker CLI does.
+struct docker_executor_options : host_pool_options {
     docker_tls_options tls;
     std::string default_image;               ///< for tasks without an image; empty = such tasks fail
     duration connect_timeout{10000};         ///< TCP connect plus TLS handshake
     duration request_timeout{60000};         ///< create, start, inspect, remove, ping (not logs or wait)
     duration ping_interval{5000};            ///< health probe (GET /_ping) of every host that is up
-    duration reprobe_initial{1000};          ///< first re-probe of a host that went down, doubling ...
-    duration reprobe_max{30000};             ///< ... up to this
-    duration down_timeout{300000};           ///< every host down this long: the executor gives up
     std::size_t max_line_bytes = 16u << 20;  ///< longer stdout lines become bad records
     bool reap = true;                        ///< remove leftover containers of dead runs (see docs)
 };
@@ -43,7 +40,7 @@ struct docker_executor_options {
 /// Fills hosts and TLS the way the docker CLI does when no host is configured:
 /// DOCKER_HOST (default unix:///var/run/docker.sock), DOCKER_TLS_VERIFY (non-empty = TLS
 /// with verification) and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem; default ~/.docker).
-/// Options that already name hosts are returned unchanged.
+/// Options that already name hosts, or a hosts_file or hosts_command, are returned unchanged.
 docker_executor_options docker_options_from_env(docker_executor_options o);
 
 /// Per attempt: create a container named drover-<run>-<task>-<attempt> (labels drover.run,
@@ -52,17 +49,17 @@ docker_executor_options docker_options_from_env(docker_executor_options o);
 /// Timeout and cancel remove the container by force (kill + remove). Tasks pick their image,
 /// limits, network and pull policy with their docker_task_options extension.
 ///
-/// Health: every host is pinged at start and every ping_interval; a host that fails is
-/// marked down, its attempts end with failure_class::executor_lost (the scheduler retries
-/// them elsewhere without spending retries) and it is re-probed with backoff until it
-/// answers again. TLS and protocol failures reject a host for the run. When every host has
-/// been down for down_timeout, failed() says so.
+/// Health (host_pool_executor): every host is pinged when it joins and every ping_interval; a
+/// host that fails is marked down, its attempts end with failure_class::executor_lost (the
+/// scheduler retries them elsewhere without spending retries) and it is re-probed with
+/// backoff until it answers again. TLS and protocol failures reject a host until it leaves the
+/// list and joins again. When no host has been usable for down_timeout, failed() says so.
 ///
 /// Reaping: at start and when a host (re)joins, containers labelled with this state
 /// directory whose run is not live (no process holds that run's lock file under
 /// <state_dir>/docker/) are removed, and so are containers of this run that are not one of
 /// its running attempts. See docs/executors.md.
-class docker_executor final : public executor {
+class docker_executor final : public host_pool_executor {
 public:
     explicit docker_executor(docker_executor_options opts);
     ~docker_executor() override;
@@ -70,19 +67,13 @@ public:
     docker_executor& operator=(docker_executor&&) noexcept;
 
     std::string name() const override { return "docker"; }
-    std::size_t slots() const override;
     void start(const executor_context& ctx) override;
     void stop() noexcept override;
-    bool can_accept() const override;
-    std::optional<std::string> failed() const override;
     std::vector<const task_extension_type*> task_extension_types() const override {
         return {&task_extension_type_of<docker_task_options>()};
     }
     void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
                        completion_handler handler) override;
-
-    /// Per-host counts of attempts started, for tests and summaries.
-    std::vector<std::pair<std::string, std::size_t>> attempts_per_host() const;
 
 private:
     struct impl;

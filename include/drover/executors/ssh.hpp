@@ -3,6 +3,7 @@
 /// Runs attempts on remote hosts through the system OpenSSH client.
 
 #include <drover/executor.hpp>
+#include <drover/executors/host_pool.hpp>
 
 #include <cstddef>
 #include <filesystem>
@@ -12,11 +13,10 @@
 
 namespace drover {
 
-struct ssh_executor_options {
-    /// Destinations: "host", "user@host", "user@host:port", "[::1]:port", or an alias from
-    /// ~/.ssh/config (the user's config, agent, ProxyJump and known_hosts all apply).
-    std::vector<std::string> hosts;
-    std::size_t slots_per_host = 1;
+/// `hosts` (and the lines of hosts_file and hosts_command): "host", "user@host",
+/// "user@host:port", "[::1]:port", or an alias from ~/.ssh/config (the user's config, agent,
+/// ProxyJump and known_hosts all apply).
+struct ssh_executor_options : host_pool_options {
     std::string identity;                   ///< -i FILE (optional)
     std::vector<std::string> ssh_options;   ///< extra "-o Key=Value" options, e.g. "UserKnownHostsFile=/x"
     std::string config_file;                ///< -F FILE; empty = ssh's default (~/.ssh/config)
@@ -24,9 +24,6 @@ struct ssh_executor_options {
     bool accept_new_host_keys = false;      ///< StrictHostKeyChecking=accept-new instead of yes
     duration connect_timeout{10000};
     duration kill_grace{2000};              ///< remote SIGTERM, then SIGKILL after this long
-    duration reprobe_initial{1000};         ///< first re-probe of a host that went down
-    duration reprobe_max{60000};
-    duration down_timeout{300000};          ///< every host down this long: the executor gives up
     std::string ssh_program = "ssh";
     std::size_t max_line_bytes = 16u << 20;
 };
@@ -38,11 +35,12 @@ struct ssh_executor_options {
 /// the connection closes (timeout, cancel, lost network) and when the task exits.
 /// The remote login shell must be POSIX (sh, bash, dash, ksh, zsh) and have `setsid`.
 ///
-/// Health: hosts are probed at start; a host whose connection fails is marked down, its
-/// attempts fail with failure_class::executor_lost (retried elsewhere without using the
-/// task's retries), and it is re-probed with exponential backoff. Authentication and host
-/// key failures are reported once and that host is not used.
-class ssh_executor final : public executor {
+/// Health (host_pool_executor): hosts are probed when they join; a host whose connection fails
+/// is marked down, its attempts fail with failure_class::executor_lost (retried elsewhere
+/// without using the task's retries), and it is re-probed with exponential backoff.
+/// Authentication and host key failures are reported once and that host is not used until it
+/// leaves the list and joins again.
+class ssh_executor final : public host_pool_executor {
 public:
     explicit ssh_executor(ssh_executor_options opts);
     ~ssh_executor() override;
@@ -50,16 +48,10 @@ public:
     ssh_executor& operator=(ssh_executor&&) noexcept;
 
     std::string name() const override { return "ssh"; }
-    std::size_t slots() const override;
     void start(const executor_context& ctx) override;
     void stop() noexcept override;
-    bool can_accept() const override;
-    std::optional<std::string> failed() const override;
     void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
                        completion_handler handler) override;
-
-    /// Per-host counts of attempts started, for tests and summaries.
-    std::vector<std::pair<std::string, std::size_t>> attempts_per_host() const;
 
 private:
     struct impl;
