@@ -95,7 +95,7 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
     local_executor runner{local_executor_options{.slots = 4, .kill_grace = std::chrono::milliseconds(1000)}};
     std::shared_ptr<asio::cancellation_signal> running;  // the command's run in flight
     bool stopped = false;
-    bool failing = false;  // the last read or run failed (reported once until it works again)
+    std::string failing;  // why the last read or run failed (each new reason reported once)
     struct stat last{};
     bool have_last = false;
 
@@ -111,8 +111,8 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
     }
 
     void failed(const std::string& why) {
-        if (!failing) report(fmt::format("{}: {}; keeping the last list of hosts", name(), why));
-        failing = true;
+        if (failing != why) report(fmt::format("{}: {}; keeping the last list of hosts", name(), why));
+        failing = why;
     }
 
     void listed(std::string_view text) {
@@ -122,8 +122,8 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
         for (auto& e : list.errors)
             report(what == file ? fmt::format("{}:{}: {}", opts.hosts_file, e.line, e.message)
                                 : fmt::format("{}: line {} of its output: {}", name(), e.line, e.message));
-        if (failing) report(name() + " works again");
-        failing = false;
+        if (!failing.empty()) report(name() + " works again");
+        failing.clear();
         f->source_listed(what, list.hosts);
     }
 

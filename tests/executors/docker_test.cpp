@@ -3,6 +3,7 @@
 // cancel, reaping after the scheduler itself was killed, and TLS.
 #include <doctest/doctest.h>
 
+#include "executors/fleet_watch.hpp"
 #include "scheduler/fixture.hpp"
 #include "services/dockerd.hpp"
 
@@ -32,33 +33,7 @@ using namespace drover::test;
 
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
-
-/// Executor events; on_executor_event runs on the run's strand, so it may look at the executor.
-struct host_events final : drover::observer {
-    mutable std::mutex mu;
-    std::vector<std::string> messages;
-    std::function<void(std::string_view)> hook;
-    void on_executor_event(std::string_view, std::string_view m) override {
-        std::lock_guard lk(mu);
-        messages.emplace_back(m);
-        if (hook) hook(m);
-    }
-    std::vector<std::string> snapshot() const {
-        std::lock_guard lk(mu);
-        return messages;
-    }
-    std::string all() const {
-        std::string s;
-        for (auto& m : snapshot()) s += m + "\n";
-        return s;
-    }
-    bool any(const std::string& a, const std::string& b) const {
-        for (auto& m : snapshot())
-            if (contains(m, a) && contains(m, b)) return true;
-        return false;
-    }
-};
+using host_events = fleet_watch;
 
 struct docker_run {
     temp_dir dir;

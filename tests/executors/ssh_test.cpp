@@ -2,6 +2,7 @@
 // records, quoting, remote kills, a host dying mid-run, host keys and authentication.
 #include <doctest/doctest.h>
 
+#include "executors/fleet_watch.hpp"
 #include "scheduler/fixture.hpp"
 #include "services/sshd.hpp"
 
@@ -25,31 +26,12 @@ using namespace drover::test;
 
 namespace {
 
-/// Executor events, which may be read while the run goes on.
-struct host_events final : drover::observer {
-    mutable std::mutex mu;
-    std::vector<std::string> messages;
-    void on_executor_event(std::string_view, std::string_view m) override {
-        std::lock_guard lk(mu);
-        messages.emplace_back(m);
-    }
-    std::vector<std::string> snapshot() const {
-        std::lock_guard lk(mu);
-        return messages;
-    }
-    std::string all() const {
-        std::string s;
-        for (auto& m : snapshot()) s += m + "\n";
-        return s;
-    }
-};
+using host_events = fleet_watch;
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;
 }
-
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 /// A scheduler in a scratch directory whose only executor is SSH; keeps the executor so
 /// tests can ask it for per-host counts and failures.

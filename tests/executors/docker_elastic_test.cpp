@@ -1,0 +1,136 @@
+// Docker daemons that join and leave a running job (real dockerd instances): a hosts_command
+// (a script reading a file, as an `aws ec2 describe-instances` wrapper would) whose list
+// changes, and a daemon SIGKILLed mid-run; a hosts_command that fails or hangs.
+#include <doctest/doctest.h>
+
+#include "executors/fleet_watch.hpp"
+#include "scheduler/fixture.hpp"
+#include "services/dockerd.hpp"
+
+#include <algorithm>
+#include <thread>
+
+using namespace std::chrono_literals;
+using namespace drover::test;
+
+#define DOCKERD_OR_SKIP()                                                              \
+    do {                                                                               \
+        if (!dockerd_available()) {                                                    \
+            if (services_required()) FAIL("dockerd tests need:" << dockerd_missing()); \
+            MESSAGE("skipped: missing" << dockerd_missing());                          \
+            return;                                                                    \
+        }                                                                              \
+    } while (0)
+
+namespace {
+
+struct command_run {
+    temp_dir dir;
+    fs::path out = dir / "out";
+    fs::path list_file = dir / "fleet.txt";
+    fleet_watch w;
+    std::shared_ptr<drover::docker_executor> ex;
+
+    drover::scheduler make(drover::docker_executor_options o) {
+        drover::scheduler s({.state_dir = dir / "state", .seed = 3});
+        ex = std::make_shared<drover::docker_executor>(std::move(o));
+        s.add_executor(std::shared_ptr<drover::executor>(ex));
+        s.set_sink(drover::file_sink({.root = out, .fsync = false}));
+        s.add_observer(w);
+        return s;
+    }
+    void list(const std::vector<std::string>& hosts) {
+        std::string text;
+        for (auto& h : hosts) text += h + "\n";
+        write_file(dir / "fleet.tmp", text);
+        fs::rename(dir / "fleet.tmp", list_file);
+    }
+    std::size_t running_on(const std::string& host) const {
+        for (auto& h : ex->hosts())
+            if (h.spec == host) return h.running;
+        return 0;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("docker elastic: hosts_command lists a changing fleet; a daemon is SIGKILLed mid-run" *
+          doctest::timeout(400)) {
+    DOCKERD_OR_SKIP();
+    dockerd_fleet fleet({.plain = 3});
+    command_run r;
+    auto o = docker_options_for(fleet);
+    o.hosts.clear();
+    o.hosts_command = {"sh", "-c", "cat '" + r.list_file.string() + "'"};
+    o.hosts_refresh = 200ms;
+    o.slots_per_host = 2;
+    r.list({fleet.tcp_host(0)});
+    auto s = r.make(o);
+    std::vector<std::string> expected;
+    for (int i = 0; i < 120; ++i) {
+        auto rec = "{\"i\":" + std::to_string(i) + "}";
+        s.submit(sh("t-" + std::to_string(i), "sleep 0.2; echo '" + rec + "'"));  // retries = 0
+        expected.push_back(rec);
+    }
+    std::sort(expected.begin(), expected.end());
+    drover::run_summary sum;
+    std::thread run([&] { sum = s.run(); });
+    bool first = wait_for([&] { return r.w.finished >= 10; }, 120s);
+    r.list({fleet.tcp_host(0), fleet.tcp_host(1), fleet.tcp_host(2)});
+    bool joined = wait_for([&] { return started_on(*r.ex, fleet.tcp_host(1)) > 0 && started_on(*r.ex, fleet.tcp_host(2)) > 0; });
+    bool busy = wait_for([&] { return r.running_on(fleet.tcp_host(2)) > 0; });
+    fleet.kill(2);                                      // a spot node vanishes under its attempts
+    r.list({fleet.tcp_host(1), fleet.tcp_host(2)});     // and the first node is retired: it drains
+    run.join();
+    INFO(r.w.all());
+    CHECK(first);
+    CHECK(joined);
+    CHECK(busy);
+    CHECK(sum.ok());
+    CHECK(sum.counts.succeeded == 120);
+    CHECK(read_records(r.out) == expected);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(started_on(*r.ex, fleet.tcp_host(i)) > 0);
+    int twice = 0;
+    for (auto& t : sum.tasks) twice += t.attempts > 1;
+    CHECK(twice > 0);  // the killed daemon's attempts ran again, without spending a retry
+    CHECK(r.w.any(fleet.tcp_host(2), "is down"));
+    CHECK(r.w.any(fleet.tcp_host(0), "left"));
+    CHECK(r.w.was(fleet.tcp_host(0) + " left", drover::host_state::draining));
+    for (std::size_t i = 0; i < 2; ++i) CHECK(fleet.containers_of_run(i, sum.run_id).empty());
+}
+
+TEST_CASE("docker elastic: a failing, then hanging hosts_command keeps the last good list and says so" *
+          doctest::timeout(300)) {
+    DOCKERD_OR_SKIP();
+    dockerd_fleet fleet({.plain = 1});
+    command_run r;
+    auto o = docker_options_for(fleet);
+    o.hosts.clear();
+    // Lists the daemon once, then fails (exit 3), then hangs: the list file says which.
+    auto mode = r.dir / "mode";
+    write_file(mode, "list");
+    o.hosts_command = {"sh", "-c",
+                       "case $(cat '" + mode.string() + "') in list) cat '" + r.list_file.string() +
+                           "';; fail) echo 'ec2: throttled' >&2; exit 3;; hang) sleep 60;; esac"};
+    o.hosts_refresh = 100ms;
+    o.hosts_timeout = 500ms;
+    r.list({fleet.tcp_host(0), "bogus://x"});
+    auto s = r.make(o);
+    for (int i = 0; i < 30; ++i) s.submit(sh("t-" + std::to_string(i), "sleep 0.1; echo '{}'"));
+    drover::run_summary sum;
+    std::thread run([&] { sum = s.run(); });
+    bool started = wait_for([&] { return r.w.finished >= 2; }, 120s);
+    write_file(mode, "fail");
+    bool failing = wait_for([&] { return r.w.any("exit code 3", "ec2: throttled"); });
+    write_file(mode, "hang");
+    bool hanging = wait_for([&] { return r.w.any("hosts_command sh", "no answer within 500ms"); });
+    run.join();
+    INFO(r.w.all());
+    CHECK(started);
+    CHECK(failing);
+    CHECK(hanging);
+    CHECK(sum.ok());
+    CHECK(sum.counts.succeeded == 30);
+    CHECK(r.w.any("line 2 of its output", "bogus://x"));
+    CHECK(r.w.any("keeping the last list", "hosts_command"));
+}
