@@ -66,6 +66,17 @@ struct journal_status {
         std::string message;
     };
     std::vector<dead_task> dead;
+
+    /// The hosts of the last run's fleet executors (SSH, Docker) as they last changed; for a
+    /// run that ended, as they were at its end. From <run dir>/hosts.json.
+    struct host {
+        std::string executor;
+        std::string spec;
+        std::string state;  ///< probing, up, down, rejected, draining
+        std::int64_t since_ms = 0;
+        std::string reason;
+    };
+    std::vector<host> hosts;
 };
 
 /// Reads the journal of `state_dir` (read-only; safe while a run is writing it).

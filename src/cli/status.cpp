@@ -58,6 +58,13 @@ std::string status_text(const journal_status& s) {
                                terminal_safe(a.executor),
                                human_duration(duration(std::max<std::int64_t>(0, now - a.started_ms))));
     }
+    if (!s.hosts.empty()) {
+        out += s.live ? "  hosts:\n" : "  hosts (when the last run ended):\n";
+        for (const auto& h : s.hosts)
+            out += fmt::format("    {} {}: {}{}{}\n", terminal_safe(h.executor), terminal_safe(h.spec),
+                               terminal_safe(h.state), h.since_ms ? " since " + utc_time(h.since_ms) : std::string(),
+                               h.reason.empty() ? std::string() : ": " + terminal_safe(h.reason));
+    }
     if (!s.dead.empty()) {
         out += "  not succeeded:\n";
         std::size_t shown = 0;

@@ -230,6 +230,7 @@ void host_fleet::attempt_ended(std::uint32_t h) {
         a = machine_.attempt_ended(h, pool_clock::now());
     }
     run(std::move(a));
+    if (running_ && ctx_ && ctx_->capacity_changed) ctx_->capacity_changed();  // a slot is free again
 }
 
 std::string host_fleet::spec(std::uint32_t h) const {

@@ -263,7 +263,6 @@ pool_machine::actions pool_machine::attempt_ended(std::uint32_t h, time_point no
     actions out;
     auto& e = hosts_[h];
     if (e.running > 0) --e.running;
-    out.push_back({pool_action::changed, h});
     maybe_leave(h, now, out);
     if (e.membership == member::gone) check_all_down(now, out);
     return out;

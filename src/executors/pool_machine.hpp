@@ -34,7 +34,7 @@ struct pool_action {
         arm_giveup,     // call giveup_due after `delay`
         disarm_giveup,
         report,         // tell the user `text`
-        changed,        // the host's state changed (observers, status)
+        changed,        // the host's state changed (observers, status); not sent for attempt counts
     };
     kind what;
     std::uint32_t host = 0;

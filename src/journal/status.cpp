@@ -56,6 +56,40 @@ detail::sql::database::mode open_mode(const std::filesystem::path& file, bool li
 
 }  // namespace
 
+namespace {
+
+// <run dir>/hosts.json, written by the run (run_files::host_changed). Status information: a
+// file that is missing, too big or not what the run writes gives no hosts, never an error.
+std::vector<journal_status::host> read_hosts(const std::filesystem::path& file) {
+    std::vector<journal_status::host> out;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (4 << 20)) return out;
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return out;
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    auto n = ::read(fd, text.data(), text.size());
+    ::close(fd);
+    if (n < 0) return out;
+    text.resize(static_cast<std::size_t>(n));
+    boost::system::error_code ec;
+    auto v = boost::json::parse(text, ec);
+    if (ec || !v.is_array()) return out;
+    for (auto& e : v.as_array()) {
+        const auto* o = e.if_object();
+        if (!o) continue;
+        auto str = [&](const char* k) {
+            const auto* x = o->if_contains(k);
+            return x && x->is_string() ? std::string(x->get_string()) : std::string();
+        };
+        journal_status::host h{str("executor"), str("host"), str("state"), 0, str("reason")};
+        if (const auto* x = o->if_contains("since_ms"); x && x->is_int64()) h.since_ms = x->get_int64();
+        if (!h.spec.empty()) out.push_back(std::move(h));
+    }
+    return out;
+}
+
+}  // namespace
+
 journal_status read_journal_status(const std::filesystem::path& state_dir) {
     auto file = journal_path(state_dir);
     // The type first: SQLite would block forever opening a FIFO.
@@ -127,6 +161,7 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
                           static_cast<int>(dead.int_at(2)), std::string(dead.text_at(3)),
                           std::string(dead.text_at(4))});
     db.exec("COMMIT");
+    if (s.last_run) s.hosts = read_hosts(state_dir / "runs" / s.last_run->run_id / "hosts.json");
     return s;
 }
 
@@ -159,6 +194,14 @@ std::string to_json(const journal_status& s) {
                                        {"executor", a.executor},
                                        {"started_ms", a.started_ms}});
     j["running"] = std::move(running);
+    json::array hosts;
+    for (const auto& h : s.hosts)
+        hosts.push_back(json::object{{"executor", h.executor},
+                                     {"host", h.spec},
+                                     {"state", h.state},
+                                     {"since_ms", h.since_ms},
+                                     {"reason", h.reason}});
+    j["hosts"] = std::move(hosts);
     json::array dead;
     for (const auto& d : s.dead)
         dead.push_back(json::object{{"task", d.task_id},

@@ -144,6 +144,7 @@ void dispatcher::start_executors() {
         ctx.host_changed = [weak, name = g->name()](const host_info& h, bool left) {
             if (auto d = weak.lock())
                 asio::post(d->strand(), [d, name, h, left] {
+                    if (d->files_) d->files_->host_changed(name, h, left);
                     for (auto* o : d->cfg_.observers) o->on_host_changed(name, h, left);
                 });
         };

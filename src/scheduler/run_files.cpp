@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -165,6 +166,32 @@ std::string to_json(const run_summary& s) {
 }  // namespace drover
 
 namespace drover::detail {
+
+void run_files::host_changed(std::string_view executor, const host_info& h, bool left) {
+    auto i = std::find_if(hosts_.begin(), hosts_.end(),
+                          [&](auto& e) { return e.first == executor && e.second.spec == h.spec; });
+    if (left) {
+        if (i != hosts_.end()) hosts_.erase(i);
+    } else if (i == hosts_.end()) {
+        hosts_.emplace_back(std::string(executor), h);
+    } else {
+        i->second = h;
+    }
+    boost::json::array out;
+    for (auto& [ex, host] : hosts_) {
+        auto since = std::chrono::duration_cast<std::chrono::milliseconds>(host.since.time_since_epoch()).count();
+        out.push_back(boost::json::object{{"executor", repair_utf8(ex)},
+                                          {"host", repair_utf8(host.spec)},
+                                          {"state", to_string(host.state)},
+                                          {"since_ms", since},
+                                          {"reason", repair_utf8(host.reason)}});
+    }
+    try {
+        atomic_write_file(dir_ / "hosts.json", boost::json::serialize(out) + "\n", false);
+    } catch (const std::exception&) {
+        // Status information only: a full disk must not stop the run.
+    }
+}
 
 void run_files::write_summary(const run_summary& s) {
     atomic_write_file(dir_ / "summary.json", to_json(s) + "\n", false);

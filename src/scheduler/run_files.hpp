@@ -2,6 +2,7 @@
 // The files of one run under <state_dir>/runs/<run-id>/: attempt logs, dead letters,
 // bad records and the final summary. Append-only JSON lines, written as whole lines.
 
+#include <drover/executors/host_pool.hpp>
 #include <drover/scheduler.hpp>
 #include <drover/summary.hpp>
 
@@ -11,6 +12,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace drover::detail {
 
@@ -39,12 +42,16 @@ public:
                                          std::uint64_t bytes, std::uint64_t first_line, std::uint64_t last_line) const;
     void append_bad(const std::string& line);
     void write_summary(const run_summary& s);
+    /// hosts.json: the hosts of the run's fleet executors as they last changed (`drover
+    /// status` shows them). `h` left = it is taken out.
+    void host_changed(std::string_view executor, const host_info& h, bool left);
 
 private:
     void append(unique_fd& fd, const char* name, const std::string& line);
 
     std::filesystem::path dir_;
     attempt_limits limits_;
+    std::vector<std::pair<std::string, host_info>> hosts_;  // (executor, host), in joining order
     unique_fd dead_fd_;
     unique_fd bad_fd_;
 };

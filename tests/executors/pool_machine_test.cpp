@@ -237,7 +237,7 @@ TEST_CASE("pool: a removed host loses its attempts now and leaves when they have
     CHECK(has(r, pool_action::lose_attempts, 0));
     CHECK(reports(r).find("host a removed; its 2 running attempt(s) go back to the queue") != std::string::npos);
     CHECK_FALSE(has(r, pool_action::close));
-    CHECK_FALSE(m.attempt_ended(0, t0).empty());
+    CHECK(m.attempt_ended(0, t0).empty());  // one still runs: nothing changes but the count
     auto last = m.attempt_ended(0, t0);
     CHECK(has(last, pool_action::close, 0));
     CHECK(has(last, pool_action::cancel_timer, 0));

@@ -3,6 +3,8 @@
 // and malformed lines.
 #include <doctest/doctest.h>
 
+#include <drover/journal.hpp>
+
 #include "executors/fleet_watch.hpp"
 #include "scheduler/fixture.hpp"
 #include "services/sshd.hpp"
@@ -34,7 +36,9 @@ struct elastic_run {
     std::shared_ptr<drover::ssh_executor> ex;
 
     drover::scheduler make(drover::ssh_executor_options o) {
-        drover::scheduler s({.state_dir = dir / "state", .seed = 7});
+        drover::scheduler_options so{.state_dir = dir / "state", .seed = 7};
+        so.journal.enabled = true;
+        drover::scheduler s(so);
         ex = std::make_shared<drover::ssh_executor>(std::move(o));
         s.add_executor(std::shared_ptr<drover::executor>(ex));
         s.set_sink(drover::file_sink({.root = out, .fsync = false}));
@@ -105,6 +109,11 @@ TEST_CASE("ssh elastic: 300 tasks; two hosts join through the hosts file, the fi
     CHECK(r.w.any(fleet.host(0), "left"));
     CHECK(r.ex->failed() == std::nullopt);
     CHECK(r.w.was(fleet.host(1), drover::host_state::up));
+    // `drover status` shows the hosts as the run left them: the removed one is not among them.
+    auto st = drover::read_journal_status(r.dir / "state");
+    std::vector<std::string> listed;
+    for (auto& h : st.hosts) listed.push_back(h.executor + " " + h.spec + " " + h.state);
+    CHECK(listed == std::vector<std::string>{"ssh " + fleet.host(1) + " up", "ssh " + fleet.host(2) + " up"});
     CHECK(r.w.was(fleet.host(0) + " left", drover::host_state::draining));
 }
 

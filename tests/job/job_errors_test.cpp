@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <drover/error.hpp>
+#include <drover/executors/docker.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
 
@@ -249,6 +250,40 @@ TEST_CASE("job: an ssh executor's keys reach its options") {
     CHECK(o.accept_new_host_keys);
     CHECK(o.connect_timeout == std::chrono::seconds(3));
     CHECK(o.kill_grace == std::chrono::milliseconds(500));
+}
+
+TEST_CASE("job: host sources of ssh and docker executors are checked and reach their options") {
+    const std::string ssh = "name = \"t\"\n[[executors]]\nkind = \"ssh\"\n";
+    auto m = error_of(ssh + "hosts_command = []\n" + task_a);
+    CHECK_HAS(m, "bad.toml:4:17: executors[0].hosts_command: must name a program");
+    m = error_of(ssh + "hosts_file = \"\"\n" + task_a);
+    CHECK_HAS(m, "bad.toml:4:14: executors[0].hosts_file: must not be empty");
+    m = error_of(ssh + "hosts_file = \"/f\"\nhosts_refresh = \"0s\"\n" + task_a);
+    CHECK_HAS(m, "bad.toml:5:17: executors[0].hosts_refresh: must be more than 0s");
+    m = error_of(ssh + "hosts_file = \"/f\"\nhost_file = \"/g\"\n" + task_a);
+    CHECK_HAS(m, "unknown key 'host_file' (did you mean 'hosts_file'?)");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"docker\"\nhosts = []\n" + task_a);
+    CHECK_HAS(m, "bad.toml:4:9: executors[0].hosts: must name at least one host");
+    m = error_of("name = \"t\"\n[[executors]]\nkind = \"docker\"\nhosts_command = [\"x\"]\nhosts = [\"ftp://h\"]\n" + task_a);
+    CHECK_HAS(m, "bad.toml:5:10: executors[0].hosts[0]: docker host 'ftp://h'");
+
+    // A source alone, or with an empty static list, is enough.
+    auto j = drover::parse_job(ssh + "hosts_file = \"/etc/fleet\"\nslots = 2\n" + task_a, "ok.toml");
+    const auto& o = j.executors[0].options_as<drover::ssh_executor_options>();
+    CHECK(o.hosts.empty());
+    CHECK(o.hosts_file == "/etc/fleet");
+    CHECK(o.slots_per_host == 2);
+    j = drover::parse_job("name = \"t\"\n[[executors]]\nkind = \"docker\"\nhosts = []\n"
+                          "hosts_command = [\"aws\", \"ec2\", \"describe-instances\"]\nhosts_refresh = \"1m\"\n"
+                          "hosts_timeout = \"20s\"\ndown_timeout = \"10m\"\nreprobe_max = \"5s\"\n" + task_a, "ok.toml");
+    const auto& d = j.executors[0].options_as<drover::docker_executor_options>();
+    CHECK(d.hosts.empty());
+    CHECK(d.hosts_command == std::vector<std::string>{"aws", "ec2", "describe-instances"});
+    CHECK(d.hosts_refresh == std::chrono::minutes(1));
+    CHECK(d.hosts_timeout == std::chrono::seconds(20));
+    CHECK(d.down_timeout == std::chrono::minutes(10));
+    CHECK(d.reprobe_max == std::chrono::seconds(5));
+    CHECK(j.kinds.slots(j.executors[0]) == 0);  // hosts come later
 }
 
 TEST_CASE("job: unknown kinds list the known ones") {

@@ -285,3 +285,35 @@ TEST_CASE("journal: pending tasks queued in bulk are batched, interleaved transi
     CHECK(rows.at("t-998") == task_state::pending);
     CHECK(rows.at("t-9999") == task_state::succeeded);
 }
+
+TEST_CASE("status: the last run's hosts.json is read; a broken or hostile one gives no hosts, never an error") {
+    sched_fixture f;
+    {
+        auto s = f.make(1, journaled());
+        s.submit(sh("a", "true"));
+        REQUIRE(s.run().ok());
+    }
+    auto state = f.dir / "state";
+    auto st = read_journal_status(state);
+    REQUIRE(st.last_run);
+    CHECK(st.hosts.empty());  // a local executor has no hosts
+    auto file = state / "runs" / st.last_run->run_id / "hosts.json";
+    write_file(file, R"([{"executor":"ssh","host":"u@h:22","state":"down","since_ms":1700000000000,"reason":"refused"},)"
+                     R"({"host":7},"x",{"executor":"docker","host":"tcp://h:2375","state":"up"}])");
+    st = read_journal_status(state);
+    REQUIRE(st.hosts.size() == 2);
+    CHECK(st.hosts[0].spec == "u@h:22");
+    CHECK(st.hosts[0].state == "down");
+    CHECK(st.hosts[0].since_ms == 1700000000000);
+    CHECK(st.hosts[0].reason == "refused");
+    CHECK(st.hosts[1].executor == "docker");
+    CHECK(to_json(st).find("\"hosts\":[{\"executor\":\"ssh\"") != std::string::npos);
+    for (std::string bad : {std::string("[{\"host\":"), std::string("{}"), std::string(100000, '['), std::string("\xff\xfe")}) {
+        write_file(file, bad);
+        CHECK_NOTHROW(st = read_journal_status(state));
+        CHECK(st.hosts.empty());
+    }
+    fs::remove(file);
+    fs::create_directory(file);  // not a file at all
+    CHECK(read_journal_status(state).hosts.empty());
+}
