@@ -63,6 +63,9 @@ void set_host_pool(host_pool_options& o, const host_pool_args& a);
 
 // ---- sinks_s3.cpp ----
 
+/// A host_info as {spec, state, running, started, since, reason} (executors_host_pool.cpp).
+py::dict host_to_dict(const host_info& h);
+
 /// Explicit S3 credentials from keyword arguments; nullopt when all are empty. Throws
 /// config_error (without the values) when only one of key id and secret is given.
 std::optional<s3_credentials> s3_credentials_from(std::string access_key_id, std::string secret_access_key,
@@ -104,6 +107,7 @@ struct run_request {
     py::object on_task_started;    ///< fn(TaskSpec, attempt, executor)
     py::object on_task_finished;   ///< fn(TaskSpec, outcome dict, state str)
     py::object on_executor_event;  ///< fn(executor, message)
+    py::object on_host_changed;    ///< fn(executor, host dict, left)
 };
 
 /// Runs `s` to completion with the GIL released; delivers observer events to the Python
@@ -113,7 +117,7 @@ std::shared_ptr<py_run_summary> run_blocking(py_scheduler& s, const run_request&
 
 /// The keyword arguments run() takes, shared by Scheduler.run and Job.run.
 run_request run_request_from(py::object progress, py::object on_progress, py::object on_task_started,
-                             py::object on_task_finished, py::object on_executor_event);
+                             py::object on_task_finished, py::object on_executor_event, py::object on_host_changed);
 
 // ---- progress.cpp ----
 
@@ -125,12 +129,14 @@ public:
     void task_started(const task_spec& t, int attempt, const std::string& executor);
     void task_finished(const task_spec& t, const attempt_outcome& o, task_state next);
     void executor_event(const std::string& executor, const std::string& message);
+    void host_changed(const std::string& executor, const host_info& h, bool left);
     void progress_changed(const progress& p);
     void run_finished(const progress& p);
     /// Closes the bar (also after an error); never throws.
     void close() noexcept;
     bool wants_task_events() const noexcept;
     bool wants_executor_events() const noexcept;
+    bool wants_host_events() const noexcept;
 
 private:
     const run_request& req_;

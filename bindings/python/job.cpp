@@ -82,14 +82,14 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
             "run",
             [](const job& j, std::optional<std::string> state_dir, bool retry_dead, bool fresh, py::object progress,
                py::object on_progress, py::object on_task_started, py::object on_task_finished,
-               py::object on_executor_event) {
+               py::object on_executor_event, py::object on_host_changed) {
                 auto s = scheduler_for(j, state_dir, retry_dead, fresh);
                 return run_blocking(s, run_request_from(progress, on_progress, on_task_started, on_task_finished,
-                                                        on_executor_event));
+                                                        on_executor_event, on_host_changed));
             },
             py::kw_only(), py::arg("state_dir") = py::none(), py::arg("retry_dead") = false, py::arg("fresh") = false,
             py::arg("progress") = false, py::arg("on_progress") = py::none(), py::arg("on_task_started") = py::none(),
-            py::arg("on_task_finished") = py::none(), py::arg("on_executor_event") = py::none(),
+            py::arg("on_task_finished") = py::none(), py::arg("on_executor_event") = py::none(), py::arg("on_host_changed") = py::none(),
             "make_scheduler(state_dir=..., retry_dead=..., fresh=...).run(...): what `drover run JOB.toml "
             "[--state DIR] [--retry-dead] [--fresh]` does, resuming like it. See Scheduler.run.")
         .def("__repr__", [](const job& j) {

@@ -11,7 +11,8 @@ bool callable(const py::object& o) { return o && !o.is_none(); }
 }  // namespace
 
 python_progress::python_progress(const run_request& req) : req_(req) {
-    for (auto* cb : {&req.on_progress, &req.on_task_started, &req.on_task_finished, &req.on_executor_event})
+    for (auto* cb : {&req.on_progress, &req.on_task_started, &req.on_task_finished, &req.on_executor_event,
+                     &req.on_host_changed})
         if (callable(*cb) && !PyCallable_Check(cb->ptr()))
             throw py::type_error("run(): callbacks must be callable, got " + py::repr(*cb).cast<std::string>());
     if (truthy(req.progress) && !py::isinstance<py::bool_>(req.progress) && !py::isinstance<py::dict>(req.progress))
@@ -64,6 +65,12 @@ void python_progress::task_finished(const task_spec& t, const attempt_outcome& o
 void python_progress::executor_event(const std::string& executor, const std::string& message) {
     if (bar_) bar_.attr("write")(executor + ": " + message);
     if (callable(req_.on_executor_event)) req_.on_executor_event(executor, message);
+}
+
+bool python_progress::wants_host_events() const noexcept { return callable(req_.on_host_changed); }
+
+void python_progress::host_changed(const std::string& executor, const host_info& h, bool left) {
+    if (callable(req_.on_host_changed)) req_.on_host_changed(executor, host_to_dict(h), left);
 }
 
 void python_progress::progress_changed(const progress& p) {

@@ -26,20 +26,22 @@ namespace {
 constexpr auto wait_slice = std::chrono::milliseconds(50);
 
 struct run_event {
-    enum kind_t { run_started, task_started, task_finished, executor_event, progress_changed, run_finished } kind;
+    enum kind_t { run_started, task_started, task_finished, executor_event, host_changed, progress_changed, run_finished } kind;
     std::shared_ptr<const task_spec> task;  // a copy: the hook's reference is valid only during the call
     int attempt = 0;
     std::string executor, message;
     attempt_outcome outcome;
     task_state next = task_state::pending;
     progress counts;
+    std::shared_ptr<const host_info> host;
+    bool left = false;
 };
 
 // Lives on the waiting thread's stack; observer calls come from the scheduler thread.
 class event_queue final : public observer {
 public:
-    event_queue(bool task_events, bool executor_events)
-        : task_events_(task_events), executor_events_(executor_events) {}
+    event_queue(bool task_events, bool executor_events, bool host_events)
+        : task_events_(task_events), executor_events_(executor_events), host_events_(host_events) {}
 
     void on_run_started(const progress& p) override { push({.kind = run_event::run_started, .counts = p}); }
     void on_task_started(const task_spec& t, int attempt, std::string_view ex) override {
@@ -52,6 +54,10 @@ public:
     void on_executor_event(std::string_view ex, std::string_view msg) override {
         if (executor_events_)
             push({.kind = run_event::executor_event, .executor = std::string(ex), .message = std::string(msg)});
+    }
+    void on_host_changed(std::string_view ex, const host_info& h, bool left) override {
+        if (host_events_)
+            push({.kind = run_event::host_changed, .executor = std::string(ex), .host = std::make_shared<const host_info>(h), .left = left});
     }
     void on_progress(const progress& p) override {
         std::lock_guard lock(mu);
@@ -87,7 +93,7 @@ private:
         events.push_back(std::move(e));
         cv.notify_one();
     }
-    bool task_events_, executor_events_;
+    bool task_events_, executor_events_, host_events_;
 };
 
 void deliver(python_progress& prog, const run_event& e) {
@@ -96,6 +102,7 @@ void deliver(python_progress& prog, const run_event& e) {
     case run_event::task_started: prog.task_started(*e.task, e.attempt, e.executor); break;
     case run_event::task_finished: prog.task_finished(*e.task, e.outcome, e.next); break;
     case run_event::executor_event: prog.executor_event(e.executor, e.message); break;
+    case run_event::host_changed: prog.host_changed(e.executor, *e.host, e.left); break;
     case run_event::progress_changed: prog.progress_changed(e.counts); break;
     case run_event::run_finished: prog.run_finished(e.counts); break;
     }
@@ -117,15 +124,15 @@ struct worker_guard {
 }  // namespace
 
 run_request run_request_from(py::object progress, py::object on_progress, py::object on_task_started,
-                             py::object on_task_finished, py::object on_executor_event) {
+                             py::object on_task_finished, py::object on_executor_event, py::object on_host_changed) {
     return {std::move(progress), std::move(on_progress), std::move(on_task_started), std::move(on_task_finished),
-            std::move(on_executor_event)};
+            std::move(on_executor_event), std::move(on_host_changed)};
 }
 
 std::shared_ptr<py_run_summary> run_blocking(py_scheduler& s, const run_request& req) {
     if (s.running) throw error("this scheduler is already running");
     python_progress prog(req);
-    event_queue queue(prog.wants_task_events(), prog.wants_executor_events());
+    event_queue queue(prog.wants_task_events(), prog.wants_executor_events(), prog.wants_host_events());
     s.sched->add_observer(queue);
     struct observer_registration {  // also when async_run throws: the queue dies with this call
         scheduler& sched;

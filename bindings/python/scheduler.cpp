@@ -214,13 +214,13 @@ journal it is durable when submit() returns. Raises Error once the run was close
         .def(
             "run",
             [](py_scheduler& s, py::object progress, py::object on_progress, py::object on_task_started,
-               py::object on_task_finished, py::object on_executor_event) {
+               py::object on_task_finished, py::object on_executor_event, py::object on_host_changed) {
                 return run_blocking(s, run_request_from(progress, on_progress, on_task_started, on_task_finished,
-                                                        on_executor_event));
+                                                        on_executor_event, on_host_changed));
             },
             py::kw_only(), py::arg("progress") = false, py::arg("on_progress") = py::none(),
             py::arg("on_task_started") = py::none(), py::arg("on_task_finished") = py::none(),
-            py::arg("on_executor_event") = py::none(), R"doc(
+            py::arg("on_executor_event") = py::none(), py::arg("on_host_changed") = py::none(), R"doc(
 Runs every task to completion and returns a RunSummary.
 
 progress           True: a tqdm bar (tqdm.auto: a widget in notebooks); a dict: the same
@@ -230,6 +230,8 @@ on_task_started    fn(TaskSpec, attempt: int, executor: str)
 on_task_finished   fn(TaskSpec, outcome: dict, state: str); state is succeeded, retry_wait,
                    dead, skipped or ready (lost with its executor, queued again)
 on_executor_event  fn(executor: str, message: str), e.g. a host went down
+on_host_changed    fn(executor: str, host: dict, left: bool): a host of an SshExecutor or
+                   DockerExecutor joined, changed state or left (see HostPoolExecutor.hosts)
 
 Callbacks run on this thread, holding the GIL, while the scheduler works on a thread of
 its own (other Python threads keep running). An exception in a callback cancels the run

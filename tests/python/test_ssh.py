@@ -58,3 +58,38 @@ def test_wrong_identity_is_reported_and_tasks_die(sshd, state_dir):
     assert not summary.ok and summary.tasks[0]["state"] == "dead"
     assert any(ex == "ssh" and sshd.host in msg and "Permission denied (publickey)" in msg for ex, msg in events), events
     assert "Permission denied (publickey)" in summary.tasks[0]["message"]
+
+
+def test_hosts_join_and_leave_a_running_job(sshd, state_dir, tmp_path):
+    # One sshd reached under two names: two hosts for the pool.
+    other = sshd.host.split("@", 1)[1]
+    hosts_file = tmp_path / "fleet"
+    hosts_file.write_text(f"# spot fleet\n{sshd.host}\n")
+    ex = drover.SshExecutor(hosts_file=str(hosts_file), slots_per_host=2, **sshd.executor_options())
+    assert isinstance(ex, drover.HostPoolExecutor)
+    with pytest.raises(drover.ConfigError, match="must not start with '-'"):
+        ex.add_host("-oProxyCommand=x")
+    s = drover.Scheduler(state_dir=state_dir, executors=[ex])
+    for i in range(30):
+        s.submit(id=f"t{i}", command=["sh", "-c", f"sleep 0.1; echo '{{\"i\":{i}}}'"])
+    changes, removed = [], []
+
+    def on_progress(p):
+        if p.succeeded >= 4 and not removed:
+            ex.add_host(other)
+            removed.append(True)
+        if removed and len(removed) == 1 and any(h["spec"] == other and h["state"] == "up" for h in ex.hosts()):
+            ex.remove_host(sshd.host)
+            removed.append(True)
+
+    summary = s.run(on_progress=on_progress, on_host_changed=lambda e, h, left: changes.append((e, h, left)))
+    assert summary.ok, changes
+    assert len(removed) == 2
+    per_host = dict(ex.attempts_per_host())
+    assert per_host[sshd.host] > 0 and per_host[other] > 0
+    assert any(e == "ssh" and h["spec"] == other and h["state"] == "up" and not left for e, h, left in changes)
+    assert any(h["spec"] == sshd.host and left for e, h, left in changes)
+    first = changes[0][1]
+    assert set(first) == {"spec", "state", "running", "started", "since", "reason"}
+    # After the run: the pinned host stays for the next one; the file's host is read again then.
+    assert [h["spec"] for h in ex.hosts()] == [other]
