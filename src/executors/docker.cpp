@@ -66,10 +66,9 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
         for (auto& spec : opts.hosts) detail::docker_client_options(spec, opts);
     }
 
-    void make_fleet(const std::shared_ptr<impl>& self) {
-        fleet = std::make_shared<detail::host_fleet>(
-            opts, detail::pool_config{.noun = "Docker host", .ping_interval = opts.ping_interval},
-            std::weak_ptr<detail::host_backend>(self));
+    std::shared_ptr<detail::host_fleet> make_fleet() override {
+        return fleet = std::make_shared<detail::host_fleet>(
+                   opts, detail::pool_config{.noun = "Docker host", .ping_interval = opts.ping_interval}, std::weak_ptr<detail::host_backend>(weak_from_this()));
     }
 
     docker_host& at(std::uint32_t h) {
@@ -85,7 +84,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
     }
     bool stopped() const { return !ctx || fleet->stopped(); }
 
-    void start(const executor_context& c) {
+    void start_run(const executor_context& c) override {
         ctx = c;
         state_label = detail::docker_state_label(c.state_dir);
         run_lock = detail::lock_docker_run(c.state_dir, c.run_id);
@@ -174,10 +173,10 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
         });
     }
 
-    void execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io, completion_handler handler);
+    void execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io, completion_handler handler) override;
     struct attempt_op;
 
-    void stop() noexcept {
+    void stop_run() noexcept override {
         if (!ctx) return;
         fleet->stop();
         detail::unlock_docker_run(run_lock, ctx->state_dir, ctx->run_id);
@@ -361,22 +360,7 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
     op->run(op->fsm.begin());
 }
 
-docker_executor::docker_executor(docker_executor_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {
-    impl_->make_fleet(impl_);
-    fleet_ = impl_->fleet;
-}
-docker_executor::~docker_executor() {
-    if (impl_) impl_->stop();
-}
-docker_executor::docker_executor(docker_executor&&) noexcept = default;
-docker_executor& docker_executor::operator=(docker_executor&&) noexcept = default;
-
-void docker_executor::start(const executor_context& ctx) { impl_->start(ctx); }
-void docker_executor::stop() noexcept { impl_->stop(); }
-
-void docker_executor::async_execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
-                                    completion_handler handler) {
-    impl_->execute(std::move(io_ex), req, io, std::move(handler));
-}
+docker_executor::docker_executor(docker_executor_options opts)
+    : host_pool_executor(std::make_shared<impl>(std::move(opts))) {}
 
 }  // namespace drover

@@ -80,7 +80,7 @@ void host_fleet::start(const executor_context& ctx) {
     actions all;
     for (auto& spec : initial) {
         std::lock_guard lock(m_);
-        auto a = machine_.add(spec, now);
+        auto a = machine_.add(spec, now, false);  // the run's own hosts: no news
         all.insert(all.end(), std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()));
     }
     run(std::move(all));
@@ -269,57 +269,37 @@ void host_fleet::on_strand(std::function<void(host_fleet&)> f) {
 
 void host_fleet::add_host(std::string spec) {
     if (auto why = check_line(spec); !why.empty()) throw config_error(why);
-    {
-        std::lock_guard lock(m_);
-        pinned_.insert(spec);
-        if (!running_) {
-            if (std::find(initial_.begin(), initial_.end(), spec) == initial_.end()) initial_.push_back(spec);
-            return;
-        }
-    }
-    on_strand([spec](host_fleet& f) {
-        actions a;
-        {
-            std::lock_guard lock(f.m_);
-            a = f.machine_.add(spec, pool_clock::now());
-        }
-        f.run(std::move(a));
-    });
+    change(std::move(spec), [](pool_machine& m, const std::string& s, auto t) { return m.add(s, t); }, true);
 }
 
 void host_fleet::drain_host(std::string spec) {
-    {
-        std::lock_guard lock(m_);
-        pinned_.erase(spec);
-        if (!running_) {
-            std::erase(initial_, spec);
-            return;
-        }
-    }
-    on_strand([spec](host_fleet& f) {
-        actions a;
-        {
-            std::lock_guard lock(f.m_);
-            a = f.machine_.drain(spec, pool_clock::now());
-        }
-        f.run(std::move(a));
-    });
+    change(std::move(spec), [](pool_machine& m, const std::string& s, auto t) { return m.drain(s, t); }, false);
 }
 
 void host_fleet::remove_host(std::string spec) {
+    change(std::move(spec), [](pool_machine& m, const std::string& s, auto t) { return m.remove(s, t); }, false);
+}
+
+// Before a run: the list the next run starts with. During one: an event for the machine,
+// on the strand. Hosts added by hand are pinned: a source that stops listing them does not
+// drain them.
+template <class Event>
+void host_fleet::change(std::string spec, Event event, bool pin) {
     {
         std::lock_guard lock(m_);
-        pinned_.erase(spec);
+        if (pin) pinned_.insert(spec);
+        else pinned_.erase(spec);
         if (!running_) {
             std::erase(initial_, spec);
+            if (pin) initial_.push_back(spec);
             return;
         }
     }
-    on_strand([spec](host_fleet& f) {
+    on_strand([spec = std::move(spec), event](host_fleet& f) {
         actions a;
         {
             std::lock_guard lock(f.m_);
-            a = f.machine_.remove(spec, pool_clock::now());
+            a = event(f.machine_, spec, pool_clock::now());
         }
         f.run(std::move(a));
     });

@@ -7,6 +7,8 @@
 
 #include "executors/pool_machine.hpp"
 
+#include <drover/executor.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 
 #include <atomic>
@@ -21,9 +23,21 @@
 
 namespace drover::detail {
 
+class host_fleet;
+
 /// What a fleet executor does for its hosts. Called on the run's strand.
 class host_backend {
 public:
+    virtual ~host_backend() = default;
+    /// Once, right after it was made (it is owned by a shared_ptr then).
+    virtual std::shared_ptr<host_fleet> make_fleet() = 0;
+    // ---- the executor (host_pool_executor forwards) ----
+    virtual void start_run(const executor_context& ctx) = 0;
+    virtual void stop_run() noexcept = 0;
+    virtual void execute(boost::asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
+                         executor::completion_handler handler) = 0;
+
+    // ---- its hosts (host_fleet calls) ----
     /// Throws config_error when `spec` is not a host in the executor's format (any thread).
     virtual void check_host(const std::string& spec) const = 0;
     /// Host `h` joined: make what it needs (a client, a control socket path). A throw rejects it.
@@ -36,9 +50,6 @@ public:
     virtual void host_reachable(std::uint32_t) {}
     /// It left: release what open_host made.
     virtual void close_host(std::uint32_t h) noexcept = 0;
-
-protected:
-    ~host_backend() = default;
 };
 
 struct probe_result {
@@ -88,6 +99,8 @@ private:
     using actions = pool_machine::actions;
     void run(actions a);
     void on_strand(std::function<void(host_fleet&)> f);
+    template <class Event>
+    void change(std::string spec, Event event, bool pin);
     void host_changed(std::uint32_t h, bool left);
     host_info info(const pool_machine::view& v) const;
 

@@ -96,6 +96,7 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<asio::cancellation_signal> running;  // the command's run in flight
     bool stopped = false;
     std::string failing;  // why the last read or run failed (each new reason reported once)
+    std::set<std::string> reported;  // the bad lines of the last list
     struct stat last{};
     bool have_last = false;
 
@@ -119,15 +120,21 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
         auto f = fleet.lock();
         if (!f) return;
         auto list = parse_host_list(text, [&](const std::string& s) { return f->check_line(s); });
-        for (auto& e : list.errors)
-            report(what == file ? fmt::format("{}:{}: {}", opts.hosts_file, e.line, e.message)
-                                : fmt::format("{}: line {} of its output: {}", name(), e.line, e.message));
+        // Each bad line is reported once, not at every refresh that lists it again.
+        std::set<std::string> errors;
+        for (auto& e : list.errors) {
+            auto msg = what == file ? fmt::format("{}:{}: {}", opts.hosts_file, e.line, e.message)
+                                    : fmt::format("{}: line {} of its output: {}", name(), e.line, e.message);
+            if (!reported.count(msg)) report(msg);
+            errors.insert(std::move(msg));
+        }
+        reported = std::move(errors);
         if (!failing.empty()) report(name() + " works again");
         failing.clear();
         f->source_listed(what, list.hosts);
     }
 
-    // ---- the file: checked every second (or every hosts_refresh, if shorter), read when it changed ----
+    // ---- the file: checked 4 times a second (a stat), read when it changed ----
 
     void poll() {
         if (stopped) return;
@@ -140,7 +147,7 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
                    st.st_ctim.tv_nsec != last.st_ctim.tv_nsec) {
             read_file(st);
         }
-        auto every = std::min<duration>(opts.hosts_refresh, std::chrono::seconds(1));
+        auto every = std::min<duration>(opts.hosts_refresh, std::chrono::milliseconds(250));
         timer.expires_after(std::max<duration>(every, std::chrono::milliseconds(10)));
         timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (!ec) self->poll();

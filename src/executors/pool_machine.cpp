@@ -52,7 +52,7 @@ pool_machine::actions pool_machine::begin(time_point now) {
 
 // ---- membership ----
 
-pool_machine::actions pool_machine::add(const std::string& spec, time_point now) {
+pool_machine::actions pool_machine::add(const std::string& spec, time_point now, bool announce) {
     actions out;
     if (auto h = find(spec)) {
         auto& e = hosts_[*h];
@@ -78,6 +78,7 @@ pool_machine::actions pool_machine::add(const std::string& spec, time_point now)
     e.started = started;
     e.since = now;
     out.push_back({pool_action::open, h});
+    if (announce) out.push_back({pool_action::report, h, {}, fmt::format("host {} joined", label(e))});
     out.push_back({pool_action::changed, h});
     out.push_back({pool_action::probe, h});
     if (none_since_) {  // it may bring the pool back

@@ -63,8 +63,9 @@ public:
     actions begin(time_point now);
 
     // ---- membership ----
-    /// A host joins (open, probe). A draining host is taken back; a listed one: nothing.
-    actions add(const std::string& spec, time_point now);
+    /// A host joins (open, probe; `announce`: reported). A draining host is taken back; a
+    /// listed one: nothing.
+    actions add(const std::string& spec, time_point now, bool announce = true);
     actions drain(std::string_view spec, time_point now);
     /// Drain, and its running attempts are lost.
     actions remove(std::string_view spec, time_point now);

@@ -108,9 +108,9 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
         for (auto& spec : opts.hosts) detail::parse_ssh_host(spec);
     }
 
-    void make_fleet(const std::shared_ptr<impl>& self) {
-        fleet = std::make_shared<detail::host_fleet>(opts, detail::pool_config{.noun = "ssh host"},
-                                                     std::weak_ptr<detail::host_backend>(self));
+    std::shared_ptr<detail::host_fleet> make_fleet() override {
+        return fleet = std::make_shared<detail::host_fleet>(
+                   opts, detail::pool_config{.noun = "ssh host"}, std::weak_ptr<detail::host_backend>(weak_from_this()));
     }
 
     ssh_host_state& at(std::uint32_t h) {
@@ -118,7 +118,7 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
         return hosts[h];
     }
 
-    void start(const executor_context& c) {
+    void start_run(const executor_context& c) override {
         // Unix socket paths are short (108 bytes), and ssh first binds "<path>.<16 random chars>"
         // before renaming it: fall back to /tmp for deep state dirs.
         control_dir = std::filesystem::absolute(c.state_dir) / "ssh" / c.run_id;
@@ -194,7 +194,7 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
 
     // ---- attempts ----
 
-    void execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io, completion_handler handler) {
+    void execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io, completion_handler handler) override {
         auto chosen = fleet->take();
         if (!chosen) {
             execution_result r;
@@ -262,7 +262,7 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
         asio::dispatch(ex, [h = std::move(handler), out = std::move(out)]() mutable { std::move(h)(std::move(out)); });
     }
 
-    void stop() noexcept {
+    void stop_run() noexcept override {
         fleet->stop();
         std::error_code ec;
         if (!control_dir.empty()) std::filesystem::remove_all(control_dir, ec);
@@ -286,22 +286,7 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
     }
 };
 
-ssh_executor::ssh_executor(ssh_executor_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {
-    impl_->make_fleet(impl_);
-    fleet_ = impl_->fleet;
-}
-ssh_executor::~ssh_executor() {
-    if (impl_) impl_->stop();
-}
-ssh_executor::ssh_executor(ssh_executor&&) noexcept = default;
-ssh_executor& ssh_executor::operator=(ssh_executor&&) noexcept = default;
-
-void ssh_executor::start(const executor_context& ctx) { impl_->start(ctx); }
-void ssh_executor::stop() noexcept { impl_->stop(); }
-
-void ssh_executor::async_execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
-                                 completion_handler handler) {
-    impl_->execute(std::move(io_ex), req, io, std::move(handler));
-}
+ssh_executor::ssh_executor(ssh_executor_options opts)
+    : host_pool_executor(std::make_shared<impl>(std::move(opts))) {}
 
 }  // namespace drover

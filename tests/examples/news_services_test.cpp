@@ -213,3 +213,26 @@ foreach.date = {{ from = "2018-01-01", to = "2018-01-30" }}
     CHECK(local.exit_code == 2);
     CHECK(local.output.find("are for s3:// inputs") != std::string::npos);
 }
+
+TEST_CASE("examples: news-spot-fleet.toml validates, and ec2-hosts.sh turns describe-instances output into hosts" *
+          doctest::timeout(60)) {
+    auto r = run_shell(std::string(DROVER_CLI_PATH) + " validate " + DROVER_SOURCE_DIR +
+                       "/examples/jobs/news-spot-fleet.toml 2>&1");
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("365 task(s), 1 executor(s) with 0 slot(s)") != std::string::npos);  // hosts come later
+    // The AWS CLI's `--output text` for two reservations (tab-separated, "None" for an
+    // instance without a private address), from a stand-in `aws` on PATH.
+    drover::test::temp_dir bin;
+    drover::test::write_file(bin / "aws", "#!/bin/sh\nprintf '10.0.3.17\\t10.0.3.41\\nNone\\n10.0.4.2\\n'\n");
+    fs::permissions(bin / "aws", fs::perms::owner_all);
+    auto hosts = run_shell("PATH=" + bin.path().string() + ":$PATH " + DROVER_SOURCE_DIR +
+                           "/examples/fleet/ec2-hosts.sh drover-fleet news 'tcp://{}:2376' 2>&1");
+    CHECK(hosts.exit_code == 0);
+    CHECK(hosts.output == "tcp://10.0.3.17:2376\ntcp://10.0.3.41:2376\ntcp://10.0.4.2:2376\n");
+    drover::test::write_file(bin / "aws", "#!/bin/sh\necho 'An error occurred (RequestLimitExceeded)' >&2\nexit 255\n");
+    auto failed = run_shell("PATH=" + bin.path().string() + ":$PATH " + DROVER_SOURCE_DIR +
+                            "/examples/fleet/ec2-hosts.sh drover-fleet news 2>&1");
+    CHECK(failed.exit_code != 0);
+    CHECK(failed.output.find("RequestLimitExceeded") != std::string::npos);
+}

@@ -21,15 +21,6 @@
 using namespace std::chrono_literals;
 using namespace drover::test;
 
-// CI (DROVER_REQUIRE_SERVICES=1) must not silently skip the Docker tests.
-#define DOCKERD_OR_SKIP()                                                              \
-    do {                                                                               \
-        if (!dockerd_available()) {                                                    \
-            if (services_required()) FAIL("dockerd tests need:" << dockerd_missing()); \
-            MESSAGE("skipped: missing" << dockerd_missing());                          \
-            return;                                                                    \
-        }                                                                              \
-    } while (0)
 
 namespace {
 

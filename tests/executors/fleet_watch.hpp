@@ -3,6 +3,10 @@
 // events and finished tasks (observer calls come from the run's strand; tests read them from
 // their own thread), and a polling wait.
 #include <drover/observer.hpp>
+#include <drover/scheduler.hpp>
+#include <drover/sinks/file.hpp>
+
+#include "scheduler/fixture.hpp"
 
 #include <doctest/doctest.h>
 
@@ -53,6 +57,10 @@ struct fleet_watch final : drover::observer {
             if (contains(m, a) && contains(m, b)) return true;
         return false;
     }
+    std::size_t count(const std::string& a) const {
+        auto m = snapshot();
+        return static_cast<std::size_t>(std::count_if(m.begin(), m.end(), [&](auto& x) { return contains(x, a); }));
+    }
     bool was(const std::string& spec, drover::host_state s) const {
         std::lock_guard lk(mu);
         return std::any_of(host_events.begin(), host_events.end(),
@@ -78,6 +86,51 @@ std::size_t started_on(const Executor& ex, const std::string& host) {
     for (auto& [h, k] : ex.attempts_per_host())
         if (h == host) n += k;
     return n;
+}
+
+/// A journaled scheduler in a scratch directory whose only executor is a fleet executor,
+/// with a file sink and a fleet_watch; `list` replaces a host list file atomically.
+template <class Executor>
+struct fleet_run {
+    temp_dir dir;
+    fs::path out = dir / "out";
+    fleet_watch w;
+    std::shared_ptr<Executor> ex;
+
+    template <class Options>
+    drover::scheduler make(Options o) {
+        drover::scheduler_options so{.state_dir = dir / "state", .seed = 7};
+        so.journal.enabled = true;
+        drover::scheduler s(so);
+        ex = std::make_shared<Executor>(std::move(o));
+        s.add_executor(std::shared_ptr<drover::executor>(ex));
+        s.set_sink(drover::file_sink({.root = out, .fsync = false}));
+        s.add_observer(w);
+        return s;
+    }
+    void list(const fs::path& file, const std::vector<std::string>& hosts) const {
+        std::string text = "# the fleet, as a spot-fleet script would write it\n";
+        for (auto& h : hosts) text += h + "\n";
+        write_file(dir / "list.tmp", text);
+        fs::rename(dir / "list.tmp", file);
+    }
+    std::size_t running_on(const std::string& host) const {
+        for (auto& h : ex->hosts())
+            if (h.spec == host) return h.running;
+        return 0;
+    }
+};
+
+/// n tasks printing {"i":N} after `sleep`; the records they print, sorted.
+inline std::vector<std::string> submit_numbered(drover::scheduler& s, int n, const std::string& sleep) {
+    std::vector<std::string> expected;
+    for (int i = 0; i < n; ++i) {
+        auto rec = "{\"i\":" + std::to_string(i) + "}";
+        s.submit(sh("t-" + std::to_string(i), "sleep " + sleep + "; echo '" + rec + "'"));
+        expected.push_back(rec);
+    }
+    std::sort(expected.begin(), expected.end());
+    return expected;
 }
 
 }  // namespace drover::test

@@ -156,7 +156,7 @@ TEST_CASE("pool: every host rejected fails at once, unless the pool waits for ho
     }
 }
 
-TEST_CASE("pool: every host down starts the clock; a host that answers or joins stops it") {
+TEST_CASE("pool: every host down starts the clock, and a host that answers or joins stops it") {
     up_pool p;
     auto& m = p.m;
     CHECK_FALSE(has(m.host_failed(0, false, "x", t0), pool_action::arm_giveup));
@@ -249,7 +249,7 @@ TEST_CASE("pool: a removed host loses its attempts now and leaves when they have
     CHECK(m.check() == "");
 }
 
-TEST_CASE("pool: a removed idle host leaves at once; the last host leaving starts the clock") {
+TEST_CASE("pool: a removed idle host leaves at once, and the last host leaving starts the clock") {
     pool_machine m(config());
     m.add("a", t0);
     m.begin(t0);
@@ -270,7 +270,7 @@ TEST_CASE("pool: answers about hosts that left are ignored") {
     CHECK(m.probe_due(0, t0).empty());
 }
 
-TEST_CASE("pool: ping_interval re-probes hosts that are up; a ping keeps them up") {
+TEST_CASE("pool: ping_interval re-probes hosts that are up, and a ping keeps them up") {
     auto c = config();
     c.ping_interval = 5s;
     pool_machine m(c);
@@ -311,4 +311,11 @@ TEST_CASE("host list: words separated by blanks and lines, comments, duplicates,
     auto big = drover::detail::parse_host_list(std::string(2000, 'h'), check);
     REQUIRE(big.errors.size() == 1);
     CHECK(big.errors[0].message.find("2000 bytes") != std::string::npos);
+}
+
+TEST_CASE("pool: a host that joins while the run goes is announced, the run's first hosts are not") {
+    pool_machine m(config());
+    CHECK(reports(m.add("first", t0, false)).empty());
+    CHECK(reports(m.add("later", t0)) == "host later joined\n");
+    CHECK(m.add("later", t0).empty());  // listed already
 }

@@ -9,75 +9,36 @@
 #include "scheduler/fixture.hpp"
 #include "services/sshd.hpp"
 
-#include <algorithm>
-#include <atomic>
-#include <mutex>
 #include <thread>
 
 using namespace std::chrono_literals;
 using namespace drover::test;
 
-#define SSHD_OR_SKIP()                                                                       \
-    do {                                                                                     \
-        if (!sshd_available()) {                                                             \
-            if (services_required()) FAIL("sshd, ssh or ssh-keygen missing (needs openssh-server)"); \
-            MESSAGE("skipped: /usr/sbin/sshd, ssh or ssh-keygen not installed");            \
-            return;                                                                          \
-        }                                                                                    \
-    } while (0)
-
 namespace {
 
-struct elastic_run {
-    temp_dir dir;
-    fs::path out = dir / "out";
+// An SSH run whose hosts come from a file, which starts with `first`.
+struct elastic_run : fleet_run<drover::ssh_executor> {
     fs::path hosts_file = dir / "hosts";
-    fleet_watch w;
-    std::shared_ptr<drover::ssh_executor> ex;
-
-    drover::scheduler make(drover::ssh_executor_options o) {
-        drover::scheduler_options so{.state_dir = dir / "state", .seed = 7};
-        so.journal.enabled = true;
-        drover::scheduler s(so);
-        ex = std::make_shared<drover::ssh_executor>(std::move(o));
-        s.add_executor(std::shared_ptr<drover::executor>(ex));
-        s.set_sink(drover::file_sink({.root = out, .fsync = false}));
-        s.add_observer(w);
-        return s;
+    drover::ssh_executor_options options(const sshd_fleet& fleet, const std::vector<std::string>& first) {
+        auto o = options_for(fleet);
+        o.hosts.clear();
+        o.hosts_file = hosts_file.string();
+        list(first);
+        return o;
     }
-    void list(const std::vector<std::string>& hosts) {
-        std::string text = "# the fleet, as a spot-fleet script would write it\n";
-        for (auto& h : hosts) text += h + "\n";
-        auto tmp = dir / "hosts.tmp";
-        write_file(tmp, text);
-        fs::rename(tmp, hosts_file);
-    }
+    void list(const std::vector<std::string>& hosts) const { fleet_run::list(hosts_file, hosts); }
     std::size_t started_on(const std::string& host) const { return drover::test::started_on(*ex, host); }
 };
 
-std::vector<std::string> submit_numbered(drover::scheduler& s, int n, const char* sleep) {
-    std::vector<std::string> expected;
-    for (int i = 0; i < n; ++i) {
-        auto rec = "{\"i\":" + std::to_string(i) + "}";
-        s.submit(sh("t-" + std::to_string(i), std::string("sleep ") + sleep + "; echo '" + rec + "'"));
-        expected.push_back(rec);
-    }
-    std::sort(expected.begin(), expected.end());
-    return expected;
-}
-
 }  // namespace
 
-TEST_CASE("ssh elastic: 300 tasks; two hosts join through the hosts file, the first is removed mid-run" *
+TEST_CASE("ssh elastic: 300 tasks, two hosts join through the hosts file, the first is removed mid-run" *
           doctest::timeout(240)) {
     SSHD_OR_SKIP();
     sshd_fleet fleet(3);
     elastic_run r;
-    auto o = options_for(fleet);
-    o.hosts.clear();
-    o.hosts_file = r.hosts_file.string();
+    auto o = r.options(fleet, {fleet.host(0)});
     o.slots_per_host = 2;
-    r.list({fleet.host(0)});
     auto s = r.make(o);
     auto expected = submit_numbered(s, 300, "0.1");  // retries = 0: a lost attempt must not cost one
 
@@ -122,11 +83,8 @@ TEST_CASE("ssh elastic: every host gone for a while, then a new one joins before
     SSHD_OR_SKIP();
     sshd_fleet fleet(2);
     elastic_run r;
-    auto o = options_for(fleet);
-    o.hosts.clear();
-    o.hosts_file = r.hosts_file.string();
+    auto o = r.options(fleet, {fleet.host(0)});
     o.down_timeout = 30s;
-    r.list({fleet.host(0)});
     auto s = r.make(o);
     auto expected = submit_numbered(s, 40, "0.05");
     drover::run_summary sum;
@@ -148,14 +106,12 @@ TEST_CASE("ssh elastic: every host gone for a while, then a new one joins before
     CHECK(r.started_on(fleet.host(1)) > 0);
 }
 
-TEST_CASE("ssh elastic: a malformed hosts file line names the file and line; a rejected host is not retried while listed" *
+TEST_CASE("ssh elastic: a malformed hosts file line names the file and line, and a rejected host is not retried while listed" *
           doctest::timeout(120)) {
     SSHD_OR_SKIP();
     sshd_fleet fleet(1);
     elastic_run r;
-    auto o = options_for(fleet);
-    o.hosts.clear();
-    o.hosts_file = r.hosts_file.string();
+    auto o = r.options(fleet, {});
     o.down_timeout = 20s;
     // A bad line, a host nobody can log into (wrong user), and the good host.
     write_file(r.hosts_file, "user@[::1:22\nnobody-here@127.0.0.1:" + std::to_string(fleet.port(0)) + "\n" +

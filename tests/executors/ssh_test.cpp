@@ -14,15 +14,6 @@
 using namespace std::chrono_literals;
 using namespace drover::test;
 
-// CI (DROVER_REQUIRE_SERVICES=1) must not silently skip the SSH tests.
-#define SSHD_OR_SKIP()                                                                       \
-    do {                                                                                     \
-        if (!sshd_available()) {                                                             \
-            if (services_required()) FAIL("sshd, ssh or ssh-keygen missing (needs openssh-server)"); \
-            MESSAGE("skipped: /usr/sbin/sshd, ssh or ssh-keygen not installed");            \
-            return;                                                                          \
-        }                                                                                    \
-    } while (0)
 
 namespace {
 

@@ -286,7 +286,7 @@ TEST_CASE("journal: pending tasks queued in bulk are batched, interleaved transi
     CHECK(rows.at("t-9999") == task_state::succeeded);
 }
 
-TEST_CASE("status: the last run's hosts.json is read; a broken or hostile one gives no hosts, never an error") {
+TEST_CASE("status: the last run's hosts.json is read, and a broken or hostile one gives no hosts, never an error") {
     sched_fixture f;
     {
         auto s = f.make(1, journaled());

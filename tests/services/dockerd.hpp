@@ -95,3 +95,14 @@ private:
 docker_executor_options docker_options_for(const dockerd_fleet& fleet, std::vector<std::size_t> which = {});
 
 }  // namespace drover::test
+
+// In a test: skip without dockerd & co., fail instead in CI (DROVER_REQUIRE_SERVICES=1).
+#define DOCKERD_OR_SKIP()                                                              \
+    do {                                                                               \
+        if (!dockerd_available()) {                                                    \
+            if (services_required()) FAIL("dockerd tests need:" << dockerd_missing()); \
+            MESSAGE("skipped: missing" << dockerd_missing());                          \
+            return;                                                                    \
+        }                                                                              \
+    } while (0)
+

@@ -68,3 +68,14 @@ private:
 ssh_executor_options options_for(const sshd_fleet& fleet);
 
 }  // namespace drover::test
+
+// In a test: skip without sshd, fail instead in CI (DROVER_REQUIRE_SERVICES=1).
+#define SSHD_OR_SKIP()                                                                       \
+    do {                                                                                     \
+        if (!sshd_available()) {                                                             \
+            if (services_required()) FAIL("sshd, ssh or ssh-keygen missing (needs openssh-server)"); \
+            MESSAGE("skipped: /usr/sbin/sshd, ssh or ssh-keygen not installed");            \
+            return;                                                                          \
+        }                                                                                    \
+    } while (0)
+

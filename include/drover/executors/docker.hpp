@@ -62,22 +62,14 @@ docker_executor_options docker_options_from_env(docker_executor_options o);
 class docker_executor final : public host_pool_executor {
 public:
     explicit docker_executor(docker_executor_options opts);
-    ~docker_executor() override;
-    docker_executor(docker_executor&&) noexcept;
-    docker_executor& operator=(docker_executor&&) noexcept;
 
     std::string name() const override { return "docker"; }
-    void start(const executor_context& ctx) override;
-    void stop() noexcept override;
     std::vector<const task_extension_type*> task_extension_types() const override {
         return {&task_extension_type_of<docker_task_options>()};
     }
-    void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
-                       completion_handler handler) override;
 
 private:
     struct impl;
-    std::shared_ptr<impl> impl_;
 };
 
 }  // namespace drover

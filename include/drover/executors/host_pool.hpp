@@ -19,6 +19,7 @@ namespace drover {
 
 namespace detail {
 class host_fleet;
+class host_backend;
 }
 
 /// The host list and its health settings, the same for every fleet executor.
@@ -30,7 +31,7 @@ struct host_pool_options {
     duration reprobe_max{30000};     ///< ... up to this
     duration down_timeout{300000};   ///< no usable host for this long: the executor gives up
     /// More hosts, one per line ('#' starts a comment), re-read when the file changes (checked
-    /// every second). Hosts that appear join; hosts that disappear drain.
+    /// 4 times a second). Hosts that appear join; hosts that disappear drain.
     std::string hosts_file;
     /// A command whose stdout lists the current hosts, one per line, run at start and every
     /// hosts_refresh (e.g. `aws ec2 describe-instances ... --output text`). A run that fails,
@@ -67,6 +68,10 @@ struct host_info {
 class host_pool_executor : public executor {
 public:
     std::size_t slots() const override;
+    void start(const executor_context& ctx) override;
+    void stop() noexcept override;
+    void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
+                       completion_handler handler) override;
     bool can_accept() const override;
     std::optional<std::string> failed() const override;
     bool elastic() const override { return true; }
@@ -84,13 +89,17 @@ public:
     /// Per-host counts of attempts started, for tests and summaries.
     std::vector<std::pair<std::string, std::size_t>> attempts_per_host() const;
 
-    ~host_pool_executor() override = default;
-
-protected:
-    host_pool_executor() = default;
+    ~host_pool_executor() override;
     host_pool_executor(host_pool_executor&&) noexcept = default;
     host_pool_executor& operator=(host_pool_executor&&) noexcept = default;
 
+protected:
+    /// `backend` runs the attempts and probes of one kind of host; it makes the fleet that
+    /// keeps its pool.
+    explicit host_pool_executor(std::shared_ptr<detail::host_backend> backend);
+
+private:
+    std::shared_ptr<detail::host_backend> backend_;
     std::shared_ptr<detail::host_fleet> fleet_;
 };
 

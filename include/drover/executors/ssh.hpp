@@ -43,19 +43,11 @@ struct ssh_executor_options : host_pool_options {
 class ssh_executor final : public host_pool_executor {
 public:
     explicit ssh_executor(ssh_executor_options opts);
-    ~ssh_executor() override;
-    ssh_executor(ssh_executor&&) noexcept;
-    ssh_executor& operator=(ssh_executor&&) noexcept;
 
     std::string name() const override { return "ssh"; }
-    void start(const executor_context& ctx) override;
-    void stop() noexcept override;
-    void async_execute(boost::asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
-                       completion_handler handler) override;
 
 private:
     struct impl;
-    std::shared_ptr<impl> impl_;
 };
 
 /// Quotes `s` for a POSIX shell (single quotes; `'` becomes `'\''`).

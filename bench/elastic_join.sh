@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmark: how soon a host that joins a running job takes tasks. Two sshd on 127.0.0.1; a
+# job of TASKS tasks (each prints its sshd's port and the time it started, then sleeps 50 ms)
+# starts with the first host only; after 3 to 5 s (random, so the change falls anywhere in a
+# refresh period) the second is listed. Measured: from the moment
+# the list changed to the first task that started on the new host, for
+#   - drover, hosts_file (checked 4 times a second),
+#   - drover, hosts_command = ["cat", FILE] with hosts_refresh = REFRESH,
+#   - GNU parallel --sshloginfile FILE (re-read "every time a job completes"),
+# ROUNDS times each, and, for comparison, what one probe costs: starting an ssh master
+# connection (`ssh -f -N -M`), which is what drover does before a host takes tasks.
+# Usage: bench/elastic_join.sh [BUILD_DIR] [TASKS] [REFRESH]   (ROUNDS=5 by default)
+set -euo pipefail
+build=${1:-build}
+n=${2:-400}
+refresh=${3:-2s}
+rounds=${ROUNDS:-5}
+drover=$(realpath "$build/drover")
+sshd=/usr/sbin/sshd
+user=$(id -un)
+work=$(mktemp -d /tmp/drover-bench-join.XXXXXX)
+pids=()
+cleanup() {
+    stop_sshds
+    rm -rf "$work"
+}
+trap cleanup EXIT
+. "$(dirname "$0")/sshd-lib.sh"
+start_sshds 2
+host() { echo "$user@127.0.0.1:${ports[$1]}"; }
+now() { date +%s.%N; }
+pause() { /usr/bin/python3 -c 'import random; print(f"{3 + 2 * random.random():.3f}")'; }
+
+# The task: "PORT START" of the sshd it runs under.
+task='echo "{\"port\":${SSH_CONNECTION##* },\"t\":$(date +%s.%N)}"; sleep 0.05'
+
+job() {  # $1 = source keys
+    cat > "$work/join.toml" <<TOML
+name = "bench-join"
+[[executors]]
+kind = "ssh"
+$1
+slots = 2
+identity = "$work/userkey"
+config_file = "/dev/null"
+ssh_options = ["UserKnownHostsFile=$work/known_hosts", "IdentitiesOnly=yes"]
+[sink]
+kind = "file"
+path = "$work/out"
+fsync = false
+[[tasks]]
+id = "t-{n}"
+command = ["sh", "-c", '$task']
+foreach.n = { from = 1, to = $n, step = 1 }
+TOML
+}
+
+list() { printf '%s\n' "$@" > "$work/list.tmp" && mv "$work/list.tmp" "$work/fleet"; }
+
+# Seconds from $1 (the change) to the first record from port ${ports[1]} in the output.
+first_on_new() {
+    /usr/bin/python3 - "$work/out" "${ports[1]}" "$1" <<'PY'
+import gzip, json, os, sys
+root, port, t0 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+ts = []
+for d, _, files in os.walk(root):
+    for f in files:
+        if f.endswith(".jsonl.gz"):
+            for line in gzip.open(os.path.join(d, f), "rt"):
+                r = json.loads(line)
+                if r["port"] == port:
+                    ts.append(r["t"])
+print(f"{min(ts) - t0:.3f}" if ts else "none")
+PY
+}
+
+results=()
+run_drover() {  # $1 = label, $2 = source keys
+    job "$2"
+    for r in $(seq "$rounds"); do
+        rm -rf "$work/out" "$work/state"
+        list "$(host 0)"
+        "$drover" run "$work/join.toml" --quiet --state "$work/state" > /dev/null 2>&1 &
+        local pid=$!
+        sleep "$(pause)"
+        local t0; t0=$(now)
+        list "$(host 0)" "$(host 1)"
+        wait "$pid"
+        results+=("$1 $(first_on_new "$t0")")
+    done
+}
+
+run_drover "drover hosts_file" "hosts_file = \"$work/fleet\""
+run_drover "drover hosts_command (refresh $refresh)" \
+    "hosts_command = [\"cat\", \"$work/fleet\"]
+hosts_refresh = \"$refresh\""
+
+ssh_cmd() { echo "ssh -F /dev/null -i $work/userkey -o UserKnownHostsFile=$work/known_hosts -o IdentitiesOnly=yes -o BatchMode=yes -p $1 $user@127.0.0.1"; }
+for r in $(seq "$rounds"); do
+    rm -rf "$work/out"; mkdir -p "$work/out/p"
+    printf '2/%s\n' "$(ssh_cmd "${ports[0]}")" > "$work/slf"
+    seq "$n" | parallel --will-cite --slf "$work/slf" "$task # {}" 2>/dev/null | gzip > "$work/out/p/p.jsonl.gz" &
+    pid=$!
+    sleep "$(pause)"
+    t0=$(now)
+    printf '2/%s\n2/%s\n' "$(ssh_cmd "${ports[0]}")" "$(ssh_cmd "${ports[1]}")" > "$work/slf.tmp" && mv "$work/slf.tmp" "$work/slf"
+    wait "$pid"
+    results+=("parallel --slf $(first_on_new "$t0")")
+done
+
+probes=()
+for r in $(seq "$rounds"); do
+    t0=$(now)
+    $(ssh_cmd "${ports[1]}") -f -N -o ControlMaster=yes -o ControlPath="$work/cm$r" -o ControlPersist=10
+    probes+=("$(/usr/bin/python3 -c "import time; print(f'{time.time() - $t0:.3f}')")")
+    $(ssh_cmd "${ports[1]}") -o ControlPath="$work/cm$r" -O exit 2>/dev/null || true
+done
+
+/usr/bin/python3 - "$n" "$refresh" "${probes[*]}" "${results[@]}" <<'PY'
+import statistics, sys
+n, refresh, probes = sys.argv[1], sys.argv[2], [float(x) for x in sys.argv[3].split()]
+rows = {}
+for r in sys.argv[4:]:
+    label, v = r.rsplit(" ", 1)
+    rows.setdefault(label, []).append(v)
+print(f"\n{n} tasks (50 ms each) on 1 sshd x 2 slots; a 2nd sshd listed after 3-5 s.")
+print("Seconds from the list change to the first task on the new host:")
+for label, vs in rows.items():
+    ok = sorted(float(v) for v in vs if v != "none")
+    miss = sum(v == "none" for v in vs)
+    extra = f"  ({miss} run(s) never used it)" if miss else ""
+    if ok:
+        print(f"  {label:38s} median {statistics.median(ok):6.3f}  min {ok[0]:6.3f}  max {ok[-1]:6.3f}  runs {vs}{extra}")
+    else:
+        print(f"  {label:38s} never{extra}")
+print(f"One ssh master connection (drover's probe): median {statistics.median(probes):.3f} s, max {max(probes):.3f} s")
+PY
