@@ -1,6 +1,7 @@
 // Docker daemons that join and leave a running job (real dockerd instances): a hosts_command
 // (a script reading a file, as an `aws ec2 describe-instances` wrapper would) whose list
-// changes, and a daemon SIGKILLed mid-run; a hosts_command that fails or hangs.
+// changes, and a daemon SIGKILLed mid-run. (A hosts_command that fails or hangs: in
+// ssh_elastic_test.cpp, where a fleet is cheaper to start.)
 #include <doctest/doctest.h>
 
 #include "executors/fleet_watch.hpp"
@@ -35,10 +36,10 @@ TEST_CASE("docker elastic: hosts_command lists a changing fleet, and a daemon is
     o.slots_per_host = 2;
     r.list({fleet.tcp_host(0)});
     auto s = r.make(o);
-    auto expected = submit_numbered(s, 120, "0.2");  // retries = 0
+    auto expected = submit_numbered(s, 80, "0.2");  // retries = 0
     drover::run_summary sum;
     std::thread run([&] { sum = s.run(); });
-    bool first = wait_for([&] { return r.w.finished >= 10; }, 120s);
+    bool first = wait_for([&] { return r.w.finished >= 6; }, 120s);
     r.list({fleet.tcp_host(0), fleet.tcp_host(1), fleet.tcp_host(2)});
     bool joined = wait_for([&] { return started_on(*r.ex, fleet.tcp_host(1)) > 0 && started_on(*r.ex, fleet.tcp_host(2)) > 0; });
     bool busy = wait_for([&] { return r.running_on(fleet.tcp_host(2)) > 0; });
@@ -50,7 +51,7 @@ TEST_CASE("docker elastic: hosts_command lists a changing fleet, and a daemon is
     CHECK(joined);
     CHECK(busy);
     CHECK(sum.ok());
-    CHECK(sum.counts.succeeded == 120);
+    CHECK(sum.counts.succeeded == 80);
     CHECK(read_records(r.out) == expected);
     for (std::size_t i = 0; i < 3; ++i) CHECK(started_on(*r.ex, fleet.tcp_host(i)) > 0);
     int twice = 0;
@@ -60,41 +61,4 @@ TEST_CASE("docker elastic: hosts_command lists a changing fleet, and a daemon is
     CHECK(r.w.any(fleet.tcp_host(0), "left"));
     CHECK(r.w.was(fleet.tcp_host(0) + " left", drover::host_state::draining));
     for (std::size_t i = 0; i < 2; ++i) CHECK(fleet.containers_of_run(i, sum.run_id).empty());
-}
-
-TEST_CASE("docker elastic: a failing, then hanging hosts_command keeps the last good list and says so" *
-          doctest::timeout(300)) {
-    DOCKERD_OR_SKIP();
-    dockerd_fleet fleet({.plain = 1});
-    command_run r;
-    auto o = docker_options_for(fleet);
-    o.hosts.clear();
-    // Lists the daemon once, then fails (exit 3), then hangs: the list file says which.
-    auto mode = r.dir / "mode";
-    write_file(mode, "list");
-    o.hosts_command = {"sh", "-c",
-                       "case $(cat '" + mode.string() + "') in list) cat '" + r.list_file.string() +
-                           "';; fail) echo 'ec2: throttled' >&2; exit 3;; hang) sleep 60;; esac"};
-    o.hosts_refresh = 100ms;
-    o.hosts_timeout = 500ms;
-    r.list({fleet.tcp_host(0), "bogus://x"});
-    auto s = r.make(o);
-    submit_numbered(s, 30, "0.1");
-    drover::run_summary sum;
-    std::thread run([&] { sum = s.run(); });
-    bool started = wait_for([&] { return r.w.finished >= 2; }, 120s);
-    write_file(mode, "fail");
-    bool failing = wait_for([&] { return r.w.any("exit code 3", "ec2: throttled"); });
-    write_file(mode, "hang");
-    bool hanging = wait_for([&] { return r.w.any("hosts_command sh", "no answer within 500ms"); });
-    run.join();
-    INFO(r.w.all());
-    CHECK(started);
-    CHECK(failing);
-    CHECK(hanging);
-    CHECK(sum.ok());
-    CHECK(sum.counts.succeeded == 30);
-    CHECK(r.w.any("line 3 of its output", "bogus://x"));
-    CHECK(r.w.count("bogus://x") == 1);  // said once, not at every refresh
-    CHECK(r.w.any("keeping the last list", "hosts_command"));
 }

@@ -126,3 +126,41 @@ TEST_CASE("ssh elastic: a malformed hosts file line names the file and line, and
     CHECK(r.w.any("nobody-here@", "cannot be used"));
     CHECK(r.started_on("nobody-here@127.0.0.1:" + std::to_string(fleet.port(0))) == 0);
 }
+
+TEST_CASE("ssh elastic: a failing, then hanging hosts_command keeps the last good list and says so" *
+          doctest::timeout(120)) {
+    SSHD_OR_SKIP();
+    sshd_fleet fleet(1);
+    elastic_run r;
+    auto o = options_for(fleet);
+    o.hosts.clear();
+    // Lists the host (and a bad line) once, then fails (exit 3), then hangs: the mode file says which.
+    auto list_file = r.dir / "fleet.txt";
+    auto mode = r.dir / "mode";
+    write_file(mode, "list");
+    o.hosts_command = {"sh", "-c",
+                       "case $(cat '" + mode.string() + "') in list) cat '" + list_file.string() +
+                           "';; fail) echo 'ec2: throttled' >&2; exit 3;; hang) sleep 60;; esac"};
+    o.hosts_refresh = 100ms;
+    o.hosts_timeout = 500ms;
+    r.fleet_run::list(list_file, {fleet.host(0), "-bad"});
+    auto s = r.make(o);
+    auto expected = submit_numbered(s, 30, "0.1");
+    drover::run_summary sum;
+    std::thread run([&] { sum = s.run(); });
+    bool started = wait_for([&] { return r.w.finished >= 2; });
+    write_file(mode, "fail");
+    bool failing = wait_for([&] { return r.w.any("exit code 3", "ec2: throttled"); });
+    write_file(mode, "hang");
+    bool hanging = wait_for([&] { return r.w.any("hosts_command sh", "no answer within 500ms"); });
+    run.join();
+    INFO(r.w.all());
+    CHECK(started);
+    CHECK(failing);
+    CHECK(hanging);
+    CHECK(sum.ok());
+    CHECK(read_records(r.out) == expected);
+    CHECK(r.w.any("line 3 of its output", "must not start with '-'"));
+    CHECK(r.w.count("must not start with '-'") == 1);  // said once, not at every refresh
+    CHECK(r.w.any("keeping the last list", "hosts_command"));
+}
