@@ -65,7 +65,7 @@ void dispatcher::prepare() {
     }
     // From now on, submissions go through the inbox.
     std::lock_guard lock(gate_.mutex);
-    gate_.at = run_gate::phase::running;
+    gate_.settle(run_gate::phase::running);
     gate_.journal_ = journal_;
     gate_.wake = [weak = weak_from_this()] {
         if (auto d = weak.lock()) asio::post(d->strand(), [d] { d->take_inbox(take::wake); });
@@ -426,6 +426,7 @@ void dispatcher::fail(std::exception_ptr e) {
         gate_.inbox.clear();
         gate_.inbox_ids.clear();
         gate_.at = run_gate::phase::idle;
+        gate_.settled.notify_all();
         gate_.journal_.reset();
         gate_.wake = nullptr;
     }

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <condition_variable>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -29,12 +30,14 @@ class journal;
 struct run_gate {
     enum class phase {
         idle,      ///< no run: submit() adds to the store directly
+        starting,  ///< run() is reading the store (journal replay, graph): callers wait
         running,   ///< tasks go through the inbox
         closed,    ///< an open run was closed: no more tasks
         finished,  ///< the run ended; the scheduler does not run again
     };
 
     std::mutex mutex;
+    std::condition_variable settled;  ///< notified when `at` leaves `starting`
     phase at = phase::idle;
     task_store tasks;
     std::vector<task_store::encoded> inbox;  ///< encoded by the submitter: the strand copies bytes
@@ -49,6 +52,20 @@ struct run_gate {
     std::shared_ptr<journal> journal_;      ///< while running with a journal
     std::function<void()> wake;             ///< posts "take the inbox" to the strand
     bool wake_posted = false;
+
+    /// The mutex, once no run is starting (the store is then not being read or written
+    /// without it).
+    std::unique_lock<std::mutex> lock_settled() {
+        std::unique_lock lock(mutex);
+        settled.wait(lock, [&] { return at != phase::starting; });
+        return lock;
+    }
+    /// Leaves `starting` for `to` and wakes the waiters. Caller holds the mutex.
+    void settle(phase to) {
+        if (at != phase::starting) return;
+        at = to;
+        settled.notify_all();
+    }
 
     /// True when `id` is taken: in the store, in the inbox, or reserved. Caller holds the mutex.
     bool taken(std::string_view id) const {

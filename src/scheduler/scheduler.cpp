@@ -154,7 +154,7 @@ void scheduler::submit_many(std::vector<task_spec> tasks) {
     for (const auto& t : tasks) detail::check_task(t, m.opts.pools);
     bool journaled = false;
     {
-        std::lock_guard lock(g.mutex);
+        auto lock = g.lock_settled();
         check_accepting(g);
         std::vector<std::string> ids;
         for (const auto& t : tasks) {
@@ -207,18 +207,23 @@ void scheduler::submit_many(std::vector<task_spec> tasks) {
 
 void scheduler::close() {
     auto& m = *impl_;
-    std::shared_ptr<detail::dispatcher> d;
-    {
-        std::lock_guard lock(m.mutex);
-        d = m.active.lock();
-        std::lock_guard glock(m.gate->mutex);
-        if (m.gate->at == run_gate::phase::idle) {
-            m.close_requested = true;
-            return;
+    for (;;) {
+        {
+            std::lock_guard lock(m.mutex);
+            auto d = m.active.lock();
+            std::lock_guard glock(m.gate->mutex);
+            if (m.gate->at == run_gate::phase::idle) {
+                m.close_requested = true;
+                return;
+            }
+            if (m.gate->at != run_gate::phase::starting) {
+                if (m.gate->at != run_gate::phase::running || !d) return;
+                m.gate->at = run_gate::phase::closed;
+                asio::post(d->strand(), [d] { d->close(); });
+                return;
+            }
         }
-        if (m.gate->at != run_gate::phase::running || !d) return;
-        m.gate->at = run_gate::phase::closed;
-        asio::post(d->strand(), [d] { d->close(); });
+        (void)m.gate->lock_settled();  // a run is starting: once it runs (or failed), again
     }
 }
 
@@ -238,7 +243,7 @@ bool scheduler::retry_task(std::string_view id) {
 
 std::optional<task_spec> scheduler::find_task(std::string_view id) const {
     auto& g = *impl_->gate;
-    std::lock_guard lock(g.mutex);
+    auto lock = g.lock_settled();
     if (auto i = g.tasks.find(id); i >= 0) return g.tasks.spec(static_cast<std::uint32_t>(i));
     for (const auto& t : g.inbox)
         if (t.id == id) return detail::task_store::decode(t);
@@ -247,13 +252,13 @@ std::optional<task_spec> scheduler::find_task(std::string_view id) const {
 
 std::size_t scheduler::size() const {
     auto& g = *impl_->gate;
-    std::lock_guard lock(g.mutex);
+    auto lock = g.lock_settled();
     return g.tasks.size() + g.inbox.size();
 }
 
 std::vector<std::string> scheduler::task_ids() const {
     auto& g = *impl_->gate;
-    std::lock_guard lock(g.mutex);
+    auto lock = g.lock_settled();
     std::vector<std::string> out;
     out.reserve(g.tasks.size() + g.inbox.size());
     for (std::uint32_t i = 0; i < g.tasks.size(); ++i) out.emplace_back(g.tasks.id(i));
@@ -285,28 +290,45 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
                                    run_summary{});
             return;
         }
+        // Until prepare() is done, the store is read (and replay writes it) without the gate's
+        // mutex: submissions and questions about tasks wait.
+        m.gate->at = run_gate::phase::starting;
     }
-    for (auto& [name, size] : m.opts.pools)
-        if (size == 0) throw config_error("pool '" + name + "' has size 0");
+    auto back_to_idle = [&m] {
+        std::lock_guard lock(m.gate->mutex);
+        m.gate->settle(run_gate::phase::idle);
+    };
+    try {
+        for (auto& [name, size] : m.opts.pools)
+            if (size == 0) throw config_error("pool '" + name + "' has size 0");
+    } catch (...) {
+        back_to_idle();
+        throw;
+    }
     detail::run_config cfg{m.opts, m.executors, m.output, m.observers, m.gate};
-    if (cfg.executors.empty()) cfg.executors.push_back(detail::default_executor());
-    detail::add_executor_extensions(cfg.opts.defaults, cfg.executors);  // task JSON may carry their keys
-    if (!cfg.output) cfg.output = detail::default_sink(m.opts.state_dir);
-
-    auto strand = asio::make_strand(ex);
     std::shared_ptr<detail::dispatcher> d;
-    {
+    auto strand = asio::make_strand(ex);
+    try {
+        if (cfg.executors.empty()) cfg.executors.push_back(detail::default_executor());
+        detail::add_executor_extensions(cfg.opts.defaults, cfg.executors);  // task JSON may carry their keys
+        if (!cfg.output) cfg.output = detail::default_sink(m.opts.state_dir);
         std::lock_guard lock(m.mutex);
         cfg.start_cancelled = m.cancel_requested;
         cfg.start_closed = m.close_requested;
         d = std::make_shared<detail::dispatcher>(strand, std::move(cfg));
         m.active = d;
+    } catch (...) {
+        back_to_idle();
+        throw;
     }
     try {
         d->prepare();  // journal, replay, dependencies: a config_error leaves the scheduler as it was
     } catch (...) {
-        std::lock_guard lock(m.mutex);
-        m.active.reset();
+        {
+            std::lock_guard lock(m.mutex);
+            m.active.reset();
+        }
+        back_to_idle();
         throw;
     }
     asio::post(strand, [d, h = std::move(h)]() mutable { d->start(std::move(h)); });
