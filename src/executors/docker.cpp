@@ -25,7 +25,6 @@
 namespace drover {
 
 namespace asio = boost::asio;
-using clock = std::chrono::steady_clock;
 using docker::action;
 using docker::step;
 
@@ -78,9 +77,6 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
     std::string label(std::uint32_t h) const { return hosts[h].client_opts.target.to_string(); }
     void report(std::string msg) const {
         if (ctx && ctx->report) ctx->report(std::move(msg));
-    }
-    void changed() const {
-        if (ctx && ctx->capacity_changed) ctx->capacity_changed();
     }
     bool stopped() const { return !ctx || fleet->stopped(); }
 

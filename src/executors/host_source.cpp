@@ -78,13 +78,14 @@ struct list_io final : attempt_io {
     }
 };
 
+}  // namespace
+
 std::string last_line(std::string_view text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
     auto nl = text.rfind('\n');
     return std::string(nl == std::string_view::npos ? text : text.substr(nl + 1));
 }
 
-}  // namespace
 
 struct host_source::impl : std::enable_shared_from_this<impl> {
     kind what;

@@ -31,6 +31,9 @@ struct host_list {
 /// that runs to the end of the line. `check` returns why a word is not a host (empty: it is).
 host_list parse_host_list(std::string_view text, const std::function<std::string(const std::string&)>& check);
 
+/// The last non-empty line of a program's output (for messages: ssh's or a command's error).
+std::string last_line(std::string_view text);
+
 class host_source : public std::enable_shared_from_this<host_source> {
 public:
     enum kind { file = 0, command = 1 };

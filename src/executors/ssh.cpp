@@ -6,6 +6,7 @@
 
 #include "detail/complete.hpp"
 #include "executors/host_fleet.hpp"
+#include "executors/host_source.hpp"
 #include "executors/spawn.hpp"
 #include "executors/ssh_command.hpp"
 
@@ -25,15 +26,8 @@
 namespace drover {
 
 namespace asio = boost::asio;
-using clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string last_line(std::string_view text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    auto nl = text.rfind('\n');
-    return std::string(nl == std::string_view::npos ? text : text.substr(nl + 1));
-}
 
 // Collects what a helper ssh command (probe, exit) prints.
 struct capture_io final : attempt_io {
@@ -167,7 +161,7 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
             at(h).master = true;
             return fleet->probe_done(h, {.ok = true});
         }
-        std::string why = r.failure == failure_class::spawn_error ? r.message : last_line(err);
+        std::string why = r.failure == failure_class::spawn_error ? r.message : detail::last_line(err);
         if (why.empty()) why = r.message;
         bool permanent = r.failure == failure_class::spawn_error || detail::ssh_error_is_permanent(err);
         fleet->probe_done(h, {.ok = false, .permanent = permanent, .why = why});
@@ -219,13 +213,14 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
             });
         auto on_done = [self = shared_from_this(), h, task, rio, att, io_ex,
                         done = std::move(handler)](execution_result r) mutable {
-            self->on_task_done(h, *rio, *att, std::move(r), io_ex, std::move(done));
+            self->on_task_done(h, *rio, att, std::move(r), io_ex, std::move(done));
         };
         runner.async_execute(io_ex, local, *rio, asio::bind_cancellation_slot(att->kill.slot(), std::move(on_done)));
     }
 
-    void on_task_done(std::uint32_t h, remote_io& rio, ssh_attempt& att, execution_result r,
+    void on_task_done(std::uint32_t h, remote_io& rio, const std::shared_ptr<ssh_attempt>& attempt, execution_result r,
                       const asio::any_io_executor& io_ex, completion_handler handler) {
+        auto& att = *attempt;
         auto label = fleet->spec(h);
         rio.finish();
         execution_result out;
@@ -242,18 +237,14 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
             }
         } else if (r.exit_code == 255 || r.failure == failure_class::signal) {
             out.failure = failure_class::executor_lost;
-            out.message = fmt::format("ssh {}: {}", label, last_line(rio.tail).empty() ? r.message : last_line(rio.tail));
+            out.message = fmt::format("ssh {}: {}", label, detail::last_line(rio.tail).empty() ? r.message : detail::last_line(rio.tail));
         } else {
             out.failure = failure_class::spawn_error;
             out.exit_code = r.exit_code;
             out.message = fmt::format("remote command did not start on {} (exit code {}): {}", label, r.exit_code,
-                                      last_line(rio.tail));
+                                      detail::last_line(rio.tail));
         }
-        for (auto i = at(h).attempts.begin(); i != at(h).attempts.end(); ++i)
-            if (i->get() == &att) {
-                at(h).attempts.erase(i);
-                break;
-            }
+        at(h).attempts.erase(attempt);
         if (out.failure == failure_class::executor_lost && att.lost.empty()) fleet->host_failed(h, false, out.message);
         fleet->attempt_ended(h);  // a slot on this host is free again
         auto slot = asio::get_associated_cancellation_slot(handler);
