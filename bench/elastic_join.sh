@@ -6,6 +6,8 @@
 # the list changed to the first task that started on the new host, for
 #   - drover, hosts_file (checked 4 times a second),
 #   - drover, hosts_command = ["cat", FILE] with hosts_refresh = REFRESH,
+#   - the same with the change made 50 ms after a run of the command started (the worst phase:
+#     the change waits a whole hosts_refresh),
 #   - GNU parallel --sshloginfile FILE (re-read "every time a job completes"),
 # ROUNDS times each, and, for comparison, what one probe costs: starting an ssh master
 # connection (`ssh -f -N -M`), which is what drover does before a host takes tasks.
@@ -74,25 +76,80 @@ print(f"{min(ts) - t0:.3f}" if ts else "none")
 PY
 }
 
+# While drover (pid $1) runs, notes when the new host first shows in the run's hosts.json as
+# probing (it joined: drover read the list) and as up (its probe succeeded), from the
+# "since_ms" drover wrote, into $work/phases.
+watch_hosts() {
+    /usr/bin/python3 - "$1" "$work/state" "$(host 1)" > "$work/phases" <<'PY'
+import glob, json, os, sys, time
+pid, state, spec = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+seen = {}
+while True:
+    alive = os.path.exists(f"/proc/{pid}")
+    for f in glob.glob(f"{state}/runs/*/hosts.json"):
+        try:
+            hosts = json.load(open(f))
+        except (OSError, ValueError):
+            continue
+        for h in hosts:
+            if h["host"] == spec and h["state"] not in seen:
+                seen[h["state"]] = h["since_ms"] / 1000
+    if not alive:
+        break
+    time.sleep(0.005)
+print(seen.get("probing", "none"), seen.get("up", "none"))
+PY
+}
+
+# "WAIT PROBE START" for one round: change to joined, joined to up, up to the first task.
+phases_of() {
+    /usr/bin/python3 - "$1" "$(cat "$work/phases")" "$(first_on_new "$1")" <<'PY'
+import sys
+t0 = float(sys.argv[1])
+joined, up = (float(x) if x != "none" else None for x in sys.argv[2].split())
+first = sys.argv[3]
+if joined is None or up is None or first == "none":
+    print("none")
+else:
+    print(f"{joined - t0:.3f}/{up - joined:.3f}/{t0 + float(first) - up:.3f}")
+PY
+}
+
 results=()
+phases=()
 run_drover() {  # $1 = label, $2 = source keys
     job "$2"
     for r in $(seq "$rounds"); do
         rm -rf "$work/out" "$work/state"
+        : > "$work/cmd-runs"
         list "$(host 0)"
         "$drover" run "$work/join.toml" --quiet --state "$work/state" > /dev/null 2>&1 &
         local pid=$!
+        watch_hosts "$pid" &
+        local watcher=$!
         sleep "$(pause)"
+        if [ -n "${change_after_a_run:-}" ]; then
+            local runs; runs=$(wc -l < "$work/cmd-runs")
+            while [ "$(wc -l < "$work/cmd-runs")" = "$runs" ]; do sleep 0.005; done
+            sleep 0.05
+        fi
         local t0; t0=$(now)
         list "$(host 0)" "$(host 1)"
         wait "$pid"
+        wait "$watcher" || true
         results+=("$1 $(first_on_new "$t0")")
+        phases+=("$1 $(phases_of "$t0")")
     done
 }
 
 run_drover "drover hosts_file" "hosts_file = \"$work/fleet\""
 run_drover "drover hosts_command (refresh $refresh)" \
     "hosts_command = [\"cat\", \"$work/fleet\"]
+hosts_refresh = \"$refresh\""
+# The worst phase: the list changes 50 ms after a run of the command started (it has read
+# the file by then), so the change waits a whole hosts_refresh for the next run.
+change_after_a_run=1 run_drover "drover hosts_command, worst phase" \
+    "hosts_command = [\"sh\", \"-c\", \"date +%s.%N >> $work/cmd-runs; cat $work/fleet\"]
 hosts_refresh = \"$refresh\""
 
 ssh_cmd() { echo "ssh -F /dev/null -i $work/userkey -o UserKnownHostsFile=$work/known_hosts -o IdentitiesOnly=yes -o BatchMode=yes -p $1 $user@127.0.0.1"; }
@@ -116,13 +173,17 @@ for r in $(seq "$rounds"); do
     $(ssh_cmd "${ports[1]}") -o ControlPath="$work/cm$r" -O exit 2>/dev/null || true
 done
 
-/usr/bin/python3 - "$n" "$refresh" "${probes[*]}" "${results[@]}" <<'PY'
+/usr/bin/python3 - "$n" "$refresh" "${probes[*]}" "${#results[@]}" "${results[@]}" "${phases[@]}" <<'PY'
 import statistics, sys
 n, refresh, probes = sys.argv[1], sys.argv[2], [float(x) for x in sys.argv[3].split()]
-rows = {}
-for r in sys.argv[4:]:
+count = int(sys.argv[4])
+rows, parts = {}, {}
+for r in sys.argv[5:5 + count]:
     label, v = r.rsplit(" ", 1)
     rows.setdefault(label, []).append(v)
+for r in sys.argv[5 + count:]:
+    label, v = r.rsplit(" ", 1)
+    parts.setdefault(label, []).append(v)
 print(f"\n{n} tasks (50 ms each) on 1 sshd x 2 slots; a 2nd sshd listed after 3-5 s.")
 print("Seconds from the list change to the first task on the new host:")
 for label, vs in rows.items():
@@ -130,8 +191,24 @@ for label, vs in rows.items():
     miss = sum(v == "none" for v in vs)
     extra = f"  ({miss} run(s) never used it)" if miss else ""
     if ok:
-        print(f"  {label:38s} median {statistics.median(ok):6.3f}  min {ok[0]:6.3f}  max {ok[-1]:6.3f}  runs {vs}{extra}")
+        print(f"  {label:40s} median {statistics.median(ok):6.3f}  min {ok[0]:6.3f}  max {ok[-1]:6.3f}  runs {vs}{extra}")
     else:
-        print(f"  {label:38s} never{extra}")
+        print(f"  {label:40s} never{extra}")
 print(f"One ssh master connection (drover's probe): median {statistics.median(probes):.3f} s, max {max(probes):.3f} s")
+print("drover, per run: change -> joined (list read) / joined -> up (drover's probe) / up -> first task:")
+for label, vs in parts.items():
+    print(f"  {label:40s} {'  '.join(vs)}")
+# The issue's bound: one hosts_refresh plus the probe (drover's own, in that run).
+period = float(refresh[:-2]) / 1000 if refresh.endswith("ms") else float(refresh.rstrip("s"))
+for label, vs in parts.items():
+    if "command" not in label:
+        continue
+    over = []
+    for total, p in zip(rows[label], vs):
+        if total == "none" or p == "none":
+            continue
+        wait, probe, start = map(float, p.split("/"))
+        over.append(float(total) - (period + probe))
+    if over:
+        print(f"  {label}: latency - (hosts_refresh + probe), per run: {' '.join(f'{o:+.3f}' for o in over)}")
 PY

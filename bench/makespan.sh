@@ -4,7 +4,11 @@
 #   - a static equal split (4 chunks of 100: the hand-rolled "one process per machine" way);
 #   - ref fifo: the least-overhead pull scheduler (build/bench/makespan_ref: posix_spawnp and
 #     waitpid, nothing else), tasks in submission order, as drover takes them;
-#   - ref lpt: the same, longest task first, knowing every task's measured length (an oracle).
+#   - ref lpt: the same, longest task first, knowing every task's measured length (an oracle);
+#   - drover history: a second run of the job (--fresh) on a state directory whose journal
+#     holds a first run's attempts: longest expected first (task_order::history);
+#   - drover wrong history: the same with the first run's durations shuffled among the tasks.
+# "drover" runs on an empty state directory each time: no history, submission order (FIFO).
 # Two lower bounds max(total/slots, longest):
 #   - nominal: over the `sleep` arguments;
 #   - measured: over each task's real length, run alone (spawn to reap, median of REPS=3),
@@ -58,18 +62,37 @@ read -r total bound static_model longest mean < "$work/model"
 # Each task's real length: run alone, one after another (REPS times, median).
 "$ref" --measure "$work/measured" --reps "${REPS:-3}" < "$work/commands"
 
+# The history: one first run. The wrong history: its durations shuffled among the tasks.
+"$drover" run "$work/job.toml" --quiet --state "$work/state-hist" > /dev/null
+rm -rf "$work/out"
+cp -a "$work/state-hist" "$work/state-wrong-base"
+/usr/bin/python3 - "$work/state-wrong-base/journal.db" <<'PY'
+import random, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT run_id, task_id, attempt, elapsed_ms FROM attempts").fetchall()
+ms = [r[3] for r in rows]
+random.Random(7).shuffle(ms)
+db.executemany("UPDATE attempts SET elapsed_ms=? WHERE run_id=? AND task_id=? AND attempt=?",
+               [(m, r[0], r[1], r[2]) for m, r in zip(ms, rows)])
+db.commit()
+PY
+
 # BASELINE=/path/to/an/older/drover adds it to the same hyperfine run ("drover baseline").
+clean="rm -rf $work/out"
 baseline_args=()
 if [ -n "${BASELINE:-}" ]; then
-  baseline_args=(-n "drover baseline" "$(realpath "$BASELINE") run $work/job.toml --quiet --state $work/state-baseline")
+  baseline_args=(--prepare "$clean $work/state-baseline"
+                 -n "drover baseline" "$(realpath "$BASELINE") run $work/job.toml --quiet --state $work/state-baseline")
 fi
 hyperfine --style basic --runs "${RUNS:-3}" --export-json "$work/result.json" \
-  --prepare "rm -rf $work/state $work/state-baseline $work/out" \
-  -n drover "$drover run $work/job.toml --quiet --state $work/state" \
+  --prepare "$clean $work/state" -n drover "$drover run $work/job.toml --quiet --state $work/state" \
+  --prepare "$clean" -n "drover history" "$drover run $work/job.toml --quiet --fresh --state $work/state-hist" \
+  --prepare "$clean $work/state-wrong && cp -a $work/state-wrong-base $work/state-wrong" \
+  -n "drover wrong history" "$drover run $work/job.toml --quiet --fresh --state $work/state-wrong" \
   "${baseline_args[@]}" \
-  -n "static split" "sh $work/static.sh" \
-  -n "ref fifo" "$ref --slots $slots --order fifo < $work/commands" \
-  -n "ref lpt" "$ref --slots $slots --order lpt --durations $work/measured < $work/commands"
+  --prepare "$clean" -n "static split" "sh $work/static.sh" \
+  --prepare "$clean" -n "ref fifo" "$ref --slots $slots --order fifo < $work/commands" \
+  --prepare "$clean" -n "ref lpt" "$ref --slots $slots --order lpt --durations $work/measured < $work/commands"
 
 /usr/bin/python3 - "$work/result.json" "$total" "$bound" "$static_model" "$longest" "$mean" "$work/measured" "$dist" "$slots" <<'PY'
 import json, sys
@@ -97,4 +120,9 @@ print(f"drover vs the nominal bound:  {(d / bound - 1) * 100:+.1f}% (target with
       f"{'met' if d <= 1.05 * bound else 'NOT met'})")
 print(f"drover vs ref fifo: {(d / res['ref fifo'] - 1) * 100:+.1f}%; vs the ref lpt oracle: {(d / res['ref lpt'] - 1) * 100:+.1f}%; "
       f"static split / drover: {res['static split'] / d:.2f}x")
+h, w, lpt = res["drover history"], res["drover wrong history"], res["ref lpt"]
+print(f"drover history vs the ref lpt oracle: {(h / lpt - 1) * 100:+.1f}% (target within 1%: "
+      f"{'met' if h <= 1.01 * lpt else 'NOT met'}); vs drover without history: {(h / d - 1) * 100:+.1f}%")
+print(f"drover wrong history vs drover without history (FIFO): {(w / d - 1) * 100:+.1f}% (target no worse: "
+      f"{'met' if w <= d else 'NOT met'})")
 PY

@@ -2,7 +2,7 @@
 bindings: tests/python/test_stubs.py checks that both name the same things."""
 
 import datetime
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 __version__: str
 
@@ -195,7 +195,8 @@ class Scheduler:
                  bad_record_bytes: int = 16777216, max_bad_records: int = 0, seed: int | None = None,
                  executors: Sequence[Executor] | None = None, sink: Sink | None = None,
                  journal: bool = False, retry_dead: bool = False, fresh: bool = False, job_name: str = "",
-                 open: bool = False, defaults: TaskSpec | Mapping[str, Any] | None = None) -> None: ...
+                 open: bool = False, defaults: TaskSpec | Mapping[str, Any] | None = None,
+                 order: Literal["history", "submission"] = "history") -> None: ...
     def add_executor(self, executor: Executor) -> None: ...
     def set_sink(self, sink: Sink) -> None: ...
     def submit(self, task: TaskSpec | None = None, /, **kwargs: Any) -> None: ...

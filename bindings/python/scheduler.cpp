@@ -132,6 +132,8 @@ Options (keyword arguments):
   open               keep running when the queue is empty, until close()
   defaults           what tasks fanned out by control lines start from: a TaskSpec or a
                      dict of TaskSpec keyword arguments (env values may use {param} placeholders)
+  order              "history" (default): longest expected first, from the journal's history
+                     (tasks with no history first); "submission": in the order they became ready
 
 A scheduler runs once. run() releases the GIL while it works; Ctrl-C or a notebook
 interrupt cancels the run (running tasks killed, their output discarded) and then raises
@@ -144,7 +146,7 @@ thread, or from its callbacks).
                          std::uint64_t bad_record_bytes, std::uint64_t max_bad_records,
                          std::optional<std::uint64_t> seed, py::object executors,
                          py::object out, bool journal, bool retry_dead, bool fresh, std::string job_name, bool open,
-                         py::object defaults) {
+                         py::object defaults, const std::string& order) {
                  scheduler_options o;
                  o.state_dir = state_dir;
                  o.halt = to_halt(halt);
@@ -158,6 +160,9 @@ thread, or from its callbacks).
                  o.journal.job_name = std::move(job_name);
                  o.open = open;
                  o.defaults = defaults_from(defaults);
+                 if (order == "history") o.order = task_order::history;
+                 else if (order == "submission") o.order = task_order::submission;
+                 else throw config_error("order must be \"history\" or \"submission\", got \"" + order + "\"");
                  py_scheduler s;
                  s.sched = std::make_unique<scheduler>(std::move(o));
                  if (!executors.is_none())
@@ -172,7 +177,8 @@ thread, or from its callbacks).
              py::arg("max_bad_records") = d.limits.max_bad_records,
              py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none(),
              py::arg("journal") = false, py::arg("retry_dead") = false, py::arg("fresh") = false,
-             py::arg("job_name") = "", py::arg("open") = false, py::arg("defaults") = py::none())
+             py::arg("job_name") = "", py::arg("open") = false, py::arg("defaults") = py::none(),
+             py::arg("order") = "history")
         .def("add_executor", &add_executor, py::arg("executor"), "Adds an executor; raises ConfigError when it has no slots.")
         .def("set_sink", &set_sink, py::arg("sink"), "Sets where records go.")
         .def("submit", &submit, py::arg("task") = py::none(), py::pos_only(), R"doc(

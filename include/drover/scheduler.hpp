@@ -34,6 +34,19 @@ struct halt_policy {
     std::optional<double> max_dead_percent;   ///< halt when dead >= percent of all tasks
 };
 
+/// Which ready task an idle slot takes.
+enum class task_order {
+    /// Longest expected first, from the journal's history (with `journal.enabled`): a task
+    /// that succeeded in an earlier run is expected to take what its last successful attempt
+    /// took; one that never did, the median of the tasks with the same command template
+    /// (the same command with other params: one foreach). With dependencies, a task's
+    /// expected chain to the end counts (the critical path). Tasks with no history go first,
+    /// in submission order. Without history, the same as `submission`.
+    history,
+    /// In the order tasks became ready: submission order, retries at the back.
+    submission,
+};
+
 /// How much of each attempt's output drover keeps on disk besides the records (per
 /// attempt). A task that floods keeps the start of its output and its end (the last 1 MiB
 /// at most, half the cap when the cap is smaller), and what was dropped in between is
@@ -63,6 +76,8 @@ struct scheduler_options {
     /// An open run: it keeps going when its queue is empty, taking tasks from submit(),
     /// until close() (or cancel()). A closed run ends when its last task ends.
     bool open = false;
+    /// Which ready task an idle slot takes (docs/workflows.md#task-order).
+    task_order order = task_order::history;
     /// What tasks fanned out by control lines start from (a job file's [defaults]): every
     /// field but id, command, params and after. `env` values may use {param} placeholders.
     task_spec defaults;

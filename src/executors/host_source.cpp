@@ -95,6 +95,7 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
     asio::steady_timer timer;
     local_executor runner{local_executor_options{.slots = 4, .kill_grace = std::chrono::milliseconds(1000)}};
     std::shared_ptr<asio::cancellation_signal> running;  // the command's run in flight
+    std::chrono::steady_clock::time_point run_started;    // of the command's last run
     bool stopped = false;
     std::string failing;  // why the last read or run failed (each new reason reported once)
     std::set<std::string> reported;  // the bad lines of the last list
@@ -179,6 +180,7 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
 
     void run_command() {
         if (stopped) return;
+        run_started = std::chrono::steady_clock::now();
         auto task = std::make_shared<task_spec>();
         task->id = "hosts-command";
         task->command = opts.hosts_command;
@@ -212,7 +214,10 @@ struct host_source::impl : std::enable_shared_from_this<impl> {
                                err.empty() ? "" : ": " + terminal_safe(err)));
         } else if (io.too_big) failed(fmt::format("more than {} bytes of output", max_list_bytes));
         else listed(io.out);
-        timer.expires_after(opts.hosts_refresh);
+        // Runs start hosts_refresh apart (not hosts_refresh after the last one ended), so a
+        // change waits at most hosts_refresh for a run that sees it; a run that took longer
+        // than that is followed at once.
+        timer.expires_at(run_started + opts.hosts_refresh);
         timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (!ec) self->run_command();
         });

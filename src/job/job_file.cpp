@@ -460,7 +460,7 @@ job parser::run(std::string_view text) {
         fail(e.source(), "", fmt::format("invalid TOML: {}", e.description()));
     }
     check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks", "schedule",
-                          "timezone", "overlap", "on_failure", "limits"});
+                          "timezone", "overlap", "order", "on_failure", "limits"});
     job_.source = file_;
 
     const auto& name = required(root, "name", "", " (e.g. name = \"hello\")");
@@ -482,7 +482,7 @@ job parser::run(std::string_view text) {
     parse_executors(root.get("executors"));
     if (const auto* v = root.get("sink")) parse_sink(*v);
     if (const auto* v = root.get("defaults")) parse_defaults(*v);
-    detail::parse_workflow_keys(file_, root, job_);  // schedule, timezone, overlap, on_failure
+    detail::parse_workflow_keys(file_, root, job_);  // schedule, timezone, overlap, order, on_failure
 
     const auto* tasks = root.get("tasks");
     if (!tasks) fail(root.source(), "tasks", "no tasks: add at least one [[tasks]] table with an id and a command");

@@ -43,6 +43,12 @@ public:
             }
             j.schedule = std::move(c);
         }
+        if (const auto* v = root.get("order")) {
+            auto order = string_of(*v, "order");
+            if (order == "history") j.options.order = task_order::history;
+            else if (order == "submission") j.options.order = task_order::submission;
+            else fail(*v, "order", fmt::format("must be \"history\" or \"submission\", got \"{}\"", order));
+        }
         if (const auto* v = root.get("on_failure")) {
             const auto& t = table_of(*v, "on_failure");
             check_keys(t, "on_failure", {"command", "webhook", "timeout"});

@@ -331,6 +331,13 @@ void journal::replay(const std::function<void(const task_row&)>& f) {
     }
 }
 
+void journal::history(const std::function<void(std::string_view, std::int64_t)>& f) {
+    // SQLite takes the bare column elapsed_ms from the row holding max(started_ms).
+    auto q = w_->db.prepare("SELECT task_id,elapsed_ms,max(started_ms) FROM attempts "
+                            "WHERE failure='none' AND elapsed_ms IS NOT NULL GROUP BY task_id");
+    while (q.step()) f(q.text_at(0), q.int_at(1));
+}
+
 std::uint64_t journal::push(op&& o) {
     auto t0 = std::chrono::steady_clock::now();
     bool merged = false;

@@ -72,6 +72,9 @@ public:
     const std::vector<process_ref>& leftovers() const noexcept { return leftovers_; }
     /// Every task row, in no particular order. Before begin_run(); runs on the caller's thread.
     void replay(const std::function<void(const task_row&)>& f);
+    /// The elapsed time of each task's most recent successful attempt, over all runs, in no
+    /// particular order. Before begin_run(); runs on the caller's thread.
+    void history(const std::function<void(std::string_view id, std::int64_t elapsed_ms)>& f);
 
     // Queued operations: cheap, in order, applied by the writer thread. Each returns its
     // sequence number, for wait_committed(); an operation is committed whole or not at all.

@@ -56,6 +56,7 @@ void dispatcher::prepare() {
         }
         // Unknown ids, globs matching nothing and cycles are config errors before anything runs.
         graph_ = build_task_graph(tasks_);
+        if (journal_ && cfg_.opts.order == task_order::history) order_by_history();
         if (journal_) journal_->begin_run(run_id_, tasks_.size(), machine_->counts().resumed);
     } catch (...) {
         journal_.reset();

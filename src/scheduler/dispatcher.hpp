@@ -10,6 +10,7 @@
 #include "journal/journal.hpp"
 #include "scheduler/attempt.hpp"
 #include "scheduler/dag.hpp"
+#include "scheduler/expected.hpp"
 #include "scheduler/run_files.hpp"
 #include "scheduler/run_gate.hpp"
 #include "scheduler/run_machine.hpp"
@@ -84,6 +85,8 @@ private:
 
     std::uint32_t index_of(std::string_view id) const;
     void replay();
+    /// Longest expected first: priorities for the machine from the journal's history.
+    void order_by_history();
     void start_executors();
     void recover(const std::string& id, committed_output out);
     void on_attempt_done(std::uint32_t task, attempt_outcome o, committed_output out, std::vector<child_task> children);
@@ -102,6 +105,7 @@ private:
     task_store& tasks_;  // written only here, under the gate's mutex
     std::unique_ptr<run_machine> machine_;
     task_graph graph_;
+    duration_estimates estimates_;  // task_order::history: templates' medians, for tasks entering later
     run_handler handler_;
     std::shared_ptr<dispatcher> self_;  // alive from start() until the handler is posted
     // Keeps the io_context running while the run waits with nothing in flight (an open run

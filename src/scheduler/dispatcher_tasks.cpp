@@ -48,6 +48,16 @@ void dispatcher::replay() {
         if (auto p = tasks_.find(parent); p >= 0) machine_->set_parent(child, static_cast<std::uint32_t>(p));
 }
 
+void dispatcher::order_by_history() {
+    std::vector<std::pair<std::uint32_t, std::int64_t>> own;
+    journal_->history([&](std::string_view id, std::int64_t ms) {
+        if (auto i = tasks_.find(id); i >= 0) own.emplace_back(static_cast<std::uint32_t>(i), ms);
+    });
+    estimates_ = estimate_durations(tasks_, own);
+    if (!estimates_.task_ms.empty()) machine_->set_priorities(critical_paths(std::move(estimates_.task_ms), graph_));
+    estimates_.task_ms = {};
+}
+
 namespace {
 // How long submissions gather after a take before the next one (they wait at most this).
 constexpr auto inbox_batch_window = std::chrono::milliseconds(10);
@@ -85,7 +95,8 @@ void dispatcher::take_inbox(take how) {
     }
     std::vector<new_task> batch;
     batch.reserve(last - first);
-    for (auto i = first; i < last; ++i) batch.push_back({i, resolve_after(tasks_, i)});
+    for (auto i = first; i < last; ++i)
+        batch.push_back({i, resolve_after(tasks_, i), estimates_.empty() ? 0 : estimates_.of(tasks_.spec(i))});
     fresh_lo_ = first;
     fresh_hi_ = last;
     machine_->add_tasks(batch);
@@ -171,7 +182,7 @@ void dispatcher::on_attempt_done(std::uint32_t task, attempt_outcome o, committe
         }
         entering.reserve(children.size());
         for (std::size_t k = 0; k < children.size(); ++k) {
-            new_task t{first + static_cast<std::uint32_t>(k), children[k].upstream};
+            new_task t{first + static_cast<std::uint32_t>(k), children[k].upstream, estimates_.of(children[k].spec)};
             for (auto s : children[k].sibling_upstream) t.upstream.push_back(first + static_cast<std::uint32_t>(s));
             entering.push_back(std::move(t));
         }

@@ -7,6 +7,7 @@
 #include "scheduler/backoff.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace drover::detail {
 
@@ -43,6 +44,12 @@ void run_machine::grow_to(std::size_t n) {
         up_.resize(n);
         down_.resize(n);
     }
+    if (!priority_.empty()) priority_.resize(n, 0);
+}
+
+void run_machine::set_priorities(std::vector<std::uint32_t> priorities) {
+    priority_ = std::move(priorities);
+    if (!priority_.empty()) priority_.resize(rt_.size(), 0);
 }
 
 const attempt_outcome& run_machine::last(std::uint32_t i) const noexcept {
@@ -320,25 +327,39 @@ run_machine::control_result run_machine::retry_task(std::uint32_t i) {
 
 // ---- dispatch ----
 
-void run_machine::push_ready(std::uint32_t i) { ready_[pool_of(i)].emplace_back(seq_++, i); }
+namespace {
+// std's heaps keep the greatest in front; the ready queues want the least.
+constexpr auto heap_order = [](const auto& a, const auto& b) { return b < a; };
+}  // namespace
+
+void run_machine::push_ready(std::uint32_t i) {
+    std::uint32_t p = priority_.empty() ? 0 : priority_[i];
+    auto& q = ready_[pool_of(i)];
+    q.push_back({seq_++, p == 0 ? 0 : std::numeric_limits<std::uint32_t>::max() - p + 1, i});
+    std::push_heap(q.begin(), q.end(), heap_order);
+}
 
 void run_machine::remove_ready(std::uint32_t i) {
     auto& q = ready_[pool_of(i)];
-    auto it = std::find_if(q.begin(), q.end(), [i](const auto& e) { return e.second == i; });
-    if (it != q.end()) q.erase(it);
+    auto it = std::find_if(q.begin(), q.end(), [i](const auto& e) { return e.task == i; });
+    if (it == q.end()) return;
+    *it = q.back();
+    q.pop_back();
+    std::make_heap(q.begin(), q.end(), heap_order);
 }
 
-// The oldest ready task whose pool has room.
+// The first ready task (by priority, then age) whose pool has room.
 std::optional<std::uint32_t> run_machine::next_ready() {
-    std::deque<std::pair<std::uint64_t, std::uint32_t>>* best = nullptr;
+    std::vector<ready_entry>* best = nullptr;
     for (std::size_t p = 0; p < ready_.size(); ++p) {
         auto& q = ready_[p];
         if (q.empty() || (p > 0 && pool_running_[p] >= pool_limit_[p])) continue;
-        if (!best || q.front().first < best->front().first) best = &q;
+        if (!best || q.front() < best->front()) best = &q;
     }
     if (!best) return std::nullopt;
-    auto i = best->front().second;
-    best->pop_front();
+    auto i = best->front().task;
+    std::pop_heap(best->begin(), best->end(), heap_order);
+    best->pop_back();
     return i;
 }
 

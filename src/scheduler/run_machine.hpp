@@ -92,10 +92,12 @@ struct run_machine_options {
     std::uint64_t seed = 0;   ///< backoff jitter
 };
 
-/// A task entering a running run: its index in the store and its resolved upstream tasks.
+/// A task entering a running run: its index in the store, its resolved upstream tasks and
+/// its priority (expected milliseconds, expected.hpp; 0 = unknown).
 struct new_task {
     std::uint32_t index = 0;
     std::vector<std::uint32_t> upstream;
+    std::uint32_t priority = 0;
 };
 
 class run_machine {
@@ -113,6 +115,11 @@ public:
     void recovered(std::uint32_t task);
     /// `child` was fanned out by `parent` (both in the store).
     void set_parent(std::uint32_t child, std::uint32_t parent);
+    /// Ready tasks start by priority (by task index: the expected milliseconds of the task
+    /// and the longest chain after it, expected.hpp), highest first; tasks with priority 0
+    /// (unknown) before all others; equal priorities in the order they became ready. Without
+    /// priorities, the order they became ready.
+    void set_priorities(std::vector<std::uint32_t> priorities);
 
     // ---- events ----
     /// Every task in the store so far enters the run; `graph` holds their dependencies
@@ -242,10 +249,20 @@ private:
     std::vector<std::vector<std::uint32_t>> up_, down_;
     std::unordered_map<std::uint32_t, family> families_;
 
-    // Ready queues by pool (index 0: no pool), entries (sequence, task).
+    // Ready queues by pool (index 0: no pool): binary heaps, the front the least
+    // (rank, sequence). rank 0: unknown priority; else the higher the priority, the lower.
+    struct ready_entry {
+        std::uint64_t seq = 0;
+        std::uint32_t rank = 0;
+        std::uint32_t task = 0;
+        bool operator<(const ready_entry& o) const noexcept {
+            return rank != o.rank ? rank < o.rank : seq < o.seq;
+        }
+    };
     std::vector<std::string> pool_names_;
     std::vector<std::size_t> pool_limit_, pool_running_;
-    std::vector<std::deque<std::pair<std::uint64_t, std::uint32_t>>> ready_;
+    std::vector<std::vector<ready_entry>> ready_;
+    std::vector<std::uint32_t> priority_;  // by task; empty: every task 0
     std::vector<std::int32_t> policy_pool_;  // policy id -> pool index, -1 = not looked up yet
     std::uint64_t seq_ = 0;
 

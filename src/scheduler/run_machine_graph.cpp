@@ -68,6 +68,10 @@ void run_machine::settle_families() {
 }
 
 void run_machine::link(const new_task& t, std::uint32_t parent) {
+    if (t.priority) {
+        if (priority_.empty()) priority_.resize(rt_.size(), 0);
+        priority_[t.index] = t.priority;
+    }
     if (!t.upstream.empty()) {
         if (up_.empty()) {
             up_.resize(rt_.size());
@@ -238,7 +242,7 @@ std::optional<std::string> run_machine::check_invariants() const {
     std::vector<int> queued(rt_.size(), 0);
     std::size_t in_queues = 0;
     for (const auto& q : ready_)
-        for (auto [seq, i] : q) {
+        for (auto [seq, rank, i] : q) {
             ++queued[i];
             ++in_queues;
             if (rt_[i].state != task_state::ready) return name(i) + "is queued but " + std::string(to_string(rt_[i].state));

@@ -1,4 +1,4 @@
-// schedule, timezone, overlap and [on_failure] in job files.
+// schedule, timezone, overlap, order and [on_failure] in job files.
 #include <doctest/doctest.h>
 
 #include <drover/error.hpp>
@@ -37,6 +37,11 @@ TEST_CASE("job workflow: schedule, timezone, overlap and on_failure are read") {
     auto plain = drover::parse_job("name = \"w\"\n" + task, "w.toml");
     CHECK_FALSE(plain.schedule);
     CHECK_FALSE(plain.on_failure);
+    CHECK(plain.options.order == drover::task_order::history);
+    auto fifo = drover::parse_job("name = \"w\"\norder = \"submission\"\n" + task, "w.toml");
+    CHECK(fifo.options.order == drover::task_order::submission);
+    CHECK(drover::parse_job("name = \"w\"\norder = \"history\"\n" + task, "w.toml").options.order ==
+          drover::task_order::history);
 }
 
 TEST_CASE("job workflow: mistakes are located errors") {
@@ -47,6 +52,9 @@ TEST_CASE("job workflow: mistakes are located errors") {
               .starts_with("w.toml:3:12: timezone: unknown time zone 'Nowhere/Town'"));
     CHECK(error_of("schedule = \"@daily\"\noverlap = \"both\"\n") ==
           "w.toml:3:11: overlap: must be \"skip\" or \"queue\", got \"both\"");
+    CHECK(error_of("order = \"fifo\"\n") == "w.toml:2:9: order: must be \"history\" or \"submission\", got \"fifo\"");
+    CHECK(error_of("order = 1\n") == "w.toml:2:9: order: expected a string, got integer");
+    CHECK(error_of("order = \"\"\n") == "w.toml:2:9: order: must be \"history\" or \"submission\", got \"\"");
     CHECK(error_of("overlap = \"skip\"\n").starts_with("w.toml:2:11: overlap: only means something with a schedule"));
     CHECK(error_of("[on_failure]\n").starts_with("w.toml:2:1: on_failure: give a command, a webhook or both"));
     CHECK(error_of("[on_failure]\ncommand = []\n").starts_with("w.toml:3:11: on_failure.command: must not be empty"));

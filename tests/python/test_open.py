@@ -207,3 +207,24 @@ def test_a_run_that_failed_on_configuration_can_be_fixed_and_run_with_callbacks_
     summary = s.run(on_task_finished=lambda task, outcome, state: seen.append(task.id))
     assert summary.ok
     assert sorted(seen) == ["a", "b", "nobody"]  # each once: the failed run's observer is gone
+
+
+def test_order_from_history_starts_the_longest_first_and_order_is_checked(tmp_path):
+    log = tmp_path / "starts"
+
+    def one_run(order):
+        s = drover.Scheduler(state_dir=str(tmp_path / "state"), executors=[drover.LocalExecutor(slots=1)],
+                             sink=drover.FileSink(str(tmp_path / "out"), fsync=False),
+                             journal=True, fresh=True, job_name="j", order=order)
+        for tid, secs in [("short", "0.05"), ("long", "0.4"), ("mid", "0.2")]:
+            s.submit(id=tid, command=["sh", "-c", f"echo {tid} >> {log}; sleep {secs}"])
+        assert s.run().ok
+        starts = log.read_text().split()
+        log.unlink()
+        return starts
+
+    assert one_run("history") == ["short", "long", "mid"]  # no history yet
+    assert one_run("history") == ["long", "mid", "short"]
+    assert one_run("submission") == ["short", "long", "mid"]
+    with pytest.raises(drover.ConfigError, match='order must be "history" or "submission", got "fifo"'):
+        make(tmp_path, order="fifo")

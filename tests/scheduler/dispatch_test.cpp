@@ -138,3 +138,47 @@ TEST_CASE("dispatch: thousands of short tasks all succeed" * doctest::timeout(12
     CHECK(sum.counts.dead == 0);
     CHECK(sum.counts.succeeded == 2000);
 }
+
+namespace {
+// A task that sleeps `secs` and prints one record; all of them share one command template.
+drover::task_spec sleeper(const std::string& id, const std::string& secs) {
+    return {.id = id,
+            .command = {"sh", "-c", "sleep \"$0\"; echo '{\"x\":1}'", secs},
+            .params = {{"secs", secs}}};
+}
+std::vector<std::string> start_order(const event_log& e) {
+    std::vector<std::string> out;
+    for (auto& [id, at] : e.started) out.push_back(id);
+    return out;
+}
+}  // namespace
+
+TEST_CASE("dispatch: the journal's history orders the next run longest first - new tasks of a known template by "
+          "its median, unknown ones first" * doctest::timeout(60)) {
+    sched_fixture f;
+    auto run = [&](bool extra, drover::task_order order) {
+        drover::scheduler_options o;
+        o.journal.enabled = true;
+        o.journal.fresh = true;  // every task runs again; the attempts (the history) stay
+        o.order = order;
+        auto s = f.make(1, o);
+        s.submit(sleeper("a-short", "0.05"));
+        s.submit(sleeper("b-long", "0.6"));
+        s.submit(sleeper("c-mid", "0.3"));
+        if (extra) {
+            s.submit(sleeper("d-new", "0.2"));  // no history of its own: the template's median (0.3)
+            s.submit({.id = "e-other", .command = {"true"}});  // no history at all
+        }
+        f.events.started.clear();
+        auto sum = s.run();
+        CHECK(sum.ok());
+        return start_order(f.events);
+    };
+    // No history yet: submission order.
+    CHECK(run(false, drover::task_order::history) == std::vector<std::string>{"a-short", "b-long", "c-mid"});
+    CHECK(run(true, drover::task_order::history) ==
+          std::vector<std::string>{"e-other", "b-long", "c-mid", "d-new", "a-short"});
+    // order = submission ignores the history.
+    CHECK(run(true, drover::task_order::submission) ==
+          std::vector<std::string>{"a-short", "b-long", "c-mid", "d-new", "e-other"});
+}

@@ -34,8 +34,9 @@ struct host_pool_options {
     /// 4 times a second). Hosts that appear join; hosts that disappear drain.
     std::string hosts_file;
     /// A command whose stdout lists the current hosts, one per line, run at start and every
-    /// hosts_refresh (e.g. `aws ec2 describe-instances ... --output text`). A run that fails,
-    /// or takes longer than hosts_timeout, is reported and the last good list is kept.
+    /// hosts_refresh, start to start (e.g. `aws ec2 describe-instances ... --output text`). A
+    /// run that fails, or takes longer than hosts_timeout, is reported and the last good list
+    /// is kept.
     std::vector<std::string> hosts_command;
     duration hosts_refresh{30000};
     duration hosts_timeout{30000};
