@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark (e): Docker executor. TASKS (200) tiny containers (`true`) over two dockerd on
-# this machine, 2 slots each: drover (`drover run`, Engine API) vs
-# `xargs -P4 docker run --rm` over the same two daemons (alternating), in one run.
+# Benchmark (f): Docker executor. TASKS (200) one-line tasks (`echo '{"i":N}'`) over two
+# dockerd on this machine, 2 slots each, side by side in one run:
+#   - drover, warm containers (reuse = "slot": one container per slot, a task = an exec),
+#   - drover, cold (a container per task: create, start, logs, remove),
+#   - the docker-py master of the seed design (bench/docker_py_master.py: a process per slot
+#     pulling from a shared queue, containers.run per task; Debian's python3-docker),
+#   - xargs -P4 docker run --rm over the same two daemons (alternating).
+# Every run of every runner must leave all TASKS records, or the benchmark stops.
 # The script starts its own two daemons (TESTING.md recipe: own data/exec roots, Unix socket
 # plus a loopback TCP port, no bridge network), imports a registry-free busybox image with
-# scripts/make-image.sh, and stops everything on exit. Needs root, docker.io, busybox-static.
+# scripts/make-image.sh, and stops everything on exit. Needs root, docker.io, busybox-static,
+# python3-docker (scripts/install-deps.sh --bench).
 # Usage: bench/docker.sh [BUILD_DIR] [TASKS]      (RUNS=3 by default; medians reported)
 set -euo pipefail
 build=${1:-build}
@@ -61,7 +67,8 @@ done
 echo "dockerd on ${hosts[0]} and ${hosts[1]}"
 DOCKER=$docker "$here/../scripts/make-image.sh" -t drover-bench:latest -H "${hosts[0]}" -H "${hosts[1]}" >/dev/null
 
-cat > "$work/docker.toml" <<TOML
+job() {  # $1 = file, $2 = extra executor keys
+    cat > "$1" <<TOML
 name = "bench-docker"
 state_dir = "$work/state"
 [[executors]]
@@ -69,37 +76,68 @@ kind = "docker"
 hosts = ["${hosts[0]}", "${hosts[1]}"]
 slots = 2
 default_image = "drover-bench:latest"
+$2
 [sink]
 kind = "file"
 path = "$work/out"
+fsync = false
 [[tasks]]
 id = "t-{i}"
-command = ["true"]
+command = ["echo", '{{"i":{i}}']
 foreach = { i = { from = 1, to = $n } }
 TOML
+}
+job "$work/cold.toml" ""
+job "$work/warm.toml" 'reuse = "slot"'
 
-run_drover() { "$drover" run "$work/docker.toml" >"$work/drover.log" 2>&1 || { cat "$work/drover.log" >&2; return 1; }; }
+# Each runner leaves its records under $work/out; a run counts only with all N of them.
+records() { find "$work/out" -type f -name '*.jsonl*' -exec sh -c 'for f; do case $f in *.gz) zcat "$f";; *) cat "$f";; esac; done' sh {} + | grep -c '"i"' || true; }
+check() { local got; got=$(records); [ "$got" = "$n" ] || { echo "$1: $got records, expected $n" >&2; exit 1; }; }
+run_drover() {  # $1 = job file
+    rm -rf "$work/out" "$work/state"
+    "$drover" run "$1" >"$work/drover.log" 2>&1 || { cat "$work/drover.log" >&2; return 1; }
+}
+run_cold() { run_drover "$work/cold.toml"; }
+run_warm() { run_drover "$work/warm.toml"; }
+run_master() {
+    rm -rf "$work/out"
+    /usr/bin/python3 "$here/docker_py_master.py" "${hosts[0]},${hosts[1]}" 2 "$n" drover-bench:latest "$work/out"
+}
 run_xargs() {
+    rm -rf "$work/out"; mkdir -p "$work/out"
     seq "$n" | xargs -P4 -I{} sh -c '
         if [ $(({} % 2)) -eq 0 ]; then h=$1; else h=$2; fi
-        exec "$3" -H "$h" run --rm --network none drover-bench:latest true' sh "${hosts[0]}" "${hosts[1]}" "$docker"
+        exec "$3" -H "$h" run --rm --network none drover-bench:latest echo "{\"i\":{}}" > "$4/{}.jsonl"' \
+        sh "${hosts[0]}" "${hosts[1]}" "$docker" "$work/out"
 }
 now() { date +%s.%N; }
 timed() { local t0; t0=$(now); "$@"; echo "$(now) - $t0" | bc -l; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+runners=(cold warm master xargs)
 run_xargs >/dev/null  # warm-up: both daemons have run containers before timing starts
-: > "$work/t_drover"; : > "$work/t_xargs"
+for k in "${runners[@]}"; do : > "$work/t_$k"; done
 for r in $(seq "$runs"); do
-    timed run_drover >> "$work/t_drover"
-    timed run_xargs >> "$work/t_xargs"
-    echo "run $r: drover $(tail -1 "$work/t_drover") s, xargs $(tail -1 "$work/t_xargs") s"
+    line="run $r:"
+    for k in "${runners[@]}"; do
+        timed "run_$k" >> "$work/t_$k"
+        check "$k"
+        line+=" $k $(tail -1 "$work/t_$k") s"
+    done
+    echo "$line"
 done
 left=$(for h in "${hosts[@]}"; do "$docker" -H "$h" ps -aq; done | wc -l)
-md=$(median < "$work/t_drover")
-mx=$(median < "$work/t_xargs")
-printf '\n%s tiny containers over 2 daemons x 2 slots, median of %s runs:\n' "$n" "$runs"
-printf '  drover (Engine API)           %8.2f s  %6.1f ms/task\n' "$md" "$(echo "$md * 1000 / $n" | bc -l)"
-printf '  xargs -P4 docker run --rm     %8.2f s  %6.1f ms/task\n' "$mx" "$(echo "$mx * 1000 / $n" | bc -l)"
-printf '  drover / xargs                %8.2f x\n' "$(echo "$md / $mx" | bc -l)"
+declare -A med
+for k in "${runners[@]}"; do med[$k]=$(median < "$work/t_$k"); done
+printf '\n%s one-line tasks (echo) over 2 daemons x 2 slots, median of %s runs:\n' "$n" "$runs"
+row() { printf '  %-34s %8.2f s  %6.1f ms/task\n' "$1" "$2" "$(echo "$2 * 1000 / $n" | bc -l)"; }
+row "drover, warm (reuse = \"slot\")" "${med[warm]}"
+row "drover, cold (a container per task)" "${med[cold]}"
+row "docker-py master (containers.run)" "${med[master]}"
+row "xargs -P4 docker run --rm" "${med[xargs]}"
+ratio() { echo "${med[$1]} / ${med[$2]}" | bc -l; }
+printf '  docker-py master / drover warm   %8.2f x   (target >= 3)\n' "$(ratio master warm)"
+printf '  drover cold / drover warm        %8.2f x   (target >= 3)\n' "$(ratio cold warm)"
+printf '  xargs / drover warm              %8.2f x\n' "$(ratio xargs warm)"
+printf '  docker-py master / drover cold   %8.2f x\n' "$(ratio master cold)"
 printf '  containers left on the daemons: %s\n' "$left"

@@ -101,17 +101,31 @@ print(seen.get("probing", "none"), seen.get("up", "none"))
 PY
 }
 
-# "WAIT PROBE START" for one round: change to joined, joined to up, up to the first task.
+# "WAIT/PROBE/DISPATCH/START" for one round: change to joined, joined to up, up to drover
+# handing the new host its first attempt (the attempt's started_ms in the journal), and from
+# there to the task's first line (the ssh session and the remote shell starting).
 phases_of() {
-    /usr/bin/python3 - "$1" "$(cat "$work/phases")" "$(first_on_new "$1")" <<'PY'
-import sys
+    /usr/bin/python3 - "$1" "$(cat "$work/phases")" "$work/out" "${ports[1]}" "$work/state/journal.db" <<'PY'
+import gzip, json, os, sqlite3, sys
 t0 = float(sys.argv[1])
 joined, up = (float(x) if x != "none" else None for x in sys.argv[2].split())
-first = sys.argv[3]
-if joined is None or up is None or first == "none":
+root, port, db = sys.argv[3], int(sys.argv[4]), sys.argv[5]
+first = None  # (time, task id) of the first record from the new host
+for d, _, files in os.walk(root):
+    for f in files:
+        if f.endswith(".jsonl.gz"):
+            for line in gzip.open(os.path.join(d, f), "rt"):
+                r = json.loads(line)
+                if r["port"] == port and (first is None or r["t"] < first[0]):
+                    first = (r["t"], f[: -len(".jsonl.gz")])
+if joined is None or up is None or first is None:
     print("none")
 else:
-    print(f"{joined - t0:.3f}/{up - joined:.3f}/{t0 + float(first) - up:.3f}")
+    row = sqlite3.connect(db).execute(
+        "SELECT max(started_ms) FROM attempts WHERE task_id=? AND started_ms <= ?",
+        (first[1], int(first[0] * 1000) + 1)).fetchone()
+    dispatch = row[0] / 1000 if row and row[0] else up
+    print(f"{joined - t0:.3f}/{up - joined:.3f}/{dispatch - up:.3f}/{first[0] - dispatch:.3f}")
 PY
 }
 
@@ -195,7 +209,8 @@ for label, vs in rows.items():
     else:
         print(f"  {label:40s} never{extra}")
 print(f"One ssh master connection (drover's probe): median {statistics.median(probes):.3f} s, max {max(probes):.3f} s")
-print("drover, per run: change -> joined (list read) / joined -> up (drover's probe) / up -> first task:")
+print("drover, per run: change -> joined (list read) / joined -> up (drover's probe) / up -> first attempt handed to it"
+      " / -> the task's first line:")
 for label, vs in parts.items():
     print(f"  {label:40s} {'  '.join(vs)}")
 # The issue's bound: one hosts_refresh plus the probe (drover's own, in that run).
@@ -207,8 +222,11 @@ for label, vs in parts.items():
     for total, p in zip(rows[label], vs):
         if total == "none" or p == "none":
             continue
-        wait, probe, start = map(float, p.split("/"))
-        over.append(float(total) - (period + probe))
+        wait, probe, dispatch, start = map(float, p.split("/"))
+        over.append((float(total) - start - (period + probe), float(total) - (period + probe)))
     if over:
-        print(f"  {label}: latency - (hosts_refresh + probe), per run: {' '.join(f'{o:+.3f}' for o in over)}")
+        print(f"  {label}: (first attempt handed over) - (hosts_refresh + probe), per run: "
+              f"{' '.join(f'{o[0]:+.3f}' for o in over)}")
+        print(f"  {label}: (task's first line) - (hosts_refresh + probe), per run: "
+              f"{' '.join(f'{o[1]:+.3f}' for o in over)}")
 PY

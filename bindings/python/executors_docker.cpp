@@ -34,6 +34,9 @@ reprobe_initial, reprobe_max, down_timeout
                  seconds, "10s" strings or timedeltas
 max_line_bytes   longer stdout lines become bad records
 reap             remove leftover containers of dead runs of the same state directory
+reuse            "none": a container per attempt; "slot": warm containers, one per slot,
+                 each task an exec in it (shared filesystem; a failed task's container is
+                 replaced). The image needs sh and setsid.
 
 A malformed host raises ConfigError naming it.
 )doc")
@@ -43,7 +46,8 @@ A malformed host raises ConfigError naming it.
                          std::string tls_cert_file, std::string tls_key_file, bool tls_verify,
                          std::string default_image, py::object connect_timeout, py::object request_timeout,
                          py::object ping_interval, py::object reprobe_initial, py::object reprobe_max,
-                         py::object down_timeout, std::size_t max_line_bytes, bool reap) {
+                         py::object down_timeout, std::size_t max_line_bytes, bool reap,
+                         const std::string& reuse) {
                  docker_executor_options o;
                  set_host_pool(o, {std::move(hosts), slots_per_host, std::move(hosts_file), std::move(hosts_command),
                                    hosts_refresh, hosts_timeout, reprobe_initial, reprobe_max, down_timeout});
@@ -58,6 +62,9 @@ A malformed host raises ConfigError naming it.
                  o.ping_interval = to_duration(ping_interval, "ping_interval");
                  o.max_line_bytes = max_line_bytes;
                  o.reap = reap;
+                 if (reuse == "slot") o.reuse = container_reuse::slot;
+                 else if (reuse != "none")
+                     throw config_error("reuse must be \"none\" or \"slot\", got \"" + reuse + "\"");
                  return std::make_shared<docker_executor>(std::move(o));
              }),
              py::kw_only(), py::arg("hosts") = d.hosts, py::arg("slots_per_host") = d.slots_per_host,
@@ -71,7 +78,7 @@ A malformed host raises ConfigError naming it.
              py::arg("ping_interval") = seconds(d.ping_interval),
              py::arg("reprobe_initial") = seconds(d.reprobe_initial), py::arg("reprobe_max") = seconds(d.reprobe_max),
              py::arg("down_timeout") = seconds(d.down_timeout), py::arg("max_line_bytes") = d.max_line_bytes,
-             py::arg("reap") = d.reap);
+             py::arg("reap") = d.reap, py::arg("reuse") = "none");
 }
 
 }  // namespace drover::python

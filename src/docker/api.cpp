@@ -51,6 +51,16 @@ std::string clip(std::string_view s, std::size_t n = 300) {
     return std::string(s.substr(0, n)) + "...";
 }
 
+std::string parse_id(std::string_view body, std::string_view what) {
+    auto v = parse_json(body, what);
+    const auto& o = object_of(v, what);
+    auto id = opt_string(o, "Id");
+    if (!id || id->empty()) throw protocol_error(fmt::format("{}: no Id", what));
+    if (id->size() > 128 || id->find_first_of("/?#% ") != std::string::npos)
+        throw protocol_error(fmt::format("{}: implausible Id {}", what, clip(*id, 80)));
+    return *id;
+}
+
 }  // namespace
 
 std::string url_encode(std::string_view s) {
@@ -69,16 +79,22 @@ std::string container_name(std::string_view run_id, std::string_view task_id, in
     return n;
 }
 
-std::string create_body(const task_spec& t, const std::string& image, const container_labels& l) {
-    json::object body;
-    body["Image"] = image;
-    json::array cmd;
-    for (auto& a : t.command) cmd.emplace_back(a);
-    body["Cmd"] = std::move(cmd);
+namespace {
+
+// Cmd (`prefix` then the task's argv), Env and WorkingDir: a container's or an exec's.
+void put_process(json::object& body, json::array prefix, const task_spec& t) {
+    for (auto& a : t.command) prefix.emplace_back(a);
+    body["Cmd"] = std::move(prefix);
     json::array env;
     for (auto& [k, v] : t.env) env.emplace_back(k + "=" + v);
     body["Env"] = std::move(env);
     if (!t.workdir.empty()) body["WorkingDir"] = t.workdir;
+}
+
+json::object create_object(const task_spec& t, const std::string& image, const container_labels& l) {
+    json::object body;
+    body["Image"] = image;
+    put_process(body, {}, t);
     body["Tty"] = false;
     body["OpenStdin"] = false;
     body["AttachStdin"] = false;
@@ -99,7 +115,62 @@ std::string create_body(const task_spec& t, const std::string& image, const cont
     if (c.cpus > 0) host["NanoCpus"] = static_cast<std::int64_t>(std::llround(c.cpus * 1e9));
     host["LogConfig"] = json::object{{"Type", "json-file"}, {"Config", json::object{}}};
     body["HostConfig"] = std::move(host);
+    return body;
+}
+
+// Runs "$@" in a session of its own and waits; then kills what it left in that session.
+// (A timeout or cancel removes the whole container instead.)
+constexpr std::string_view exec_wrapper = R"(setsid "$@" </dev/null &
+c=$!
+wait $c; rc=$?
+kill -KILL -$c 2>/dev/null
+exit $rc)";
+
+}  // namespace
+
+std::string create_body(const task_spec& t, const std::string& image, const container_labels& l) {
+    return json::serialize(create_object(t, image, l));
+}
+
+std::string warm_create_body(const task_spec& t, const std::string& image, const container_labels& l) {
+    auto body = create_object(t, image, l);
+    // PID 1 of the container: sleeps until the container is removed (force: SIGKILL).
+    body["Cmd"] = json::array{"sh", "-c", "while :; do sleep 3600; done"};
+    body["Env"] = json::array{};
+    body.erase("WorkingDir");
+    body["Labels"].as_object()["drover.warm"] = "1";
     return json::serialize(body);
+}
+
+std::string warm_container_name(std::string_view run_id, std::uint64_t n) {
+    return container_name(run_id, "warm", static_cast<int>(n % 1000000000));
+}
+
+std::string warm_key(const task_spec& t, const std::string& image) {
+    const auto* d = t.extension<docker_task_options>();
+    const container_options c = d ? d->container : container_options{};
+    return fmt::format("{}\n{}\n{}\n{}", image, c.network == container_network::host ? "host" : "none", c.memory,
+                       c.cpus);
+}
+
+std::string exec_create_body(const task_spec& t) {
+    json::object body;
+    put_process(body, json::array{"sh", "-c", json::string(exec_wrapper), "drover"}, t);
+    body["AttachStdin"] = false;
+    body["AttachStdout"] = true;
+    body["AttachStderr"] = true;
+    body["Tty"] = false;
+    return json::serialize(body);
+}
+
+std::string exec_create_target(std::string_view container_id) {
+    return fmt::format("{}/containers/{}/exec", api_prefix, url_encode(container_id));
+}
+std::string exec_start_target(std::string_view exec_id) {
+    return fmt::format("{}/exec/{}/start", api_prefix, url_encode(exec_id));
+}
+std::string exec_inspect_target(std::string_view exec_id) {
+    return fmt::format("{}/exec/{}/json", api_prefix, url_encode(exec_id));
 }
 
 std::string create_target(std::string_view name) {
@@ -149,14 +220,19 @@ std::string error_message(unsigned status, std::string_view body) {
     return clip(body);
 }
 
-std::string parse_create(std::string_view body) {
-    auto v = parse_json(body, "container create response");
-    const auto& o = object_of(v, "container create response");
-    auto id = opt_string(o, "Id");
-    if (!id || id->empty()) throw protocol_error("container create response: no Id");
-    if (id->size() > 128 || id->find_first_of("/?#% ") != std::string::npos)
-        throw protocol_error("container create response: implausible Id " + clip(*id, 80));
-    return *id;
+std::string parse_create(std::string_view body) { return parse_id(body, "container create response"); }
+
+std::string parse_exec_create(std::string_view body) { return parse_id(body, "exec create response"); }
+
+exec_state parse_exec_inspect(std::string_view body) {
+    auto v = parse_json(body, "exec inspect response");
+    const auto& o = object_of(v, "exec inspect response");
+    exec_state r;
+    auto it = o.find("Running");
+    if (it == o.end() || !it->value().is_bool()) throw protocol_error("exec inspect response: no Running");
+    r.running = it->value().get_bool();
+    if (!r.running) r.exit_code = int_field(o, "ExitCode", "exec inspect response");
+    return r;
 }
 
 wait_result parse_wait(std::string_view body) {

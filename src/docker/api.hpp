@@ -43,6 +43,31 @@ struct container_labels {
 /// NanoCpus and the json-file log driver (so logs can be followed).
 std::string create_body(const task_spec& t, const std::string& image, const container_labels& l);
 
+/// Warm containers (docker_executor_options::reuse): a slot's long-lived container, with
+/// create_body's image and HostConfig, no task env, and a command that only waits until the
+/// container is removed; labelled drover.warm=1 (drover.task empty).
+std::string warm_create_body(const task_spec& t, const std::string& image, const container_labels& l);
+/// "drover-<run>-warm-<n>".
+std::string warm_container_name(std::string_view run_id, std::uint64_t n);
+/// Tasks whose keys are equal can run in the same warm container: the image and the
+/// container settings (network, memory, cpus).
+std::string warm_key(const task_spec& t, const std::string& image);
+/// The body of POST /containers/{id}/exec: the task's command with its env and workdir,
+/// run by `sh` in a session of its own; whatever the task leaves in that session is killed
+/// when it ends. stdout and stderr attached, no TTY, no stdin.
+std::string exec_create_body(const task_spec& t);
+std::string exec_create_target(std::string_view container_id);
+std::string exec_start_target(std::string_view exec_id);  ///< body: exec_start_body
+inline constexpr std::string_view exec_start_body = R"({"Detach":false,"Tty":false})";
+std::string exec_inspect_target(std::string_view exec_id);
+/// POST /containers/{id}/exec answered 201: the exec's Id.
+std::string parse_exec_create(std::string_view body);
+struct exec_state {
+    bool running = false;
+    std::int64_t exit_code = -1;
+};
+exec_state parse_exec_inspect(std::string_view body);
+
 /// "/v1.41/containers/create?name=..." etc.
 std::string create_target(std::string_view name);
 std::string start_target(std::string_view id);

@@ -15,15 +15,21 @@ std::string_view to_string(step s) noexcept {
         case step::rest: return "rest";
         case step::wait: return "wait";
         case step::inspect: return "inspect";
+        case step::exec_create: return "exec create";
+        case step::exec_start: return "exec start";
+        case step::exec_inspect: return "exec inspect";
         case step::remove: return "remove";
         case step::done: return "done";
     }
     return "?";
 }
 
-lifecycle::lifecycle(std::string host, std::string name, std::string image, std::string create_body, pull_policy pull)
+lifecycle::lifecycle(std::string host, std::string name, std::string image, std::string create_body, pull_policy pull,
+                     std::optional<warm_exec> warm)
     : host_(std::move(host)), name_(std::move(name)), image_(std::move(image)), create_body_(std::move(create_body)),
-      pull_(pull) {}
+      pull_(pull), warm_(std::move(warm)) {
+    if (warm_) id_ = warm_->container_id;
+}
 
 action lifecycle::request(step s) {
     step_ = s;
@@ -59,13 +65,30 @@ action lifecycle::request(step s) {
             a.unbounded = true;
             break;
         case step::inspect: a.target = inspect_target(id_); break;
-        case step::remove: a.method = verb::delete_; a.target = remove_target(id_); break;
+        case step::exec_create:
+            a.method = verb::post;
+            a.target = exec_create_target(id_);
+            a.body = warm_->exec_body;
+            break;
+        case step::exec_start:
+            a.method = verb::post;
+            a.target = exec_start_target(exec_id_);
+            a.body = std::string(exec_start_body);
+            a.streamed = true;
+            a.unbounded = true;
+            break;
+        case step::exec_inspect: a.target = exec_inspect_target(exec_id_); break;
+        case step::remove:
+            removing_ = true;
+            a.method = verb::delete_;
+            a.target = remove_target(id_);
+            break;
         case step::done: return finish();
     }
     return a;
 }
 
-action lifecycle::begin() { return request(step::create); }
+action lifecycle::begin() { return request(warm_ && !id_.empty() ? step::exec_create : step::create); }
 
 action lifecycle::finish() {
     step_ = step::done;
@@ -122,7 +145,7 @@ action lifecycle::on_response(step s, unsigned status, std::string_view body) {
                                                                                 host_, error_message(status, body)));
             }
             case step::start:
-                if (status == 204 || status == 304) return request(step::logs);
+                if (status == 204 || status == 304) return request(warm_ ? step::exec_create : step::logs);
                 return fail_then_remove(failure_class::spawn_error, fmt::format("cannot start container on {}: {}",
                                                                                 host_, error_message(status, body)));
             case step::logs:
@@ -159,6 +182,9 @@ action lifecycle::on_response(step s, unsigned status, std::string_view body) {
                 }
                 return request(step::rest);
             }
+            case step::exec_create:
+            case step::exec_start:
+            case step::exec_inspect: return on_exec_response(s, status, body);
             case step::remove:
                 // 404: already gone. Anything else leaves a container behind for the reaper;
                 // the attempt's own result stands.
@@ -171,7 +197,61 @@ action lifecycle::on_response(step s, unsigned status, std::string_view body) {
     return {};
 }
 
+action lifecycle::on_exec_response(step s, unsigned status, std::string_view body) {
+    switch (s) {
+        case step::exec_create:
+            if (status == 201) {
+                exec_id_ = parse_exec_create(body);
+                return request(step::exec_start);
+            }
+            // The slot's container is gone or stopped (removed by hand, killed, the daemon
+            // restarted): not the task's fault. Requeued without spending a retry.
+            if (status == 404 || status == 409)
+                return fail_then_remove(failure_class::executor_lost,
+                                        fmt::format("warm container {} on {} is gone: {}", name_, host_,
+                                                    error_message(status, body)));
+            return fail_then_remove(failure_class::spawn_error,
+                                    fmt::format("cannot exec in container {} on {}: {}", name_, host_,
+                                                error_message(status, body)));
+        case step::exec_start: return on_logs_done(status, body, {});
+        case step::exec_inspect: {
+            if (status != 200)
+                return fail_then_remove(failure_class::spawn_error, fmt::format("cannot inspect exec on {}: {}", host_,
+                                                                                error_message(status, body)));
+            auto st = parse_exec_inspect(body);
+            // The stream ends when the process exits; the daemon may record it a moment later.
+            if (st.running) {
+                if (++inspections_ < 100) return request(step::exec_inspect);
+                return fail_then_remove(failure_class::spawn_error,
+                                        fmt::format("exec on {} still running after its output ended", host_));
+            }
+            result_.exit_code = static_cast<int>(st.exit_code);
+            if (st.exit_code == 0) {
+                have_result_ = true;
+                return finish();  // the container stays for the next task
+            }
+            // Docker records OOMKilled for a container's main process only: an exec killed for
+            // the memory limit is a SIGKILL like any other.
+            return fail_then_remove(failure_class::exit_code,
+                                    st.exit_code == 137
+                                        ? fmt::format("exit code 137 on {}: killed (SIGKILL; over the container's "
+                                                      "memory limit?)", host_)
+                                        : fmt::format("exit code {} on {}", st.exit_code, host_));
+        }
+        default: return {};
+    }
+}
+
 action lifecycle::on_logs_done(unsigned status, std::string_view body, std::string stream_error) {
+    if (step_ == step::exec_start) {
+        if (!stream_error.empty())
+            return fail_then_remove(failure_class::spawn_error,
+                                    fmt::format("corrupt exec stream from {}: {}", host_, stream_error));
+        if (status != 200 && status != 101)
+            return fail_then_remove(failure_class::spawn_error,
+                                    fmt::format("cannot start exec on {}: {}", host_, error_message(status, body)));
+        return request(step::exec_inspect);
+    }
     if (step_ == step::rest) {
         // Output may be missing: whatever inspect said, the attempt cannot count as a success.
         if (!stream_error.empty() || status != 200) {

@@ -12,6 +12,14 @@
 // let finish first so the container it makes is removed too. A transport failure means the
 // daemon is unreachable: the attempt ends as executor_lost without a remove (the reaper
 // removes the container when the host is back).
+//
+// Warm (docker_executor_options::reuse = slot), in a slot's long-lived container:
+//
+//   [[pull] -> create -> start] -> exec_create -> exec_start (stream) -> exec_inspect -> done
+//
+// (create and start only when the slot has no container yet.) A success keeps the container
+// for the slot's next task (keep_container()); a failure, timeout or cancel removes it, so
+// the next task gets a fresh one and a broken task's state does not leak.
 
 #include <drover/executor.hpp>
 
@@ -25,7 +33,7 @@
 
 namespace drover::docker {
 
-enum class step { pull, create, start, logs, wait, inspect, rest, remove, done };
+enum class step { pull, create, start, logs, wait, inspect, rest, exec_create, exec_start, exec_inspect, remove, done };
 std::string_view to_string(step) noexcept;
 
 struct action {
@@ -39,19 +47,27 @@ struct action {
     std::string target;
     std::string body;
     bool abort_current = false;
-    bool streamed = false;  ///< logs and pull: the driver reads the body as it comes
-    bool unbounded = false; ///< logs and wait last as long as the task: no request timeout
+    bool streamed = false;  ///< logs, exec_start and pull: the driver reads the body as it comes
+    bool unbounded = false; ///< logs, exec_start and wait last as long as the task: no request timeout
+};
+
+/// A warm attempt: the slot's container (empty id: create and start it first) and the exec.
+struct warm_exec {
+    std::string container_id;
+    std::string exec_body;  ///< exec_create_body(task)
 };
 
 class lifecycle {
 public:
     /// `host` names the daemon in messages ("tcp://127.0.0.1:2375").
-    lifecycle(std::string host, std::string name, std::string image, std::string create_body, pull_policy pull);
+    lifecycle(std::string host, std::string name, std::string image, std::string create_body, pull_policy pull,
+              std::optional<warm_exec> warm = std::nullopt);
 
     action begin();
     /// The answer to the request of step `s` (ignored unless `s` is the current step).
     action on_response(step s, unsigned status, std::string_view body);
-    /// The logs or rest stream ended (its status; stream_error when the frames were corrupt).
+    /// The logs, rest or exec_start stream ended (its status; stream_error when the frames
+    /// were corrupt).
     action on_logs_done(unsigned status, std::string_view body, std::string stream_error);
     /// The request of step `s` failed below HTTP (connection refused or reset, timeout, TLS).
     action on_transport_error(step s, std::string error);
@@ -64,14 +80,25 @@ public:
     const execution_result& result() const noexcept { return result_; }
     /// True when the attempt ended because the daemon could not be reached.
     bool daemon_lost() const noexcept { return lost_; }
+    /// Warm, done: the container is up and clean for the slot's next task.
+    bool keep_container() const noexcept {
+        return warm_ && step_ == step::done && !removing_ && !lost_ && !cancelled_ && !id_.empty() &&
+               result_.failure == failure_class::none;
+    }
 
 private:
     action request(step s);
     action fail_then_remove(failure_class f, std::string message);
     action finish();
 
+    action on_exec_response(step s, unsigned status, std::string_view body);
+
     std::string host_, name_, image_, create_body_;
     pull_policy pull_;
+    std::optional<warm_exec> warm_;
+    std::string exec_id_;
+    int inspections_ = 0;
+    bool removing_ = false;
     bool pulled_ = false;
     bool waited_ = false;
     bool cancelled_ = false;

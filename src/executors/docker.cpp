@@ -9,12 +9,14 @@
 #include "docker/frames.hpp"
 #include "docker/lifecycle.hpp"
 #include "executors/docker_hosts.hpp"
+#include "executors/docker_warm.hpp"
 #include "executors/host_fleet.hpp"
 #include "http/client.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
@@ -41,8 +43,9 @@ protected:
 struct docker_host {
     http::client_options client_opts;
     std::unique_ptr<http::client> client;
-    std::set<std::string> live;  // container names of running attempts
+    std::set<std::string> live;  // container names of running attempts, and warm containers
     std::set<attempt_hook*> ops;
+    detail::warm_pool warm;      // reuse = slot
 };
 
 // TLS failures and wrong answers do not heal by waiting: the host is not used in this run.
@@ -59,6 +62,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
     std::optional<executor_context> ctx;
     std::string state_label;
     detail::unique_fd run_lock;
+    std::uint64_t warm_made = 0;  // numbers the warm containers of the run
 
     explicit impl(docker_executor_options o) : opts(docker_options_from_env(std::move(o))) {
         if (opts.slots_per_host == 0) throw config_error("docker executor: slots per host must be >= 1");
@@ -94,6 +98,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
     void open_host(std::uint32_t h, const std::string& spec) override {
         auto& s = at(h);
         s = docker_host{};
+        s.warm = detail::warm_pool(opts.slots_per_host);
         s.client_opts = detail::docker_client_options(spec, opts);
         try {
             s.client = std::make_unique<http::client>(ctx->io_ex, s.client_opts);
@@ -127,7 +132,42 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
     void host_reachable(std::uint32_t h) override { reap(h); }
     void lose_attempts(std::uint32_t h, const std::string& why) override;
     void close_host(std::uint32_t h) noexcept override {
-        if (h < hosts.size()) hosts[h].client.reset();
+        if (h >= hosts.size()) return;
+        remove_now(h, hosts[h].warm.take_idle());
+        hosts[h].client.reset();
+    }
+
+    // Removes containers and waits for the answers (bounded by the request timeout): the
+    // warm containers of a host that leaves, or of every host when the run ends, are gone
+    // before it goes on. A daemon that does not answer leaves them to the reaper.
+    void remove_now(std::uint32_t h, const std::vector<detail::warm_container>& gone) noexcept {
+        if (gone.empty()) return;
+        try {
+            asio::io_context ioc;
+            http::client c(ioc.get_executor(), hosts[h].client_opts);
+            for (const auto& w : gone) {
+                hosts[h].live.erase(w.name);
+                if (w.id.empty()) continue;
+                http::request del;
+                del.method = boost::beast::http::verb::delete_;
+                del.target = docker::remove_target(w.id);
+                c.async_request(std::move(del), [](http::result) {});
+            }
+            ioc.run_for(opts.connect_timeout + opts.request_timeout);
+        } catch (const std::exception& e) {
+            report(fmt::format("host {}: cannot remove warm containers: {}", label(h), e.what()));
+        }
+    }
+
+    // An idle warm container of another key makes room for a new one: removed in the background.
+    void evict(std::uint32_t h, const detail::warm_container& w) {
+        auto& s = hosts[h];
+        s.live.erase(w.name);
+        if (w.id.empty() || !s.client) return;
+        http::request del;
+        del.method = boost::beast::http::verb::delete_;
+        del.target = docker::remove_target(w.id);
+        s.client->async_request(std::move(del), [](http::result) {});
     }
 
     // Removes leftovers on host i: containers of this state directory whose run is not live,
@@ -174,6 +214,8 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
 
     void stop_run() noexcept override {
         if (!ctx) return;
+        for (std::uint32_t h = 0; h < hosts.size(); ++h)
+            if (hosts[h].client) remove_now(h, hosts[h].warm.take_idle());
         fleet->stop();
         detail::unlock_docker_run(run_lock, ctx->state_dir, ctx->run_id);
         ctx.reset();
@@ -185,6 +227,7 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
     std::shared_ptr<docker_executor::impl> ex;
     std::uint32_t host;
     std::string name;
+    bool warm;
     docker::lifecycle fsm;
     attempt_io& io;
     executor::completion_handler handler;
@@ -201,9 +244,9 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
     std::string logs_error_body;
     bool done = false;
 
-    attempt_op(std::shared_ptr<docker_executor::impl> e, std::uint32_t h, std::string n, docker::lifecycle f,
+    attempt_op(std::shared_ptr<docker_executor::impl> e, std::uint32_t h, std::string n, bool w, docker::lifecycle f,
                attempt_io& i, executor::completion_handler hd, asio::any_io_executor x, std::size_t max_line)
-        : ex(std::move(e)), host(h), name(std::move(n)), fsm(std::move(f)), io(i), handler(std::move(hd)),
+        : ex(std::move(e)), host(h), name(std::move(n)), warm(w), fsm(std::move(f)), io(i), handler(std::move(hd)),
           io_ex(std::move(x)), lines(max_line) {}
 
     docker_host& hs() { return ex->hosts[host]; }
@@ -230,7 +273,7 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
         auto at = a.at;
         auto done_cb = asio::bind_cancellation_slot(
             sig->slot(), [self = shared_from_this(), my, at, sig](http::result res) { self->on_result(my, at, res); });
-        if (at == step::logs || at == step::rest) {
+        if (at == step::logs || at == step::rest || at == step::exec_start) {
             logs_status = 0;
             logs_error_body.clear();
             frames = docker::frame_decoder{};
@@ -277,7 +320,7 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
             }
             return run(fsm.on_transport_error(at, res.error));
         }
-        if (at == step::logs || at == step::rest) {
+        if (at == step::logs || at == step::rest || at == step::exec_start) {
             frames.finish();
             return run(fsm.on_logs_done(logs_status ? logs_status : res.res.status, logs_error_body, frames.error()));
         }
@@ -303,7 +346,14 @@ struct docker_executor::impl::attempt_op final : attempt_hook, std::enable_share
             lines.finish([&](std::string_view l) { io.on_stdout_line(l); },
                          [&](std::uint64_t n, std::string_view head) { io.on_stdout_oversized(n, head); });
         auto& h = hs();
-        h.live.erase(name);
+        if (!warm) {
+            h.live.erase(name);
+        } else if (fsm.keep_container()) {
+            h.warm.release(name, fsm.container_id());
+        } else {
+            h.warm.release(name, std::nullopt);
+            h.live.erase(name);  // removed, or left to the reaper (its daemon was lost)
+        }
         h.ops.erase(this);
         auto slot = asio::get_associated_cancellation_slot(handler);
         if (slot.is_connected()) slot.clear();
@@ -319,6 +369,9 @@ void docker_executor::impl::lose_attempts(std::uint32_t i, const std::string& wh
         auto keep = op->shared_from_this();
         op->lost(why);
     }
+    // Idle warm containers of a lost daemon are left to the reaper (this run's containers that
+    // run no attempt) when it is back; the slots start fresh ones.
+    for (const auto& w : hosts[i].warm.take_idle()) hosts[i].live.erase(w.name);
 }
 
 void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io,
@@ -341,13 +394,26 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
     if (!chosen) return fail_now(failure_class::executor_lost, "no Docker host is up");
     std::uint32_t i = *chosen;
     auto& h = hosts[i];
-    auto name = docker::container_name(req.run_id, req.task.id, req.attempt);
-    docker::container_labels labels{std::string(req.run_id), req.task.id, req.attempt, state_label};
-    docker::lifecycle fsm(label(i), name, image, docker::create_body(req.task, image, labels), d.container.pull);
+    bool warm = opts.reuse == container_reuse::slot;
+    std::string name;
+    std::optional<docker::lifecycle> fsm;
+    if (!warm) {
+        name = docker::container_name(req.run_id, req.task.id, req.attempt);
+        docker::container_labels labels{std::string(req.run_id), req.task.id, req.attempt, state_label};
+        fsm.emplace(label(i), name, image, docker::create_body(req.task, image, labels), d.container.pull);
+    } else {
+        auto lease = h.warm.acquire(docker::warm_key(req.task, image),
+                                    [&] { return docker::warm_container_name(req.run_id, ++warm_made); });
+        if (lease.evicted) evict(i, *lease.evicted);
+        name = lease.name;
+        docker::container_labels labels{std::string(req.run_id), "", 0, state_label};
+        fsm.emplace(label(i), name, image, docker::warm_create_body(req.task, image, labels), d.container.pull,
+                    docker::warm_exec{lease.id, docker::exec_create_body(req.task)});
+    }
     h.live.insert(name);
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto op = std::make_shared<attempt_op>(shared_from_this(), i, name, std::move(fsm), io, std::move(handler), io_ex,
-                                           opts.max_line_bytes);
+    auto op = std::make_shared<attempt_op>(shared_from_this(), i, name, warm, std::move(*fsm), io, std::move(handler),
+                                           io_ex, opts.max_line_bytes);
     h.ops.insert(op.get());
     if (slot.is_connected())
         slot.assign([weak = std::weak_ptr<attempt_op>(op)](asio::cancellation_type) {

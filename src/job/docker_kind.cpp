@@ -31,7 +31,7 @@ std::optional<duration> positive(const job_table& t, std::string_view key) {
 docker_executor_options read_docker(const job_table& t) {
     std::vector<std::string_view> keys = host_pool_keys;
     keys.insert(keys.end(), {"kind", "tls", "tls_ca", "tls_cert", "tls_key", "tls_verify", "default_image",
-                             "connect_timeout", "request_timeout", "ping_interval", "max_line_bytes", "reap"});
+                             "connect_timeout", "request_timeout", "ping_interval", "max_line_bytes", "reap", "reuse"});
     t.check_keys(keys);
     docker_executor_options o;
     if (auto v = t.get_bool("tls")) o.tls.enabled = *v;
@@ -47,6 +47,11 @@ docker_executor_options read_docker(const job_table& t) {
     if (auto v = positive(t, "ping_interval")) o.ping_interval = *v;
     if (auto v = line_limit(t)) o.max_line_bytes = *v;
     if (auto v = t.get_bool("reap")) o.reap = *v;
+    if (auto v = t.get_string("reuse")) {
+        if (*v == "slot") o.reuse = container_reuse::slot;
+        else if (*v == "none") o.reuse = container_reuse::none;
+        else t.fail("reuse", "must be \"none\" (a container per attempt) or \"slot\" (warm containers), got \"" + *v + "\"");
+    }
     // The pool last: the hosts' TLS depends on `tls`. No hosts = DOCKER_HOST & co., like the docker CLI.
     read_host_pool(t, o, [&](const std::string& h) { docker_client_options(h, o); },
                    "e.g. hosts = [\"tcp://10.0.0.5:2375\"], or leave it out to use DOCKER_HOST");

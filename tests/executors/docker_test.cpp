@@ -3,7 +3,7 @@
 // cancel, reaping after the scheduler itself was killed, and TLS.
 #include <doctest/doctest.h>
 
-#include "executors/fleet_watch.hpp"
+#include "executors/docker_run.hpp"
 #include "scheduler/fixture.hpp"
 #include "services/dockerd.hpp"
 
@@ -22,56 +22,6 @@ using namespace std::chrono_literals;
 using namespace drover::test;
 
 
-namespace {
-
-using host_events = fleet_watch;
-
-struct docker_run {
-    temp_dir dir;
-    fs::path out = dir / "out";
-    event_log events;
-    host_events hosts;
-    std::shared_ptr<drover::docker_executor> ex;
-
-    drover::scheduler make(drover::docker_executor_options o) {
-        drover::scheduler s({.state_dir = dir / "state", .seed = 42});
-        ex = std::make_shared<drover::docker_executor>(std::move(o));
-        s.add_executor(std::shared_ptr<drover::executor>(ex));
-        s.set_sink(drover::file_sink({.root = out, .fsync = false}));
-        s.add_observer(events);
-        s.add_observer(hosts);
-        return s;
-    }
-    std::size_t attempts_on(const std::string& host) const {
-        for (auto& [h, n] : ex->attempts_per_host())
-            if (h == host) return n;
-        FAIL("no host " << host);
-        return 0;
-    }
-};
-
-std::string dump(const drover::run_summary& sum) {
-    std::string s;
-    for (auto& t : sum.tasks) {
-        s += t.id + ": " + std::string(drover::to_string(t.state)) + " after " + std::to_string(t.attempts) +
-             " attempts: " + std::string(drover::to_string(t.last.failure)) + ": " + t.last.message;
-        for (auto& l : t.last.stderr_tail) s += "\n    | " + l;
-        s += "\n";
-        if (s.size() > 4000) break;
-    }
-    return s;
-}
-
-void check_no_containers(const dockerd_fleet& fleet, const std::string& run_id) {
-    for (std::size_t i = 0; i < fleet.size(); ++i) {
-        auto left = fleet.containers_of_run(i, run_id);
-        std::string names;
-        for (auto& n : left) names += n + " ";
-        CHECK_MESSAGE(left.empty(), "daemon " << i << " still has containers of run " << run_id << ": " << names);
-    }
-}
-
-}  // namespace
 
 TEST_CASE("docker: 60 tasks over two daemons with 2 slots each, records exactly once" * doctest::timeout(300)) {
     DOCKERD_OR_SKIP();

@@ -88,6 +88,37 @@ std::size_t started_on(const Executor& ex, const std::string& host) {
     return n;
 }
 
+/// A scheduler (no journal) in a scratch directory whose only executor is a host-pool
+/// executor, with a file sink, an event log and a fleet_watch; keeps the executor so tests
+/// can ask it for per-host counts and failures.
+template <class Executor>
+struct pool_run {
+    temp_dir dir;
+    fs::path out = dir / "out";
+    event_log events;
+    fleet_watch hosts;
+    std::shared_ptr<Executor> ex;
+
+    template <class Options>
+    drover::scheduler make(Options o) {
+        drover::scheduler s({.state_dir = dir / "state", .seed = 42});
+        ex = std::make_shared<Executor>(std::move(o));
+        s.add_executor(std::shared_ptr<drover::executor>(ex));
+        s.set_sink(drover::file_sink({.root = out, .fsync = false}));
+        s.add_observer(events);
+        s.add_observer(hosts);
+        return s;
+    }
+    std::vector<std::string> output_records() const { return read_records(out); }
+    /// Attempts started on `host`; fails the test when the executor has no such host.
+    std::size_t attempts_on(const std::string& host) const {
+        for (auto& [h, n] : ex->attempts_per_host())
+            if (h == host) return n;
+        FAIL("no host " << host << " in attempts_per_host()");
+        return 0;
+    }
+};
+
 /// A journaled scheduler in a scratch directory whose only executor is a fleet executor,
 /// with a file sink and a fleet_watch; `list` replaces a host list file atomically.
 template <class Executor>
@@ -120,6 +151,19 @@ struct fleet_run {
         return 0;
     }
 };
+
+/// Every task's state, attempts, last failure and stderr tail (for failure messages).
+inline std::string dump(const drover::run_summary& sum) {
+    std::string s;
+    for (auto& t : sum.tasks) {
+        s += t.id + ": " + std::string(drover::to_string(t.state)) + " after " + std::to_string(t.attempts) +
+             " attempts: " + std::string(drover::to_string(t.last.failure)) + ": " + t.last.message;
+        for (auto& l : t.last.stderr_tail) s += "\n    | " + l;
+        s += "\n";
+        if (s.size() > 4000) break;
+    }
+    return s;
+}
 
 /// n tasks printing {"i":N} after `sleep`; the records they print, sorted.
 inline std::vector<std::string> submit_numbered(drover::scheduler& s, int n, const std::string& sleep) {

@@ -17,51 +17,13 @@ using namespace drover::test;
 
 namespace {
 
-using host_events = fleet_watch;
-
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;
 }
 
-/// A scheduler in a scratch directory whose only executor is SSH; keeps the executor so
-/// tests can ask it for per-host counts and failures.
-struct ssh_run {
-    temp_dir dir;
-    fs::path out = dir / "out";
-    event_log events;
-    host_events hosts;
-    std::shared_ptr<drover::ssh_executor> ex;
+using ssh_run = pool_run<drover::ssh_executor>;
 
-    drover::scheduler make(drover::ssh_executor_options o) {
-        drover::scheduler s({.state_dir = dir / "state", .seed = 42});
-        ex = std::make_shared<drover::ssh_executor>(std::move(o));
-        s.add_executor(std::shared_ptr<drover::executor>(ex));
-        s.set_sink(drover::file_sink({.root = out, .fsync = false}));
-        s.add_observer(events);
-        s.add_observer(hosts);
-        return s;
-    }
-    std::vector<std::string> output_records() const { return read_records(out); }
-    std::size_t attempts_on(const std::string& host) const {
-        for (auto& [h, n] : ex->attempts_per_host())
-            if (h == host) return n;
-        FAIL("no host " << host << " in attempts_per_host()");
-        return 0;
-    }
-};
-
-std::string dump(const drover::run_summary& sum) {
-    std::string s;
-    for (auto& t : sum.tasks) {
-        s += t.id + ": " + std::string(drover::to_string(t.state)) + " after " + std::to_string(t.attempts) +
-             " attempts: " + t.last.message;
-        for (auto& l : t.last.stderr_tail) s += "\n    | " + l;
-        s += "\n";
-        if (s.size() > 4000) break;
-    }
-    return s;
-}
 
 }  // namespace
 

@@ -141,6 +141,23 @@ TEST_CASE("job docker: mistakes name line, column, key and problem") {
 
     m = error_of(docker_exec("default_image = \"\""));
     CHECK_HAS(m, "executors[0].default_image: must not be empty");
+
+    m = error_of(docker_exec("reuse = \"container\""));
+    CHECK_HAS(m, "d.toml:4:9");
+    CHECK_HAS(m, "executors[0].reuse: must be \"none\" (a container per attempt) or \"slot\" (warm containers), got "
+                 "\"container\"");
+    m = error_of(docker_exec("reuse = true"));
+    CHECK_HAS(m, "executors[0].reuse: expected a string, got boolean");
+}
+
+TEST_CASE("job docker: reuse = \"slot\" turns on warm containers") {
+    auto reuse_of = [](std::string_view line) {
+        auto j = drover::parse_job(docker_exec("hosts = [\"tcp://h:1\"]\n" + std::string(line)), "d.toml");
+        return j.executors.at(0).options_as<drover::docker_executor_options>().reuse;
+    };
+    CHECK(reuse_of("reuse = \"slot\"") == drover::container_reuse::slot);
+    CHECK(reuse_of("reuse = \"none\"") == drover::container_reuse::none);
+    CHECK(reuse_of("") == drover::container_reuse::none);
 }
 
 TEST_CASE("job docker: container key mistakes") {

@@ -24,6 +24,18 @@ struct docker_tls_options {
     bool verify = true;       ///< verify the daemon's certificate and address
 };
 
+/// What a task runs in.
+enum class container_reuse {
+    /// A new container per attempt (created, started, removed): nothing is shared.
+    none,
+    /// Warm containers: one long-lived container per slot (and image and container settings),
+    /// each task an exec in it with its own env and workdir. Tasks of one slot share the
+    /// container's filesystem; a task that fails, times out or is cancelled gets its container
+    /// removed (its whole process tree with it) and the next task a fresh one. The image needs
+    /// `sh` and `setsid` (busybox, alpine, debian, ...). See docs/executors.md.
+    slot,
+};
+
 /// `hosts` (and the lines of hosts_file and hosts_command): daemons,
 /// "unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "https://host:2376". No hosts and no
 /// host source = from the environment (see docker_options_from_env), as the docker CLI does.
@@ -35,6 +47,7 @@ struct docker_executor_options : host_pool_options {
     duration ping_interval{5000};            ///< health probe (GET /_ping) of every host that is up
     std::size_t max_line_bytes = 16u << 20;  ///< longer stdout lines become bad records
     bool reap = true;                        ///< remove leftover containers of dead runs (see docs)
+    container_reuse reuse = container_reuse::none;
 };
 
 /// Fills hosts and TLS the way the docker CLI does when no host is configured:
@@ -47,7 +60,9 @@ docker_executor_options docker_options_from_env(docker_executor_options o);
 /// drover.task, drover.attempt, drover.state), start it, follow its logs (stdout lines are
 /// records, stderr goes to the attempt log), wait, inspect (exit code, OOMKilled), remove.
 /// Timeout and cancel remove the container by force (kill + remove). Tasks pick their image,
-/// limits, network and pull policy with their docker_task_options extension.
+/// limits, network and pull policy with their docker_task_options extension. With
+/// reuse = container_reuse::slot, attempts run as execs in warm containers instead
+/// (drover-<run>-warm-<n>, label drover.warm), removed when the run ends.
 ///
 /// Health (host_pool_executor): every host is pinged when it joins and every ping_interval; a
 /// host that fails is marked down, its attempts end with failure_class::executor_lost (the
