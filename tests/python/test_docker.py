@@ -94,3 +94,10 @@ def test_container_validation():
 def test_submit_accepts_image_and_container(tmp_path):
     s = drover.Scheduler(state_dir=str(tmp_path / "state"))
     s.submit(id="a", command=["true"], image="busybox", container={"network": "host"})
+
+
+def test_reuse_is_checked():
+    drover.DockerExecutor(hosts=["tcp://127.0.0.1:1"], reuse="slot")
+    drover.DockerExecutor(hosts=["tcp://127.0.0.1:1"], reuse="none")
+    with pytest.raises(drover.ConfigError, match='reuse must be "none" or "slot", got "warm"'):
+        drover.DockerExecutor(hosts=["tcp://127.0.0.1:1"], reuse="warm")
