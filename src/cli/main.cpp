@@ -2,6 +2,7 @@
 
 #include <drover/drover.hpp>
 
+#include "cli/args.hpp"
 #include "cli/progress.hpp"
 #include "cli/report.hpp"
 #include "alerts/alerts.hpp"
@@ -30,91 +31,7 @@ constexpr int exit_usage = 2;
 // retitled windows, nothing hidden).
 using drover::detail::terminal_safe;
 
-const char* usage_text = R"(usage: drover run JOB.toml [--state DIR] [--json] [--quiet] [--retry-dead] [--fresh] [--once]
-       drover status [JOB.toml] [--state DIR] [--json]
-       drover validate JOB.toml
-       drover --version | --help
-
-run       run a job file; exit code 0 when every task succeeded, 1 when some were
-          dead-lettered or skipped, 2 for usage or configuration errors, 130 when cancelled.
-          Running it again with the same state directory resumes: tasks that succeeded
-          are not run again. A job with a schedule runs as a service (see docs/workflows.md).
-status    the journal of a state directory: tasks per state, running attempts, dead tasks
-validate  check a job file and print what it would run
-  --state DIR    state directory (default: the job's state_dir, or .drover/<name>)
-  --json         print the summary (or status) as one JSON object on stdout
-  --quiet        no progress output
-  --retry-dead   on resume, run tasks that were dead-lettered in earlier runs again
-  --fresh        forget earlier runs' task states and run every task
-  --once         for a job with a schedule: one run now instead of the service
-)";
-
-struct cli_args {
-    std::string command;
-    std::string job_file;
-    std::optional<std::string> state_dir;
-    bool json = false;
-    bool quiet = false;
-    bool retry_dead = false;
-    bool fresh = false;
-    bool once = false;
-};
-
-[[noreturn]] void usage_error(const std::string& msg) {
-    std::cerr << "drover: " << terminal_safe(msg) << "\n" << usage_text;
-    std::exit(exit_usage);
-}
-
-cli_args parse_args(int argc, char** argv) {
-    cli_args a;
-    std::vector<std::string> rest;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h" || arg == "help") {
-            std::cout << usage_text;
-            std::exit(0);
-        } else if (arg == "--version") {
-            std::cout << "drover " << DROVER_VERSION_STRING << "\n";
-            std::exit(0);
-        } else if (arg == "--json") {
-            a.json = true;
-        } else if (arg == "--quiet" || arg == "-q") {
-            a.quiet = true;
-        } else if (arg == "--retry-dead") {
-            a.retry_dead = true;
-        } else if (arg == "--fresh") {
-            a.fresh = true;
-        } else if (arg == "--once") {
-            a.once = true;
-        } else if (arg == "--state" || arg.starts_with("--state=")) {
-            if (arg == "--state") {
-                if (++i >= argc) usage_error("--state needs a directory");
-                a.state_dir = argv[i];
-            } else {
-                a.state_dir = arg.substr(8);
-            }
-            if (a.state_dir->empty()) usage_error("--state needs a directory");
-        } else if (arg.starts_with("-") && arg != "-") {
-            usage_error("unknown option '" + arg + "'");
-        } else {
-            rest.push_back(arg);
-        }
-    }
-    if (rest.empty()) usage_error("no command given");
-    a.command = rest[0];
-    if (a.command != "run" && a.command != "validate" && a.command != "status")
-        usage_error("unknown command '" + a.command + "'");
-    if (a.command == "status") {
-        if (rest.size() > 2) usage_error("unexpected argument '" + rest[2] + "'");
-        if (rest.size() == 2) a.job_file = rest[1];
-        if (!a.state_dir && a.job_file.empty()) usage_error("status needs --state DIR or a job file");
-        return a;
-    }
-    if (rest.size() < 2) usage_error(a.command + " needs a job file");
-    if (rest.size() > 2) usage_error("unexpected argument '" + rest[2] + "'");
-    a.job_file = rest[1];
-    return a;
-}
+using drover::cli::cli_args;
 
 int validate(const drover::job& j) {
     // What `run` checks before it starts anything, beyond the job file itself: the
@@ -268,7 +185,13 @@ int run(const cli_args& a, drover::job j) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
-    cli_args args = parse_args(argc, argv);
+    auto parsed = drover::cli::parse_args(argc, argv);
+    if (auto* e = std::get_if<drover::cli::cli_exit>(&parsed)) {
+        std::cout << e->out;
+        std::cerr << e->err;
+        return e->code;
+    }
+    const auto& args = std::get<cli_args>(parsed);
     try {
         if (args.command == "status") return status(args);
         auto j = drover::load_job(args.job_file);

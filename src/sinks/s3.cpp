@@ -334,6 +334,17 @@ s3_sink::s3_sink(s3_sink_options opts) : opts_(std::move(opts)) {
 
 s3_sink::~s3_sink() { stop(); }
 
+s3_sink::s3_sink(s3_sink&& o) noexcept : opts_(std::move(o.opts_)), state_(std::move(o.state_)) {}
+
+s3_sink& s3_sink::operator=(s3_sink&& o) noexcept {
+    if (this != &o) {
+        stop();
+        opts_ = std::move(o.opts_);
+        state_ = std::move(o.state_);
+    }
+    return *this;
+}
+
 std::string s3_sink::describe() const { return opts_.url; }
 
 void s3_sink::start(const sink_context& ctx) {

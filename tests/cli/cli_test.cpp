@@ -3,6 +3,8 @@
 
 #include "support/support.hpp"
 
+#include <drover/version.hpp>
+
 #include <boost/json.hpp>
 
 #include <csignal>
@@ -90,6 +92,54 @@ TEST_CASE("cli: exit code 2 for usage and configuration errors" * doctest::timeo
     CHECK(drover_cli(d, "run").exit_code == 2);
     CHECK(drover_cli(d, "run broken.toml --bogus").exit_code == 2);
     CHECK(drover_cli(d, "--help").exit_code == 0);
+}
+
+TEST_CASE("cli: --help per command, --version, and unknown or misplaced options are usage errors" *
+          doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "ok.toml", "name = \"x\"\n[[tasks]]\nid = \"a\"\ncommand = [\"true\"]\n");
+    auto has = [](const command_result& r, const std::string& part) {
+        return r.output.find(part) != std::string::npos;
+    };
+    auto top = drover_cli(d, "--help");
+    CHECK(top.exit_code == 0);
+    for (const char* cmd : {"run", "validate", "status"}) CHECK_MESSAGE(has(top, cmd), top.output);
+    auto run = drover_cli(d, "run --help");
+    CHECK(run.exit_code == 0);
+    CHECK_MESSAGE(has(run, "--retry-dead"), run.output);
+    CHECK(has(run, "Run a job file"));
+    CHECK(drover_cli(d, "help run").output == run.output);
+    auto validate = drover_cli(d, "validate --help");
+    CHECK(validate.exit_code == 0);
+    CHECK_MESSAGE(!has(validate, "--json"), validate.output);  // validate takes no options
+    auto version = drover_cli(d, "--version");
+    CHECK(version.exit_code == 0);
+    CHECK(version.output == "drover " DROVER_VERSION_STRING "\n");
+
+    struct bad {
+        const char* args;
+        const char* says;
+    };
+    for (auto [args, says] : {bad{"validate ok.toml --json", "--json"},
+                              bad{"--json run ok.toml", "--json"},
+                              bad{"run ok.toml --stat dir", "--stat"},
+                              bad{"run ok.toml other.toml", "other.toml"},
+                              bad{"run ok.toml --state", "--state"},
+                              bad{"run ok.toml --state=", "--state"},
+                              bad{"run --state \"\" ok.toml", "--state needs a directory"},
+                              bad{"status", "status needs --state DIR or a job file"},
+                              bad{"status --quiet --state s", "--quiet"},
+                              bad{"", "A subcommand is required"},
+                              bad{"frobnicate", "unknown command 'frobnicate'"}}) {
+        CAPTURE(args);
+        auto r = drover_cli(d, args);
+        CHECK(r.exit_code == 2);
+        CHECK_MESSAGE(has(r, says), r.output);
+        CHECK_MESSAGE(has(r, "drover: "), r.output);
+    }
+    // Options may come before or after the job file, and --state=DIR works too.
+    CHECK(drover_cli(d, "run --quiet --state=st ok.toml").exit_code == 0);
+    CHECK(drover_cli(d, "run ok.toml -q --state st --fresh").exit_code == 0);
 }
 
 TEST_CASE("cli: validate checks a job without running it" * doctest::timeout(60)) {

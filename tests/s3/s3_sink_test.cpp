@@ -38,7 +38,7 @@ drover::run_summary run(const fs::path& state, drover::s3_sink_options o, std::v
                         std::size_t slots = 4) {
     drover::scheduler s({.state_dir = state});
     s.add_executor(std::make_shared<drover::local_executor>(drover::local_executor_options{.slots = slots}));
-    s.set_sink(std::make_shared<drover::s3_sink>(std::move(o)));
+    s.set_sink(drover::s3_sink{std::move(o)});  // by value, as documented (moved in)
     for (auto& t : tasks) s.submit(std::move(t));
     return s.run();
 }

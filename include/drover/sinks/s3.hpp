@@ -67,8 +67,8 @@ class s3_sink final : public sink {
 public:
     explicit s3_sink(s3_sink_options opts);
     ~s3_sink() override;
-    s3_sink(const s3_sink&) = delete;
-    s3_sink& operator=(const s3_sink&) = delete;
+    s3_sink(s3_sink&&) noexcept;
+    s3_sink& operator=(s3_sink&&) noexcept;
 
     std::string describe() const override;
     /// Resolves credentials, creates the spool, uploads what earlier runs left pending

@@ -1,0 +1,33 @@
+#pragma once
+// The command line of `drover`: commands, their options and --help, parsed with CLI11.
+// Unknown options, options a command does not take, and missing or extra arguments are
+// usage errors.
+
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace drover::cli {
+
+struct cli_args {
+    std::string command;  ///< run, validate, status
+    std::string job_file;
+    std::optional<std::string> state_dir;
+    bool json = false;
+    bool quiet = false;
+    bool retry_dead = false;
+    bool fresh = false;
+    bool once = false;
+};
+
+/// What the command line asks for: arguments to act on, or text to print and an exit code
+/// (--help and --version: stdout, 0; a usage error: stderr, 2).
+struct cli_exit {
+    std::string out;
+    std::string err;
+    int code = 0;
+};
+
+std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv);
+
+}  // namespace drover::cli
