@@ -12,8 +12,6 @@ namespace drover::cli {
 
 namespace {
 
-constexpr int exit_usage = 2;
-
 constexpr const char* run_help =
     "Run a job file. Exit code 0 when every task succeeded, 1 when some were dead-lettered or\n"
     "skipped, 2 for usage or configuration errors, 130 when cancelled. Running it again with\n"
@@ -56,11 +54,17 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     add_state(*status, a.state_dir);
     status->add_flag("--json", a.json, "print the status as one JSON object on stdout");
 
-    if (argc >= 2 && argv[1][0] != '-') {
-        std::string_view cmd = argv[1];
-        if (cmd != "run" && cmd != "validate" && cmd != "status" && cmd != "help")
+    if (argc >= 2 && argv[1][0] != '-' && std::string_view(argv[1]) != "help") {
+        std::string cmd = argv[1];
+        bool known = true;
+        try {
+            (void)app.get_subcommand(cmd);
+        } catch (const CLI::OptionNotFound&) {
+            known = false;
+        }
+        if (!known)
             return cli_exit{{},
-                            "drover: unknown command '" + detail::terminal_safe(std::string(cmd)) +
+                            "drover: unknown command '" + detail::terminal_safe(cmd) +
                                 "' (the commands: run, validate, status)\nRun 'drover --help'.\n",
                             exit_usage};
     }

@@ -9,6 +9,9 @@
 
 namespace drover::cli {
 
+/// The exit code of usage and configuration errors.
+inline constexpr int exit_usage = 2;
+
 struct cli_args {
     std::string command;  ///< run, validate, status
     std::string job_file;

@@ -24,7 +24,7 @@
 
 namespace {
 
-constexpr int exit_usage = 2;
+using drover::cli::exit_usage;
 
 // Whatever drover prints that came from a job file, a task, a journal or the command line
 // goes through this: control characters become visible escapes (no cursor moves, no

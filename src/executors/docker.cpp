@@ -53,6 +53,15 @@ bool permanent(const http::result& r) {
     return r.ec.category() == asio::error::get_ssl_category() || r.ec == asio::ssl::error::stream_truncated;
 }
 
+// DELETE ?force=1 (kill and remove), without waiting for the answer: a container that
+// stays is the reaper's.
+void remove_container(http::client& c, std::string_view id) {
+    http::request del;
+    del.method = boost::beast::http::verb::delete_;
+    del.target = docker::remove_target(id);
+    c.async_request(std::move(del), [](http::result) {});
+}
+
 }  // namespace
 
 struct docker_executor::impl : detail::host_backend, std::enable_shared_from_this<impl> {
@@ -148,10 +157,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
             for (const auto& w : gone) {
                 hosts[h].live.erase(w.name);
                 if (w.id.empty()) continue;
-                http::request del;
-                del.method = boost::beast::http::verb::delete_;
-                del.target = docker::remove_target(w.id);
-                c.async_request(std::move(del), [](http::result) {});
+                remove_container(c, w.id);
             }
             ioc.run_for(opts.connect_timeout + opts.request_timeout);
         } catch (const std::exception& e) {
@@ -164,10 +170,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
         auto& s = hosts[h];
         s.live.erase(w.name);
         if (w.id.empty() || !s.client) return;
-        http::request del;
-        del.method = boost::beast::http::verb::delete_;
-        del.target = docker::remove_target(w.id);
-        s.client->async_request(std::move(del), [](http::result) {});
+        remove_container(*s.client, w.id);
     }
 
     // Removes leftovers on host i: containers of this state directory whose run is not live,
@@ -196,10 +199,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
                     continue;
                 if (!mine) dead_runs.insert(run);
                 ++removed;
-                http::request del;
-                del.method = boost::beast::http::verb::delete_;
-                del.target = docker::remove_target(c.id);
-                self->hosts[i].client->async_request(std::move(del), [](http::result) {});
+                remove_container(*self->hosts[i].client, c.id);
             }
             if (removed > 0)
                 self->report(fmt::format("host {}: removing {} leftover container(s) ({} of earlier runs)",
