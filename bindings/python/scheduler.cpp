@@ -14,6 +14,28 @@ halt_policy to_halt(py::handle h) {
     throw py::type_error("halt must be a HaltPolicy, a dict like {'max_dead': 10}, or None");
 }
 
+// None or False: off; True: on with the defaults; a dict: on, with the keys it gives.
+speculation_options to_speculation(py::handle h) {
+    speculation_options s;
+    if (h.is_none()) return s;
+    if (py::isinstance<py::bool_>(h)) {
+        s.enabled = h.cast<bool>();
+        return s;
+    }
+    if (!py::isinstance<py::dict>(h))
+        throw py::type_error("speculation must be True, False, None or a dict like {'multiplier': 2.0}");
+    s.enabled = true;
+    for (auto [k, v] : py::reinterpret_borrow<py::dict>(h)) {
+        auto key = py::str(k).cast<std::string>();
+        if (key == "enabled") s.enabled = v.cast<bool>();
+        else if (key == "multiplier") s.multiplier = v.cast<double>();
+        else if (key == "quantile") s.quantile = v.cast<double>();
+        else if (key == "min_runtime") s.min_runtime = to_duration(v, "speculation.min_runtime");
+        else throw config_error("speculation: unknown key '" + key + "' (enabled, multiplier, quantile, min_runtime)");
+    }
+    return s;
+}
+
 void add_executor(py_scheduler& s, std::shared_ptr<executor> ex) {
     if (!ex) throw py::type_error("add_executor: expected an Executor, got None");
     s.sched->add_executor(std::move(ex));
@@ -134,6 +156,8 @@ Options (keyword arguments):
                      dict of TaskSpec keyword arguments (env values may use {param} placeholders)
   order              "history" (default): longest expected first, from the journal's history
                      (tasks with no history first); "submission": in the order they became ready
+  speculation        backup attempts for stragglers: None/False (default: off), True, or a dict
+                     {"multiplier": 1.5, "quantile": 0.75, "min_runtime": 1.0} (docs/workflows.md)
 
 A scheduler runs once. run() releases the GIL while it works; Ctrl-C or a notebook
 interrupt cancels the run (running tasks killed, their output discarded) and then raises
@@ -146,7 +170,7 @@ thread, or from its callbacks).
                          std::uint64_t bad_record_bytes, std::uint64_t max_bad_records,
                          std::optional<std::uint64_t> seed, py::object executors,
                          py::object out, bool journal, bool retry_dead, bool fresh, std::string job_name, bool open,
-                         py::object defaults, const std::string& order) {
+                         py::object defaults, const std::string& order, py::object speculation) {
                  scheduler_options o;
                  o.state_dir = state_dir;
                  o.halt = to_halt(halt);
@@ -163,6 +187,7 @@ thread, or from its callbacks).
                  if (order == "history") o.order = task_order::history;
                  else if (order == "submission") o.order = task_order::submission;
                  else throw config_error("order must be \"history\" or \"submission\", got \"" + order + "\"");
+                 o.speculation = to_speculation(speculation);
                  py_scheduler s;
                  s.sched = std::make_unique<scheduler>(std::move(o));
                  if (!executors.is_none())
@@ -178,7 +203,7 @@ thread, or from its callbacks).
              py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none(),
              py::arg("journal") = false, py::arg("retry_dead") = false, py::arg("fresh") = false,
              py::arg("job_name") = "", py::arg("open") = false, py::arg("defaults") = py::none(),
-             py::arg("order") = "history")
+             py::arg("order") = "history", py::arg("speculation") = py::none())
         .def("add_executor", &add_executor, py::arg("executor"), "Adds an executor; raises ConfigError when it has no slots.")
         .def("set_sink", &set_sink, py::arg("sink"), "Sets where records go.")
         .def("submit", &submit, py::arg("task") = py::none(), py::pos_only(), R"doc(

@@ -105,6 +105,7 @@ py::dict progress_to_dict(const progress& p) {
     d["upstream_failed"] = p.upstream_failed;
     d["cancelled"] = p.cancelled;
     d["resumed"] = p.resumed;
+    d["backups"] = p.backups;
     d["finished"] = p.finished();
     d["records"] = p.records;
     d["bad_records"] = p.bad_records;
@@ -142,6 +143,7 @@ void bind_summary(py::module_& m) {
         .def_readonly("cancelled", &progress::cancelled, "Cancelled one by one (Scheduler.cancel_task).")
         .def_readonly("resumed", &progress::resumed,
                       "Succeeded in an earlier run of the journal (counted in succeeded, not run again).")
+        .def_readonly("backups", &progress::backups, "Backup attempts started for stragglers (speculation).")
         .def_readonly("records", &progress::records, "Committed records.")
         .def_readonly("bad_records", &progress::bad_records, "Non-JSON lines tasks printed (kept aside).")
         .def_property_readonly("finished", &progress::finished,

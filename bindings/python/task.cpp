@@ -160,6 +160,7 @@ py::dict task_to_dict(const task_spec& t) {
     d["workdir"] = t.workdir;
     d["after"] = t.after;
     d["control_lines"] = t.control_lines;
+    d["speculate"] = t.speculate;
     const auto docker = docker_of(t);
     d["image"] = docker.image;
     d["container"] = container_to_dict(docker.container);
@@ -238,6 +239,8 @@ after     ids (or globs such as "crawl-*") of tasks this one runs after: it star
           and every task they fanned out succeeded, and is upstream_failed when one failed
 control_lines  read stdout lines {"$drover": {...}} as control lines (fanning out child
           tasks) instead of records; default True
+speculate may get a backup attempt when it straggles (Scheduler(speculation=...)); False for
+          tasks with side effects outside their records; default True
 image     Docker image (DockerExecutor only); "" = the executor's default_image
 container DockerExecutor settings: {"memory": bytes (0 = no limit), "cpus": float (0 = no
           limit), "network": "none" (default) or "host", "pull": "never" (default) or "missing"}
@@ -246,7 +249,8 @@ env and params read back as copies: assign a whole dict to change them.
 )doc")
         .def(py::init([](std::string id, py::object command, py::object env, py::object params, int retries,
                          py::object timeout, py::object backoff, std::string pool, std::string workdir,
-                         py::object after, bool control_lines, std::string image, py::object container) {
+                         py::object after, bool control_lines, bool speculate, std::string image,
+                         py::object container) {
                  task_spec t;
                  t.id = std::move(id);
                  t.command = to_command(command);
@@ -259,6 +263,7 @@ env and params read back as copies: assign a whole dict to change them.
                  t.workdir = std::move(workdir);
                  t.after = to_after(after);
                  t.control_lines = control_lines;
+                 t.speculate = speculate;
                  if (!image.empty() || !container.is_none())
                      t.set_extension(docker_task_options{std::move(image), to_container(container)});
                  return t;
@@ -266,7 +271,8 @@ env and params read back as copies: assign a whole dict to change them.
              py::arg("id"), py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
              py::arg("params") = py::none(), py::arg("retries") = 0, py::arg("timeout") = py::none(),
              py::arg("backoff") = py::none(), py::arg("pool") = "", py::arg("workdir") = "",
-             py::arg("after") = py::none(), py::arg("control_lines") = true, py::arg("image") = "",
+             py::arg("after") = py::none(), py::arg("control_lines") = true, py::arg("speculate") = true,
+             py::arg("image") = "",
              py::arg("container") = py::none())
         .def_readwrite("id", &task_spec::id)
         .def_property(
@@ -298,6 +304,7 @@ env and params read back as copies: assign a whole dict to change them.
             [](task_spec& t, py::object v) { t.after = to_after(v); },
             "Ids or globs of the tasks this one runs after (a copy: assign a whole list to change it).")
         .def_readwrite("control_lines", &task_spec::control_lines)
+        .def_readwrite("speculate", &task_spec::speculate)
         .def_property(
             "image", [](const task_spec& t) { return docker_of(t).image; },
             [](task_spec& t, std::string v) {

@@ -47,6 +47,24 @@ enum class task_order {
     submission,
 };
 
+/// Straggler speculation (docs/workflows.md#speculation): when an attempt runs much longer
+/// than expected and a slot is idle (no ready task can take it), a backup attempt of the same
+/// task starts there, on another executor when one has room. The first attempt to succeed
+/// commits; the other is killed and its staged output discarded: records stay exactly once.
+/// Tasks with `speculate = false` never get a backup.
+struct speculation_options {
+    bool enabled = false;
+    /// An attempt is a straggler once it has run `multiplier` times its expected duration ...
+    double multiplier = 1.5;
+    /// ... where the expected duration is the task's last successful attempt in the journal's
+    /// history, or else this `quantile` (0..1] of the run's successful attempts of the same
+    /// command template (at least 3 of them), or else the template's median in the history,
+    /// or else this quantile of all the run's successful attempts (at least 3).
+    double quantile = 0.75;
+    /// ... and never before it has run this long.
+    duration min_runtime{1000};
+};
+
 /// How much of each attempt's output drover keeps on disk besides the records (per
 /// attempt). A task that floods keeps the start of its output and its end (the last 1 MiB
 /// at most, half the cap when the cap is smaller), and what was dropped in between is
@@ -78,6 +96,8 @@ struct scheduler_options {
     bool open = false;
     /// Which ready task an idle slot takes (docs/workflows.md#task-order).
     task_order order = task_order::history;
+    /// Backup attempts for stragglers; off by default.
+    speculation_options speculation;
     /// What tasks fanned out by control lines start from (a job file's [defaults]): every
     /// field but id, command, params and after. `env` values may use {param} placeholders.
     task_spec defaults;

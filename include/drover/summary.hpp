@@ -24,6 +24,7 @@ struct progress {
     std::size_t upstream_failed = 0; ///< not run: a task they come `after` is dead
     std::size_t cancelled = 0;       ///< cancelled one by one (scheduler::cancel_task)
     std::size_t resumed = 0;         ///< succeeded in an earlier run of the journal (in `succeeded`, not run again)
+    std::size_t backups = 0;         ///< backup attempts started for stragglers (scheduler_options::speculation)
     std::uint64_t records = 0;       ///< committed records
     std::uint64_t bad_records = 0;
     duration elapsed{0};

@@ -55,6 +55,9 @@ struct task_spec {
     /// lines (a task fanning out child tasks: docs/workflows.md) instead of records. Turn it
     /// off for tasks whose records could be such an object.
     bool control_lines = true;
+    /// May get a backup attempt when it straggles (scheduler_options::speculation). Turn it
+    /// off for tasks with side effects outside their records: two attempts may run at once.
+    bool speculate = true;
     /// Executor-specific settings (docker_task_options, or a program's own type): typed values
     /// shared between copies of the task. See task_extension.hpp.
     task_extensions extensions;

@@ -36,7 +36,7 @@ using detail::key_path;
 // Keys a task shares with [defaults]; executor kinds add theirs (Docker: image, memory, ...).
 constexpr std::string_view setting_keys[] = {"retries",       "timeout",            "backoff", "backoff_max",
                                              "backoff_multiplier", "backoff_jitter", "pool",    "workdir",
-                                             "control_lines"};
+                                             "control_lines", "speculate"};
 constexpr std::uintmax_t max_file_bytes = 64u << 20;
 
 // Placeholder names ({date}); "record." is reserved for record fields in partitions.
@@ -210,6 +210,8 @@ bool parser::apply_setting(std::string_view k, const toml::node& v, const std::s
         t.workdir = string_of(v, key);
     } else if (k == "control_lines") {
         t.control_lines = bool_of(v, key);
+    } else if (k == "speculate") {
+        t.speculate = bool_of(v, key);
     } else {
         return false;  // an executor kind's key: apply_kind_settings
     }
@@ -460,7 +462,7 @@ job parser::run(std::string_view text) {
         fail(e.source(), "", fmt::format("invalid TOML: {}", e.description()));
     }
     check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks", "schedule",
-                          "timezone", "overlap", "order", "on_failure", "limits"});
+                          "timezone", "overlap", "order", "speculation", "on_failure", "limits"});
     job_.source = file_;
 
     const auto& name = required(root, "name", "", " (e.g. name = \"hello\")");

@@ -20,7 +20,8 @@ namespace {
 constexpr std::string_view core_task_keys[] = {"id",      "command",     "env",         "params",
                                                "foreach", "after",       "retries",     "timeout",
                                                "backoff", "backoff_max", "backoff_multiplier",
-                                               "backoff_jitter", "pool", "workdir", "control_lines"};
+                                               "backoff_jitter", "pool", "workdir", "control_lines",
+                                               "speculate"};
 
 template <class Entries>
 auto* find_in(const Entries& entries, std::string_view name) noexcept {

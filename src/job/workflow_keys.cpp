@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace drover::detail {
 
 namespace {
@@ -13,6 +15,24 @@ namespace {
 class workflow_reader : reader {
 public:
     using reader::reader;
+
+    void read_speculation(const toml::node& n, speculation_options& s) const {
+        const auto& t = table_of(n, "speculation");
+        check_keys(t, "speculation", {"enabled", "multiplier", "quantile", "min_runtime"});
+        s.enabled = true;  // a [speculation] table turns it on unless it says enabled = false
+        if (const auto* v = t.get("enabled")) s.enabled = bool_of(*v, "speculation.enabled");
+        if (const auto* v = t.get("multiplier")) {
+            s.multiplier = number_of(*v, "speculation.multiplier");
+            if (!(s.multiplier > 0.0) || !std::isfinite(s.multiplier))
+                fail(*v, "speculation.multiplier", fmt::format("must be a number more than 0, got {}", s.multiplier));
+        }
+        if (const auto* v = t.get("quantile")) {
+            s.quantile = number_of(*v, "speculation.quantile");
+            if (!(s.quantile > 0.0 && s.quantile <= 1.0))
+                fail(*v, "speculation.quantile", fmt::format("must be more than 0 and at most 1, got {}", s.quantile));
+        }
+        if (const auto* v = t.get("min_runtime")) s.min_runtime = duration_of(*v, "speculation.min_runtime");
+    }
 
     void run(const toml::table& root, job& j) const {
         const auto* sched = root.get("schedule");
@@ -49,6 +69,7 @@ public:
             else if (order == "submission") j.options.order = task_order::submission;
             else fail(*v, "order", fmt::format("must be \"history\" or \"submission\", got \"{}\"", order));
         }
+        if (const auto* v = root.get("speculation")) read_speculation(*v, j.options.speculation);
         if (const auto* v = root.get("on_failure")) {
             const auto& t = table_of(*v, "on_failure");
             check_keys(t, "on_failure", {"command", "webhook", "timeout"});

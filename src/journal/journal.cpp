@@ -57,6 +57,7 @@ struct journal::op {
         attempt_started,
         attempt_process,
         attempt_finished,
+        attempt_ended,  // an attempt that did not decide its task's state (speculation)
         task_recovered,
         task_state,
         end_run
@@ -204,7 +205,8 @@ struct journal::writer_state : schema_db {
                 attempt_process.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).bind(4, o.n1).bind(5, o.text).run();
                 live_processes.insert(o.id + '\n' + std::to_string(o.attempt));
                 break;
-            case op::kind::attempt_finished: {
+            case op::kind::attempt_finished:
+            case op::kind::attempt_ended: {
                 if (!live_processes.empty()) {
                     if (auto it = live_processes.find(o.id + '\n' + std::to_string(o.attempt)); it != live_processes.end()) {
                         process_done.bind(1, run_id).bind(2, o.id).bind(3, o.attempt).run();
@@ -216,6 +218,7 @@ struct journal::writer_state : schema_db {
                 if (o.exit_code >= 0) attempt_finish.bind(6, o.exit_code);
                 if (o.signal) attempt_finish.bind(7, o.signal);
                 attempt_finish.bind(8, o.text).bind(9, o.n1).bind(10, o.n2).bind(11, o.n3).run();
+                if (o.k == op::kind::attempt_ended) break;
                 task_set.bind(1, o.id).bind(2, to_string(o.state)).bind(3, run_id).bind(4, o.t_ms);
                 if (o.failure != failure_class::none) task_set.bind(5, fail).bind(6, o.text);
                 task_set.run();
@@ -410,9 +413,18 @@ std::uint64_t journal::attempt_process(std::string_view id, int attempt, const p
     return push(std::move(o));
 }
 
+std::uint64_t journal::attempt_ended(std::string_view id, const attempt_outcome& a) {
+    return finish_attempt(id, a, task_state::running, nullptr, {}, false);
+}
+
 std::uint64_t journal::attempt_finished(std::string_view id, const attempt_outcome& a, task_state next,
                                         const committed_output* out, std::vector<child_row> children) {
-    op o{op::kind::attempt_finished};
+    return finish_attempt(id, a, next, out, std::move(children), true);
+}
+
+std::uint64_t journal::finish_attempt(std::string_view id, const attempt_outcome& a, task_state next,
+                                      const committed_output* out, std::vector<child_row> children, bool decides) {
+    op o{decides ? op::kind::attempt_finished : op::kind::attempt_ended};
     o.id = id;
     o.state = next;
     o.failure = a.failure;

@@ -89,6 +89,9 @@ public:
     /// `children`: the tasks it fanned out, journaled in the same transaction.
     std::uint64_t attempt_finished(std::string_view id, const attempt_outcome& o, task_state next,
                                    const committed_output* out, std::vector<child_row> children = {});
+    /// An attempt that ended without deciding its task's state (speculation: its twin goes
+    /// on, or already won): the attempt's row only.
+    std::uint64_t attempt_ended(std::string_view id, const attempt_outcome& o);
     /// The sink published, when the run started, what an earlier attempt of the task staged
     /// but could not commit: the task succeeded (its outputs replaced by `locations`).
     std::uint64_t task_recovered(std::string_view id, std::vector<std::string> locations);
@@ -116,6 +119,9 @@ public:
 private:
     struct op;
     struct writer_state;
+    /// `decides`: the task's state changes with the attempt (attempt_finished).
+    std::uint64_t finish_attempt(std::string_view id, const attempt_outcome& o, task_state next,
+                                 const committed_output* out, std::vector<child_row> children, bool decides);
     std::uint64_t push(op&& o);
     void writer_loop();
 

@@ -198,6 +198,10 @@ void attempt_run::finish(attempt_outcome o) {
     o.stderr_tail.reserve(tail_.size());
     for (std::size_t k = 0; k < tail_.size(); ++k) o.stderr_tail.push_back(std::move(tail_[(tail_next_ + k) % tail_.size()]));
     o.elapsed = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - started_);
+    if (o.ok() && ctx_.claim && !ctx_.claim()) {
+        o.failure = failure_class::cancelled;
+        o.message = "superseded: another attempt of the task succeeded first; its output is discarded";
+    }
     // Children exist only with the parent's success: admitted (ids reserved) before the commit.
     std::vector<child_task> children;
     if (o.ok() && !children_.empty()) {

@@ -49,6 +49,9 @@ struct attempt_context {
     admit_fn admit;
     /// The attempt's process group started (journaled, so a resumed run can kill what is left).
     std::function<void(const process_ref&)> on_process;
+    /// A successful attempt asks before it commits (speculation: the first of two twins
+    /// wins); false: it discards its output and ends cancelled, superseded. Empty: always.
+    std::function<bool()> claim = {};
 };
 
 class attempt_run final : public attempt_io, public std::enable_shared_from_this<attempt_run> {

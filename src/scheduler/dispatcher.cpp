@@ -38,6 +38,7 @@ dispatcher::dispatcher(strand_type strand, run_config cfg)
       cfg_(std::move(cfg)),
       gate_(*cfg_.gate),
       tasks_(gate_.tasks),
+      speculation_timer_(strand),
       parser_(boost::json::storage_ptr(), record_parse_options()),
       retry_timer_(strand),
       inbox_timer_(strand),
@@ -56,7 +57,7 @@ void dispatcher::prepare() {
         }
         // Unknown ids, globs matching nothing and cycles are config errors before anything runs.
         graph_ = build_task_graph(tasks_);
-        if (journal_ && cfg_.opts.order == task_order::history) order_by_history();
+        if (journal_ && (cfg_.opts.order == task_order::history || cfg_.opts.speculation.enabled)) order_by_history();
         if (journal_) journal_->begin_run(run_id_, tasks_.size(), machine_->counts().resumed);
     } catch (...) {
         journal_.reset();
@@ -105,6 +106,10 @@ void dispatcher::start(run_handler h) {
     if (cfg_.start_closed) machine_->close();
     std::vector<std::size_t> slots;
     for (auto& g : groups_) slots.push_back(g->slots());
+    if (cfg_.opts.speculation.enabled) {
+        watch_.emplace(cfg_.opts.speculation, cfg_.opts.seed.value_or(0));
+        arm_speculation_timer();
+    }
     machine_->start(std::move(graph_), std::move(slots));
     take_inbox();  // what was submitted while the start was on its way
 }
@@ -215,7 +220,7 @@ void dispatcher::queued(std::uint32_t task) {
     for (auto* o : cfg_.observers) o->on_task_queued(spec);
 }
 
-void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
+void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt, std::uint32_t slot) {
     auto& ex = *groups_[g];
     attempt_context ctx{strand_,
                         tasks_.spec(task),
@@ -228,7 +233,9 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
                         cfg_.opts.stderr_tail_lines,
                         cfg_.opts.defaults,
                         [this, task](std::vector<child_task>& c) { return admit_children(task, c); },
+                        {},
                         {}};
+    if (watch_) ctx.claim = [this, slot] { return machine_->claim_commit(slot); };
     if (journal_)
         // Small enough for std::function's inline storage: no allocation, no id copy per attempt
         // (called on the strand while the attempt starts; the dispatcher outlives it).
@@ -236,21 +243,29 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt) {
             journal_->attempt_process(tasks_.id(task), attempt, p);
         };
     auto run = std::make_shared<attempt_run>(
-        std::move(ctx), [self = shared_from_this(), task](attempt_outcome o, committed_output out,
+        std::move(ctx), [self = shared_from_this(), slot](attempt_outcome o, committed_output out,
                                                          std::vector<child_task> children) {
-            self->on_attempt_done(task, std::move(o), std::move(out), std::move(children));
+            self->on_attempt_done(slot, std::move(o), std::move(out), std::move(children));
         });
-    auto slot = machine_->attempt_slot(task);
     if (slot >= running_.size()) running_.resize(std::size_t{slot} + 1);
     running_[slot] = run;
     const auto& spec = run->task();
+    if (watch_) watch_started(task, slot, spec, ex);
     if (journal_) journal_->attempt_started(spec.id, attempt, ex.name());
     for (auto* o : cfg_.observers) o->on_task_started(spec, attempt, ex.name());
     run->start();
 }
 
-void dispatcher::kill(std::uint32_t task) {
-    if (auto slot = machine_->attempt_slot(task); slot < running_.size() && running_[slot]) running_[slot]->cancel();
+void dispatcher::kill(std::uint32_t, std::uint32_t slot) {
+    if (slot < running_.size() && running_[slot]) running_[slot]->cancel();
+}
+
+void dispatcher::attempt_dropped(std::uint32_t task, const attempt_outcome& o, bool superseded) {
+    if (!journal_) return;
+    if (!superseded || o.failure != failure_class::cancelled) return void(journal_->attempt_ended(tasks_.id(task), o));
+    auto row = o;
+    row.message = "superseded: another attempt of the task succeeded; killed, its output discarded";
+    journal_->attempt_ended(tasks_.id(task), row);
 }
 
 void dispatcher::finished(std::uint32_t task, const attempt_outcome& o, task_state next, const committed_output* out,
@@ -367,6 +382,7 @@ void dispatcher::check_journal() {
 void dispatcher::finish() {
     finished_ = true;
     progress_timer_.cancel();
+    speculation_timer_.cancel();
     retry_timer_.cancel();
     inbox_timer_.cancel();
     for (auto& g : groups_) g->stop();

@@ -14,6 +14,7 @@
 #include "scheduler/run_files.hpp"
 #include "scheduler/run_gate.hpp"
 #include "scheduler/run_machine.hpp"
+#include "scheduler/straggler.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -72,8 +73,9 @@ private:
     std::optional<std::string> group_failed(std::size_t g) override;
     bool may_finish() override;
     void queued(std::uint32_t task) override;
-    void launch(std::uint32_t task, std::size_t g, int attempt) override;
-    void kill(std::uint32_t task) override;
+    void launch(std::uint32_t task, std::size_t g, int attempt, std::uint32_t slot) override;
+    void kill(std::uint32_t task, std::uint32_t slot) override;
+    void attempt_dropped(std::uint32_t task, const attempt_outcome& o, bool superseded) override;
     void finished(std::uint32_t task, const attempt_outcome& o, task_state next, const committed_output* out,
                   std::span<const std::uint32_t> children) override;
     void state_changed(std::uint32_t task, task_state s, const attempt_outcome& last, bool sweep) override;
@@ -87,9 +89,16 @@ private:
     void replay();
     /// Longest expected first: priorities for the machine from the journal's history.
     void order_by_history();
+    /// The priority of a task entering the running run (task_order::history: its template's median).
+    std::uint32_t priority_of_new(const task_spec& t) const;
+    std::uint32_t priority_of_new(std::uint32_t task) const;
     void start_executors();
     void recover(const std::string& id, committed_output out);
-    void on_attempt_done(std::uint32_t task, attempt_outcome o, committed_output out, std::vector<child_task> children);
+    void on_attempt_done(std::uint32_t slot, attempt_outcome o, committed_output out, std::vector<child_task> children);
+    // Speculation (dispatcher_speculation.cpp).
+    void watch_started(std::uint32_t task, std::uint32_t slot, const task_spec& spec, const executor& ex);
+    void arm_speculation_timer();
+    void on_speculation_timer();
     std::optional<std::string> admit_children(std::uint32_t parent, std::vector<child_task>& children);
     void release_children(const std::vector<child_task>& children);
     void arm_retry_timer();
@@ -105,7 +114,10 @@ private:
     task_store& tasks_;  // written only here, under the gate's mutex
     std::unique_ptr<run_machine> machine_;
     task_graph graph_;
-    duration_estimates estimates_;  // task_order::history: templates' medians, for tasks entering later
+    duration_estimates estimates_;  // from the history: templates' medians, for tasks entering later
+    std::vector<std::uint32_t> own_ms_;  // speculation: each task's last successful attempt (history), 0 = none
+    std::optional<straggler_watch> watch_;  // speculation enabled
+    boost::asio::steady_timer speculation_timer_;
     run_handler handler_;
     std::shared_ptr<dispatcher> self_;  // alive from start() until the handler is posted
     // Keeps the io_context running while the run waits with nothing in flight (an open run

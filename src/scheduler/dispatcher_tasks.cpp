@@ -16,6 +16,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+
 #include <fnmatch.h>
 
 namespace drover::detail {
@@ -54,8 +56,21 @@ void dispatcher::order_by_history() {
         if (auto i = tasks_.find(id); i >= 0) own.emplace_back(static_cast<std::uint32_t>(i), ms);
     });
     estimates_ = estimate_durations(tasks_, own);
-    if (!estimates_.task_ms.empty()) machine_->set_priorities(critical_paths(std::move(estimates_.task_ms), graph_));
+    if (cfg_.opts.speculation.enabled) {
+        own_ms_.assign(tasks_.size(), 0);
+        for (auto [i, ms] : own) own_ms_[i] = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ms, 1, 0xffffffff));
+    }
+    if (!estimates_.task_ms.empty() && cfg_.opts.order == task_order::history)
+        machine_->set_priorities(critical_paths(std::move(estimates_.task_ms), graph_));
     estimates_.task_ms = {};
+}
+
+std::uint32_t dispatcher::priority_of_new(const task_spec& t) const {
+    return cfg_.opts.order == task_order::history ? estimates_.of(t) : 0;
+}
+
+std::uint32_t dispatcher::priority_of_new(std::uint32_t i) const {
+    return cfg_.opts.order == task_order::history && !estimates_.empty() ? estimates_.of(tasks_.spec(i)) : 0;
 }
 
 namespace {
@@ -96,7 +111,7 @@ void dispatcher::take_inbox(take how) {
     std::vector<new_task> batch;
     batch.reserve(last - first);
     for (auto i = first; i < last; ++i)
-        batch.push_back({i, resolve_after(tasks_, i), estimates_.empty() ? 0 : estimates_.of(tasks_.spec(i))});
+        batch.push_back({i, resolve_after(tasks_, i), priority_of_new(i)});
     fresh_lo_ = first;
     fresh_hi_ = last;
     machine_->add_tasks(batch);
@@ -161,11 +176,12 @@ void dispatcher::release_children(const std::vector<child_task>& children) {
     for (const auto& c : children) gate_.reserved.erase(c.spec.id);
 }
 
-void dispatcher::on_attempt_done(std::uint32_t task, attempt_outcome o, committed_output out,
+void dispatcher::on_attempt_done(std::uint32_t slot, attempt_outcome o, committed_output out,
                                  std::vector<child_task> children) {
     // The machine sees the attempt done below: until then the task keeps its attempt slot.
-    auto run = std::move(running_[machine_->attempt_slot(task)]);  // alive until the observers have seen its task
+    auto run = std::move(running_[slot]);  // alive until the observers have seen its task
     if (finished_) return;
+    if (watch_) watch_->ended(slot, o.ok() ? std::optional<std::int64_t>(o.elapsed.count()) : std::nullopt);
     std::vector<new_task> entering;
     if (!o.ok()) {
         release_children(children);
@@ -182,7 +198,7 @@ void dispatcher::on_attempt_done(std::uint32_t task, attempt_outcome o, committe
         }
         entering.reserve(children.size());
         for (std::size_t k = 0; k < children.size(); ++k) {
-            new_task t{first + static_cast<std::uint32_t>(k), children[k].upstream, estimates_.of(children[k].spec)};
+            new_task t{first + static_cast<std::uint32_t>(k), children[k].upstream, priority_of_new(children[k].spec)};
             for (auto s : children[k].sibling_upstream) t.upstream.push_back(first + static_cast<std::uint32_t>(s));
             entering.push_back(std::move(t));
         }
@@ -191,7 +207,7 @@ void dispatcher::on_attempt_done(std::uint32_t task, attempt_outcome o, committe
     }
     reporting_children_ = &children;
     reporting_run_ = run.get();
-    machine_->attempt_done(task, std::move(o), out, entering);
+    machine_->attempt_ended(slot, std::move(o), out, entering);
     reporting_children_ = nullptr;
     reporting_run_ = nullptr;
     fresh_lo_ = fresh_hi_ = 0;

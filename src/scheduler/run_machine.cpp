@@ -100,6 +100,7 @@ progress run_machine::counts() const {
     p.upstream_failed = count(task_state::upstream_failed);
     p.cancelled = count(task_state::cancelled);
     p.resumed = resumed_;
+    p.backups = backups_;
     p.records = records_;
     p.bad_records = bad_records_;
     return p;
@@ -178,18 +179,31 @@ void run_machine::capacity_changed(std::span<const std::size_t> group_slots) {
 
 void run_machine::attempt_done(std::uint32_t i, attempt_outcome o, const committed_output& out,
                                std::span<const new_task> children) {
+    if (i >= rt_.size() || rt_[i].state != task_state::running) return;
+    attempt_ended(rt_[i].slot, std::move(o), out, children);
+}
+
+void run_machine::attempt_ended(std::uint32_t slot, attempt_outcome o, const committed_output& out,
+                                std::span<const new_task> children) {
+    if (slot >= attempts_.size() || attempts_[slot].task == no_task) return;
+    auto i = attempts_[slot].task;
     auto& t = rt_[i];
-    if (t.state != task_state::running) return;
-    --groups_[attempts_[t.slot].group].busy;
-    attempts_[t.slot].task = no_task;
-    free_attempts_.push_back(t.slot);
-    --pool_running_[pool_of(i)];
+    auto twin = attempts_[slot].twin;
+    if (attempts_[slot].superseded || (twin != no_task && !o.ok())) return drop_attempt(slot, o);
+    if (twin != no_task) {
+        // The first twin to succeed decides; the other one is killed, its end changes nothing.
+        attempts_[twin].twin = no_task;
+        attempts_[twin].superseded = true;
+        ++superseded_live_;
+        d_.kill(i, twin);
+    }
+    free_slot(slot);
     bad_records_ += o.bad_records;
     bool lost = o.failure == failure_class::executor_lost && t.losses < max_free_losses;
     if (lost) ++t.losses;
     bool killed = (t.flags & flag_kill) != 0;
-    t.flags &= static_cast<std::uint8_t>(~flag_kill);
-    bool retries_left = t.attempts - t.losses - t.budget_base <= tasks_.policy(i).retries;
+    t.flags &= static_cast<std::uint8_t>(~(flag_kill | flag_backed_up));
+    bool retries_left = charged(t) <= tasks_.policy(i).retries;
 
     task_state next;
     if (o.ok()) {
@@ -258,11 +272,11 @@ void run_machine::cancel() {
     cancelled_ = true;
     if (!started_) return;  // start() stops at once
     stop();
-    std::vector<std::uint32_t> running;  // kill() may report an attempt done at once
-    for (const auto& a : attempts_)
-        if (a.task != no_task) running.push_back(a.task);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> running;  // kill() may report an attempt done at once
+    for (std::uint32_t s = 0; s < attempts_.size(); ++s)
+        if (attempts_[s].task != no_task && !attempts_[s].superseded) running.emplace_back(attempts_[s].task, s);
     std::sort(running.begin(), running.end());  // in submission order, as they are reported
-    for (auto i : running) d_.kill(i);
+    for (auto [i, s] : running) d_.kill(i, s);
     d_.progress_changed();
     maybe_finish();
 }
@@ -282,7 +296,9 @@ run_machine::control_result run_machine::cancel_task(std::uint32_t i) {
         case task_state::running:
             if (!(t.flags & flag_kill)) {
                 t.flags |= flag_kill;
-                d_.kill(i);
+                auto slot = t.slot, twin = attempts_[slot].twin;
+                d_.kill(i, slot);
+                if (twin != no_task && attempts_[twin].task == i) d_.kill(i, twin);
             }
             return control_result::done;
         case task_state::ready:
@@ -382,18 +398,32 @@ void run_machine::launch(std::uint32_t i, std::size_t g) {
     auto& t = rt_[i];
     set_state(i, task_state::running);
     ++t.attempts;
+    t.slot = take_slot(i, g);
+    d_.launch(i, g, t.attempts, t.slot);
+    d_.progress_changed();
+}
+
+std::uint32_t run_machine::take_slot(std::uint32_t i, std::size_t g) {
     ++groups_[g].busy;
     ++pool_running_[pool_of(i)];
+    std::uint32_t slot = 0;
     if (free_attempts_.empty()) {
-        t.slot = static_cast<std::uint32_t>(attempts_.size());
+        slot = static_cast<std::uint32_t>(attempts_.size());
         attempts_.emplace_back();
     } else {
-        t.slot = free_attempts_.back();
+        slot = free_attempts_.back();
         free_attempts_.pop_back();
     }
-    attempts_[t.slot] = {i, static_cast<std::uint32_t>(g)};
-    d_.launch(i, g, t.attempts);
-    d_.progress_changed();
+    attempts_[slot] = {i, static_cast<std::uint32_t>(g)};
+    return slot;
+}
+
+void run_machine::free_slot(std::uint32_t slot) {
+    auto& a = attempts_[slot];
+    --groups_[a.group].busy;
+    --pool_running_[pool_of(a.task)];
+    a = {};
+    free_attempts_.push_back(slot);
 }
 
 void run_machine::check_halt() {
@@ -443,7 +473,7 @@ void run_machine::fail_unrunnable() {
 }
 
 void run_machine::maybe_finish() {
-    if (!started_ || finished_ || count(task_state::running) > 0) return;
+    if (!started_ || finished_ || count(task_state::running) > 0 || superseded_live_ > 0) return;
     if (!stopping_ && count(task_state::ready) > 0 && !groups_.empty()) fail_unrunnable();
     if (!stopping_ && (count(task_state::ready) > 0 || count(task_state::retry_wait) > 0)) return;
     if (!stopping_ && opts_.open && !closed_) return;

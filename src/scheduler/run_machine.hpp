@@ -16,6 +16,12 @@
 //   any unfinished ── cancel_task ──▶ cancelled;  dead | cancelled ── retry_task ──▶ ready | pending
 //   unfinished when the run ends (cancelled, halted) ──▶ skipped
 //
+// Speculation (speculate()): a running task may get a backup attempt on an idle slot. Its two
+// attempts are twins; the first to claim the commit (claim_commit) may publish, the other is
+// killed once the task succeeded (superseded: its end changes nothing). An attempt that fails
+// while its twin goes on is dropped (not charged to retries); the task's state is decided by
+// the last attempt standing. The run does not finish before superseded attempts have ended.
+//
 // Dependencies see a task's *subtree*: a task that comes `after` u waits until u succeeded
 // and so did every task u fanned out, transitively (u's subtree is "complete"). When any task
 // in it ends dead, cancelled or upstream_failed, the subtree is "failed" and everything after
@@ -62,10 +68,14 @@ public:
 
     /// The task entered the run (again, after a revival or retry_task): journal it pending.
     virtual void queued(std::uint32_t task) = 0;
-    /// Start attempt `attempt` of `task` on group `g`.
-    virtual void launch(std::uint32_t task, std::size_t g, int attempt) = 0;
-    /// Kill the running attempt of `task`; it still ends through attempt_done.
-    virtual void kill(std::uint32_t task) = 0;
+    /// Start attempt `attempt` of `task` on group `g`, as attempt slot `slot` (its end comes
+    /// as attempt_ended(slot)). A backup's twin_of(slot) is the attempt it backs up.
+    virtual void launch(std::uint32_t task, std::size_t g, int attempt, std::uint32_t slot) = 0;
+    /// Kill the running attempt in `slot` (of `task`); it still ends through attempt_ended.
+    virtual void kill(std::uint32_t task, std::uint32_t slot) = 0;
+    /// An attempt ended without deciding its task's state: its twin goes on (`superseded`
+    /// false), or the twin already succeeded (true).
+    virtual void attempt_dropped(std::uint32_t task, const attempt_outcome& o, bool superseded) = 0;
     /// An attempt ended and the task is now `next`. `out` is what the commit published (on
     /// success); `children` the tasks it fanned out, added with it atomically.
     virtual void finished(std::uint32_t task, const attempt_outcome& o, task_state next, const committed_output* out,
@@ -135,6 +145,19 @@ public:
     /// `children` the tasks it fanned out (already in the store), which enter the run with it.
     void attempt_done(std::uint32_t task, attempt_outcome o, const committed_output& out,
                       std::span<const new_task> children = {});
+    /// The attempt in `slot` ended (attempt_done for a task that may run two attempts).
+    void attempt_ended(std::uint32_t slot, attempt_outcome o, const committed_output& out,
+                       std::span<const new_task> children = {});
+    /// Straggler speculation: starts a backup attempt of running `task` on an idle slot
+    /// (preferably of another executor group than its attempt's), within its pool's limit.
+    /// Not while the run stops, for a task being cancelled, one that already has a backup or
+    /// had one since its last regular launch, or one whose policy says speculate = false.
+    enum class speculation { launched, no_slot, not_eligible };
+    speculation speculate(std::uint32_t task);
+    /// An attempt that succeeded asks before it commits: true for the first of two twins
+    /// (and for an attempt without a twin), false for the other, which must discard its
+    /// output. An attempt that ends gives its claim up.
+    bool claim_commit(std::uint32_t slot);
     void retry_due(std::uint32_t task);
     /// Stop dispatching, kill running attempts; unfinished tasks end skipped.
     void cancel();
@@ -173,6 +196,18 @@ public:
     /// A running task's attempt slot: a small number, unique among the running attempts, that
     /// a driver can index its attempts by (valid until the task's attempt_done).
     std::uint32_t attempt_slot(std::uint32_t task) const noexcept { return rt_[task].slot; }
+    /// The other running attempt of the same task (no_task: none).
+    std::uint32_t twin_of(std::uint32_t slot) const noexcept {
+        return slot < attempts_.size() ? attempts_[slot].twin : no_task;
+    }
+    /// The task of a running attempt slot (no_task: free).
+    std::uint32_t task_of(std::uint32_t slot) const noexcept {
+        return slot < attempts_.size() ? attempts_[slot].task : no_task;
+    }
+    /// Whether the attempt in `slot` lost to its twin and is being killed.
+    bool superseded(std::uint32_t slot) const noexcept { return slot < attempts_.size() && attempts_[slot].superseded; }
+    /// Backup attempts started so far.
+    std::size_t backups() const noexcept { return backups_; }
     std::uint64_t records() const noexcept { return records_; }
 
     /// Why a child of `parent` coming after `upstream` would wait for itself (a task that
@@ -185,16 +220,17 @@ public:
 
 private:
     enum class sub : std::uint8_t { open, complete, failed };
-    static constexpr std::uint8_t flag_resumed = 1, flag_kill = 2;
+    static constexpr std::uint8_t flag_resumed = 1, flag_kill = 2, flag_backed_up = 4;
 
     struct task_rt {
         task_state state = task_state::pending;
         std::uint8_t flags = 0;
         std::uint8_t losses = 0;      // attempts lost with their executor: not charged to retries
+        std::uint8_t spared = 0;      // attempts dropped while their twin went on: not charged either
         int attempts = 0;             // in this run
         int budget_base = 0;          // attempts before the last retry_task
         std::uint32_t waiting = 0;    // upstream tasks whose subtree is not complete (pending only)
-        std::uint32_t slot = 0;       // running only: its entry in attempts_
+        std::uint32_t slot = 0;       // running only: its entry in attempts_ (one of two twins)
         std::unique_ptr<attempt_outcome> last;
     };
     struct family {
@@ -226,6 +262,11 @@ private:
     std::optional<std::uint32_t> next_ready();
     void dispatch();
     void launch(std::uint32_t i, std::size_t g);
+    std::uint32_t take_slot(std::uint32_t i, std::size_t g);
+    void free_slot(std::uint32_t slot);
+    /// Ends an attempt that does not decide its task (see attempt_ended).
+    void drop_attempt(std::uint32_t slot, const attempt_outcome& o);
+    int charged(const task_rt& t) const noexcept { return t.attempts - t.losses - t.spared - t.budget_base; }
     void check_halt();
     void stop();
     void fail_unrunnable();
@@ -271,9 +312,14 @@ private:
     struct running_attempt {
         std::uint32_t task = no_task;  // no_task: free
         std::uint32_t group = 0;
+        std::uint32_t twin = no_task;  // the task's other running attempt
+        bool claimed = false;          // claim_commit() said yes
+        bool superseded = false;       // its twin succeeded; killed, its end changes nothing
     };
     std::vector<running_attempt> attempts_;
     std::vector<std::uint32_t> free_attempts_;
+    std::size_t superseded_live_ = 0;  // superseded attempts not ended yet
+    std::size_t backups_ = 0;
 
     bool started_ = false, finished_ = false, stopping_ = false, cancelled_ = false, halted_ = false;
     bool closed_ = false;

@@ -251,17 +251,33 @@ std::optional<std::string> run_machine::check_invariants() const {
     for (std::uint32_t i = 0; i < rt_.size(); ++i)
         if (queued[i] > 1) return name(i) + "is queued twice";
     std::vector<std::size_t> busy(groups_.size(), 0), pools(pool_running_.size(), 0);
-    std::size_t in_use = 0;
+    std::size_t in_use = 0, backups = 0, superseded = 0;
     for (std::uint32_t s = 0; s < attempts_.size(); ++s) {
-        auto [i, g] = attempts_[s];
+        const auto& a = attempts_[s];
+        auto i = a.task;
         if (i == no_task) continue;
         ++in_use;
-        if (i >= rt_.size() || rt_[i].state != task_state::running) return "attempt slot " + std::to_string(s) + " holds a task that is not running";
-        if (rt_[i].slot != s) return name(i) + "has a wrong attempt slot";
-        ++busy[g];
+        ++busy[a.group];
         ++pools[const_cast<run_machine*>(this)->pool_of(i)];
+        if (a.superseded) {
+            ++superseded;
+            if (i >= rt_.size() || rt_[i].state != task_state::succeeded || a.twin != no_task)
+                return "superseded attempt slot " + std::to_string(s) + " of a task that did not succeed";
+            continue;
+        }
+        if (i >= rt_.size() || rt_[i].state != task_state::running) return "attempt slot " + std::to_string(s) + " holds a task that is not running";
+        if (a.twin != no_task) {
+            if (a.twin >= attempts_.size() || attempts_[a.twin].twin != s || attempts_[a.twin].task != i)
+                return name(i) + "has twins that do not point at each other";
+            if (rt_[i].slot != s && rt_[i].slot != a.twin) return name(i) + "has a wrong attempt slot";
+            if (a.claimed && attempts_[a.twin].claimed) return name(i) + "has two attempts claiming the commit";
+            backups += s < a.twin;
+        } else if (rt_[i].slot != s) {
+            return name(i) + "has a wrong attempt slot";
+        }
     }
-    if (in_use != count(task_state::running)) return "running attempts differ from running tasks";
+    if (superseded != superseded_live_) return "superseded attempts miscounted";
+    if (in_use - superseded - backups != count(task_state::running)) return "running attempts differ from running tasks";
     if (in_use + free_attempts_.size() != attempts_.size()) return "attempt slots leak";
     for (std::size_t g = 0; g < groups_.size(); ++g)
         if (groups_[g].busy != busy[g]) return "slots of group " + std::to_string(g) + " leak";

@@ -17,6 +17,7 @@
 
 #include <fnmatch.h>
 
+#include <cmath>
 #include <future>
 #include <limits>
 #include <mutex>
@@ -301,6 +302,11 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
     try {
         for (auto& [name, size] : m.opts.pools)
             if (size == 0) throw config_error("pool '" + name + "' has size 0");
+        const auto& sp = m.opts.speculation;
+        if (!(sp.multiplier > 0.0) || !std::isfinite(sp.multiplier))
+            throw config_error("speculation: multiplier must be a number > 0");
+        if (!(sp.quantile > 0.0 && sp.quantile <= 1.0)) throw config_error("speculation: quantile must be in (0, 1]");
+        if (sp.min_runtime.count() < 0) throw config_error("speculation: min_runtime must not be negative");
     } catch (...) {
         back_to_idle();
         throw;

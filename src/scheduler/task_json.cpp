@@ -125,6 +125,7 @@ std::string task_to_json(const task_spec& t) {
     o["pool"] = t.pool;
     o["workdir"] = t.workdir;
     o["control_lines"] = t.control_lines;
+    if (!t.speculate) o["speculate"] = false;
     for (const auto& e : t.extensions) e.type->to_json(e.value.get(), o);  // Docker: "image", "container"
     return json::serialize(o);
 }
@@ -193,10 +194,12 @@ task_spec read_task(const json::object& o, const task_spec& defaults, const task
             t.workdir = string_of(v, "workdir");
         } else if (k == "control_lines") {
             t.control_lines = bool_of(v, "control_lines");
+        } else if (k == "speculate") {
+            t.speculate = bool_of(v, "speculate");
         } else if (const auto* type = owner_of(k, known)) {
             if (std::find(present.begin(), present.end(), type) == present.end()) present.push_back(type);
         } else {
-            std::string keys = "id, command, params, after, env, retries, timeout, backoff, pool, workdir, control_lines";
+            std::string keys = "id, command, params, after, env, retries, timeout, backoff, pool, workdir, control_lines, speculate";
             for (const auto& e : known)
                 for (auto key : e.type->json_keys) keys += ", " + std::string(key);
             bad(k, "unknown key (known: " + keys + ")");

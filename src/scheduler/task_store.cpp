@@ -89,6 +89,7 @@ std::string policy_key(const task_spec& t, JsonOf&& json_of) {
     put_key_string(key, t.pool);
     put_key_string(key, t.workdir);
     put_raw(key, t.control_lines);
+    put_raw(key, t.speculate);
     for (const auto& e : t.extensions) {
         put_key_string(key, std::string(e.type->name));
         put_key_string(key, json_of(e));
@@ -169,7 +170,7 @@ task_store::encoded task_store::encode(const task_spec& t) {
     p = put_varint(p, t.after.size());
     for (auto& a : t.after) p = put_string(p, a);
     e.policy_key = policy_key(t, cached_extension_json);
-    e.policy = {t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.control_lines, t.extensions};
+    e.policy = {t.retries, t.timeout, t.backoff, t.pool, t.workdir, t.control_lines, t.speculate, t.extensions};
     return e;
 }
 
@@ -232,6 +233,7 @@ task_spec from_blob(const char* p, const task_policy& pol) {
     t.pool = pol.pool;
     t.workdir = pol.workdir;
     t.control_lines = pol.control_lines;
+    t.speculate = pol.speculate;
     t.extensions = pol.extensions;
     return t;
 }

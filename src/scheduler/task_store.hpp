@@ -29,6 +29,7 @@ struct task_policy {
     std::string pool;
     std::string workdir;
     bool control_lines = true;
+    bool speculate = true;
     task_extensions extensions;
 };
 

@@ -74,7 +74,8 @@ void control_lines(std::string_view in) {
     DROVER_FUZZ_CHECK(back.id == t.id && back.command == t.command && back.params == t.params && back.after == t.after,
                       json);
     DROVER_FUZZ_CHECK(back.retries == t.retries && back.timeout == t.timeout && back.pool == t.pool &&
-                          back.workdir == t.workdir && back.control_lines == t.control_lines,
+                          back.workdir == t.workdir && back.control_lines == t.control_lines &&
+                          back.speculate == t.speculate,
                       json);
     // The journal's JSON names the secrets without their values; everything else comes back as
     // it was, a secret from the defaults' template of that name or not at all.

@@ -190,7 +190,7 @@ void run_scenario(fault inject, int at, int& steps) {
             f.retry_due(f.id_of(f.driver.armed.begin()->first));
             continue;
         }
-        auto [task, attempt] = f.driver.running.front();
+        auto task = f.driver.running.front().task;
         auto id = f.id_of(task);
         ++step;
         auto outcome = f.driver.kills.count(task) ? failure_class::cancelled : failure_class::none;

@@ -23,9 +23,17 @@ struct script_driver final : detail::run_driver {
     std::map<std::size_t, std::string> gave_up;    // group -> group_failed()
     bool allow_finish = true;
     int finishes = 0;
-    std::vector<std::pair<std::uint32_t, int>> running;  // launched, not yet done: (task, attempt)
+    struct launched {
+        std::uint32_t task;
+        int attempt;
+        std::uint32_t slot;
+        std::size_t group;
+    };
+    std::vector<launched> running;  // launched, not yet done
     std::map<std::uint32_t, duration> armed;
     std::set<std::uint32_t> kills;
+    std::set<std::pair<std::uint32_t, int>> kills_of;  // (task, attempt)
+    std::set<std::uint32_t> backed_up;                 // tasks that had two attempts at once: kills name the attempt
     std::map<std::uint32_t, int> final_states;   // task -> times it reached a final state
     std::map<std::uint32_t, int> dead_letters;
 
@@ -43,13 +51,24 @@ struct script_driver final : detail::run_driver {
     }
     bool may_finish() override { return allow_finish; }
     void queued(std::uint32_t t) override { log.push_back("queued " + id(t)); }
-    void launch(std::uint32_t t, std::size_t g, int attempt) override {
+    void launch(std::uint32_t t, std::size_t g, int attempt, std::uint32_t slot) override {
         log.push_back("launch " + id(t) + "#" + std::to_string(attempt) + "@" + std::to_string(g));
-        running.emplace_back(t, attempt);
+        if (is_running(t)) backed_up.insert(t);
+        running.push_back({t, attempt, slot, g});
     }
-    void kill(std::uint32_t t) override {
-        log.push_back("kill " + id(t));
+    void kill(std::uint32_t t, std::uint32_t slot) override {
+        std::string line = "kill " + id(t);
+        for (auto& r : running)
+            if (r.slot == slot && r.task == t) {
+                kills_of.insert({t, r.attempt});
+                if (backed_up.count(t)) line += "#" + std::to_string(r.attempt);
+            }
+        log.push_back(line);
         kills.insert(t);
+    }
+    void attempt_dropped(std::uint32_t t, const attempt_outcome& o, bool superseded) override {
+        log.push_back(std::string(superseded ? "superseded " : "dropped ") + id(t) + "#" + std::to_string(o.attempt) +
+                      " " + std::string(to_string(o.failure)));
     }
     void finished(std::uint32_t t, const attempt_outcome& o, task_state next, const committed_output* out,
                   std::span<const std::uint32_t> children) override {
@@ -91,11 +110,21 @@ struct script_driver final : detail::run_driver {
     }
     bool is_running(std::uint32_t t) const {
         for (auto& r : running)
-            if (r.first == t) return true;
+            if (r.task == t) return true;
         return false;
     }
     void forget(std::uint32_t t) {
-        std::erase_if(running, [t](auto& r) { return r.first == t; });
+        std::erase_if(running, [t](auto& r) { return r.task == t; });
+    }
+    /// The slot of attempt `attempt` of `t` (removed from running), or no_task.
+    std::uint32_t take(std::uint32_t t, int attempt) {
+        for (auto it = running.begin(); it != running.end(); ++it)
+            if (it->task == t && it->attempt == attempt) {
+                auto s = it->slot;
+                running.erase(it);
+                return s;
+            }
+        return detail::no_task;
     }
 };
 
@@ -146,6 +175,26 @@ struct machine_fixture {
         if (f == failure_class::none) out = {{"out/" + id}, records, 10};
         m->attempt_done(i, o, out, children);
         check();
+    }
+    /// Ends attempt `attempt` of `id` (one of two twins) with `f` (none = success).
+    void done_attempt(const std::string& id, int attempt, failure_class f = failure_class::none,
+                      std::uint64_t records = 1) {
+        auto slot = driver.take(idx(id), attempt);
+        REQUIRE_MESSAGE(slot != detail::no_task, id << "#" << attempt << " is not running");
+        attempt_outcome o;
+        o.attempt = attempt;
+        o.failure = f;
+        if (f != failure_class::none) o.message = std::string(to_string(f));
+        committed_output out;
+        if (f == failure_class::none) out = {{"out/" + id}, records, 10};
+        m->attempt_ended(slot, o, out);
+        check();
+    }
+    /// The slot of attempt `attempt` of `id`, still running.
+    std::uint32_t slot_of(const std::string& id, int attempt) const {
+        for (auto& r : driver.running)
+            if (r.task == idx(id) && r.attempt == attempt) return r.slot;
+        return detail::no_task;
     }
     /// Adds a child task to the store (as the driver does after the parent's commit).
     new_task child(const std::string& id, std::vector<std::string> after = {}, int retries = 0) {
