@@ -7,7 +7,11 @@
 #include <drover/scheduler.hpp>
 #include <drover/task.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
+#include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,12 +48,40 @@ struct job {
     drover::kinds kinds;
 };
 
+/// What a loader changes on the way from the file to the job: `drover run` / `validate`'s
+/// `--param`, `--only` and `--no-deps`. The defaults change nothing.
+///
+/// @code
+/// auto j = drover::load_job("news.toml", {.params = {{"date", {"2018-01-06"}}}, .only = {"crawl-*"}});
+/// @endcode
+struct job_load_options {
+    /// Values by name that replace what the file gives, before ids, commands, env and `after`
+    /// are expanded. For a name in a task's `params`: exactly one value, taken literally (no
+    /// placeholders). For a `foreach` variable: the list of values it takes instead of the
+    /// file's list or range (one value or several, in order), each checked like the range it
+    /// replaces (a date for a date range, an integer for an integer range). A name may be
+    /// both, in different `[[tasks]]` entries. A name that no entry has, a name without
+    /// values, and several values for a `params` name are config errors.
+    std::map<std::string, std::vector<std::string>> params;
+    /// Globs over task ids (`*`, `?`, `[...]` as in `after`): keep only the tasks that match
+    /// one, with every task they come `after`, transitively. Empty = every task. A glob
+    /// matching no task is a config error.
+    std::vector<std::string> only;
+    /// With `only`: false keeps only the matching tasks (`--no-deps`); their `after` entries
+    /// become the ids of the kept tasks they name, the others are dropped.
+    bool with_dependencies = true;
+};
+
 /// Reads and validates a job file. Throws config_error ("file:line:column: key: problem").
 /// `k`: the executor and sink kinds it may use (default: the built-in kinds).
 job load_job(const std::filesystem::path& file, const drover::kinds& k = {});
+/// The same with overrides and a task selection (`o`).
+job load_job(const std::filesystem::path& file, const job_load_options& o, const drover::kinds& k = {});
 
 /// Same, from text; `source_name` is used in error messages.
 job parse_job(std::string_view toml_text, const std::string& source_name, const drover::kinds& k = {});
+job parse_job(std::string_view toml_text, const std::string& source_name, const job_load_options& o,
+              const drover::kinds& k = {});
 
 /// A scheduler set up with the job's options, executors and sink (made by `j.kinds`) and
 /// tasks. Throws config_error for an executor or sink kind `j.kinds` does not have.
