@@ -87,6 +87,27 @@ job parse_job(std::string_view toml_text, const std::string& source_name, const 
 /// tasks. Throws config_error for an executor or sink kind `j.kinds` does not have.
 scheduler make_scheduler(const job& j);
 
+/// What write_json adds to a job's description.
+struct job_json_options {
+    std::size_t next_fires = 5;  ///< how many next fire times of the job's schedule
+    /// The fire times listed are the first ones after this instant; unset = now.
+    std::optional<std::chrono::sys_seconds> now;
+};
+
+/// The job as one JSON document (`drover validate --json`; docs/job-files.md): its executors
+/// with their slots, pools, sink, schedule with its next fire times in the job's time zone,
+/// and every task with its argv (`command`, and `command_line` quoted for a POSIX shell), its
+/// `after` resolved to task ids, pool, params, env (secrets left out) and the executor
+/// kinds' own settings. Tasks are written one by one: a large job is never held as one JSON
+/// tree. Throws config_error for `after` entries that do not resolve.
+void write_json(std::ostream& out, const job& j, const job_json_options& o = {});
+std::string to_json(const job& j, const job_json_options& o = {});
+
+/// argv as one POSIX shell command line: words of letters, digits and `_@%+=:,./-` as they
+/// are, others single-quoted (a `'` as `'\''`); a first word that is a reserved word or
+/// holds `=` is quoted too, so the line runs the program.
+std::string shell_command_line(const std::vector<std::string>& argv);
+
 /// Parses durations like "250ms", "30s", "5m", "1h", "1h30m", "2d". Throws config_error.
 duration parse_duration(std::string_view text);
 
