@@ -127,10 +127,13 @@ class Progress:
     upstream_failed: int
     cancelled: int
     resumed: int
+    resumed_dead: int
     records: int
     bad_records: int
     @property
     def finished(self) -> int: ...
+    @property
+    def ran(self) -> int: ...
     @property
     def elapsed(self) -> float: ...
     def to_dict(self) -> dict[str, Any]: ...

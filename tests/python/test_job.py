@@ -119,3 +119,22 @@ def test_describe_is_what_validate_json_prints(tmp_path):
     nxt = sched.describe(next_fires=2)["schedule"]["next"]
     assert len(nxt) == 2 and all(t.endswith("T06:00:00+00:00") for t in nxt)
     assert drover.shell_command_line(["sh", "-c", "echo $x"]) == "sh -c 'echo $x'"
+
+
+def test_counts_tell_resumed_and_earlier_dead_tasks_from_what_ran(tmp_path):
+    text = """
+name = "r"
+[[tasks]]
+id = "a-{n}"
+command = ["true"]
+foreach.n = [1, 2]
+[[tasks]]
+id = "b"
+command = ["false"]
+"""
+    first = drover.parse_job(text).run(state_dir=str(tmp_path / "state"))
+    assert (first.counts.ran, first.counts.resumed, first.counts.resumed_dead) == (3, 0, 0)
+    again = drover.parse_job(text).run(state_dir=str(tmp_path / "state"))
+    c = again.counts
+    assert (c.succeeded, c.dead, c.ran, c.resumed, c.resumed_dead) == (2, 1, 0, 2, 1)
+    assert c.to_dict()["ran"] == 0 and c.to_dict()["resumed_dead"] == 1
