@@ -60,7 +60,7 @@ TEST_CASE("cli job options: --param replaces foreach values and params for run" 
           "{\"date\":\"2018-03-02\",\"depth\":7}\n");
 }
 
-TEST_CASE("cli job options: --only runs the matching tasks and what they come after; --no-deps only them" *
+TEST_CASE("cli job options: --only runs the matching tasks and what they come after and --no-deps only them" *
           doctest::timeout(60)) {
     temp_dir d;
     write_file(d / "job.toml", dag_job);

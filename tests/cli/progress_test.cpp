@@ -68,7 +68,7 @@ TEST_CASE("cli progress: the rate counts only tasks finished by this run, not re
     CHECK(text.find("(1.0 tasks/s)") != std::string::npos);
 }
 
-TEST_CASE("cli progress: done, resumed, dead, upstream-failed and skipped are counted apart; the rate is over tasks run") {
+TEST_CASE("cli progress: done, resumed, dead, upstream-failed and skipped are counted apart and the rate is over tasks run") {
     progress p;
     p.total = 40;
     p.succeeded = 12;  // 10 resumed, 2 run now
