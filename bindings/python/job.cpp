@@ -3,6 +3,7 @@
 #include "bind.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 namespace drover::python {
@@ -36,6 +37,56 @@ py_scheduler scheduler_for(const job& j, const std::optional<std::string>& state
     s.has_sink = j.sink.has_value();
     return s;
 }
+
+// A value of params={...}: a str, an int or a float, as text (bool is refused: True is not
+// how a job file writes true).
+std::string param_text(const std::string& name, py::handle v) {
+    if (py::isinstance<py::str>(v)) return v.cast<std::string>();
+    if (!py::isinstance<py::bool_>(v) && (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)))
+        return py::str(v).cast<std::string>();
+    throw py::type_error("params['" + name + "']: expected a str, an int or a list of them, got " +
+                         py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>());
+}
+
+// load_job's keyword arguments as job_load_options: params={"date": "2018-01-06"} or
+// {"date": ["2018-01-06", "2018-01-07"]}, only="crawl-*" or ["crawl-*", "merge"], deps.
+job_load_options load_options(const std::optional<py::dict>& params, const py::object& only, bool deps) {
+    job_load_options o;
+    if (params)
+        for (auto [k, v] : *params) {
+            if (!py::isinstance<py::str>(k)) throw py::type_error("params: names must be str");
+            auto name = k.cast<std::string>();
+            auto& values = o.params[name];
+            if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+                for (auto x : v) values.push_back(param_text(name, x));
+            } else {
+                values.push_back(param_text(name, v));
+            }
+        }
+    if (py::isinstance<py::str>(only)) {
+        o.only.push_back(only.cast<std::string>());
+    } else if (!only.is_none()) {
+        for (auto g : only) {
+            if (!py::isinstance<py::str>(g)) throw py::type_error("only: expected a str or a list of str");
+            o.only.push_back(g.cast<std::string>());
+        }
+    }
+    if (!deps && o.only.empty()) throw config_error("deps=False needs only=... (the tasks to keep)");
+    o.with_dependencies = deps;
+    return o;
+}
+
+constexpr const char* load_doc = R"doc(
+Reads and validates a job file. Raises ConfigError ('file:line:column: key: problem').
+
+params: values that replace the file's, by name, like `drover run --param`: a param of the
+tasks takes one value (str or int, literally: no placeholders); a foreach variable takes one
+value or a list of them instead of its list or range, each checked like the range (a date
+for a date range). A name no task has is a ConfigError.
+only: a glob (or a list) over task ids, like `--only`: only the matching tasks, with every task
+they come after; deps=False (`--no-deps`) keeps only the matching ones, dropping their
+`after` on tasks left out. A glob matching no task is a ConfigError.
+)doc";
 
 }  // namespace
 
@@ -92,18 +143,40 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
             py::arg("on_task_finished") = py::none(), py::arg("on_executor_event") = py::none(), py::arg("on_host_changed") = py::none(),
             "make_scheduler(state_dir=..., retry_dead=..., fresh=...).run(...): what `drover run JOB.toml "
             "[--state DIR] [--retry-dead] [--fresh]` does, resuming like it. See Scheduler.run.")
+        .def(
+            "describe",
+            [](const job& j, std::size_t next_fires) {
+                return to_python(boost::json::parse(to_json(j, {.next_fires = next_fires})));
+            },
+            py::kw_only(), py::arg("next_fires") = 5,
+            "What `drover validate --json` prints, as a dict: job, source, state_dir, executors (with slots), "
+            "slots, pools, sink, schedule (cron, timezone, overlap, next: the next fire times in the job's zone, "
+            "RFC 3339) and tasks (id, command, command_line quoted for a POSIX shell, after resolved to ids, "
+            "pool, executor settings, params, env without secrets, retries, timeout, workdir).")
         .def("__repr__", [](const job& j) {
             return "Job(" + py::repr(py::str(j.name)).cast<std::string>() + ", " + std::to_string(j.tasks.size()) +
                    " task(s), source=" + py::repr(py::str(j.source.string())).cast<std::string>() + ")";
         });
 
     m.def(
-        "load_job", [](const std::string& path) { return load_job(path); }, py::arg("path"),
-        "Reads and validates a job file. Raises ConfigError ('file:line:column: key: problem').");
+        "load_job",
+        [](const std::string& path, const std::optional<py::dict>& params, const py::object& only, bool deps) {
+            return load_job(path, load_options(params, only, deps));
+        },
+        py::arg("path"), py::kw_only(), py::arg("params") = py::none(), py::arg("only") = py::none(),
+        py::arg("deps") = true, load_doc);
     m.def(
-        "parse_job", [](std::string_view text, const std::string& source_name) { return parse_job(text, source_name); },
-        py::arg("text"), py::arg("source_name") = "<string>",
-          "Same as load_job, from TOML text; source_name is used in error messages.");
+        "parse_job",
+        [](std::string_view text, const std::string& source_name, const std::optional<py::dict>& params,
+           const py::object& only, bool deps) {
+            return parse_job(text, source_name, load_options(params, only, deps));
+        },
+        py::arg("text"), py::arg("source_name") = "<string>", py::kw_only(), py::arg("params") = py::none(),
+        py::arg("only") = py::none(), py::arg("deps") = true,
+        "Same as load_job, from TOML text; source_name is used in error messages.");
+    m.def("shell_command_line", &shell_command_line, py::arg("argv"),
+          "argv as one POSIX shell command line (what validate --json calls command_line): words "
+          "of letters, digits and _@%+=:,./- as they are, the others single-quoted.");
     m.def("make_scheduler", &scheduler_for, py::arg("job"), py::kw_only(), py::arg("state_dir") = py::none(),
           py::arg("retry_dead") = false, py::arg("fresh") = false,
           "A Scheduler set up from a Job (the same as job.make_scheduler()).");

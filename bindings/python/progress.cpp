@@ -79,6 +79,9 @@ void python_progress::progress_changed(const progress& p) {
         std::string post = "running " + std::to_string(p.running);
         if (p.retry_wait) post += ", retrying " + std::to_string(p.retry_wait);
         if (p.dead) post += ", dead " + std::to_string(p.dead);
+        if (p.upstream_failed) post += ", upstream-failed " + std::to_string(p.upstream_failed);
+        if (p.resumed) post += ", resumed " + std::to_string(p.resumed);
+        if (p.skipped) post += ", skipped " + std::to_string(p.skipped);
         bar_.attr("set_postfix_str")(post, py::arg("refresh") = false);
         bar_.attr("refresh")();
     }

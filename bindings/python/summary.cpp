@@ -106,7 +106,9 @@ py::dict progress_to_dict(const progress& p) {
     d["cancelled"] = p.cancelled;
     d["resumed"] = p.resumed;
     d["backups"] = p.backups;
+    d["resumed_dead"] = p.resumed_dead;
     d["finished"] = p.finished();
+    d["ran"] = p.ran();
     d["records"] = p.records;
     d["bad_records"] = p.bad_records;
     d["elapsed"] = seconds(p.elapsed);
@@ -144,10 +146,14 @@ void bind_summary(py::module_& m) {
         .def_readonly("resumed", &progress::resumed,
                       "Succeeded in an earlier run of the journal (counted in succeeded, not run again).")
         .def_readonly("backups", &progress::backups, "Backup attempts started for stragglers (speculation).")
+        .def_readonly("resumed_dead", &progress::resumed_dead,
+                      "Dead in an earlier run of the journal (counted in dead, not run again).")
         .def_readonly("records", &progress::records, "Committed records.")
         .def_readonly("bad_records", &progress::bad_records, "Non-JSON lines tasks printed (kept aside).")
         .def_property_readonly("finished", &progress::finished,
                                "succeeded + dead + skipped + upstream_failed + cancelled.")
+        .def_property_readonly("ran", &progress::ran,
+                               "Tasks this run took to an end by running them: succeeded or dead, not resumed.")
         .def_property_readonly("elapsed", [](const progress& p) { return seconds(p.elapsed); }, "Seconds.")
         .def("to_dict", &progress_to_dict)
         .def("__repr__", [](const progress& p) {

@@ -4,6 +4,7 @@
 
 #include <drover/outcome.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -25,11 +26,16 @@ struct progress {
     std::size_t cancelled = 0;       ///< cancelled one by one (scheduler::cancel_task)
     std::size_t resumed = 0;         ///< succeeded in an earlier run of the journal (in `succeeded`, not run again)
     std::size_t backups = 0;         ///< backup attempts started for stragglers (scheduler_options::speculation)
+    std::size_t resumed_dead = 0;    ///< dead in an earlier run of the journal (in `dead`, not run again)
     std::uint64_t records = 0;       ///< committed records
     std::uint64_t bad_records = 0;
     duration elapsed{0};
 
     std::size_t finished() const noexcept { return succeeded + dead + skipped + upstream_failed + cancelled; }
+    /// Tasks this run took to an end by running them: succeeded or dead, not resumed ones.
+    std::size_t ran() const noexcept {
+        return (succeeded - std::min(succeeded, resumed)) + (dead - std::min(dead, resumed_dead));
+    }
 };
 
 struct task_result {

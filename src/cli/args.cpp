@@ -26,6 +26,38 @@ void add_state(CLI::App& app, std::optional<std::string>& state) {
         ->check([](const std::string& s) { return s.empty() ? std::string("--state needs a directory") : ""; });
 }
 
+// --param NAME=VALUE (repeatable; a foreach variable given twice takes both values),
+// --only GLOB (repeatable) and --no-deps: job_load_options, for run and validate.
+void add_selection(CLI::App& app, job_load_options& load) {
+    app.add_option_function<std::vector<std::string>>(
+           "--param",
+           [&load](const std::vector<std::string>& all) {
+               for (const auto& p : all) {
+                   auto eq = p.find('=');
+                   load.params[p.substr(0, eq)].push_back(p.substr(eq + 1));
+               }
+           },
+           "override a param or a foreach variable of the job's tasks; a foreach variable given several "
+           "times takes each value")
+        ->type_name("NAME=VALUE")
+        ->allow_extra_args(false)
+        ->check([](const std::string& p) {
+            auto eq = p.find('=');
+            if (eq == std::string::npos || eq == 0)
+                return "expected NAME=VALUE, got '" + detail::terminal_safe(p) + "' (e.g. --param date=2018-01-06)";
+            return std::string();
+        });
+    auto* only = app.add_option("--only", load.only,
+                                "run only the tasks whose id matches GLOB (and the tasks they come after)")
+                     ->type_name("GLOB")
+                     ->allow_extra_args(false)
+                     ->check([](const std::string& g) { return g.empty() ? std::string("a glob must not be empty") : ""; });
+    app.add_flag_callback(
+           "--no-deps", [&load] { load.with_dependencies = false; },
+           "with --only: not the tasks they come after (their `after` on tasks left out is dropped)")
+        ->needs(only);
+}
+
 }  // namespace
 
 std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
@@ -44,9 +76,14 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     run->add_flag("--retry-dead", a.retry_dead, "on resume, run tasks dead-lettered in earlier runs again");
     run->add_flag("--fresh", a.fresh, "forget earlier runs' task states and run every task");
     run->add_flag("--once", a.once, "for a job with a schedule: one run now instead of the service");
+    add_selection(*run, a.load);
 
     auto* validate = app.add_subcommand("validate", "Check a job file and print what it would run.");
     validate->add_option("job", a.job_file, "the job file (TOML)")->required()->type_name("JOB.toml");
+    validate->add_flag("--json", a.json,
+                       "print the job as one JSON document: every task with its argv and dependencies, the "
+                       "executors, pools, sink and the schedule's next fire times");
+    add_selection(*validate, a.load);
 
     auto* status = app.add_subcommand(
         "status", "The journal of a state directory: tasks per state, running attempts, hosts, dead tasks.");

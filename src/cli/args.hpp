@@ -3,6 +3,8 @@
 // Unknown options, options a command does not take, and missing or extra arguments are
 // usage errors.
 
+#include <drover/job_file.hpp>
+
 #include <optional>
 #include <string>
 #include <variant>
@@ -21,6 +23,8 @@ struct cli_args {
     bool retry_dead = false;
     bool fresh = false;
     bool once = false;
+    /// run and validate: --param NAME=VALUE, --only GLOB, --no-deps.
+    job_load_options load;
 };
 
 /// What the command line asks for: arguments to act on, or text to print and an exit code

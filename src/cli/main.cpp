@@ -33,20 +33,22 @@ using drover::detail::terminal_safe;
 
 using drover::cli::cli_args;
 
-int validate(const drover::job& j) {
+int validate(const cli_args& a, const drover::job& j) {
     // What `run` checks before it starts anything, beyond the job file itself: the
     // executors', the sink's and the scheduler's own checks (nothing is started).
     (void)drover::make_scheduler(j);
+    if (a.json) {
+        drover::write_json(std::cout, j);
+        std::cout << std::endl;
+        return 0;
+    }
     std::size_t slots = 0;
     for (auto& e : j.executors) slots += j.kinds.slots(e);
     fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n",
                terminal_safe(j.source.string()), j.name, j.tasks.size(), j.executors.size(), slots,
                terminal_safe(j.sink ? j.kinds.location(*j.sink) : std::string("(state dir)/output")));
-    for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i) {
-        std::string cmd;
-        for (auto& a : j.tasks[i].command) cmd += (cmd.empty() ? "" : " ") + a;
-        fmt::print("  {}: {}\n", j.tasks[i].id, terminal_safe(cmd));
-    }
+    for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i)
+        fmt::print("  {}: {}\n", j.tasks[i].id, terminal_safe(drover::shell_command_line(j.tasks[i].command)));
     if (j.tasks.size() > 3) fmt::print("  ... {} more\n", j.tasks.size() - 3);
     return 0;
 }
@@ -194,8 +196,8 @@ int main(int argc, char** argv) {
     const auto& args = std::get<cli_args>(parsed);
     try {
         if (args.command == "status") return status(args);
-        auto j = drover::load_job(args.job_file);
-        if (args.command == "validate") return validate(j);
+        auto j = drover::load_job(args.job_file, args.load);
+        if (args.command == "validate") return validate(args, j);
         return run(args, std::move(j));
     } catch (const drover::config_error& e) {
         std::cerr << "drover: configuration error: " << terminal_safe(e.what()) << "\n";

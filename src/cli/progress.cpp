@@ -29,25 +29,26 @@ std::size_t tasks_done(const progress& p) { return p.succeeded + p.dead + p.upst
 
 double tasks_per_second(const progress& p) {
     double secs = static_cast<double>(p.elapsed.count()) / 1000.0;
-    std::size_t done = tasks_done(p), ran = done - std::min(done, p.resumed);
-    return secs > 0 ? static_cast<double>(ran) / secs : 0.0;
+    return secs > 0 ? static_cast<double>(p.ran()) / secs : 0.0;
 }
 
-// "done" counts what reached an end (succeeded, dead, upstream-failed), never the skipped
-// tasks of a cancel or halt nor the tasks cancelled one by one; the rate counts what this run finished, not the tasks resumed
-// from the journal as already done.
+// "12/20" counts what reached an end (succeeded, resumed, dead, upstream-failed), never the
+// skipped tasks of a cancel or halt nor the tasks cancelled one by one. Then each kind on
+// its own: "done" is what this run ran and succeeded; resumed, upstream-failed, skipped and
+// cancelled show once there are some. The rate is over the tasks this run ran (progress::ran).
 std::string progress_reporter::line(const progress& p) const {
-    std::size_t done = tasks_done(p);
+    std::size_t finished = tasks_done(p);
     double rate = tasks_per_second(p);
-    std::size_t left = p.total - std::min(p.total, done + p.skipped + p.cancelled);
+    std::size_t left = p.total - std::min(p.total, finished + p.skipped + p.cancelled);
     std::string eta = "--";
     if (rate > 0 && left > 0) eta = human_duration(duration(static_cast<long>(static_cast<double>(left) / rate * 1000.0)));
-    return fmt::format("{}/{} done  running {}  retrying {}  dead {}{}  {:.1f}/s  ETA {}", done, p.total, p.running,
-                       p.retry_wait, p.dead,
-                       (p.skipped ? fmt::format("  skipped {}", p.skipped) : std::string()) +
-                           (p.cancelled ? fmt::format("  cancelled {}", p.cancelled) : std::string()),
-                       rate,
-                       eta);
+    auto some = [](std::string_view what, std::size_t n) {
+        return n ? fmt::format("  {} {}", what, n) : std::string();
+    };
+    return fmt::format("{}/{}  done {}{}  running {}  retrying {}  dead {}{}{}{}  {:.1f}/s  ETA {}", finished, p.total,
+                       p.succeeded - std::min(p.succeeded, p.resumed), some("resumed", p.resumed), p.running,
+                       p.retry_wait, p.dead, some("upstream-failed", p.upstream_failed), some("skipped", p.skipped),
+                       some("cancelled", p.cancelled), rate, eta);
 }
 
 void progress_reporter::on_task_finished(const task_spec& t, const attempt_outcome& o, task_state next) {

@@ -40,7 +40,8 @@ std::string human_duration(duration d);
 /// Tasks that reached an end: succeeded (resumed ones included), dead, upstream-failed;
 /// not the skipped ones of a cancel or halt.
 std::size_t tasks_done(const progress& p);
-/// Tasks this run finished per second of it (resumed tasks are not counted).
+/// Tasks this run ran to an end per second of it (progress::ran: not the resumed ones,
+/// nor the upstream-failed ones, which never run).
 double tasks_per_second(const progress& p);
 
 }  // namespace drover::cli

@@ -12,12 +12,17 @@ std::string summary_text(const std::string& job_name, const run_summary& s) {
     using detail::terminal_safe;  // messages, stderr lines and paths may hold control characters
     const auto& c = s.counts;
     std::string verdict = s.cancelled ? "cancelled" : s.halted ? "halted" : s.ok() ? "ok" : "failed";
+    // "succeeded" counts resumed tasks too (as --json does); the line after it splits the
+    // tasks by how they ended: done (run now and succeeded), resumed (succeeded in an earlier
+    // run), dead, upstream-failed, skipped. The rate is over the tasks this run ran.
     std::string out = fmt::format("drover: {} {}: {} succeeded, {} dead, {} skipped of {} tasks in {} ({:.1f} tasks/s)\n",
                                   job_name, verdict, c.succeeded, c.dead, c.skipped, c.total,
                                   human_duration(c.elapsed), tasks_per_second(c));
-    if (c.upstream_failed) out += fmt::format("  upstream failed: {} task(s) not run\n", c.upstream_failed);
-    if (c.cancelled) out += fmt::format("  cancelled: {} task(s) cancelled one by one\n", c.cancelled);
-    if (c.resumed) out += fmt::format("  resumed: {} task(s) succeeded in earlier runs, not run again\n", c.resumed);
+    std::size_t done = c.succeeded - std::min(c.succeeded, c.resumed);
+    std::size_t dead_now = c.dead - std::min(c.dead, c.resumed_dead);
+    out += fmt::format("  tasks:   {} done, {} resumed, {} dead{}, {} upstream-failed, {} skipped{}\n", done, c.resumed,
+                       dead_now, c.resumed_dead ? fmt::format(", {} dead in earlier runs", c.resumed_dead) : "",
+                       c.upstream_failed, c.skipped, c.cancelled ? fmt::format(", {} cancelled", c.cancelled) : "");
     out += fmt::format("  records: {} committed, {} bad\n", c.records, c.bad_records);
     out += fmt::format("  output:  {}\n", terminal_safe(s.output));
     out += fmt::format("  run dir: {}\n", terminal_safe(s.run_dir.string()));

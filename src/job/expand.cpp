@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace drover::detail {
 
 namespace chr = std::chrono;
@@ -90,6 +92,24 @@ std::vector<std::string> int_range(std::int64_t from, std::int64_t to, std::int6
         out.push_back(std::to_string(static_cast<std::int64_t>(static_cast<std::uint64_t>(from) +
                                                                k * static_cast<std::uint64_t>(step))));
     return out;
+}
+
+std::string override_value(const foreach_axis& axis, const std::string& value) {
+    switch (axis.kind) {
+        case axis_kind::dates:
+            return format_date(parse_date(value));
+        case axis_kind::integers: {
+            std::int64_t n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (value.empty() || ec != std::errc{} || end != value.data() + value.size())
+                throw config_error(fmt::format("\"{}\" is not a whole number (the foreach variable '{}' is an "
+                                               "integer range)", value, axis.name));
+            return std::to_string(n);
+        }
+        case axis_kind::list:
+            break;
+    }
+    return value;
 }
 
 std::size_t combination_count(const std::vector<foreach_axis>& axes, std::size_t limit) {

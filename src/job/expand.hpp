@@ -20,11 +20,20 @@ namespace drover::detail {
 /// a step of "1d" meant as "7d" times many keys) is far likelier than intent.
 inline constexpr std::size_t max_expanded_tasks = 1'000'000;
 
+/// What a foreach variable was written as: it decides what a value given instead must be.
+enum class axis_kind { list, integers, dates };
+
 /// One foreach variable and the values it takes, in order.
 struct foreach_axis {
     std::string name;
     std::vector<std::string> values;
+    axis_kind kind = axis_kind::list;
 };
+
+/// A value given instead of an axis's own (job_load_options::params), checked against its
+/// kind: a date for a date range, a whole number for an integer range (written as the range
+/// writes it: "007" becomes "7"). Throws config_error without a location.
+std::string override_value(const foreach_axis& axis, const std::string& value);
 
 /// Parses a calendar date written "YYYY-MM-DD" (years 0001..9999); rejects dates that do
 /// not exist, like 2018-02-30 or 2019-02-29.

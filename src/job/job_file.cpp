@@ -9,6 +9,8 @@
 
 #include "detail/template.hpp"
 #include "job/expand.hpp"
+#include "job/overrides.hpp"
+#include "job/select.hpp"
 #include "job/toml_limits.hpp"
 #include "job/toml_reader.hpp"
 #include "job/toml_table.hpp"
@@ -53,11 +55,12 @@ struct template_field {
     std::string key;
     const toml::node* node;
     std::string text;
+    bool literal = false;  // a value given to the loader (job_load_options::params): no placeholders
 };
 
 class parser : detail::reader {
 public:
-    parser(std::string file, const drover::kinds& k) : reader(std::move(file)) {
+    parser(std::string file, const drover::kinds& k, const job_load_options& o) : reader(std::move(file)), load_(o) {
         job_.kinds = k;
         for (auto key : setting_keys) task_keys_.push_back(key);
         for (auto key : job_.kinds.task_keys()) task_keys_.push_back(key);
@@ -66,6 +69,8 @@ public:
 
 private:
     job job_;
+    const job_load_options& load_;
+    detail::param_overrides overrides_{load_.params};
     std::vector<std::string_view> task_keys_;  // setting_keys and the kinds' task keys
     task_spec base_;                        // [defaults] applied
     std::vector<template_field> base_env_;  // [defaults].env
@@ -90,8 +95,10 @@ private:
     std::string expand(const template_field& f, const std::map<std::string, std::string>& vars) const;
     void add_task(task_spec t, const template_field& id, std::size_t entry,
                   const std::vector<detail::foreach_axis>& axes);
+    void override_values(const std::string& path, const toml::node* foreach_node,
+                         std::vector<detail::foreach_axis>& axes, std::vector<template_field>& params);
     void check_partition() const;
-    void check_after() const;
+    detail::task_graph check_after() const;
 };
 
 // A table of name -> string template (env, or [defaults].env).
@@ -260,6 +267,7 @@ detail::foreach_axis parser::parse_range(const std::string& name, const toml::ta
             std::int64_t b = to.as_integer()->get();
             std::int64_t s = step ? int_of(*step, key + ".step", 1) : 1;
             axis.values = detail::int_range(a, b, s);
+            axis.kind = detail::axis_kind::integers;
             return axis;
         }
         auto date = [&](const toml::node& d, std::string sub, std::string_view what) {
@@ -290,6 +298,7 @@ detail::foreach_axis parser::parse_range(const std::string& name, const toml::ta
             }
         }
         axis.values = detail::date_range(a, b, s);
+        axis.kind = detail::axis_kind::dates;
     } catch (const config_error& e) {
         if (!e.file().empty()) throw;  // already located
         fail(r, key, e.what());
@@ -298,6 +307,7 @@ detail::foreach_axis parser::parse_range(const std::string& name, const toml::ta
 }
 
 std::string parser::expand(const template_field& f, const std::map<std::string, std::string>& vars) const {
+    if (f.literal) return f.text;
     try {
         return detail::expand_template(f.text, [&](std::string_view n) -> std::optional<std::string> {
             auto it = vars.find(std::string(n));
@@ -368,6 +378,7 @@ void parser::parse_task(const toml::node& n, std::size_t entry) {
         }
     }
     apply_kind_settings(t, path, proto);
+    override_values(path, foreach_node, axes, params);
     for (const auto& p : params)
         for (const auto& a : axes)
             if (p.name == a.name)
@@ -425,6 +436,27 @@ void parser::add_task(task_spec t, const template_field& id, std::size_t entry,
     job_.tasks.push_back(std::move(t));
 }
 
+// job_load_options::params: a foreach variable takes the values given, a param the one given.
+// A bad value is reported at the foreach variable or param it replaces.
+void parser::override_values(const std::string& path, const toml::node* foreach_node,
+                             std::vector<detail::foreach_axis>& axes, std::vector<template_field>& params) {
+    for (auto& a : axes) {
+        try {
+            overrides_.apply(a);
+        } catch (const config_error& e) {
+            std::string key = key_path(path + ".foreach", a.name);
+            fail(*foreach_node->as_table()->get(a.name), key, e.what());
+        }
+    }
+    for (auto& p : params) {
+        try {
+            if (const auto* v = overrides_.param(p.name)) p.text = *v, p.literal = true;
+        } catch (const config_error& e) {
+            fail(*p.node, p.key, e.what());
+        }
+    }
+}
+
 // The sink fills the partition from task params, so every task must have each one.
 void parser::check_partition() const {
     if (!partition_node_ || !job_.sink) return;
@@ -444,10 +476,10 @@ void parser::check_partition() const {
 }
 
 // Unknown ids, globs matching nothing and cycles, at the `after` entry that names them.
-void parser::check_after() const {
+detail::task_graph parser::check_after() const {
     detail::task_graph g;
     auto p = detail::build_task_graph(job_.tasks, g);
-    if (!p) return;
+    if (!p) return g;
     const auto& f = entry_after_[task_entry_[p->task]][p->entry];
     fail(*f.node, f.key, fmt::format("task '{}': {}", job_.tasks[p->task].id, p->message));
 }
@@ -491,8 +523,10 @@ job parser::run(std::string_view text) {
     const auto& arr = array_of(*tasks, "tasks", "an array of tables ([[tasks]])");
     if (arr.empty()) fail(*tasks, "tasks", "no tasks: add at least one [[tasks]] table with an id and a command");
     for (std::size_t i = 0; i < arr.size(); ++i) parse_task(arr[i], i);
+    overrides_.check_used();
     check_partition();
-    check_after();
+    auto graph = check_after();
+    if (!load_.only.empty()) detail::select_tasks(job_.tasks, graph, load_.only, load_.with_dependencies);
     // Tasks fanned out by control lines start from [defaults]; its env values stay templates
     // over each child's params. Job runs are durable: the journal belongs to the job.
     job_.options.defaults = base_;
@@ -505,10 +539,19 @@ job parser::run(std::string_view text) {
 }  // namespace
 
 job parse_job(std::string_view toml_text, const std::string& source_name, const drover::kinds& k) {
-    return parser{source_name, k}.run(toml_text);
+    return parse_job(toml_text, source_name, job_load_options{}, k);
+}
+
+job parse_job(std::string_view toml_text, const std::string& source_name, const job_load_options& o,
+              const drover::kinds& k) {
+    return parser{source_name, k, o}.run(toml_text);
 }
 
 job load_job(const std::filesystem::path& file, const drover::kinds& k) {
+    return load_job(file, job_load_options{}, k);
+}
+
+job load_job(const std::filesystem::path& file, const job_load_options& o, const drover::kinds& k) {
     const std::string name = file.string();
     std::error_code ec;
     if (fs::is_directory(file, ec)) throw config_error(name, 0, 0, "", "cannot read job file: it is a directory");
@@ -518,7 +561,7 @@ job load_job(const std::filesystem::path& file, const drover::kinds& k) {
     if (!in) throw config_error(name, 0, 0, "", fmt::format("cannot read job file: {}", std::strerror(errno)));
     std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (in.bad()) throw config_error(name, 0, 0, "", fmt::format("cannot read job file: {}", std::strerror(errno)));
-    job j = parse_job(text, name, k);
+    job j = parse_job(text, name, o, k);
     j.source = file;
     return j;
 }

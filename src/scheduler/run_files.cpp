@@ -145,6 +145,8 @@ std::string to_json(const run_summary& s) {
     j["upstream_failed"] = s.counts.upstream_failed;
     j["cancelled_tasks"] = s.counts.cancelled;
     j["resumed"] = s.counts.resumed;
+    j["resumed_dead"] = s.counts.resumed_dead;
+    j["ran"] = s.counts.ran();
     j["records"] = s.counts.records;
     j["bad_records"] = s.counts.bad_records;
     j["elapsed_ms"] = s.counts.elapsed.count();

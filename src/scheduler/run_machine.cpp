@@ -101,6 +101,7 @@ progress run_machine::counts() const {
     p.cancelled = count(task_state::cancelled);
     p.resumed = resumed_;
     p.backups = backups_;
+    p.resumed_dead = resumed_dead_;
     p.records = records_;
     p.bad_records = bad_records_;
     return p;
@@ -119,6 +120,7 @@ void run_machine::replayed(std::uint32_t i, task_state s, int attempts, failure_
     } else if ((s == task_state::dead || s == task_state::cancelled) && !opts_.retry_dead) {
         set_state(i, s);
         t.flags |= flag_resumed;
+        if (s == task_state::dead) ++resumed_dead_;
         t.attempts = attempts;
         auto& last = last_mut(i);
         last.failure = failure;
@@ -330,6 +332,7 @@ run_machine::control_result run_machine::retry_task(std::uint32_t i) {
     auto before = status(i);
     t.budget_base = t.attempts;
     t.losses = 0;
+    if ((t.flags & flag_resumed) && t.state == task_state::dead) --resumed_dead_;
     t.flags &= static_cast<std::uint8_t>(~flag_resumed);
     t.last.reset();
     set_state(i, task_state::pending);

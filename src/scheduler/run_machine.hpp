@@ -283,7 +283,7 @@ private:
 
     std::vector<task_rt> rt_;
     std::array<std::size_t, task_state_count> count_{};
-    std::size_t resumed_ = 0;
+    std::size_t resumed_ = 0, resumed_dead_ = 0;
     std::uint64_t records_ = 0, bad_records_ = 0;
 
     // Dependencies, empty until some task has one.

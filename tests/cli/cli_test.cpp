@@ -111,7 +111,8 @@ TEST_CASE("cli: --help per command, --version, and unknown or misplaced options 
     CHECK(drover_cli(d, "help run").output == run.output);
     auto validate = drover_cli(d, "validate --help");
     CHECK(validate.exit_code == 0);
-    CHECK_MESSAGE(!has(validate, "--json"), validate.output);  // validate takes no options
+    CHECK_MESSAGE(has(validate, "--json"), validate.output);
+    CHECK_MESSAGE(!has(validate, "--retry-dead"), validate.output);  // validate does not run
     auto version = drover_cli(d, "--version");
     CHECK(version.exit_code == 0);
     CHECK(version.output == "drover " DROVER_VERSION_STRING "\n");
@@ -120,7 +121,7 @@ TEST_CASE("cli: --help per command, --version, and unknown or misplaced options 
         const char* args;
         const char* says;
     };
-    for (auto [args, says] : {bad{"validate ok.toml --json", "--json"},
+    for (auto [args, says] : {bad{"validate ok.toml --fresh", "--fresh"},
                               bad{"--json run ok.toml", "--json"},
                               bad{"run ok.toml --stat dir", "--stat"},
                               bad{"run ok.toml other.toml", "other.toml"},

@@ -1,5 +1,6 @@
-// The CLI's progress line and summary (issue 18, defect 15): skipped tasks are not "done",
-// and the rate counts only tasks this run finished (not those resumed from the journal).
+// The CLI's progress line and summary (issue 18, defect 15; issue 20): skipped tasks are not
+// finished, done, resumed, upstream-failed and skipped tasks are counted apart, and the rate
+// counts only tasks this run ran (not those resumed from the journal, nor upstream-failed ones).
 #include <doctest/doctest.h>
 
 #include "cli/progress.hpp"
@@ -39,7 +40,7 @@ TEST_CASE("cli progress: after a cancel, skipped tasks are not counted as done")
         CAPTURE(terminal);
         auto line = printed(p, terminal);
         CHECK(line.find("20/20") == std::string::npos);
-        CHECK(line.find("6/20 done") != std::string::npos);
+        CHECK(line.find("6/20  done 6  ") != std::string::npos);
         CHECK(line.find("skipped 14") != std::string::npos);
         CHECK(line.find("3.0/s") != std::string::npos);
     }
@@ -54,7 +55,7 @@ TEST_CASE("cli progress: the rate counts only tasks finished by this run, not re
     p.resumed = 1000;
     p.elapsed = std::chrono::seconds(5);
     auto line = printed(p, false);
-    CHECK(line.find("1005/1010 done") != std::string::npos);
+    CHECK(line.find("1005/1010  done 5  resumed 1000  ") != std::string::npos);
     CHECK(line.find("1.0/s") != std::string::npos);
     CHECK(line.find("201.0/s") == std::string::npos);
     CHECK(line.find("ETA 5.0s") != std::string::npos);
@@ -65,4 +66,41 @@ TEST_CASE("cli progress: the rate counts only tasks finished by this run, not re
     s.counts.skipped = 5;
     auto text = cli::summary_text("job", s);
     CHECK(text.find("(1.0 tasks/s)") != std::string::npos);
+}
+
+TEST_CASE("cli progress: done, resumed, dead, upstream-failed and skipped are counted apart and the rate is over tasks run") {
+    progress p;
+    p.total = 40;
+    p.succeeded = 12;  // 10 resumed, 2 run now
+    p.resumed = 10;
+    p.dead = 5;        // 3 dead in an earlier run, 2 now
+    p.resumed_dead = 3;
+    p.upstream_failed = 6;
+    p.skipped = 7;
+    p.running = 1;
+    p.elapsed = std::chrono::seconds(4);
+    CHECK(p.ran() == 4);
+    auto line = printed(p, false);
+    CHECK_MESSAGE(line.find("23/40  done 2  resumed 10  running 1  retrying 0  dead 5  upstream-failed 6  skipped 7  "
+                            "1.0/s") != std::string::npos,
+                  line);
+    // Nothing resumed, failed upstream or skipped: those counts stay out of the line.
+    progress q;
+    q.total = 4;
+    q.succeeded = 2;
+    q.elapsed = std::chrono::seconds(1);
+    line = printed(q, false);
+    CHECK_MESSAGE(line.find("2/4  done 2  running 0  retrying 0  dead 0  2.0/s  ETA 1.0s") != std::string::npos, line);
+
+    run_summary s;
+    s.counts = p;
+    s.counts.running = 0;
+    s.counts.skipped = 8;
+    auto text = cli::summary_text("job", s);
+    CHECK_MESSAGE(text.find("drover: job failed: 12 succeeded, 5 dead, 8 skipped of 40 tasks in 4.0s (1.0 tasks/s)\n") !=
+                      std::string::npos,
+                  text);
+    CHECK_MESSAGE(text.find("  tasks:   2 done, 10 resumed, 2 dead, 3 dead in earlier runs, 6 upstream-failed, 8 "
+                            "skipped\n") != std::string::npos,
+                  text);
 }
