@@ -35,7 +35,7 @@ class TaskSpec:
                  params: Mapping[str, Any] | None = None, retries: int = 0, timeout: Duration | None = None,
                  backoff: Backoff | Mapping[str, Any] | Duration | None = None, pool: str = "",
                  workdir: str = "", after: Sequence[str] | None = None, control_lines: bool = True,
-                 image: str = "", container: Mapping[str, Any] | None = None) -> None: ...
+                 speculate: bool = True, image: str = "", container: Mapping[str, Any] | None = None) -> None: ...
     id: str
     command: list[str]
     env: dict[str, str]
@@ -47,6 +47,7 @@ class TaskSpec:
     workdir: str
     after: list[str]
     control_lines: bool
+    speculate: bool
     image: str
     container: dict[str, Any]  # {"memory": int, "cpus": float, "network": "none"|"host", "pull": "never"|"missing"}
     def to_dict(self) -> dict[str, Any]: ...
@@ -128,6 +129,7 @@ class Progress:
     cancelled: int
     resumed: int
     resumed_dead: int
+    backups: int
     records: int
     bad_records: int
     @property
@@ -199,7 +201,8 @@ class Scheduler:
                  executors: Sequence[Executor] | None = None, sink: Sink | None = None,
                  journal: bool = False, retry_dead: bool = False, fresh: bool = False, job_name: str = "",
                  open: bool = False, defaults: TaskSpec | Mapping[str, Any] | None = None,
-                 order: Literal["history", "submission"] = "history") -> None: ...
+                 order: Literal["history", "submission"] = "history",
+                 speculation: bool | Mapping[str, Any] | None = None) -> None: ...
     def add_executor(self, executor: Executor) -> None: ...
     def set_sink(self, sink: Sink) -> None: ...
     def submit(self, task: TaskSpec | None = None, /, **kwargs: Any) -> None: ...

@@ -47,6 +47,8 @@ public:
     virtual void on_stdout_oversized(std::uint64_t length, std::string_view head) = 0;
     /// Raw stderr bytes, in order.
     virtual void on_stderr(std::string_view bytes) = 0;
+    /// A fleet executor placed the attempt on this host (its spec, as listed).
+    virtual void on_placed(std::string_view /*host*/) {}
 
 protected:
     ~attempt_io() = default;
@@ -57,6 +59,9 @@ struct attempt_request {
     const task_spec& task;
     int attempt;                 ///< 1-based
     std::string_view run_id;
+    /// A fleet executor places the attempt on another host than this one when another can
+    /// take it now (a backup attempt avoids its straggler's host). Empty: no preference.
+    std::string_view avoid_host = {};
 };
 
 /// How an attempt's process ended, as the executor saw it. The scheduler turns this into

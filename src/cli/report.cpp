@@ -24,6 +24,7 @@ std::string summary_text(const std::string& job_name, const run_summary& s) {
                        dead_now, c.resumed_dead ? fmt::format(", {} dead in earlier runs", c.resumed_dead) : "",
                        c.upstream_failed, c.skipped, c.cancelled ? fmt::format(", {} cancelled", c.cancelled) : "");
     out += fmt::format("  records: {} committed, {} bad\n", c.records, c.bad_records);
+    if (c.backups) out += fmt::format("  backups: {} straggler attempt(s) backed up (speculation)\n", c.backups);
     out += fmt::format("  output:  {}\n", terminal_safe(s.output));
     out += fmt::format("  run dir: {}\n", terminal_safe(s.run_dir.string()));
     if (c.bad_records) out += fmt::format("  bad records: {}\n", terminal_safe((s.run_dir / "bad-records.jsonl").string()));

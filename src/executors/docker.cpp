@@ -390,8 +390,9 @@ void docker_executor::impl::execute(asio::any_io_executor io_ex, const attempt_r
     if (image.empty())
         return fail_now(failure_class::image_missing,
                         "task " + req.task.id + " has no image and the docker executor has no default_image");
-    auto chosen = fleet->take();
+    auto chosen = fleet->take(req.avoid_host);
     if (!chosen) return fail_now(failure_class::executor_lost, "no Docker host is up");
+    io.on_placed(fleet->spec(*chosen));
     std::uint32_t i = *chosen;
     auto& h = hosts[i];
     bool warm = opts.reuse == container_reuse::slot;

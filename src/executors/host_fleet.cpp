@@ -214,10 +214,10 @@ void host_fleet::host_failed(std::uint32_t h, bool permanent, const std::string&
     probe_done(h, {false, permanent, why});
 }
 
-std::optional<std::uint32_t> host_fleet::take() {
+std::optional<std::uint32_t> host_fleet::take(std::string_view avoid) {
     std::lock_guard lock(m_);
     if (!running_) return std::nullopt;
-    auto h = machine_.pick();
+    auto h = machine_.pick(avoid.empty() ? std::nullopt : machine_.find(avoid));
     if (h) machine_.attempt_started(*h);
     return h;
 }

@@ -72,7 +72,7 @@ public:
     void probe_done(std::uint32_t h, const probe_result& r);
     void host_failed(std::uint32_t h, bool permanent, const std::string& why);
     /// A host for one more attempt (counted as started), or none.
-    std::optional<std::uint32_t> take();
+    std::optional<std::uint32_t> take(std::string_view avoid = {});
     void attempt_ended(std::uint32_t h);
     std::string spec(std::uint32_t h) const;
     bool stopped() const { return !running_; }

@@ -243,15 +243,17 @@ void pool_machine::check_all_down(time_point now, actions& out) {
 
 // ---- attempts ----
 
-std::optional<std::uint32_t> pool_machine::pick() const {
+std::optional<std::uint32_t> pool_machine::pick(std::optional<std::uint32_t> avoid) const {
     std::optional<std::uint32_t> best;
     for (std::uint32_t h = 0; h < hosts_.size(); ++h) {
         auto& e = hosts_[h];
         if (e.membership != member::listed || e.state != health::up || e.running >= cfg_.slots_per_host) continue;
+        if (avoid && h == *avoid) continue;
         if (!best || e.running < hosts_[*best].running ||
             (e.running == hosts_[*best].running && e.started < hosts_[*best].started))
             best = h;
     }
+    if (!best && avoid) return pick();
     return best;
 }
 

@@ -80,8 +80,9 @@ public:
     actions host_failed(std::uint32_t h, bool permanent, const std::string& why, time_point now);
 
     // ---- attempts ----
-    /// The listed, up host with a free slot that has the fewest running (then started) attempts.
-    std::optional<std::uint32_t> pick() const;
+    /// The listed, up host with a free slot that has the fewest running (then started) attempts;
+    /// not `avoid` when another one can take it.
+    std::optional<std::uint32_t> pick(std::optional<std::uint32_t> avoid = std::nullopt) const;
     void attempt_started(std::uint32_t h);
     actions attempt_ended(std::uint32_t h, time_point now);
 

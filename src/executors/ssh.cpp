@@ -189,7 +189,8 @@ struct ssh_executor::impl : detail::host_backend, std::enable_shared_from_this<i
     // ---- attempts ----
 
     void execute(asio::any_io_executor io_ex, const attempt_request& req, attempt_io& io, completion_handler handler) override {
-        auto chosen = fleet->take();
+        auto chosen = fleet->take(req.avoid_host);
+        if (chosen) io.on_placed(fleet->spec(*chosen));
         if (!chosen) {
             execution_result r;
             r.failure = failure_class::executor_lost;

@@ -49,7 +49,7 @@ void attempt_run::start() {
             self->cancel_signal_.emit(asio::cancellation_type::terminal);
         });
     }
-    attempt_request req{ctx_.task, ctx_.attempt, ctx_.run_id};
+    attempt_request req{ctx_.task, ctx_.attempt, ctx_.run_id, ctx_.avoid_host};
     ctx_.exec.async_execute(
         ctx_.strand, req, *this,
         asio::bind_cancellation_slot(cancel_signal_.slot(),

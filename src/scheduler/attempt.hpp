@@ -52,6 +52,8 @@ struct attempt_context {
     /// A successful attempt asks before it commits (speculation: the first of two twins
     /// wins); false: it discards its output and ends cancelled, superseded. Empty: always.
     std::function<bool()> claim = {};
+    /// A backup attempt: its straggler's host, for a fleet executor to avoid.
+    std::string avoid_host = {};
 };
 
 class attempt_run final : public attempt_io, public std::enable_shared_from_this<attempt_run> {
@@ -73,6 +75,9 @@ public:
     void on_stdout_line(std::string_view line) override;
     void on_stdout_oversized(std::uint64_t length, std::string_view head) override;
     void on_stderr(std::string_view bytes) override;
+    void on_placed(std::string_view host) override { host_ = host; }
+    /// Where a fleet executor placed the attempt (empty: not a fleet, or not placed yet).
+    const std::string& host() const noexcept { return host_; }
 
 private:
     void on_executed(execution_result r);
@@ -102,6 +107,7 @@ private:
     // Bounded by limits.bad_record_bytes; made by the first bad record (most attempts have none).
     std::unique_ptr<bad_record_log> bad_log_;
     std::string tail_partial_;
+    std::string host_;
     // The last tail_lines stderr lines, a ring: oldest at tail_next_ once full. A vector, not a
     // deque: an attempt that prints nothing on stderr allocates nothing for it.
     std::vector<std::string> tail_;

@@ -236,6 +236,7 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt, std::uin
                         {},
                         {}};
     if (watch_) ctx.claim = [this, slot] { return machine_->claim_commit(slot); };
+    if (auto twin = machine_->twin_of(slot); twin < running_.size() && running_[twin]) ctx.avoid_host = running_[twin]->host();
     if (journal_)
         // Small enough for std::function's inline storage: no allocation, no id copy per attempt
         // (called on the strand while the attempt starts; the dispatcher outlives it).

@@ -146,6 +146,7 @@ std::string to_json(const run_summary& s) {
     j["cancelled_tasks"] = s.counts.cancelled;
     j["resumed"] = s.counts.resumed;
     j["resumed_dead"] = s.counts.resumed_dead;
+    j["backups"] = s.counts.backups;
     j["ran"] = s.counts.ran();
     j["records"] = s.counts.records;
     j["bad_records"] = s.counts.bad_records;

@@ -86,6 +86,19 @@ TEST_CASE("pool: hosts join, are probed, and attempts spread by fewest running, 
     CHECK(m.check() == "");
 }
 
+TEST_CASE("pool: a backup avoids its straggler's host when another can take it, and takes it when none can") {
+    up_pool p;
+    auto& m = p.m;
+    m.attempt_started(0);
+    CHECK(m.pick(0u) == 1u);  // host 1 is free
+    m.attempt_started(1);
+    m.attempt_started(1);
+    CHECK(m.pick(0u) == 0u);  // host 1 is full: host 0 after all
+    CHECK(m.pick(1u) == 0u);
+    m.attempt_started(0);
+    CHECK_FALSE(m.pick(0u));  // nothing free anywhere
+}
+
 TEST_CASE("pool: a failed probe marks down with doubling backoff up to reprobe_max, reported once") {
     up_pool p;
     auto& m = p.m;

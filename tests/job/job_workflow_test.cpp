@@ -64,3 +64,30 @@ TEST_CASE("job workflow: mistakes are located errors") {
           "w.toml:4:11: on_failure.timeout: must be more than 0s");
     CHECK(error_of("[on_failure]\nwebhok = \"http://x\"\n").find("on_failure.webhok: unknown key") != std::string::npos);
 }
+
+TEST_CASE("job workflow: [speculation] and speculate are read, mistakes are located errors") {
+    auto off = drover::parse_job("name = \"w\"\n" + task, "w.toml");
+    CHECK_FALSE(off.options.speculation.enabled);
+    CHECK(off.tasks.at(0).speculate);
+    auto on = drover::parse_job("name = \"w\"\n[speculation]\n" + task, "w.toml");
+    CHECK(on.options.speculation.enabled);
+    CHECK(on.options.speculation.multiplier == 1.5);
+    auto set = drover::parse_job("name = \"w\"\n[speculation]\nmultiplier = 3\nquantile = 0.5\nmin_runtime = \"250ms\"\n"
+                                 "[defaults]\nspeculate = false\n" +
+                                     task + "[[tasks]]\nid = \"b\"\ncommand = [\"y\"]\nspeculate = true\n",
+                                 "w.toml");
+    CHECK(set.options.speculation.multiplier == 3.0);
+    CHECK(set.options.speculation.quantile == 0.5);
+    CHECK(set.options.speculation.min_runtime == std::chrono::milliseconds(250));
+    CHECK_FALSE(set.tasks.at(0).speculate);
+    CHECK(set.tasks.at(1).speculate);
+    CHECK_FALSE(drover::parse_job("name = \"w\"\n[speculation]\nenabled = false\n" + task, "w.toml").options.speculation.enabled);
+
+    CHECK(error_of("[speculation]\nmultiplier = 0\n") == "w.toml:3:14: speculation.multiplier: must be a number more than 0, got 0");
+    CHECK(error_of("[speculation]\nquantile = 1.5\n") == "w.toml:3:12: speculation.quantile: must be more than 0 and at most 1, got 1.5");
+    CHECK(error_of("[speculation]\nquantile = \"high\"\n").starts_with("w.toml:3:12: speculation.quantile: expected a number"));
+    CHECK(error_of("[speculation]\nmin_runtime = \"soon\"\n").starts_with("w.toml:3:15: speculation.min_runtime:"));
+    CHECK(error_of("[speculation]\nmultiplyer = 2\n").starts_with("w.toml:3:1: speculation.multiplyer: unknown key"));
+    CHECK(error_of("speculation = true\n").starts_with("w.toml:2:15: speculation: expected a table"));
+    CHECK(error_of("[defaults]\nspeculate = \"no\"\n").starts_with("w.toml:3:13: defaults.speculate: expected a boolean"));
+}

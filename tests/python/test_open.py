@@ -228,3 +228,38 @@ def test_order_from_history_starts_the_longest_first_and_order_is_checked(tmp_pa
     assert one_run("submission") == ["short", "long", "mid"]
     with pytest.raises(drover.ConfigError, match='order must be "history" or "submission", got "fifo"'):
         make(tmp_path, order="fifo")
+
+
+def test_speculation_backs_up_a_hung_attempt(tmp_path):
+    lock = tmp_path / "lock"
+    s = drover.Scheduler(state_dir=str(tmp_path / "state"),
+                         executors=[drover.LocalExecutor(slots=2, kill_grace=0.5)],
+                         sink=drover.FileSink(str(tmp_path / "out"), fsync=False),
+                         speculation={"multiplier": 2.0, "quantile": 0.5, "min_runtime": 0.2})
+    # The first attempt hangs; the backup prints at once. Quick tasks give the run its samples.
+    s.submit(id="slow", command=["sh", "-c", f"if mkdir {lock} 2>/dev/null; then exec sleep 30; fi; "
+                                             "echo '{\"t\": \"slow\"}'"])
+    side = drover.TaskSpec("side", ["sh", "-c", "sleep 0.6; echo '{\"t\": \"side\"}'"], speculate=False)
+    assert side.speculate is False and side.to_dict()["speculate"] is False
+    s.submit(side)
+    for k in range(4):
+        s.submit(id=f"q{k}", command=["sh", "-c", f"sleep 0.05; echo '{{\"t\": \"q{k}\"}}'"], params={"k": str(k)})
+    started = time.monotonic()
+    summary = s.run()
+    assert summary.ok and summary.succeeded == 6
+    assert time.monotonic() - started < 20
+    assert summary.counts.backups == 1  # slow's; side waits its 0.6 s without one
+    assert {r["id"]: r["attempts"] for r in summary.tasks}["slow"] == 2
+    df = drover.read_output(str(tmp_path / "out"))
+    assert sorted(df["t"]) == ["q0", "q1", "q2", "q3", "side", "slow"]
+
+
+def test_speculation_settings_are_checked(tmp_path):
+    with pytest.raises(drover.ConfigError, match="unknown key 'multiplyer'"):
+        drover.Scheduler(state_dir=str(tmp_path / "s"), speculation={"multiplyer": 2})
+    with pytest.raises(TypeError, match="speculation must be"):
+        drover.Scheduler(state_dir=str(tmp_path / "s"), speculation="on")
+    s = drover.Scheduler(state_dir=str(tmp_path / "s"), speculation={"quantile": 2.0})
+    s.submit(id="a", command=["true"])
+    with pytest.raises(drover.ConfigError, match="quantile"):
+        s.run()
