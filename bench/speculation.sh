@@ -19,7 +19,7 @@ work=$(mktemp -d /tmp/drover-bench-spec.XXXXXX)
 pids=()
 cleanup() {
     stop_sshds
-    rm -rf "$work"
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 . "$(dirname "$0")/sshd-lib.sh"
@@ -96,8 +96,8 @@ run() {  # $1 = label, $2 = extra keys
 
 echo "# $n tasks, 2 hosts x 2 slots, host 2 is 5x slower, 2% hang until timeout = $timeout; $(nproc) cores"
 for ((k = 1; k <= rounds; k++)); do
-    run without "" "$k"
-    run with "[speculation]" "$k"
+    [ "${ONLY:-}" = with ] || run without "" "$k"
+    [ "${ONLY:-}" = without ] || run with "[speculation]" "$k"
 done
 /usr/bin/python3 - "$work/times" <<'PY'
 import statistics, sys, collections
@@ -105,6 +105,8 @@ t = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     label, s = line.rsplit(" ", 1)
     t[label].append(float(s))
+if len(t) < 2:
+    sys.exit(0)
 base, spec = statistics.median(t["without"]), statistics.median(t["with"])
 print(f"median: without speculation {base:.2f} s, with {spec:.2f} s: makespan cut by {100 * (1 - spec / base):.1f}%"
       f" ({base / spec:.2f}x)")
