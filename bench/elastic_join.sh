@@ -18,16 +18,8 @@ n=${2:-400}
 refresh=${3:-2s}
 rounds=${ROUNDS:-5}
 drover=$(realpath "$build/drover")
-sshd=/usr/sbin/sshd
-user=$(id -un)
-work=$(mktemp -d /tmp/drover-bench-join.XXXXXX)
-pids=()
-cleanup() {
-    stop_sshds
-    rm -rf "$work"
-}
-trap cleanup EXIT
 . "$(dirname "$0")/sshd-lib.sh"
+bench_ssh_init join
 start_sshds 2
 host() { echo "$user@127.0.0.1:${ports[$1]}"; }
 now() { date +%s.%N; }
@@ -39,13 +31,7 @@ task='echo "{\"port\":${SSH_CONNECTION##* },\"t\":$(date +%s.%N)}"; sleep 0.05'
 job() {  # $1 = source keys
     cat > "$work/join.toml" <<TOML
 name = "bench-join"
-[[executors]]
-kind = "ssh"
-$1
-slots = 2
-identity = "$work/userkey"
-config_file = "/dev/null"
-ssh_options = ["UserKnownHostsFile=$work/known_hosts", "IdentitiesOnly=yes"]
+$(ssh_executor_toml "$1" 2)
 [sink]
 kind = "file"
 path = "$work/out"

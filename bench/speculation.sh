@@ -13,16 +13,8 @@ n=${2:-200}
 timeout=${3:-30s}
 rounds=${ROUNDS:-3}
 drover=$(realpath "$build/drover")
-sshd=/usr/sbin/sshd
-user=$(id -un)
-work=$(mktemp -d /tmp/drover-bench-spec.XXXXXX)
-pids=()
-cleanup() {
-    stop_sshds
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
 . "$(dirname "$0")/sshd-lib.sh"
+bench_ssh_init spec
 start_sshds 2
 slow_port=${ports[1]}
 
@@ -37,13 +29,7 @@ job() {  # $1 = state dir, $2 = output dir, $3 = extra top-level keys
 name = "bench-speculation"
 state_dir = "$1"
 $3
-[[executors]]
-kind = "ssh"
-hosts = ["$user@127.0.0.1:${ports[0]}", "$user@127.0.0.1:${ports[1]}"]
-slots = 2
-identity = "$work/userkey"
-config_file = "/dev/null"
-ssh_options = ["UserKnownHostsFile=$work/known_hosts", "IdentitiesOnly=yes"]
+$(ssh_executor_toml "hosts = [\"$user@127.0.0.1:${ports[0]}\", \"$user@127.0.0.1:${ports[1]}\"]" 2)
 [sink]
 kind = "file"
 path = "$2"

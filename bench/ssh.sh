@@ -12,17 +12,8 @@ set -euo pipefail
 build=${1:-build}
 n=${2:-500}
 drover=$(realpath "$build/drover")
-sshd=/usr/sbin/sshd
-user=$(id -un)
-work=$(mktemp -d /tmp/drover-bench-ssh.XXXXXX)
-pids=()
-cleanup() {
-    stop_sshds
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
 . "$(dirname "$0")/sshd-lib.sh"
+bench_ssh_init ssh
 start_sshds 2
 echo "sshd on 127.0.0.1:${ports[0]} and 127.0.0.1:${ports[1]} (pids ${pids[*]})"
 
@@ -33,13 +24,7 @@ $(ssh_cmd "${ports[0]}") true || { echo "cannot ssh to the first sshd" >&2; exit
 
 cat > "$work/ssh.toml" <<TOML
 name = "bench-ssh"
-[[executors]]
-kind = "ssh"
-hosts = ["$user@127.0.0.1:${ports[0]}", "$user@127.0.0.1:${ports[1]}"]
-slots = 2
-identity = "$work/userkey"
-config_file = "/dev/null"
-ssh_options = ["UserKnownHostsFile=$work/known_hosts", "IdentitiesOnly=yes"]
+$(ssh_executor_toml "hosts = [\"$user@127.0.0.1:${ports[0]}\", \"$user@127.0.0.1:${ports[1]}\"]" 2)
 [sink]
 kind = "file"
 path = "$work/out"

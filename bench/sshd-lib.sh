@@ -1,8 +1,39 @@
-# Starts sshd instances on 127.0.0.1 for the SSH benchmarks (sourced by bench/ssh.sh and
-# bench/elastic_join.sh). Needs $work (a temp dir without spaces) and $sshd; fills pids[],
-# ports[], $work/userkey and $work/known_hosts. Stop them with stop_sshds (an EXIT trap).
+# Starts sshd instances on 127.0.0.1 for the SSH benchmarks (sourced by bench/ssh.sh,
+# bench/elastic_join.sh and bench/speculation.sh). bench_ssh_init NAME makes $work (a temp dir
+# without spaces) and an EXIT trap that stops the sshds and removes $work (KEEP=1 keeps it);
+# start_sshds fills pids[], ports[], $work/userkey and $work/known_hosts; ssh_executor_toml
+# prints an [[executors]] table for them.
 #
+#   bench_ssh_init NAME
 #   start_sshds COUNT
+#   ssh_executor_toml 'hosts = [...]' SLOTS_PER_HOST
+
+sshd=/usr/sbin/sshd
+user=$(id -un)
+
+bench_ssh_init() {
+    work=$(mktemp -d "/tmp/drover-bench-$1.XXXXXX")
+    pids=()
+    trap bench_ssh_cleanup EXIT
+}
+
+bench_ssh_cleanup() {
+    stop_sshds
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+
+# The SSH executor over the sshds: $1 = its hosts key line, $2 = slots per host.
+ssh_executor_toml() {
+    cat <<TOML
+[[executors]]
+kind = "ssh"
+$1
+slots = $2
+identity = "$work/userkey"
+config_file = "/dev/null"
+ssh_options = ["UserKnownHostsFile=$work/known_hosts", "IdentitiesOnly=yes"]
+TOML
+}
 
 stop_sshds() {
     # Sessions still open are children of the listener; stop them first, by parent pid.

@@ -108,9 +108,7 @@ TEST_CASE("crash: SIGKILL at random moments, resumed each time: every record onc
             }
             if (done == 0) done = waitpid(pid, &status, WNOHANG);
             if (done == 0) {
-                REQUIRE(::kill(pid, SIGKILL) == 0);
-                REQUIRE(waitpid(pid, &status, 0) == pid);
-                REQUIRE(WIFSIGNALED(status));
+                kill_cli(pid);
                 ++kills;
                 // Orphaned tasks of the killed run may still be starting: give them a moment
                 // to leave their side effect before it is counted.
@@ -124,9 +122,7 @@ TEST_CASE("crash: SIGKILL at random moments, resumed each time: every record onc
         } else {
             REQUIRE(waitpid(pid, &status, 0) == pid);
         }
-        INFO(read_file(d / "cli.log"));
-        REQUIRE(WIFEXITED(status));
-        REQUIRE(WEXITSTATUS(status) == 0);
+        require_cli_ok(d.path(), status);
         completed = true;
     }
     MESSAGE(kills << " kills, " << runs << " runs");

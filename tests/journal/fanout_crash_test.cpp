@@ -147,8 +147,7 @@ TEST_CASE("fan-out crash: SIGKILL at random moments, resumed each time: every ch
             }
             if (done == 0) done = waitpid(pid, &status, WNOHANG);
             if (done == 0) {
-                REQUIRE(::kill(pid, SIGKILL) == 0);
-                REQUIRE(waitpid(pid, &status, 0) == pid);
+                kill_cli(pid);
                 ++kills;
                 std::this_thread::sleep_for(150ms);  // orphaned tasks of the killed run leave their side effect
                 std::set<std::string> ok;
@@ -162,9 +161,7 @@ TEST_CASE("fan-out crash: SIGKILL at random moments, resumed each time: every ch
         } else {
             REQUIRE(waitpid(pid, &status, 0) == pid);
         }
-        INFO(read_file(d / "cli.log"));
-        REQUIRE(WIFEXITED(status));
-        REQUIRE(WEXITSTATUS(status) == 0);
+        require_cli_ok(d.path(), status);
         completed = true;
     }
     MESSAGE(kills << " kills, " << runs << " runs");

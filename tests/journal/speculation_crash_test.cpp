@@ -83,17 +83,14 @@ TEST_CASE("speculation crash: SIGKILL while twins run and commit, resumed each t
             while (std::chrono::steady_clock::now() < deadline && (done = waitpid(pid, &status, WNOHANG)) == 0)
                 std::this_thread::sleep_for(5ms);
             if (done == 0) {
-                REQUIRE(::kill(pid, SIGKILL) == 0);
-                REQUIRE(waitpid(pid, &status, 0) == pid);
+                kill_cli(pid);
                 ++kills;
                 continue;
             }
         } else {
             REQUIRE(waitpid(pid, &status, 0) == pid);
         }
-        INFO(read_file(d / "cli.log"));
-        REQUIRE(WIFEXITED(status));
-        REQUIRE(WEXITSTATUS(status) == 0);
+        require_cli_ok(d.path(), status);
         completed = true;
     }
     MESSAGE(kills << " kills, " << runs << " runs");
