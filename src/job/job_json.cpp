@@ -101,6 +101,7 @@ json::object task_json(const job& j, const detail::task_graph& g, std::size_t i)
     o["retries"] = t.retries;
     o["timeout"] = t.timeout && t.timeout->count() > 0 ? json::value(format_duration(*t.timeout)) : json::value(nullptr);
     o["workdir"] = t.workdir;
+    o["speculate"] = t.speculate;
     return o;
 }
 
@@ -154,6 +155,11 @@ void write_json(std::ostream& out, const job& j, const job_json_options& o) {
     json::object pools;
     for (const auto& [name, size] : j.options.pools) pools[name] = size;
     head["pools"] = std::move(pools);
+    const auto& sp = j.options.speculation;
+    head["speculation"] = sp.enabled ? json::value({{"multiplier", sp.multiplier},
+                                                    {"quantile", sp.quantile},
+                                                    {"min_runtime", format_duration(sp.min_runtime)}})
+                                     : json::value(nullptr);
     if (j.sink) {
         json::object s;
         s["kind"] = j.sink->kind;

@@ -68,6 +68,7 @@ image = "reporter:1"
     CHECK(j.at("sink").at("kind") == "file");
     CHECK(j.at("sink").at("location").as_string().ends_with("out"));
     CHECK(j.at("schedule").is_null());
+    CHECK(j.at("speculation").is_null());
     const auto& tasks = j.at("tasks").as_array();
     REQUIRE(tasks.size() == 4);
     const auto& load = tasks[1].as_object();
@@ -85,6 +86,11 @@ image = "reporter:1"
     CHECK(report.at("after") == boost::json::array{"load-1", "load-2", "load-3"});  // globs resolved, once each
     CHECK(report.at("pool").is_null());
     CHECK(report.at("executor").at("image") == "reporter:1");
+    CHECK(report.at("speculate") == true);
+    auto spec = described("name = \"x\"\n[speculation]\nmultiplier = 2\n[[tasks]]\nid = \"a\"\ncommand = [\"a\"]\n"
+                          "speculate = false\n");
+    CHECK(spec.at("speculation") == boost::json::object{{"multiplier", 2.0}, {"quantile", 0.75}, {"min_runtime", "1s"}});
+    CHECK(spec.at("tasks").at(0).at("speculate") == false);
     CHECK(drover::to_json(drover::parse_job("name = \"x\"\n[[tasks]]\nid = \"a\"\ncommand = [\"a\"]\n", "x.toml"))
               .find("\"sink\":null") != std::string::npos);
 }

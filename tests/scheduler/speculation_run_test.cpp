@@ -38,7 +38,7 @@ std::vector<std::string> records_of(const std::vector<std::string>& all, std::st
 
 }  // namespace
 
-TEST_CASE("speculation run: a hung attempt gets a backup on an idle slot; it wins, the hung one is killed" *
+TEST_CASE("speculation run: a hung attempt gets a backup on an idle slot - it wins, the hung one is killed" *
           doctest::timeout(60)) {
     sched_fixture f;
     auto s = f.make(2, speculating());
@@ -91,7 +91,7 @@ TEST_CASE("speculation run: both attempts succeeding at the same moment - one co
     }
 }
 
-TEST_CASE("speculation run: a failing backup costs no retry; the original still succeeds" * doctest::timeout(60)) {
+TEST_CASE("speculation run: a failing backup costs no retry - the original still succeeds" * doctest::timeout(60)) {
     sched_fixture f;
     auto s = f.make(2, speculating());
     auto d = f.dir.path();

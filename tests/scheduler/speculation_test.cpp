@@ -19,7 +19,7 @@ void one_straggler(machine_fixture& f, std::vector<std::size_t> slots = {2}) {
 }
 }  // namespace
 
-TEST_CASE("speculation: a backup starts on an idle slot; the first to succeed decides, the other is superseded") {
+TEST_CASE("speculation: a backup starts on an idle slot - the first to succeed decides, the other is superseded") {
     machine_fixture f;
     one_straggler(f);
     CHECK(f.m->speculate(f.idx("a")) == speculation::launched);
@@ -61,7 +61,7 @@ TEST_CASE("speculation: both succeeding at once - the one that claimed commits, 
     CHECK(f.m->attempts(f.idx("a")) == 2);
 }
 
-TEST_CASE("speculation: a failing backup is dropped without spending a retry; the original decides") {
+TEST_CASE("speculation: a failing backup is dropped without spending a retry - the original decides") {
     machine_fixture f;
     one_straggler(f);
     REQUIRE(f.m->speculate(f.idx("a")) == speculation::launched);
@@ -96,7 +96,7 @@ TEST_CASE("speculation: the original failing after the backup won changes nothin
     CHECK(f.driver.dead_letters.empty());
 }
 
-TEST_CASE("speculation: the winner's commit failing gives the claim up; the twin may still commit") {
+TEST_CASE("speculation: the winner's commit failing gives the claim up - the twin may still commit") {
     machine_fixture f;
     one_straggler(f);
     REQUIRE(f.m->speculate(f.idx("a")) == speculation::launched);
@@ -130,7 +130,7 @@ TEST_CASE("speculation: only on an idle slot - ready tasks, pools and per-group 
     f.check();
 }
 
-TEST_CASE("speculation: a backup prefers another executor group; a group that refuses is skipped") {
+TEST_CASE("speculation: a backup prefers another executor group - a group that refuses is skipped") {
     machine_fixture f;
     f.add({.id = "a"});
     f.add({.id = "b"});
@@ -171,7 +171,7 @@ TEST_CASE("speculation: never for speculate = false, a task being cancelled, or 
     CHECK(f.m->speculate(f.idx("b")) == speculation::not_eligible);
 }
 
-TEST_CASE("speculation: cancelling a task kills both twins; it ends cancelled once both ended") {
+TEST_CASE("speculation: cancelling a task kills both twins - it ends cancelled once both ended") {
     machine_fixture f;
     one_straggler(f);
     REQUIRE(f.m->speculate(f.idx("a")) == speculation::launched);
@@ -219,7 +219,7 @@ TEST_CASE("speculation: a lost original leaves the backup to decide") {
     CHECK(f.state("a") == task_state::succeeded);
 }
 
-TEST_CASE("straggler watch: overdue after multiplier x expected and min_runtime; history first, then the run's quantile") {
+TEST_CASE("straggler watch: overdue after multiplier x expected and min_runtime - history first, then the run's quantile") {
     using clock = detail::straggler_watch::clock;
     speculation_options o{.enabled = true, .multiplier = 2.0, .quantile = 0.5, .min_runtime = duration(100)};
     detail::straggler_watch w(o, 1);
