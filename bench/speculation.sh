@@ -3,9 +3,10 @@
 # executor, 2 slots per host). Each task sleeps 0.1-0.4 s (by its number), five times as long
 # on the second host (the task checks which sshd it runs under: a slow machine without tc),
 # and prints one record. 2% of the tasks (n % 50 == 7) hang in their first attempt until
-# their timeout (TIMEOUT, retries = 2). The same job runs without and with a [speculation]
-# table (defaults: multiplier 1.5, quantile 0.75, min_runtime 1s), fresh state each time,
-# alternating, ROUNDS times; each run's output is checked: every task's record exactly once.
+# their timeout (TIMEOUT, retries = 2). The same job runs without a [speculation] table, with
+# one (the defaults: multiplier 1.5, quantile 0.75, min_runtime 1s, backups on idle slots only;
+# "with") and with before_queued = true ("ahead"), fresh state each time, in turn, ROUNDS
+# times; each run's output is checked: every task's record exactly once.
 # Usage: bench/speculation.sh [BUILD_DIR] [TASKS] [TIMEOUT]   (ROUNDS=3 by default)
 set -euo pipefail
 build=${1:-build}
@@ -84,6 +85,7 @@ echo "# $n tasks, 2 hosts x 2 slots, host 2 is 5x slower, 2% hang until timeout 
 for ((k = 1; k <= rounds; k++)); do
     [ "${ONLY:-}" = with ] || run without "" "$k"
     [ "${ONLY:-}" = without ] || run with "[speculation]" "$k"
+    [ "${ONLY:-}" = without ] || run ahead "$(printf '[speculation]\nbefore_queued = true')" "$k"
 done
 /usr/bin/python3 - "$work/times" <<'PY'
 import statistics, sys, collections
@@ -93,7 +95,10 @@ for line in open(sys.argv[1]):
     t[label].append(float(s))
 if len(t) < 2:
     sys.exit(0)
-base, spec = statistics.median(t["without"]), statistics.median(t["with"])
-print(f"median: without speculation {base:.2f} s, with {spec:.2f} s: makespan cut by {100 * (1 - spec / base):.1f}%"
-      f" ({base / spec:.2f}x)")
+base = statistics.median(t["without"])
+for label, name in (("with", "[speculation]"), ("ahead", "[speculation] before_queued = true")):
+    if label in t:
+        spec = statistics.median(t[label])
+        print(f"median: without speculation {base:.2f} s, {name} {spec:.2f} s: makespan cut by "
+              f"{100 * (1 - spec / base):.1f}% ({base / spec:.2f}x)")
 PY

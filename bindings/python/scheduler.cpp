@@ -31,7 +31,9 @@ speculation_options to_speculation(py::handle h) {
         else if (key == "multiplier") s.multiplier = v.cast<double>();
         else if (key == "quantile") s.quantile = v.cast<double>();
         else if (key == "min_runtime") s.min_runtime = to_duration(v, "speculation.min_runtime");
-        else throw config_error("speculation: unknown key '" + key + "' (enabled, multiplier, quantile, min_runtime)");
+        else if (key == "before_queued") s.before_queued = v.cast<bool>();
+        else throw config_error("speculation: unknown key '" + key +
+                                "' (enabled, multiplier, quantile, min_runtime, before_queued)");
     }
     return s;
 }
@@ -157,7 +159,8 @@ Options (keyword arguments):
   order              "history" (default): longest expected first, from the journal's history
                      (tasks with no history first); "submission": in the order they became ready
   speculation        backup attempts for stragglers: None/False (default: off), True, or a dict
-                     {"multiplier": 1.5, "quantile": 0.75, "min_runtime": 1.0} (docs/workflows.md)
+                     {"multiplier": 1.5, "quantile": 0.75, "min_runtime": 1.0,
+                     "before_queued": False} (docs/workflows.md)
 
 A scheduler runs once. run() releases the GIL while it works; Ctrl-C or a notebook
 interrupt cancels the run (running tasks killed, their output discarded) and then raises

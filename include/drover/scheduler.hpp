@@ -63,6 +63,11 @@ struct speculation_options {
     double quantile = 0.75;
     /// ... and never before it has run this long.
     duration min_runtime{1000};
+    /// false: a backup takes only a slot that no ready task wants (as Spark does). true: a
+    /// straggler's backup takes the next free slot ahead of the ready tasks, so an attempt
+    /// that hangs early in a long run gives its slot back as soon as its backup succeeds,
+    /// not at its timeout (at the price of running wrongly suspected tasks twice).
+    bool before_queued = false;
 };
 
 /// How much of each attempt's output drover keeps on disk besides the records (per

@@ -158,7 +158,8 @@ void write_json(std::ostream& out, const job& j, const job_json_options& o) {
     const auto& sp = j.options.speculation;
     head["speculation"] = sp.enabled ? json::value({{"multiplier", sp.multiplier},
                                                     {"quantile", sp.quantile},
-                                                    {"min_runtime", format_duration(sp.min_runtime)}})
+                                                    {"min_runtime", format_duration(sp.min_runtime)},
+                                                    {"before_queued", sp.before_queued}})
                                      : json::value(nullptr);
     if (j.sink) {
         json::object s;

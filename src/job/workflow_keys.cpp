@@ -18,7 +18,7 @@ public:
 
     void read_speculation(const toml::node& n, speculation_options& s) const {
         const auto& t = table_of(n, "speculation");
-        check_keys(t, "speculation", {"enabled", "multiplier", "quantile", "min_runtime"});
+        check_keys(t, "speculation", {"enabled", "multiplier", "quantile", "min_runtime", "before_queued"});
         s.enabled = true;  // a [speculation] table turns it on unless it says enabled = false
         if (const auto* v = t.get("enabled")) s.enabled = bool_of(*v, "speculation.enabled");
         if (const auto* v = t.get("multiplier")) {
@@ -32,6 +32,7 @@ public:
                 fail(*v, "speculation.quantile", fmt::format("must be more than 0 and at most 1, got {}", s.quantile));
         }
         if (const auto* v = t.get("min_runtime")) s.min_runtime = duration_of(*v, "speculation.min_runtime");
+        if (const auto* v = t.get("before_queued")) s.before_queued = bool_of(*v, "speculation.before_queued");
     }
 
     void run(const toml::table& root, job& j) const {

@@ -44,7 +44,8 @@ void dispatcher::on_speculation_timer() {
         for (auto slot : watch_->overdue(straggler_watch::clock::now())) {
             auto task = machine_->task_of(slot);
             if (task == no_task || machine_->superseded(slot) || machine_->twin_of(slot) != no_task) continue;
-            machine_->speculate(task);  // no_slot for one task's pool may leave room for another's
+            // no_slot for one task's pool may leave room for another's: go on.
+            machine_->speculate(task, cfg_.opts.speculation.before_queued);
             if (finished_) return;
         }
         check_journal();

@@ -204,7 +204,8 @@ void run_machine::attempt_ended(std::uint32_t slot, attempt_outcome o, const com
     bool lost = o.failure == failure_class::executor_lost && t.losses < max_free_losses;
     if (lost) ++t.losses;
     bool killed = (t.flags & flag_kill) != 0;
-    t.flags &= static_cast<std::uint8_t>(~(flag_kill | flag_backed_up));
+    if (t.flags & flag_backup_waits) std::erase(backups_waiting_, i);  // its straggler ended first
+    t.flags &= static_cast<std::uint8_t>(~(flag_kill | flag_backed_up | flag_backup_waits));
     bool retries_left = charged(t) <= tasks_.policy(i).retries;
 
     task_state next;
@@ -383,6 +384,7 @@ std::optional<std::uint32_t> run_machine::next_ready() {
 }
 
 void run_machine::dispatch() {
+    if (!backups_waiting_.empty() && !stopping_) start_waiting_backups();
     while (!stopping_ && count(task_state::ready) > 0) {
         // Spread over executors: the one with the most free slots goes first.
         std::size_t best = groups_.size();

@@ -152,8 +152,10 @@ public:
     /// (preferably of another executor group than its attempt's), within its pool's limit.
     /// Not while the run stops, for a task being cancelled, one that already has a backup or
     /// had one since its last regular launch, or one whose policy says speculate = false.
-    enum class speculation { launched, no_slot, not_eligible };
-    speculation speculate(std::uint32_t task);
+    /// `before_queued`: without an idle slot, the backup waits for the next free slot ahead
+    /// of the ready tasks (`waiting`); else it is not started (`no_slot`).
+    enum class speculation { launched, waiting, no_slot, not_eligible };
+    speculation speculate(std::uint32_t task, bool before_queued = false);
     /// An attempt that succeeded asks before it commits: true for the first of two twins
     /// (and for an attempt without a twin), false for the other, which must discard its
     /// output. An attempt that ends gives its claim up.
@@ -220,7 +222,7 @@ public:
 
 private:
     enum class sub : std::uint8_t { open, complete, failed };
-    static constexpr std::uint8_t flag_resumed = 1, flag_kill = 2, flag_backed_up = 4;
+    static constexpr std::uint8_t flag_resumed = 1, flag_kill = 2, flag_backed_up = 4, flag_backup_waits = 8;
 
     struct task_rt {
         task_state state = task_state::pending;
@@ -266,6 +268,11 @@ private:
     void free_slot(std::uint32_t slot);
     /// Ends an attempt that does not decide its task (see attempt_ended).
     void drop_attempt(std::uint32_t slot, const attempt_outcome& o);
+    bool may_back_up(std::uint32_t i) const;
+    /// A backup of `i` on a free slot, if its pool and an executor group have room.
+    speculation launch_backup(std::uint32_t i);
+    /// Backups waiting for a slot ahead of the ready tasks (speculate(before_queued)) start.
+    void start_waiting_backups();
     int charged(const task_rt& t) const noexcept { return t.attempts - t.losses - t.spared - t.budget_base; }
     void check_halt();
     void stop();
@@ -319,6 +326,7 @@ private:
     std::vector<running_attempt> attempts_;
     std::vector<std::uint32_t> free_attempts_;
     std::size_t superseded_live_ = 0;  // superseded attempts not ended yet
+    std::deque<std::uint32_t> backups_waiting_;  // tasks, flag_backup_waits set
     std::size_t backups_ = 0;
 
     bool started_ = false, finished_ = false, stopping_ = false, cancelled_ = false, halted_ = false;

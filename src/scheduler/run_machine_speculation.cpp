@@ -7,12 +7,47 @@
 
 namespace drover::detail {
 
-run_machine::speculation run_machine::speculate(std::uint32_t i) {
-    if (!started_ || finished_ || stopping_ || i >= rt_.size()) return speculation::not_eligible;
+bool run_machine::may_back_up(std::uint32_t i) const {
+    if (!started_ || finished_ || stopping_ || i >= rt_.size()) return false;
+    const auto& t = rt_[i];
+    return t.state == task_state::running && !(t.flags & (flag_kill | flag_backed_up)) &&
+           attempts_[t.slot].twin == no_task && tasks_.policy(i).speculate;
+}
+
+run_machine::speculation run_machine::speculate(std::uint32_t i, bool before_queued) {
+    if (!may_back_up(i)) return speculation::not_eligible;
+    if (rt_[i].flags & flag_backup_waits) return speculation::waiting;
+    auto r = launch_backup(i);
+    if (r != speculation::no_slot || !before_queued) return r;
+    rt_[i].flags |= flag_backup_waits;
+    backups_waiting_.push_back(i);
+    return speculation::waiting;
+}
+
+// Before the ready tasks take free slots (dispatch): the waiting backups still wanted, in
+// the order they asked; one whose pool is full waits on, without holding up the others.
+void run_machine::start_waiting_backups() {
+    for (std::size_t k = 0; k < backups_waiting_.size();) {
+        auto i = backups_waiting_[k];
+        if (!may_back_up(i)) {
+            rt_[i].flags &= static_cast<std::uint8_t>(~flag_backup_waits);
+            backups_waiting_.erase(backups_waiting_.begin() + static_cast<std::ptrdiff_t>(k));
+            continue;
+        }
+        auto pool = pool_of(i);
+        bool pool_full = pool > 0 && pool_running_[pool] >= pool_limit_[pool];
+        if (!pool_full && launch_backup(i) == speculation::launched) {
+            rt_[i].flags &= static_cast<std::uint8_t>(~flag_backup_waits);
+            backups_waiting_.erase(backups_waiting_.begin() + static_cast<std::ptrdiff_t>(k));
+            continue;
+        }
+        if (!pool_full) return;  // no executor group has a free slot
+        ++k;
+    }
+}
+
+run_machine::speculation run_machine::launch_backup(std::uint32_t i) {
     auto& t = rt_[i];
-    if (t.state != task_state::running || (t.flags & (flag_kill | flag_backed_up)) ||
-        attempts_[t.slot].twin != no_task || !tasks_.policy(i).speculate)
-        return speculation::not_eligible;
     auto pool = pool_of(i);
     if (pool > 0 && pool_running_[pool] >= pool_limit_[pool]) return speculation::no_slot;
     // An idle slot, on another group than the attempt's when one has room.

@@ -89,7 +89,8 @@ image = "reporter:1"
     CHECK(report.at("speculate") == true);
     auto spec = described("name = \"x\"\n[speculation]\nmultiplier = 2\n[[tasks]]\nid = \"a\"\ncommand = [\"a\"]\n"
                           "speculate = false\n");
-    CHECK(spec.at("speculation") == boost::json::object{{"multiplier", 2.0}, {"quantile", 0.75}, {"min_runtime", "1s"}});
+    CHECK(spec.at("speculation") == boost::json::object{{"multiplier", 2.0}, {"quantile", 0.75}, {"min_runtime", "1s"},
+                                                        {"before_queued", false}});
     CHECK(spec.at("tasks").at(0).at("speculate") == false);
     CHECK(drover::to_json(drover::parse_job("name = \"x\"\n[[tasks]]\nid = \"a\"\ncommand = [\"a\"]\n", "x.toml"))
               .find("\"sink\":null") != std::string::npos);

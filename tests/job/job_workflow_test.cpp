@@ -73,12 +73,15 @@ TEST_CASE("job workflow: [speculation] and speculate are read, mistakes are loca
     CHECK(on.options.speculation.enabled);
     CHECK(on.options.speculation.multiplier == 1.5);
     auto set = drover::parse_job("name = \"w\"\n[speculation]\nmultiplier = 3\nquantile = 0.5\nmin_runtime = \"250ms\"\n"
+                                 "before_queued = true\n"
                                  "[defaults]\nspeculate = false\n" +
                                      task + "[[tasks]]\nid = \"b\"\ncommand = [\"y\"]\nspeculate = true\n",
                                  "w.toml");
     CHECK(set.options.speculation.multiplier == 3.0);
     CHECK(set.options.speculation.quantile == 0.5);
     CHECK(set.options.speculation.min_runtime == std::chrono::milliseconds(250));
+    CHECK(set.options.speculation.before_queued);
+    CHECK_FALSE(on.options.speculation.before_queued);
     CHECK_FALSE(set.tasks.at(0).speculate);
     CHECK(set.tasks.at(1).speculate);
     CHECK_FALSE(drover::parse_job("name = \"w\"\n[speculation]\nenabled = false\n" + task, "w.toml").options.speculation.enabled);

@@ -271,3 +271,61 @@ TEST_CASE("straggler watch: a template's samples are bounded") {
     CHECK(e >= 10);
     CHECK(e <= 16);
 }
+
+TEST_CASE("speculation: before_queued - a backup waits for the next free slot ahead of the ready tasks") {
+    machine_fixture f;
+    for (auto id : {"a", "b", "c", "d"}) f.add({.id = id});
+    f.start({2});
+    f.next();  // a, b run; c, d ready
+    CHECK(f.m->speculate(f.idx("a")) == speculation::no_slot);  // only idle slots: none
+    CHECK(f.m->speculate(f.idx("a"), true) == speculation::waiting);
+    CHECK(f.m->speculate(f.idx("a"), true) == speculation::waiting);  // asked again: still one
+    f.done("b");
+    CHECK(f.next() == V{"finished b none -> succeeded committed", "launch a#2@0"});  // before c
+    CHECK(f.m->speculate(f.idx("a"), true) == speculation::not_eligible);
+    f.done_attempt("a", 2);
+    CHECK(f.next() == V{"kill a#1", "finished a none -> succeeded committed", "launch c#1@0"});
+    f.done_attempt("a", 1, failure_class::cancelled);
+    CHECK(f.next() == V{"superseded a#1 cancelled", "launch d#1@0"});
+    f.done("c");
+    f.done("d");
+    CHECK(f.m->finished());
+}
+
+TEST_CASE("speculation: before_queued - a waiting backup is forgotten when its straggler ends first") {
+    machine_fixture f;
+    f.add({.id = "a", .retries = 1, .backoff = {.initial = duration(10), .jitter = 0}});
+    for (auto id : {"b", "c"}) f.add({.id = id});
+    f.start({2});
+    f.next();
+    REQUIRE(f.m->speculate(f.idx("a"), true) == speculation::waiting);
+    f.done("a", failure_class::exit_code);  // the straggler failed before a slot was free
+    f.next();
+    f.done("b");
+    CHECK(f.next() == V{"finished b none -> succeeded committed"});
+    f.retry_due("a");
+    CHECK(f.next() == V{"launch a#2@0"});
+    f.done("c");  // a free slot: no backup of a's new attempt comes from the old wish
+    CHECK(f.next() == V{"finished c none -> succeeded committed"});
+    CHECK(f.m->counts().backups == 0);
+}
+
+TEST_CASE("speculation: before_queued - a waiting backup whose pool is full does not hold up the others") {
+    machine_fixture f;
+    f.opts.pools = {{"net", 1}};
+    f.add({.id = "p", .pool = "net"});
+    f.add({.id = "a"});
+    f.add({.id = "x"});
+    f.add({.id = "q", .pool = "net"});
+    f.start({3});
+    f.next();  // p, a, x run; q waits for its pool
+    REQUIRE(f.m->speculate(f.idx("p"), true) == speculation::waiting);  // first in line, but its pool is full
+    REQUIRE(f.m->speculate(f.idx("a"), true) == speculation::waiting);
+    f.done("x");
+    CHECK(f.next() == V{"finished x none -> succeeded committed", "launch a#2@0"});
+    f.done("p");  // p's wish goes with it; its pool's room goes to q
+    CHECK(f.next() == V{"finished p none -> succeeded committed", "launch q#1@0"});
+    f.done_attempt("a", 1);
+    CHECK(f.next() == V{"kill a#2", "finished a none -> succeeded committed"});
+    CHECK(f.m->counts().backups == 1);
+}
