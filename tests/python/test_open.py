@@ -259,6 +259,7 @@ def test_speculation_settings_are_checked(tmp_path):
         drover.Scheduler(state_dir=str(tmp_path / "s"), speculation={"multiplyer": 2})
     with pytest.raises(TypeError, match="speculation must be"):
         drover.Scheduler(state_dir=str(tmp_path / "s"), speculation="on")
+    drover.Scheduler(state_dir=str(tmp_path / "t"), speculation={"before_queued": True, "min_runtime": "2s"})
     s = drover.Scheduler(state_dir=str(tmp_path / "s"), speculation={"quantile": 2.0})
     s.submit(id="a", command=["true"])
     with pytest.raises(drover.ConfigError, match="quantile"):

@@ -139,3 +139,24 @@ TEST_CASE("speculation run: bad options are config errors") {
         CHECK_THROWS_AS(s.run(), config_error);
     }
 }
+
+TEST_CASE("speculation run: before_queued backs up a hung attempt while the queue is still full" *
+          doctest::timeout(60)) {
+    sched_fixture f;
+    auto o = speculating();
+    o.speculation.before_queued = true;
+    auto s = f.make(2, o);
+    auto d = f.dir.path();
+    s.submit(sh("slow", fmt::format("if mkdir {0}/slow.lock 2>/dev/null; then exec sleep 30; fi; "
+                                    "echo '{{\"t\":\"slow\"}}'",
+                                    d.string())));
+    submit_quick(s, 40);  // ~2 s of work on the other slot
+    auto sum = s.run();
+    CHECK(sum.counts.succeeded == 41);
+    CHECK(sum.counts.backups == 1);
+    CHECK(records_of(f.output_records(), "slow").size() == 1);
+    // slow's backup won before the queue drained: quick tasks started after slow ended.
+    auto slow_end = f.events.finished_at("slow");
+    auto last_start = f.events.starts_of("q40").at(0);
+    CHECK(slow_end < last_start);
+}
