@@ -3,6 +3,7 @@
 // exists as one JSON tree.
 
 #include <drover/error.hpp>
+#include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
 
 #include "cron/cron.hpp"
@@ -114,18 +115,7 @@ std::string shell_command_line(const std::vector<std::string>& argv) {
         if (i) out += ' ';
         // First word: an assignment (A=b) or a reserved word would not run the program.
         bool bare = plain_word(w) && !(i == 0 && (w.find('=') != std::string::npos || reserved_word(w)));
-        if (bare) {
-            out += w;
-            continue;
-        }
-        out += '\'';
-        for (char c : w) {
-            if (c == '\'')
-                out += "'\\''";
-            else
-                out += c;
-        }
-        out += '\'';
+        out += bare ? w : shell_quote(w);
     }
     return out;
 }

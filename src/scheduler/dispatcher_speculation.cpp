@@ -43,9 +43,9 @@ void dispatcher::on_speculation_timer() {
     if (machine_->started() && !machine_->stopping()) {
         for (auto slot : watch_->overdue(straggler_watch::clock::now())) {
             auto task = machine_->task_of(slot);
-            if (task == no_task || machine_->superseded(slot) || machine_->twin_of(slot) != no_task) continue;
-            // no_slot for one task's pool may leave room for another's: go on.
-            machine_->speculate(task, cfg_.opts.speculation.before_queued);
+            // The machine says which may get a backup; no_slot for one task's pool may leave
+            // room for another's: go on.
+            if (task != no_task) machine_->speculate(task, cfg_.opts.speculation.before_queued);
             if (finished_) return;
         }
         check_journal();

@@ -373,7 +373,7 @@ std::optional<std::uint32_t> run_machine::next_ready() {
     std::vector<ready_entry>* best = nullptr;
     for (std::size_t p = 0; p < ready_.size(); ++p) {
         auto& q = ready_[p];
-        if (q.empty() || (p > 0 && pool_running_[p] >= pool_limit_[p])) continue;
+        if (q.empty() || pool_full(p)) continue;
         if (!best || q.front() < best->front()) best = &q;
     }
     if (!best) return std::nullopt;

@@ -208,8 +208,6 @@ public:
     }
     /// Whether the attempt in `slot` lost to its twin and is being killed.
     bool superseded(std::uint32_t slot) const noexcept { return slot < attempts_.size() && attempts_[slot].superseded; }
-    /// Backup attempts started so far.
-    std::size_t backups() const noexcept { return backups_; }
     std::uint64_t records() const noexcept { return records_; }
 
     /// Why a child of `parent` coming after `upstream` would wait for itself (a task that
@@ -261,6 +259,8 @@ private:
     void push_ready(std::uint32_t i);
     void remove_ready(std::uint32_t i);
     std::uint32_t pool_of(std::uint32_t i);
+    /// Pool `p` runs as many as it may (pool 0, no pool, never does).
+    bool pool_full(std::size_t p) const noexcept { return p > 0 && pool_running_[p] >= pool_limit_[p]; }
     std::optional<std::uint32_t> next_ready();
     void dispatch();
     void launch(std::uint32_t i, std::size_t g);

@@ -29,27 +29,20 @@ run_machine::speculation run_machine::speculate(std::uint32_t i, bool before_que
 void run_machine::start_waiting_backups() {
     for (std::size_t k = 0; k < backups_waiting_.size();) {
         auto i = backups_waiting_[k];
-        if (!may_back_up(i)) {
-            rt_[i].flags &= static_cast<std::uint8_t>(~flag_backup_waits);
-            backups_waiting_.erase(backups_waiting_.begin() + static_cast<std::ptrdiff_t>(k));
+        if (may_back_up(i) && launch_backup(i) != speculation::launched) {
+            if (!pool_full(pool_of(i))) return;  // no executor group has a free slot
+            ++k;
             continue;
         }
-        auto pool = pool_of(i);
-        bool pool_full = pool > 0 && pool_running_[pool] >= pool_limit_[pool];
-        if (!pool_full && launch_backup(i) == speculation::launched) {
-            rt_[i].flags &= static_cast<std::uint8_t>(~flag_backup_waits);
-            backups_waiting_.erase(backups_waiting_.begin() + static_cast<std::ptrdiff_t>(k));
-            continue;
-        }
-        if (!pool_full) return;  // no executor group has a free slot
-        ++k;
+        // Started, or not wanted any more.
+        rt_[i].flags &= static_cast<std::uint8_t>(~flag_backup_waits);
+        backups_waiting_.erase(backups_waiting_.begin() + static_cast<std::ptrdiff_t>(k));
     }
 }
 
 run_machine::speculation run_machine::launch_backup(std::uint32_t i) {
     auto& t = rt_[i];
-    auto pool = pool_of(i);
-    if (pool > 0 && pool_running_[pool] >= pool_limit_[pool]) return speculation::no_slot;
+    if (pool_full(pool_of(i))) return speculation::no_slot;
     // An idle slot, on another group than the attempt's when one has room.
     auto own = attempts_[t.slot].group;
     std::size_t best = groups_.size();

@@ -58,23 +58,26 @@ std::uint32_t straggler_watch::expected_ms(std::uint32_t slot) {
     return quantile_of(all_);
 }
 
-std::optional<straggler_watch::clock::time_point> straggler_watch::overdue_at(std::uint32_t slot) {
-    auto ms = expected_ms(slot);
-    if (ms == 0) return std::nullopt;
+straggler_watch::clock::time_point straggler_watch::due(std::uint32_t slot, std::uint32_t ms) const {
     auto after = std::chrono::duration<double, std::milli>(opts_.multiplier * static_cast<double>(ms));
     auto wait = std::max(std::chrono::duration_cast<clock::duration>(after),
                          std::chrono::duration_cast<clock::duration>(opts_.min_runtime));
     return slots_[slot].started + wait;
 }
 
+std::optional<straggler_watch::clock::time_point> straggler_watch::overdue_at(std::uint32_t slot) {
+    auto ms = expected_ms(slot);
+    if (ms == 0) return std::nullopt;
+    return due(slot, ms);
+}
+
 std::vector<std::uint32_t> straggler_watch::overdue(clock::time_point now) {
     std::vector<std::pair<double, std::uint32_t>> late;  // (elapsed / expected, slot)
     for (std::uint32_t s = 0; s < slots_.size(); ++s) {
-        if (!slots_[s].live) continue;
-        auto at = overdue_at(s);
-        if (!at || now < *at) continue;
+        auto ms = expected_ms(s);  // 0 when not running or without an estimate
+        if (ms == 0 || now < due(s, ms)) continue;
         auto elapsed = std::chrono::duration<double, std::milli>(now - slots_[s].started).count();
-        late.emplace_back(elapsed / static_cast<double>(expected_ms(s)), s);
+        late.emplace_back(elapsed / static_cast<double>(ms), s);
     }
     std::sort(late.begin(), late.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<std::uint32_t> out;

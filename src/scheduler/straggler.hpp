@@ -62,6 +62,8 @@ private:
         bool dirty = false;
     };
     std::uint32_t quantile_of(samples& s);
+    /// When the attempt in `slot`, expected to take `ms`, becomes overdue.
+    clock::time_point due(std::uint32_t slot, std::uint32_t ms) const;
     static void add(samples& s, std::uint32_t ms, std::mt19937_64& rng);
 
     speculation_options opts_;
