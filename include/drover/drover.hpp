@@ -7,6 +7,7 @@
 #include <drover/executor.hpp>
 #include <drover/executors/docker.hpp>
 #include <drover/executors/local.hpp>
+#include <drover/executors/slurm.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
 #include <drover/job_table.hpp>

@@ -9,6 +9,7 @@
 #include "docker/frames.hpp"
 #include "docker/lifecycle.hpp"
 #include "executors/docker_hosts.hpp"
+#include "executors/run_lock.hpp"
 #include "executors/docker_warm.hpp"
 #include "executors/host_fleet.hpp"
 #include "http/client.hpp"
@@ -95,8 +96,8 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
 
     void start_run(const executor_context& c) override {
         ctx = c;
-        state_label = detail::docker_state_label(c.state_dir);
-        run_lock = detail::lock_docker_run(c.state_dir, c.run_id);
+        state_label = detail::state_label(c.state_dir);
+        run_lock = detail::lock_run(c.state_dir, "docker", c.run_id);
         fleet->start(c);
     }
 
@@ -195,7 +196,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
             for (auto& c : list) {
                 auto run = c.labels["drover.run"];
                 bool mine = run == self->ctx->run_id;
-                if (mine ? self->hosts[i].live.count(c.name) > 0 : detail::docker_run_live(self->ctx->state_dir, run))
+                if (mine ? self->hosts[i].live.count(c.name) > 0 : detail::run_live(self->ctx->state_dir, "docker", run))
                     continue;
                 if (!mine) dead_runs.insert(run);
                 ++removed;
@@ -205,7 +206,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
                 self->report(fmt::format("host {}: removing {} leftover container(s) ({} of earlier runs)",
                                          self->label(i), removed, dead_runs.size()));
             // The lock files of dead runs are no longer needed once their containers are gone.
-            for (auto& run : dead_runs) detail::forget_docker_run(self->ctx->state_dir, run);
+            for (auto& run : dead_runs) detail::forget_run(self->ctx->state_dir, "docker", run);
         });
     }
 
@@ -217,7 +218,7 @@ struct docker_executor::impl : detail::host_backend, std::enable_shared_from_thi
         for (std::uint32_t h = 0; h < hosts.size(); ++h)
             if (hosts[h].client) remove_now(h, hosts[h].warm.take_idle());
         fleet->stop();
-        detail::unlock_docker_run(run_lock, ctx->state_dir, ctx->run_id);
+        detail::unlock_run(run_lock, ctx->state_dir, "docker", ctx->run_id);
         ctx.reset();
     }
 };

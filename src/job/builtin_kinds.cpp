@@ -8,6 +8,7 @@ void add_builtin_kinds(kinds& k) {
     k.add_executor("local", local_kind());
     k.add_executor("ssh", ssh_kind());
     k.add_executor("docker", docker_kind());
+    k.add_executor("slurm", slurm_kind());
     k.add_sink("file", file_sink_kind());
     k.add_sink("s3", s3_sink_kind());
 }

@@ -5,6 +5,7 @@
 #include <drover/error.hpp>
 #include <drover/executors/docker.hpp>
 #include <drover/executors/local.hpp>
+#include <drover/executors/slurm.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/kinds.hpp>
 #include <drover/executors/host_pool.hpp>
@@ -20,10 +21,11 @@ namespace drover::detail {
 executor_kind<local_executor_options> local_kind();    // local_kind.cpp
 executor_kind<ssh_executor_options> ssh_kind();        // ssh_kind.cpp
 executor_kind<docker_executor_options> docker_kind();  // docker_kind.cpp: also the task keys
+executor_kind<slurm_executor_options> slurm_kind();    // slurm_kind.cpp: also the task key `slurm`
 sink_kind<file_sink_options> file_sink_kind();         // file_sink_kind.cpp
 sink_kind<s3_sink_options> s3_sink_kind();             // s3_sink_kind.cpp
 
-/// Registers the five above.
+/// Registers the six above.
 void add_builtin_kinds(kinds& k);
 
 /// `max_line_bytes` of an executor table: a size of at least 1 byte.

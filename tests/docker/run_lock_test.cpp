@@ -3,7 +3,7 @@
 
 #include <drover/error.hpp>
 
-#include "executors/docker_hosts.hpp"
+#include "executors/run_lock.hpp"
 #include "support/support.hpp"
 
 #include <sys/wait.h>
@@ -15,17 +15,17 @@ using namespace drover::test;
 TEST_CASE("docker run lock: live while any executor of the run holds it, the last one removes it") {
     temp_dir d;
     auto state = d / "state";
-    CHECK_FALSE(detail::docker_run_live(state, "r1"));  // no file: dead
-    auto a = detail::lock_docker_run(state, "r1");
-    auto b = detail::lock_docker_run(state, "r1");      // a second docker executor of the same run
-    CHECK(detail::docker_run_live(state, "r1"));
-    CHECK_FALSE(detail::docker_run_live(state, "r2"));
-    detail::unlock_docker_run(a, state, "r1");
+    CHECK_FALSE(detail::run_live(state, "docker", "r1"));  // no file: dead
+    auto a = detail::lock_run(state, "docker", "r1");
+    auto b = detail::lock_run(state, "docker", "r1");      // a second docker executor of the same run
+    CHECK(detail::run_live(state, "docker", "r1"));
+    CHECK_FALSE(detail::run_live(state, "docker", "r2"));
+    detail::unlock_run(a, state, "docker", "r1");
     CHECK(fs::exists(state / "docker" / "r1.lock"));
-    CHECK(detail::docker_run_live(state, "r1"));
-    detail::unlock_docker_run(b, state, "r1");
+    CHECK(detail::run_live(state, "docker", "r1"));
+    detail::unlock_run(b, state, "docker", "r1");
     CHECK_FALSE(fs::exists(state / "docker" / "r1.lock"));
-    CHECK_FALSE(detail::docker_run_live(state, "r1"));
+    CHECK_FALSE(detail::run_live(state, "docker", "r1"));
 }
 
 TEST_CASE("docker run lock: a killed process's run is dead, its file notwithstanding") {
@@ -36,18 +36,18 @@ TEST_CASE("docker run lock: a killed process's run is dead, its file notwithstan
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-        auto l = detail::lock_docker_run(state, "child-run");
+        auto l = detail::lock_run(state, "docker", "child-run");
         (void)!write(ready[1], "x", 1);
         pause();
         _exit(0);
     }
     char c;
     REQUIRE(read(ready[0], &c, 1) == 1);
-    CHECK(detail::docker_run_live(state, "child-run"));
+    CHECK(detail::run_live(state, "docker", "child-run"));
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     CHECK(fs::exists(state / "docker" / "child-run.lock"));
-    CHECK_FALSE(detail::docker_run_live(state, "child-run"));
+    CHECK_FALSE(detail::run_live(state, "docker", "child-run"));
     close(ready[0]);
     close(ready[1]);
 }
@@ -58,8 +58,8 @@ TEST_CASE("docker run lock: hostile run ids from container labels are never live
     fs::create_directories(state / "docker");
     write_file(d / "victim.lock", "keep");
     for (std::string bad : std::vector<std::string>{"../../victim", "", ".hidden", "a/b", std::string(300, 'x')}) {
-        CHECK_FALSE(detail::docker_run_live(state, bad));
-        detail::forget_docker_run(state, bad);
+        CHECK_FALSE(detail::run_live(state, "docker", bad));
+        detail::forget_run(state, "docker", bad);
     }
     CHECK(fs::exists(d / "victim.lock"));
 }
@@ -87,9 +87,9 @@ TEST_CASE("docker hosts: endpoints, default ports and TLS") {
 
 TEST_CASE("docker hosts: the state label depends on the state directory") {
     temp_dir d;
-    auto a = detail::docker_state_label(d / "a");
+    auto a = detail::state_label(d / "a");
     CHECK(a.size() == 16);
-    CHECK(a == detail::docker_state_label(d / "a"));
-    CHECK(a == detail::docker_state_label(d / "x" / ".." / "a"));
-    CHECK(a != detail::docker_state_label(d / "b"));
+    CHECK(a == detail::state_label(d / "a"));
+    CHECK(a == detail::state_label(d / "x" / ".." / "a"));
+    CHECK(a != detail::state_label(d / "b"));
 }
