@@ -28,6 +28,7 @@ void bind_local_executor(py::module_& m);
 void bind_host_pool_executor(py::module_& m);
 void bind_ssh_executor(py::module_& m);
 void bind_docker_executor(py::module_& m);
+void bind_slurm_executor(py::module_& m);
 void bind_sink_base(py::module_& m);
 void bind_file_sink(py::module_& m);
 void bind_s3_sink(py::module_& m);
@@ -48,6 +49,13 @@ double seconds(duration d);
 py::object to_python(const boost::json::value& v);
 /// pandas, or an ImportError that says which Debian package provides it.
 py::module_ import_pandas(const char* for_what);
+
+// ---- executors_slurm.cpp ----
+
+/// A TaskSpec's slurm= dict (partition, account, qos, time_limit, memory, cpus, gres,
+/// sbatch_args); None = no settings. Throws config_error or py::type_error.
+slurm_job_settings to_slurm_settings(py::handle h);
+py::dict slurm_settings_to_dict(const slurm_job_settings& s);
 
 // ---- executors_host_pool.cpp ----
 

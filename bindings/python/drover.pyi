@@ -35,7 +35,8 @@ class TaskSpec:
                  params: Mapping[str, Any] | None = None, retries: int = 0, timeout: Duration | None = None,
                  backoff: Backoff | Mapping[str, Any] | Duration | None = None, pool: str = "",
                  workdir: str = "", after: Sequence[str] | None = None, control_lines: bool = True,
-                 speculate: bool = True, image: str = "", container: Mapping[str, Any] | None = None) -> None: ...
+                 speculate: bool = True, image: str = "", container: Mapping[str, Any] | None = None,
+                 slurm: Mapping[str, Any] | None = None) -> None: ...
     id: str
     command: list[str]
     env: dict[str, str]
@@ -50,6 +51,7 @@ class TaskSpec:
     speculate: bool
     image: str
     container: dict[str, Any]  # {"memory": int, "cpus": float, "network": "none"|"host", "pull": "never"|"missing"}
+    slurm: dict[str, Any]  # {"partition", "account", "qos", "gres": str, "time_limit": float, "memory": int, "cpus": int, "sbatch_args": list[str]}
     def to_dict(self) -> dict[str, Any]: ...
 
 class Executor:
@@ -89,6 +91,14 @@ class DockerExecutor(HostPoolExecutor):
                  reprobe_initial: Duration = 1.0, reprobe_max: Duration = 30.0,
                  down_timeout: Duration = 300.0, max_line_bytes: int = 16777216,
                  reap: bool = True, reuse: Literal["none", "slot"] = "none") -> None: ...
+
+class SlurmExecutor(Executor):
+    def __init__(self, *, slots: int = 100, shared_dir: str = "", workdir: str = "", partition: str = "",
+                 account: str = "", qos: str = "", time_limit: Duration = 0.0, memory: int = 0, cpus: int = 0,
+                 gres: str = "", sbatch_args: Sequence[str] = [], poll_interval: Duration = 1.0,
+                 command_timeout: Duration = 30.0, controller_timeout: Duration = 60.0, max_submits: int = 4,
+                 max_line_bytes: int = 16777216, check_settings: bool = True, sbatch: str = "sbatch",
+                 squeue: str = "squeue", scancel: str = "scancel") -> None: ...
 
 class Sink:
     def describe(self) -> str: ...

@@ -26,6 +26,7 @@ subclasses ConfigError, ExecutorError, SinkError.
     bind_local_executor(m);
     bind_host_pool_executor(m);
     bind_ssh_executor(m);
+    bind_slurm_executor(m);
     bind_docker_executor(m);
     bind_sink_base(m);
     bind_file_sink(m);

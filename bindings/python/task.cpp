@@ -135,6 +135,12 @@ docker_task_options docker_of(const task_spec& t) {
     return d ? *d : docker_task_options{};
 }
 
+// The task's Slurm settings (its slurm_task_options extension), or none.
+slurm_job_settings slurm_of(const task_spec& t) {
+    const auto* s = t.extension<slurm_task_options>();
+    return s ? s->job : slurm_job_settings{};
+}
+
 py::object optional_seconds(const std::optional<duration>& d) {
     if (!d) return py::none();
     return py::float_(seconds(*d));
@@ -164,6 +170,7 @@ py::dict task_to_dict(const task_spec& t) {
     const auto docker = docker_of(t);
     d["image"] = docker.image;
     d["container"] = container_to_dict(docker.container);
+    d["slurm"] = slurm_settings_to_dict(slurm_of(t));
     return d;
 }
 
@@ -244,13 +251,15 @@ speculate may get a backup attempt when it straggles (Scheduler(speculation=...)
 image     Docker image (DockerExecutor only); "" = the executor's default_image
 container DockerExecutor settings: {"memory": bytes (0 = no limit), "cpus": float (0 = no
           limit), "network": "none" (default) or "host", "pull": "never" (default) or "missing"}
+slurm     SlurmExecutor settings, on top of the executor's: {"partition", "account", "qos",
+          "gres": str, "time_limit": duration, "memory": bytes, "cpus": int, "sbatch_args": [str]}
 
 env and params read back as copies: assign a whole dict to change them.
 )doc")
         .def(py::init([](std::string id, py::object command, py::object env, py::object params, int retries,
                          py::object timeout, py::object backoff, std::string pool, std::string workdir,
                          py::object after, bool control_lines, bool speculate, std::string image,
-                         py::object container) {
+                         py::object container, py::object slurm) {
                  task_spec t;
                  t.id = std::move(id);
                  t.command = to_command(command);
@@ -266,6 +275,7 @@ env and params read back as copies: assign a whole dict to change them.
                  t.speculate = speculate;
                  if (!image.empty() || !container.is_none())
                      t.set_extension(docker_task_options{std::move(image), to_container(container)});
+                 if (!slurm.is_none()) t.set_extension(slurm_task_options{to_slurm_settings(slurm)});
                  return t;
              }),
              py::arg("id"), py::arg("command"), py::kw_only(), py::arg("env") = py::none(),
@@ -273,7 +283,7 @@ env and params read back as copies: assign a whole dict to change them.
              py::arg("backoff") = py::none(), py::arg("pool") = "", py::arg("workdir") = "",
              py::arg("after") = py::none(), py::arg("control_lines") = true, py::arg("speculate") = true,
              py::arg("image") = "",
-             py::arg("container") = py::none())
+             py::arg("container") = py::none(), py::arg("slurm") = py::none())
         .def_readwrite("id", &task_spec::id)
         .def_property(
             "command", [](const task_spec& t) { return t.command; },
@@ -321,6 +331,10 @@ env and params read back as copies: assign a whole dict to change them.
                 t.set_extension(std::move(d));
             },
             "Docker settings as a dict (a copy: assign a whole dict to change them).")
+        .def_property(
+            "slurm", [](const task_spec& t) { return slurm_settings_to_dict(slurm_of(t)); },
+            [](task_spec& t, py::object v) { t.set_extension(slurm_task_options{to_slurm_settings(v)}); },
+            "SlurmExecutor settings as a dict (a copy: assign a whole dict to change them).")
         .def("to_dict", &task_to_dict, "The task as a plain dict (durations in seconds).")
         .def("__repr__", [](const task_spec& t) {
             std::string r = "TaskSpec(" + py::repr(py::str(t.id)).cast<std::string>() + ", " +

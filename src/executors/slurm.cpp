@@ -530,6 +530,12 @@ struct slurm_executor::impl : std::enable_shared_from_this<impl> {
         std::error_code ec;
         fs::remove_all(dir, ec);
         detail::unlock_run(run_lock, ctx.state_dir, "slurm", ctx.run_id);
+        // The timer and the strand belong to the run's io_context, which may go before this
+        // executor does (a scheduler is destroyed after its run): let go of them now.
+        timer.reset();
+        ctx = executor_context{};
+        to_submit.clear();
+        jobs.clear();
     }
 };
 

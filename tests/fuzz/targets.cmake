@@ -16,4 +16,5 @@ set(DROVER_FUZZ_TARGETS
   posix_tz       # POSIX TZ rules
   aws_ini        # AWS credentials and config files
   control_lines  # task control lines ({"$drover": {...}} on stdout) and the task JSON codec
+  slurm          # sbatch and squeue answers, job comments (Slurm executor)
 )

@@ -119,10 +119,13 @@ EOF
 export SLURM_CONF="$dir/slurm.conf"
 
 runuser -u munge -- /usr/sbin/munged --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.sock" \
-    --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/seed" --force
+    --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/seed" --force \
+    </dev/null >>"$dir/log/munged.out" 2>&1
 cp "$dir/munge/munged.pid" "$dir/munged.pid" 2>/dev/null || true
-/usr/sbin/slurmctld -f "$dir/slurm.conf" -i >>"$dir/log/slurmctld.out" 2>&1
-/usr/sbin/slurmd -f "$dir/slurm.conf" >>"$dir/log/slurmd.out" 2>&1
+# The daemons keep no descriptor of the caller's: one that captures this script's output
+# (a test's pipe) must see EOF when the script exits.
+/usr/sbin/slurmctld -f "$dir/slurm.conf" -i </dev/null >>"$dir/log/slurmctld.out" 2>&1
+/usr/sbin/slurmd -f "$dir/slurm.conf" </dev/null >>"$dir/log/slurmd.out" 2>&1
 
 i=0
 while :; do
