@@ -31,15 +31,16 @@ void credential_provider::refresh_locked(bool mandatory) {
         throw credential_error(std::string("refreshing the ") + method_ +
                                " credentials before they expire failed: " + e.what());
     }
-    bool still_stale = fresh.expiration && *fresh.expiration - now() <= windows_.mandatory;
-    {
-        std::lock_guard lock(m_);
-        current_ = std::move(fresh);
-        ++refreshes_;
-    }
-    if (still_stale && mandatory)
+    // Credentials that are themselves about to expire are no better than the current ones:
+    // keep those (botocore installs them and then fails).
+    if (fresh.expiration && *fresh.expiration - now() <= windows_.mandatory) {
+        if (!mandatory) return;
         throw credential_error("the " + method_ + " credentials were refreshed but expire within " +
                                std::to_string(windows_.mandatory.count()) + " s");
+    }
+    std::lock_guard lock(m_);
+    current_ = std::move(fresh);
+    ++refreshes_;
 }
 
 credentials credential_provider::current() {

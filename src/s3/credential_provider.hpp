@@ -4,8 +4,9 @@
 //
 //   - credentials without an expiration are used as they are;
 //   - within `advisory` (15 min) of the expiration, the thread that asks first refreshes
-//     while the others go on with the current credentials; a failed refresh is remembered
-//     and the current credentials are used (they are still valid);
+//     while the others go on with the current credentials; when the refresh fails (or
+//     brings credentials that are themselves about to expire) the current ones are used
+//     (they are still valid) and the next request tries again;
 //   - within `mandatory` (10 min) of it, every caller waits for a refresh; if it fails, or the
 //     new credentials are themselves inside the mandatory window, current() throws
 //     credential_error (S3 would refuse them soon or already does).
