@@ -62,3 +62,27 @@ TEST_CASE("refresh: the parts of one multipart upload are signed with refreshed 
     CHECK(aws.count("imds") >= 3);
     CHECK(o.provider->refreshes() >= 2);
 }
+
+TEST_CASE("refresh: credentials that cannot be refreshed in time fail a multipart upload as a credential error" *
+          doctest::timeout(60)) {
+    fake_s3 s3;
+    s3.delay("UploadPart", 600ms);
+    auto now = std::chrono::system_clock::now();
+    auto first = drover::s3::timed_credentials{{"ASIAFIRST", "first-secret", "tok"}, now + 10min + 1s};
+    drover::s3::api_options o;
+    o.endpoint = s3.endpoint();
+    o.region = "us-east-1";
+    o.path_style = true;
+    o.provider = std::make_shared<drover::s3::credential_provider>(
+        "iam-role", first, []() -> drover::s3::timed_credentials { throw drover::s3::credential_error("the service is gone"); });
+
+    temp_dir d;
+    write_file(d / "f", std::string(16u << 20, 'x'));
+    asio::io_context ioc;
+    drover::s3::api api(ioc.get_executor(), o);
+    auto f = asio::co_spawn(ioc, drover::s3::upload_file(api, "b", "k", d / "f", {5u << 20, 1, false}), asio::use_future);
+    ioc.run();
+    CHECK_THROWS_WITH_AS(f.get(), doctest::Contains("before they expire failed: the service is gone"),
+                         drover::s3::credential_error);
+    CHECK_FALSE(s3.object("k"));
+}
