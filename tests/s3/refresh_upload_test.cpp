@@ -28,6 +28,11 @@ TEST_CASE("refresh: the parts of one multipart upload are signed with refreshed 
     aws.lifetime(15min + 1s);
     fake_s3 s3;
     s3.delay("UploadPart", 600ms);
+    temp_dir d;  // (the data first: the credentials age from their first fetch)
+    std::string data(26u << 20, '\0');
+    std::mt19937_64 rng(7);
+    for (auto& c : data) c = static_cast<char>(rng());
+    write_file(d / "f", data);
 
     drover::s3::credential_plan plan;
     plan.k = drover::s3::credential_plan::kind::imds;
@@ -39,11 +44,6 @@ TEST_CASE("refresh: the parts of one multipart upload are signed with refreshed 
     o.path_style = true;
     o.provider = drover::s3::make_credential_provider(plan, {"us-east-1"});
 
-    temp_dir d;
-    std::string data(26u << 20, '\0');
-    std::mt19937_64 rng(7);
-    for (auto& c : data) c = static_cast<char>(rng());
-    write_file(d / "f", data);
     asio::io_context ioc;
     drover::s3::api api(ioc.get_executor(), o);
     auto f = asio::co_spawn(ioc, drover::s3::upload_file(api, "b", "k", d / "f", {5u << 20, 1, false}), asio::use_future);
