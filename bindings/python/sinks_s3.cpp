@@ -38,9 +38,11 @@ endpoint           "http://127.0.0.1:4568"; "" = AWS_ENDPOINT_URL_S3, AWS_ENDPOI
 region             "" = AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1
 path_style         host/bucket/key instead of bucket.host/key (always for IP and localhost)
 ca_file            PEM CA bundle for an https endpoint; "" = $AWS_CA_BUNDLE, else the system's
-profile            ~/.aws profile; "" = the environment's keys, else $AWS_PROFILE, else default
+profile            ~/.aws profile; "" = the environment's keys, else $AWS_PROFILE, else default;
+                   the whole AWS chain applies (assume-role, web identity, credential_process,
+                   container, instance metadata; docs/sinks.md, "Credentials")
 access_key_id, secret_access_key, session_token
-                   explicit credentials (then the chain above is not consulted for keys);
+                   explicit credentials (then the chain is not consulted for keys);
                    never shown by repr() and never part of an error message
 partition          key template from task params ("date={date}") and record fields
 max_records        rotate after this many records per object; 0 = never

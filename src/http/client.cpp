@@ -158,8 +158,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
     }
 
     void put_idle(std::unique_ptr<connection> c) {
+        if (opts.max_idle_connections == 0) return;  // (pop_front on an empty deque is undefined)
         if (idle.size() >= opts.max_idle_connections) idle.pop_front();
-        if (opts.max_idle_connections > 0) idle.push_back(std::move(c));
+        idle.push_back(std::move(c));
     }
 
     result failure(error_code ec, std::string stage, std::optional<std::chrono::milliseconds> limit,

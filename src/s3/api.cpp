@@ -47,6 +47,7 @@ api::api(asio::any_io_executor ex, api_options opts)
     if (base_.kind == http::transport::unix_socket)
         throw config_error("S3 endpoint " + detail::url_for_message(url) + ": must be http:// or https://");
     if (is_ip_literal(base_.host) || base_.host == "localhost") opts_.path_style = true;
+    if (!opts_.provider) opts_.provider = credential_provider::fixed(opts_.creds, "static");
 }
 
 api::~api() = default;
@@ -91,7 +92,13 @@ asio::awaitable<http::response> api::perform(call c) {
         string_pairs signed_headers = c.headers;
         signed_headers.emplace_back("host", client.target().host_header());
         auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) + skew_;
-        sign(verb_name(c.method), path, &c.query, signed_headers, payload_hash, amz_date(now), opts_.region, opts_.creds);
+        credentials creds;
+        try {
+            creds = opts_.provider->current();  // refreshed here when they near their expiration
+        } catch (const credential_error& e) {
+            throw credential_error(what + ": " + e.what());
+        }
+        sign(verb_name(c.method), path, &c.query, signed_headers, payload_hash, amz_date(now), opts_.region, creds);
         for (std::size_t i = c.headers.size() + 1; i < signed_headers.size(); ++i) req.headers.push_back(signed_headers[i]);
         req.body = c.body;
 

@@ -6,8 +6,10 @@
 // Coroutines on the executor given to the constructor; one thread drives everything. A
 // final failure throws s3::request_error whose what() names the operation, the object,
 // the endpoint, the status, S3's error code and the server's message — never credentials.
+// Credentials that cannot be refreshed throw credential_error naming the operation.
 
 #include "http/client.hpp"
+#include "s3/credential_provider.hpp"
 #include "s3/retry.hpp"
 #include "s3/sigv4.hpp"
 #include "s3/xml.hpp"
@@ -34,7 +36,10 @@ struct api_options {
     std::string region = "us-east-1";
     bool path_style = false;     ///< forced on for IP-address endpoints
     std::string ca_file;         ///< PEM CA bundle for https; empty = the system's
-    credentials creds;
+    credentials creds;           ///< static credentials, used when `provider` is empty
+    /// Asked for the current credentials before every request is signed (temporary
+    /// credentials are refreshed there, also in the middle of a multipart upload).
+    std::shared_ptr<credential_provider> provider;
     retry_policy retry;
     http::milliseconds request_timeout{120'000};
     std::size_t max_idle_connections = 16;

@@ -157,11 +157,12 @@ signature_parts compute_signature(const signing_request& req, const credentials&
 }
 
 void sign(std::string_view method, std::string_view canonical_uri, const string_pairs* query, string_pairs& headers,
-          std::string_view payload_sha256, std::string_view date, std::string_view region, const credentials& creds) {
+          std::string_view payload_sha256, std::string_view date, std::string_view region, const credentials& creds,
+          std::string_view service) {
     headers.emplace_back("x-amz-date", std::string(date));
     headers.emplace_back("x-amz-content-sha256", std::string(payload_sha256));
     if (!creds.session_token.empty()) headers.emplace_back("x-amz-security-token", creds.session_token);
-    signing_request r{method, canonical_uri, query, &headers, payload_sha256, date, region};
+    signing_request r{method, canonical_uri, query, &headers, payload_sha256, date, region, service};
     auto parts = compute_signature(r, creds);
     headers.emplace_back("Authorization", std::move(parts.authorization));
 }

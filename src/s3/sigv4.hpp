@@ -64,10 +64,10 @@ signature_parts compute_signature(const signing_request& req, const credentials&
 
 /// Adds x-amz-date, x-amz-content-sha256, x-amz-security-token (when the credentials carry
 /// one) to `headers`, signs every header in the list, and appends Authorization.
-/// `query` may be null.
+/// `query` may be null. `service` is "s3", or "sts" for the STS calls of the credential chain.
 void sign(std::string_view method, std::string_view canonical_uri, const string_pairs* query, string_pairs& headers,
           std::string_view payload_sha256, std::string_view amz_date, std::string_view region,
-          const credentials& creds);
+          const credentials& creds, std::string_view service = "s3");
 
 /// "20130524T000000Z" for a Unix time.
 std::string amz_date(long long unix_seconds);

@@ -54,6 +54,12 @@ asio::awaitable<std::string> upload_file(api& s3, std::string bucket, std::strin
     asio::steady_timer wake(ex, asio::steady_timer::time_point::max());
     std::size_t events = 0;  // reports since the driver last looked
     std::string upload_id;
+    // Credentials that cannot be refreshed fail the upload as what they are (the sink halts
+    // the run on them), not as one more S3 error.
+    bool no_credentials = false;
+    auto note = [&no_credentials](const std::exception& e) {
+        if (dynamic_cast<const credential_error*>(&e)) no_credentials = true;
+    };
 
     for (;;) {
         auto c = m.next();
@@ -63,6 +69,7 @@ asio::awaitable<std::string> upload_file(api& s3, std::string bucket, std::strin
                 upload_id = co_await s3.create_multipart(bucket, key);
                 m.on_created(upload_id);
             } catch (const std::exception& e) {
+                note(e);
                 m.on_error(kind::create, 0, e.what());
             }
             break;
@@ -77,6 +84,7 @@ asio::awaitable<std::string> upload_file(api& s3, std::string bucket, std::strin
                         std::string etag = co_await s3.upload_part(bucket, key, id, p.number, std::move(body));
                         m.on_part_done(p.number, std::move(etag));
                     } catch (const std::exception& e) {
+                        note(e);
                         m.on_error(kind::upload_part, p.number, e.what());
                     }
                     ++events;
@@ -94,6 +102,7 @@ asio::awaitable<std::string> upload_file(api& s3, std::string bucket, std::strin
                 error = e.what();
                 code = e.code;
             } catch (const std::exception& e) {
+                note(e);
                 error = e.what();
             }
             // A retried Complete whose first try went through answers NoSuchUpload: the
@@ -133,6 +142,7 @@ asio::awaitable<std::string> upload_file(api& s3, std::string bucket, std::strin
         case kind::succeeded:
             co_return c.text;
         case kind::failed:
+            if (no_credentials) throw credential_error(c.text);
             throw request_error(c.text, 0, "");
         }
     }

@@ -3,6 +3,7 @@
 #include <drover/error.hpp>
 
 #include "detail/safe_url.hpp"
+#include "s3/credential_chain.hpp"
 #include "s3/credentials.hpp"
 
 namespace drover::s3 {
@@ -59,7 +60,6 @@ api_options make_api_options(const s3_sink_options& o) {
         }
     } else {
         r = resolve_config(o.profile);
-        a.creds = r.creds;
     }
     a.region = !o.region.empty() ? o.region : !r.region.empty() ? r.region : "us-east-1";
     a.endpoint = !o.endpoint.empty() ? o.endpoint : r.endpoint;
@@ -67,6 +67,8 @@ api_options make_api_options(const s3_sink_options& o) {
     a.ca_file = o.ca_file;
     if (a.ca_file.empty())
         if (auto v = process_env()("AWS_CA_BUNDLE"); v && !v->empty()) a.ca_file = *v;
+    // Fetches now (STS, a process, the metadata services): a source that fails stops the start.
+    if (!o.credentials) a.provider = make_credential_provider(r.plan, {a.region, a.ca_file, {}});
     a.retry.max_attempts = o.max_attempts < 1 ? 1 : o.max_attempts;
     a.retry.base = o.retry_base;
     a.request_timeout = o.request_timeout;

@@ -98,6 +98,35 @@ list_page parse_list(std::string_view body) {
     return out;
 }
 
+sts_credentials parse_sts_credentials(std::string_view body, const std::string& action) {
+    auto doc = load(body, action.c_str());
+    auto c = doc.child((action + "Response").c_str()).child((action + "Result").c_str()).child("Credentials");
+    if (!c) throw xml_error(action + " response has no " + action + "Result/Credentials");
+    sts_credentials out{child_text(c, "AccessKeyId"), child_text(c, "SecretAccessKey"), child_text(c, "SessionToken"),
+                        child_text(c, "Expiration")};
+    for (auto [name, v] : {std::pair{"AccessKeyId", &out.access_key_id}, {"SecretAccessKey", &out.secret_access_key},
+                           {"SessionToken", &out.session_token}, {"Expiration", &out.expiration}})
+        if (v->empty()) throw xml_error(action + " response has no " + name);
+    return out;
+}
+
+std::optional<error_body> parse_sts_error(std::string_view body) {
+    if (body.find('<') == std::string_view::npos) return std::nullopt;
+    pugi::xml_document doc;
+    try {
+        doc = load(body, "STS error");
+    } catch (const xml_error&) {
+        return std::nullopt;
+    }
+    auto root = doc.child("ErrorResponse");
+    auto e = root.child("Error");
+    if (!e) return std::nullopt;
+    auto out = read_error(e);
+    if (out.request_id.empty()) out.request_id = clean(child_text(root, "RequestId"));
+    if (out.code.empty()) return std::nullopt;
+    return out;
+}
+
 std::string complete_body(const std::vector<std::string>& etags) {
     pugi::xml_document doc;
     auto root = doc.append_child("CompleteMultipartUpload");

@@ -51,6 +51,20 @@ struct list_page {
 };
 list_page parse_list(std::string_view body);
 
+/// The <Credentials> of an STS AssumeRole or AssumeRoleWithWebIdentity response
+/// (`action` = "AssumeRole", ...). Throws xml_error when the document has none.
+struct sts_credentials {
+    std::string access_key_id;
+    std::string secret_access_key;
+    std::string session_token;
+    std::string expiration;  ///< ISO 8601, as sent
+};
+sts_credentials parse_sts_credentials(std::string_view body, const std::string& action);
+
+/// STS's error document, <ErrorResponse><Error><Code/><Message/></Error><RequestId/>; nullopt
+/// when the body is not one.
+std::optional<error_body> parse_sts_error(std::string_view body);
+
 /// The CompleteMultipartUpload request body for parts 1..n with these ETags (XML-escaped).
 std::string complete_body(const std::vector<std::string>& etags);
 

@@ -188,6 +188,7 @@ T run_blocking(s3_sink::state& st, asio::awaitable<T> op) {
 // Errors no commit can get past (S3's codes for bad credentials or a bucket that is not
 // there): the run halts instead of failing task after task.
 bool refuses_every_commit(const std::exception& e) {
+    if (dynamic_cast<const s3::credential_error*>(&e)) return true;  // the source cannot give credentials
     const auto* r = dynamic_cast<const s3::request_error*>(&e);
     if (!r) return false;
     static const std::set<std::string, std::less<>> codes = {

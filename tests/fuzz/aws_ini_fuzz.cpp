@@ -101,11 +101,14 @@ void aws_ini(std::string_view in) {
     for (const char* profile : {"", "dev"}) {
         try {
             auto r = s3::resolve_config(profile, env, scratch());
-            DROVER_FUZZ_CHECK(!r.creds.empty(), "resolved without credentials");
+            // Resolving runs nothing and sends nothing (credential_process, STS and the
+            // metadata services are only named in the plan): safe on fuzzed files.
+            bool is_static = r.plan.k == s3::credential_plan::kind::static_keys;
+            DROVER_FUZZ_CHECK(!is_static || !r.creds.empty(), "resolved without credentials");
         } catch (const drover::config_error& e) {
             std::string_view what = e.what();
             bool named = what.starts_with(cred_file.string() + ":") || what.starts_with(conf_file.string() + ":") ||
-                         what.starts_with("S3 credentials not found");
+                         what.starts_with("S3 credentials");
             DROVER_FUZZ_CHECK(named, what);
             check_message(what, in);
         }

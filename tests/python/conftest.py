@@ -11,6 +11,10 @@ import drover
 
 PY = sys.executable
 
+# Network rule: the AWS credential chain ends at the EC2 instance metadata service
+# (169.254.169.254); the tests never probe it.
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
 
 def record_command(*records):
     """argv that prints each record as one JSON line (through this interpreter, not a shell)."""

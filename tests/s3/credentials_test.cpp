@@ -94,8 +94,14 @@ TEST_CASE("credentials: missing credentials name the profile and files, not secr
     CHECK_THROWS_WITH_AS(resolve_config("nope", env_of({}), home.path()),
                          doctest::Contains("profile 'nope' has no aws_access_key_id"), drover::config_error);
     temp_dir empty;
-    CHECK_THROWS_AS(resolve_config("", env_of({{"AWS_ACCESS_KEY_ID", "only-the-id"}}), empty.path()),
-                    drover::config_error);
+    CHECK_THROWS_WITH_AS(resolve_config("", env_of({{"AWS_ACCESS_KEY_ID", "only-the-id"}, {"AWS_EC2_METADATA_DISABLED", "TRUE"}}),
+                                        empty.path()),
+                         doctest::Contains("disabled by AWS_EC2_METADATA_DISABLED"), drover::config_error);
+    // Without that, the instance metadata service is the last resort (resolving sends nothing).
+    auto r = resolve_config("", env_of({{"AWS_ACCESS_KEY_ID", "only-the-id"}}), empty.path());
+    CHECK(r.plan.k == credential_plan::kind::imds);
+    CHECK(r.plan.url == "http://169.254.169.254");
+    CHECK(r.plan.not_found.find("no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment") != std::string::npos);
 }
 
 TEST_CASE("credentials: malformed files give file:line errors without values") {

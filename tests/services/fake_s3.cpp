@@ -1,23 +1,18 @@
 #include "services/fake_s3.hpp"
 
+#include "services/http_server.hpp"
+
 #include "s3/sigv4.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include <atomic>
-#include <csignal>
-#include <pthread.h>
 #include <ctime>
 #include <mutex>
 #include <thread>
 
 namespace drover::test {
 
-namespace asio = boost::asio;
 namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -84,10 +79,7 @@ std::string http_date(std::time_t t) {
 
 }  // namespace
 
-struct fake_s3::impl : std::enable_shared_from_this<impl> {
-    asio::io_context ioc;
-    tcp::acceptor acceptor{ioc};
-    std::thread thread;
+struct fake_s3::impl {
     mutable std::mutex m;
     std::map<std::string, std::string> objects;
     struct upload {
@@ -98,6 +90,8 @@ struct fake_s3::impl : std::enable_shared_from_this<impl> {
     int next_upload = 1;
     std::map<std::string, std::vector<fault>> faults;
     std::map<std::string, int> counts;
+    std::map<std::string, std::vector<std::string>> keys_seen;  // op -> access key ids, in order
+    std::map<std::string, std::chrono::milliseconds> delays;
     int violations = 0;
     long long clock_offset = 0;  // the server's clock minus ours
 
@@ -147,8 +141,19 @@ struct fake_s3::impl : std::enable_shared_from_this<impl> {
         else if (v == http::verb::get) op = key.empty() ? "ListObjectsV2" : "GetObject";
         else return reply(405, error_xml("MethodNotAllowed", "method not allowed"));
 
-        std::lock_guard lock(m);
+        std::unique_lock lock(m);
         ++counts[op];
+        {
+            std::string auth(req[http::field::authorization]);
+            auto at = auth.find("Credential=");
+            keys_seen[op].push_back(at == std::string::npos ? "" : auth.substr(at + 11, auth.find('/', at) - at - 11));
+        }
+        if (auto d = delays.find(op); d != delays.end()) {
+            auto wait = d->second;
+            lock.unlock();
+            std::this_thread::sleep_for(wait);
+            lock.lock();
+        }
         auto& fl = faults[op];
         std::optional<fault> inject;
         if (!fl.empty()) {
@@ -270,80 +275,16 @@ struct fake_s3::impl : std::enable_shared_from_this<impl> {
         return reply(200, body + "</ListBucketResult>");
     }
 
-    void serve(tcp::socket sock) {
-        boost::beast::flat_buffer buf;
-        for (;;) {
-            http::request_parser<http::string_body> parser;
-            parser.body_limit(256u << 20);
-            boost::system::error_code ec;
-            http::read(sock, buf, parser, ec);
-            if (ec) return;
-            auto res = handle(parser.get());
-            if (!res) {
-                sock.set_option(asio::socket_base::linger(true, 0), ec);  // RST
-                sock.close(ec);
-                return;
-            }
-            res->keep_alive(parser.get().keep_alive());
-            http::write(sock, *res, ec);
-            if (ec || !res->keep_alive()) return;
-        }
-    }
-
-    std::vector<std::thread> conns;
-    std::vector<std::shared_ptr<tcp::socket>> socks;
-    std::atomic<bool> stopping{false};
+    std::unique_ptr<http_server> server;
 };
 
 fake_s3::fake_s3() : impl_(std::make_shared<impl>()) {
-    auto& i = *impl_;
-    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-    i.acceptor.open(ep.protocol());
-    i.acceptor.set_option(asio::socket_base::reuse_address(true));
-    i.acceptor.bind(ep);
-    i.acceptor.listen();
-    // The server's threads (and the connection threads they start) take no signals: a
-    // SIGCHLD of the tests' tasks must not interrupt their blocking reads.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    i.thread = std::thread([&i] {
-        for (;;) {
-            auto s = std::make_shared<tcp::socket>(i.ioc);
-            boost::system::error_code ec;
-            i.acceptor.accept(*s, ec);
-            if (ec || i.stopping) return;
-            std::lock_guard lock(i.m);
-            i.socks.push_back(s);
-            i.conns.emplace_back([&i, s] { i.serve(std::move(*s)); });
-        }
-    });
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    impl_->server = std::make_unique<http_server>([i = impl_.get()](const http_server::request& req) { return i->handle(req); });
 }
 
-fake_s3::~fake_s3() {
-    auto& i = *impl_;
-    i.stopping = true;
-    boost::system::error_code ec;
-    // Wake the accept loop with a connection, then close everything.
-    {
-        tcp::socket poke(i.ioc);
-        poke.connect(i.acceptor.local_endpoint(), ec);
-    }
-    i.thread.join();
-    i.acceptor.close(ec);
-    std::vector<std::thread> conns;
-    {
-        std::lock_guard lock(i.m);
-        for (auto& s : i.socks) s->shutdown(tcp::socket::shutdown_both, ec);
-        conns.swap(i.conns);
-    }
-    for (auto& t : conns) t.join();
-}
+fake_s3::~fake_s3() { impl_->server.reset(); }
 
-std::string fake_s3::endpoint() const {
-    return "http://127.0.0.1:" + std::to_string(impl_->acceptor.local_endpoint().port());
-}
+std::string fake_s3::endpoint() const { return impl_->server->endpoint(); }
 
 void fake_s3::inject(const std::string& op, fault f, int times) {
     std::lock_guard lock(impl_->m);
@@ -377,6 +318,17 @@ int fake_s3::count(const std::string& op) const {
     std::lock_guard lock(impl_->m);
     auto it = impl_->counts.find(op);
     return it == impl_->counts.end() ? 0 : it->second;
+}
+
+void fake_s3::delay(const std::string& op, std::chrono::milliseconds d) {
+    std::lock_guard lock(impl_->m);
+    impl_->delays[op] = d;
+}
+
+std::vector<std::string> fake_s3::access_keys(const std::string& op) const {
+    std::lock_guard lock(impl_->m);
+    auto it = impl_->keys_seen.find(op);
+    return it == impl_->keys_seen.end() ? std::vector<std::string>{} : it->second;
 }
 
 int fake_s3::rule_violations() const {

@@ -6,6 +6,7 @@
 // listed ETags and part order on Complete, and it implements AbortMultipartUpload.
 // Signatures are not checked (s3rver does that). Path-style only; objects in memory.
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -39,6 +40,10 @@ public:
     std::size_t open_uploads() const;
     /// Requests of `op` seen (including failed ones).
     int count(const std::string& op) const;
+    /// Every request of `op` waits `d` before it is answered (slow uploads).
+    void delay(const std::string& op, std::chrono::milliseconds d);
+    /// The access key ids that signed the requests of `op`, in order of arrival.
+    std::vector<std::string> access_keys(const std::string& op) const;
     /// Error responses the server sent because a client broke a rule (EntityTooSmall,
     /// InvalidPart, BadDigest, ...): must stay 0.
     int rule_violations() const;

@@ -83,7 +83,7 @@ void make_certs(const fs::path& d) {
 
 }  // namespace
 
-s3rver::s3rver(const std::string& bucket, bool tls) : bucket_(bucket), tls_(tls) {
+s3rver::s3rver(const options& o) : bucket_(o.bucket), tls_(o.tls) {
     if (auto why = ensure_installed(); !why.empty()) throw std::runtime_error("s3rver unavailable: " + why);
     fs::create_directories(dir_ / "data");
     std::vector<std::string> env_strings;
@@ -93,6 +93,13 @@ s3rver::s3rver(const std::string& bucket, bool tls) : bucket_(bucket), tls_(tls)
         env_strings.push_back("S3RVER_TLS_KEY=" + (dir_ / "tls/server.key").string());
         env_strings.push_back("S3RVER_TLS_CERT=" + (dir_ / "tls/server.pem").string());
     }
+    if (!o.keys.empty()) {
+        std::string keys = "S3RVER_KEYS=";
+        for (const auto& [id, secret] : o.keys) keys += id + ":" + secret + ",";
+        env_strings.push_back(keys);
+    }
+    if (!o.service_endpoint.empty()) env_strings.push_back("S3RVER_SERVICE_ENDPOINT=" + o.service_endpoint);
+    if (o.allow_mismatched_signatures) env_strings.push_back("S3RVER_ALLOW_MISMATCHED_SIGNATURES=1");
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);

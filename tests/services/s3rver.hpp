@@ -10,6 +10,8 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace drover::test {
 
@@ -18,10 +20,24 @@ std::string s3rver_unavailable();
 
 class s3rver {
 public:
+    struct options {
+        std::string bucket = "test";
+        bool tls = false;
+        /// Key pairs accepted besides S3RVER/S3RVER.
+        std::vector<std::pair<std::string, std::string>> keys;
+        /// Virtual-hosted requests are for <bucket>.s3.<service_endpoint>; "" = amazonaws.com.
+        std::string service_endpoint;
+        /// Accept wrong signatures of known keys: s3rver 4.0.4 puts the bucket into the
+        /// canonical URI of virtual-hosted SigV4 requests (S3 does not), so virtual-hosted
+        /// requests signed as S3 and botocore sign them fail its check.
+        bool allow_mismatched_signatures = false;
+    };
+
     /// Starts s3rver with `bucket` created; throws std::runtime_error with its output.
     /// With `tls`, it serves https with a certificate for 127.0.0.1 signed by ca_file(), a
     /// CA made for this server (openssl); other_ca_file() is an unrelated CA.
-    explicit s3rver(const std::string& bucket = "test", bool tls = false);
+    explicit s3rver(const std::string& bucket = "test", bool tls = false) : s3rver(options{bucket, tls, {}, {}, false}) {}
+    explicit s3rver(const options& o);
     ~s3rver();
     s3rver(const s3rver&) = delete;
     s3rver& operator=(const s3rver&) = delete;

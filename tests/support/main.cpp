@@ -1,9 +1,13 @@
 // doctest's main, plus a guard: a run asked for test cases by name that ran none fails.
 // (A name that ctest passes through badly, e.g. with a ';', would otherwise pass silently.)
+// Network rule: the AWS credential chain ends at the EC2 instance metadata service
+// (169.254.169.254); tests never probe it. A test that wants IMDS points
+// AWS_EC2_METADATA_SERVICE_ENDPOINT at its own loopback fake and turns this off.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace {
@@ -31,6 +35,7 @@ struct start_counter : doctest::IReporter {
 DOCTEST_REGISTER_LISTENER("start_counter", 1, start_counter);
 
 int main(int argc, char** argv) {
+    ::setenv("AWS_EC2_METADATA_DISABLED", "true", 0);
     doctest::Context context(argc, argv);
     int rc = context.run();
     if (context.shouldExit()) return rc;

@@ -38,9 +38,12 @@ struct s3_sink_options {
     /// empty = $AWS_CA_BUNDLE, else the system's trusted CAs.
     std::string ca_file;
     /// Profile in ~/.aws/credentials and ~/.aws/config; empty = the environment's keys, else
-    /// $AWS_PROFILE, else "default".
+    /// $AWS_PROFILE, else "default". Credentials come from the AWS chain in botocore's order:
+    /// the environment, an assume-role profile (STS), web identity, the profile's keys,
+    /// credential_process, container credentials, the EC2 instance metadata service;
+    /// temporary ones are refreshed before they expire (docs/sinks.md, "Credentials").
     std::string profile;
-    /// Explicit credentials; when set the chain above is not consulted for keys.
+    /// Explicit credentials; when set the chain is not consulted for keys.
     std::optional<s3_credentials> credentials;
 
     std::string partition;               ///< as file_sink_options::partition
