@@ -3,6 +3,7 @@
 
 #include <drover/error.hpp>
 
+#include "executors/docker_hosts.hpp"
 #include "executors/run_lock.hpp"
 #include "support/support.hpp"
 
