@@ -20,7 +20,8 @@ constexpr std::int64_t min_seconds = -62135596800;
 constexpr std::int64_t max_seconds = 253402300799;
 constexpr double ms_threshold = 1e11;  // |n| below: seconds (up to the year 5138); above: milliseconds
 
-constexpr std::string_view known = "%Y %y %C %G %g %m %d %e %j %H %I %M %S %p %a %A %b %h %B %u %w %U %W %V %F %T %R %s %z %%";
+constexpr std::string_view known =
+    "%Y %y %C %G %g %m %d %e %j %H %I %M %S %p %a %A %b %h %B %u %w %U %W %V %F %T %R %s %z %%";
 
 constexpr const char* day_names[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
 constexpr const char* month_names[] = {"January", "February", "March",     "April",   "May",      "June",
@@ -66,7 +67,8 @@ std::string quoted(std::string_view text) {
     constexpr std::size_t shown = 60;
     std::string out = "'";
     for (char c : text.substr(0, shown)) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
         else out.push_back(c);
     }
     return out + (text.size() > shown ? "...'" : "'");
@@ -165,12 +167,14 @@ time_format time_format::parse(std::string_view spec) {
     std::string lit;
     for (std::size_t i = 0; i < spec.size(); ++i) {
         char c = spec[i];
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) throw config_error("control characters are not allowed in a format");
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            throw config_error("control characters are not allowed in a format");
         if (c != '%') {
             lit.push_back(c);
             continue;
         }
-        if (i + 1 == spec.size()) throw config_error("format '" + std::string(spec) + "' ends with a lone '%' (write %% for a literal '%')");
+        if (i + 1 == spec.size())
+            throw config_error("format '" + std::string(spec) + "' ends with a lone '%' (write %% for a literal '%')");
         char k = spec[++i];
         if (k == '%') {
             lit.push_back('%');
@@ -194,8 +198,8 @@ std::string time_format::from_number(double v, bool integral, std::int64_t i, co
                                      std::string_view written) const {
     std::string text = !written.empty() ? std::string(written) : integral ? std::to_string(i) : fmt::format("{}", v);
     if (reader_ == reader::iso) bad(text, "is a number, not an ISO 8601 time (the format says iso:)");
-    bool ms = reader_ == reader::epoch_ms ||
-              (reader_ == reader::detect && (integral ? (i >= ms_threshold || i <= -ms_threshold) : std::fabs(v) >= ms_threshold));
+    double magnitude = integral ? std::fabs(static_cast<double>(i)) : std::fabs(v);
+    bool ms = reader_ == reader::epoch_ms || (reader_ == reader::detect && magnitude >= ms_threshold);
     std::int64_t t;
     if (integral) {
         t = ms ? (i / 1000 - (i % 1000 < 0 ? 1 : 0)) : i;

@@ -46,8 +46,8 @@ std::optional<bad_value_policy> bad_values_key(const job_table& t) {
     if (!v) return std::nullopt;
     if (*v == "missing_partition") return bad_value_policy::missing_partition;
     if (*v != "bad_records")
-        t.fail("bad_values", "must be \"missing_partition\" (the default: bad values go to __missing__) or \"bad_records\", got \"" +
-                             *v + "\"");
+        t.fail("bad_values", "must be \"missing_partition\" (the default: bad values go to __missing__) or "
+                             "\"bad_records\", got \"" + *v + "\"");
     return bad_value_policy::bad_records;
 }
 
