@@ -11,6 +11,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstdlib>
+#include <ctime>
+
 using drover::detail::bad_time_value;
 using drover::detail::time_format;
 using drover::detail::time_zone;
@@ -210,6 +213,17 @@ TEST_CASE("time format: malformed format specs are config errors") {
 }
 
 TEST_CASE("time format: the process's zone and unknown zone names") {
+    // "" is the machine's local zone (TZ, else /etc/localtime), as for cron schedules.
+    const char* old = std::getenv("TZ");
+    std::string saved = old ? old : "";
+    ::setenv("TZ", "Asia/Seoul", 1);
+    ::tzset();
+    CHECK(fmt("%F/%H%z", "1546300800", "") == "2019-01-01/09+0900");
+    CHECK(fmt("%F/%T%z", "2019-06-01T12:00:00", "") == "2019-06-01/12:00:00+0900");
+    if (old) ::setenv("TZ", saved.c_str(), 1);
+    else ::unsetenv("TZ");
+    ::tzset();
+
     CHECK_THROWS_AS(time_zone("Mars/Olympus_Mons"), drover::config_error);
     CHECK_THROWS_AS(time_zone("../../etc/passwd"), drover::config_error);
     CHECK(fmt("%F", "2019-01-01T10:00:00Z", "Etc/UTC") == "2019-01-01");

@@ -130,3 +130,15 @@ def test_hostile_partition_value_round_trips_through_s3(server, tmp_path):
         {"ts": 1546300800, "n": 1, "city": "New York/Ü", "dt": "2019-01-01", "h": "09", "task": "t"},
         {"n": 2, "city": "New York/Ü", "dt": None, "h": None, "task": "t"},
     ]
+
+
+def test_bad_partition_values_become_bad_records_with_s3(server, tmp_path):
+    url = f"s3://{BUCKET}/badvalues"
+    s = drover.Scheduler(state_dir=str(tmp_path / "state"), executors=[drover.LocalExecutor(slots=1)],
+                         sink=drover.S3Sink(url, partition="dt={record.ts|%Y-%m-%d}", bad_values="bad_records",
+                                            **s3_options(server)))
+    s.submit(id="t", command=record_command({"ts": "2019-01-01T10:00:00+09:00"}, {"ts": "2019-01-01T1"}, {}))
+    summary = s.run()
+    assert summary.ok and (summary.records, summary.counts.bad_records) == (1, 2)
+    assert drover.read_records(url, **reader_options(server)) == [{"ts": "2019-01-01T10:00:00+09:00",
+                                                                  "dt": "2019-01-01"}]

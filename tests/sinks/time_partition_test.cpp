@@ -82,3 +82,28 @@ TEST_CASE("file_sink time partitions: by default bad values land under __missing
     CHECK(zcat(d / "dt=__missing__/t.jsonl.gz") == "{\"ts\":-99999999999999999}\n");
     s.stop();
 }
+
+TEST_CASE("file_sink time partitions: a param that is not a time, under each policy") {
+    temp_dir d;
+    const std::map<std::string, std::string> params{{"date", "someday"}};
+    {
+        file_sink s(opts(d / "a", "day={date|%Y%m%d}", "UTC"));
+        s.start({"run1"});
+        auto w = s.open(sink_attempt{"run1", "t", 1, params});
+        put(*w, R"({"v":1})");
+        CHECK(w->commit().records == 1);
+        CHECK(zcat(d / "a/day=__missing__/t.jsonl.gz") == "{\"v\":1}\n");
+        s.stop();
+    }
+    {
+        file_sink s(opts(d / "b", "day={date|%Y%m%d}", "UTC", bad_value_policy::bad_records));
+        s.start({"run1"});
+        auto w = s.open(sink_attempt{"run1", "t", 1, params});  // the task starts; each record is refused
+        CHECK_THROWS_WITH_AS(put(*w, R"({"v":1})"), doctest::Contains("param 'date': 'someday' is not a time"),
+                             record_rejected);
+        CHECK_THROWS_AS(put(*w, R"({"v":2})"), record_rejected);
+        CHECK(w->commit().records == 0);
+        CHECK_FALSE(fs::exists(d / "b/day=__missing__"));
+        s.stop();
+    }
+}

@@ -18,8 +18,8 @@ struct file_sink_options {
     /// `dt={record.ts|%Y-%m-%d}/hour={record.ts|%H}` (docs/sinks.md). Empty = no partition
     /// directories.
     std::string partition;
-    /// IANA time zone name for formatted placeholders ("Asia/Seoul"); "UTC" by default.
-    /// An unknown name is a config_error at construction.
+    /// IANA time zone name for formatted placeholders ("Asia/Seoul"); "UTC" by default, ""
+    /// the machine's local zone. An unknown name is a config_error at construction.
     std::string timezone = "UTC";
     /// Records with a bad partition value (missing field, not a time): published under
     /// `__missing__`, or refused as bad records of the attempt.
