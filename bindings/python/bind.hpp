@@ -69,6 +69,13 @@ struct host_pool_args {
 };
 void set_host_pool(host_pool_options& o, const host_pool_args& a);
 
+// ---- sinks_file.cpp ----
+
+/// bad_value_policy from its job-file name ("missing_partition", "bad_records"); throws
+/// config_error for any other.
+bad_value_policy bad_values_from(const std::string& name);
+const char* bad_values_name(bad_value_policy p);
+
 // ---- sinks_s3.cpp ----
 
 /// A host_info as {spec, state, running, started, since, reason} (executors_host_pool.cpp).

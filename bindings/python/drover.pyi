@@ -104,17 +104,23 @@ class Sink:
     def describe(self) -> str: ...
 
 class FileSink(Sink):
-    def __init__(self, root: str, *, partition: str = "", max_records: int = 0, max_bytes: int = 0,
+    def __init__(self, root: str, *, partition: str = "", timezone: str = "UTC",
+                 bad_values: str = "missing_partition", max_records: int = 0, max_bytes: int = 0,
                  compression_level: int = 6, fsync: bool = True) -> None: ...
     @property
     def root(self) -> str: ...
     @property
     def partition(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def bad_values(self) -> str: ...
 
 class S3Sink(Sink):
     def __init__(self, url: str, *, endpoint: str = "", region: str = "", path_style: bool = False,
                  profile: str = "", access_key_id: str = "", secret_access_key: str = "",
-                 session_token: str = "", partition: str = "", max_records: int = 0, max_bytes: int = 0,
+                 session_token: str = "", partition: str = "", timezone: str = "UTC",
+                 bad_values: str = "missing_partition", max_records: int = 0, max_bytes: int = 0,
                  compression_level: int = 6, part_size: int = 8388608, parallel_parts: int = 4,
                  max_attempts: int = 8, retry_base: Duration = 0.1, request_timeout: Duration = 120.0,
                  if_none_match: bool = False, fsync: bool = True, ca_file: str = "") -> None: ...
@@ -126,6 +132,10 @@ class S3Sink(Sink):
     def region(self) -> str: ...
     @property
     def partition(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def bad_values(self) -> str: ...
 
 class Progress:
     total: int
@@ -275,9 +285,9 @@ def shell_command_line(argv: Sequence[str]) -> str: ...
 def make_scheduler(job: Job, *, state_dir: str | None = None, retry_dead: bool = False,
                    fresh: bool = False) -> Scheduler: ...
 def parse_duration(text: str) -> float: ...
-def read_records(path: str, *, partitions: bool = True, endpoint: str = "", region: str = "",
-                 path_style: bool = False, profile: str = "", access_key_id: str = "",
+def read_records(path: str, *, partitions: bool = True, task_column: str = "", endpoint: str = "",
+                 region: str = "", path_style: bool = False, profile: str = "", access_key_id: str = "",
                  secret_access_key: str = "", session_token: str = "") -> list[dict[str, Any]]: ...
-def read_output(path: str, *, partitions: bool = True, endpoint: str = "", region: str = "",
-                path_style: bool = False, profile: str = "", access_key_id: str = "",
+def read_output(path: str, *, partitions: bool = True, task_column: str = "", endpoint: str = "",
+                region: str = "", path_style: bool = False, profile: str = "", access_key_id: str = "",
                 secret_access_key: str = "", session_token: str = "") -> Any: ...  # pandas.DataFrame

@@ -44,7 +44,11 @@ profile            ~/.aws profile; "" = the environment's keys, else $AWS_PROFIL
 access_key_id, secret_access_key, session_token
                    explicit credentials (then the chain is not consulted for keys);
                    never shown by repr() and never part of an error message
-partition          key template from task params ("date={date}") and record fields
+partition          key template from task params ("date={date}") and record fields;
+                   {name|FORMAT} formats a time ("dt={record.ts|%Y-%m-%d}")
+timezone, bad_values
+                   as for FileSink: the formats' TZ database zone ("UTC"), and where records
+                   with a bad partition value go ("missing_partition" or "bad_records")
 max_records        rotate after this many records per object; 0 = never
 max_bytes          rotate after this many uncompressed bytes; 0 = never
 compression_level  zlib level 0..9
@@ -62,7 +66,8 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
 )doc")
         .def(py::init([](std::string url, std::string endpoint, std::string region, bool path_style,
                          std::string profile, std::string access_key_id, std::string secret_access_key,
-                         std::string session_token, std::string partition, std::uint64_t max_records,
+                         std::string session_token, std::string partition, std::string timezone,
+                         const std::string& bad_values, std::uint64_t max_records,
                          std::uint64_t max_bytes, int compression_level, std::uint64_t part_size,
                          unsigned parallel_parts, int max_attempts, py::object retry_base, py::object request_timeout,
                          bool if_none_match, bool fsync, std::string ca_file) {
@@ -75,6 +80,8 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
                  o.credentials = s3_credentials_from(std::move(access_key_id), std::move(secret_access_key),
                                                      std::move(session_token));
                  o.partition = std::move(partition);
+                 o.timezone = std::move(timezone);
+                 o.bad_values = bad_values_from(bad_values);
                  o.max_records = max_records;
                  o.max_bytes = max_bytes;
                  o.compression_level = compression_level;
@@ -92,6 +99,7 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
              py::arg("url"), py::kw_only(), py::arg("endpoint") = d.endpoint, py::arg("region") = d.region,
              py::arg("path_style") = d.path_style, py::arg("profile") = d.profile, py::arg("access_key_id") = "",
              py::arg("secret_access_key") = "", py::arg("session_token") = "", py::arg("partition") = d.partition,
+             py::arg("timezone") = d.timezone, py::arg("bad_values") = bad_values_name(d.bad_values),
              py::arg("max_records") = d.max_records, py::arg("max_bytes") = d.max_bytes,
              py::arg("compression_level") = d.compression_level, py::arg("part_size") = d.part_size,
              py::arg("parallel_parts") = d.parallel_parts, py::arg("max_attempts") = d.max_attempts,
@@ -101,6 +109,8 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
         .def_property_readonly("endpoint", [](const s3_sink& s) { return s.options().endpoint; })
         .def_property_readonly("region", [](const s3_sink& s) { return s.options().region; })
         .def_property_readonly("partition", [](const s3_sink& s) { return s.options().partition; })
+        .def_property_readonly("timezone", [](const s3_sink& s) { return s.options().timezone; })
+        .def_property_readonly("bad_values", [](const s3_sink& s) { return bad_values_name(s.options().bad_values); })
         .def("__repr__", [](const s3_sink& s) {
             // Only where the output goes: never the credentials.
             auto& o = s.options();

@@ -43,6 +43,15 @@ public:
     using error::error;
 };
 
+/// A sink writer's write() refuses one record it cannot place (a partition value that is
+/// missing or not a time, with `bad_values = bad_records`). The scheduler keeps the line as a
+/// bad record with this reason, with the task and line number, and the writer stays usable:
+/// the attempt goes on.
+class record_rejected : public sink_error {
+public:
+    using sink_error::sink_error;
+};
+
 /// The sink refuses every commit, whatever the task wrote: wrong credentials, a missing
 /// bucket. Not the task's fault: the scheduler stops dispatching and ends the run halted with
 /// this message, without spending the task's retries; what the task staged stays where the

@@ -24,6 +24,13 @@
 
 namespace drover {
 
+/// Where a record goes whose partition value is bad: a `{record.<field>}` that is missing
+/// or null, or a `{name|FORMAT}` value that is not a time (docs/sinks.md).
+enum class bad_value_policy {
+    missing_partition,  ///< the value becomes `__missing__`; the record is published there
+    bad_records,        ///< the record is not published: it is a bad record, with the reason
+};
+
 /// One valid record: the line as the task printed it, and the parsed object.
 struct record {
     std::string_view json;

@@ -1,5 +1,6 @@
 #include "job/builtin_kinds.hpp"
 
+#include "cron/cron.hpp"
 #include "sinks/partition.hpp"
 
 namespace drover::detail {
@@ -28,6 +29,31 @@ std::optional<std::string> partition_key(const job_table& t) {
         t.fail("partition", e.what());
     }
     return v;
+}
+
+std::optional<std::string> timezone_key(const job_table& t) {
+    auto v = t.get_string("timezone");
+    if (!v) return v;
+    try {
+        time_zone check(*v);
+    } catch (const config_error& e) {
+        t.fail("timezone", e.what());
+    }
+    return v;
+}
+
+std::optional<bad_value_policy> bad_values_key(const job_table& t) {
+    auto v = t.get_string("bad_values");
+    if (!v) return std::nullopt;
+    if (*v == "missing_partition") return bad_value_policy::missing_partition;
+    if (*v != "bad_records")
+        t.fail("bad_values", "must be \"missing_partition\" (the default: bad values go to __missing__) or "
+                             "\"bad_records\", got \"" + *v + "\"");
+    return bad_value_policy::bad_records;
+}
+
+std::string_view to_string(bad_value_policy p) {
+    return p == bad_value_policy::bad_records ? "bad_records" : "missing_partition";
 }
 
 double seconds(duration d) { return static_cast<double>(d.count()) / 1000.0; }

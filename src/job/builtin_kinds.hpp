@@ -33,6 +33,12 @@ std::optional<std::size_t> line_limit(const job_table& t);
 /// `partition` of a sink table, checked as the sinks will check it ("../escape", "/abs" and
 /// "./a" are refused at their place in the file, so `drover validate` refuses them too).
 std::optional<std::string> partition_key(const job_table& t);
+/// `timezone` of a sink table: a TZ database name the sink can load ("Asia/Seoul").
+std::optional<std::string> timezone_key(const job_table& t);
+/// `bad_values` of a sink table: "missing_partition" or "bad_records".
+std::optional<bad_value_policy> bad_values_key(const job_table& t);
+/// bad_value_policy as written in job files.
+std::string_view to_string(bad_value_policy p);
 /// The keys of host_pool_options (host_pool_keys.cpp): add them to check_keys. `check`
 /// throws config_error for a host in the wrong format; `example` shows a good one.
 extern const std::vector<std::string_view> host_pool_keys;

@@ -11,11 +11,14 @@ sink_kind<file_sink_options> file_sink_kind() {
     return {
         .read =
             [](const job_table& t) {
-                t.check_keys({"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "fsync"});
+                t.check_keys({"kind", "path", "partition", "timezone", "bad_values", "max_records", "max_bytes",
+                              "compression_level", "fsync"});
                 file_sink_options o;
                 o.root = t.required(t.get_string("path"), "path", " (the output directory, e.g. path = \"out\")");
                 if (o.root.empty()) t.fail("path", "must not be empty");
                 if (auto v = partition_key(t)) o.partition = *v;
+                if (auto v = timezone_key(t)) o.timezone = *v;
+                if (auto v = bad_values_key(t)) o.bad_values = *v;
                 if (auto v = t.get_int("max_records", 0)) o.max_records = static_cast<std::uint64_t>(*v);
                 if (auto v = t.get_size("max_bytes")) o.max_bytes = *v;
                 if (auto v = t.get_int("compression_level", 0, 9)) o.compression_level = static_cast<int>(*v);
@@ -29,6 +32,8 @@ sink_kind<file_sink_options> file_sink_kind() {
             [](const file_sink_options& o, boost::json::object& d) {
                 d["root"] = o.root.string();
                 d["partition"] = o.partition;
+                d["timezone"] = o.timezone;
+                d["bad_values"] = to_string(o.bad_values);
                 d["max_records"] = o.max_records;
                 d["max_bytes"] = o.max_bytes;
                 d["compression_level"] = o.compression_level;

@@ -321,6 +321,8 @@ std::string parser::expand(const template_field& f, const std::map<std::string, 
              fmt::format("unknown placeholder {{{}}} ({}); write {{{{ for a literal '{{'", e.name,
                          names.empty() ? "this task has no params or foreach variables"
                                        : fmt::format("known here: {}", fmt::join(names, ", "))));
+    } catch (const detail::bad_placeholder& e) {
+        fail(*f.node, f.key, e.what());  // a format that does not parse, a value that is not a time
     }
 }
 

@@ -13,8 +13,8 @@ namespace drover::detail {
 namespace {
 
 s3_sink_options read_s3(const job_table& t) {
-    t.check_keys({"kind", "path", "partition", "max_records", "max_bytes", "compression_level", "endpoint", "region",
-                  "path_style", "part_size", "profile", "ca_file"});
+    t.check_keys({"kind", "path", "partition", "timezone", "bad_values", "max_records", "max_bytes",
+                  "compression_level", "endpoint", "region", "path_style", "part_size", "profile", "ca_file"});
     s3_sink_options o;
     o.url = t.required(t.get_string("path"), "path", " (e.g. path = \"s3://bucket/prefix\")");
     try {
@@ -23,6 +23,8 @@ s3_sink_options read_s3(const job_table& t) {
         t.fail("path", e.what());
     }
     if (auto v = partition_key(t)) o.partition = *v;
+    if (auto v = timezone_key(t)) o.timezone = *v;
+    if (auto v = bad_values_key(t)) o.bad_values = *v;
     if (auto v = t.get_int("max_records", 0)) o.max_records = static_cast<std::uint64_t>(*v);
     if (auto v = t.get_size("max_bytes")) o.max_bytes = *v;
     if (auto v = t.get_int("compression_level", 0, 9)) o.compression_level = static_cast<int>(*v);
@@ -64,6 +66,8 @@ sink_kind<s3_sink_options> s3_sink_kind() {
                 d["path_style"] = o.path_style;
                 d["profile"] = o.profile;
                 d["partition"] = o.partition;
+                d["timezone"] = o.timezone;
+                d["bad_values"] = to_string(o.bad_values);
                 d["max_records"] = o.max_records;
                 d["max_bytes"] = o.max_bytes;
                 d["compression_level"] = o.compression_level;

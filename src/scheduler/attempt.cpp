@@ -79,6 +79,9 @@ void attempt_run::on_stdout_line(std::string_view line) {
     if (!output_error_.empty()) return;  // the attempt already failed to stage; it will be retried
     try {
         writer_->write(record{line, v.get_object()});
+    } catch (const record_rejected& e) {
+        --records_;  // not published: a bad record, kept with the sink's reason
+        bad(e.what(), line, line.size());
     } catch (const std::exception& e) {
         output_error_ = e.what();
     }

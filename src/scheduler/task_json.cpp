@@ -142,6 +142,8 @@ std::string expand_default(const std::string& name, const std::string& value, co
         });
     } catch (const unknown_placeholder& e) {
         bad("env." + name, "the default value needs the parameter '" + e.name + "', which the task does not have");
+    } catch (const bad_placeholder& e) {
+        bad("env." + name, e.what());
     }
 }
 

@@ -82,6 +82,8 @@ public:
         require_open("write");
         try {
             stager_.write(r);
+        } catch (const record_rejected&) {
+            throw;  // one record refused before anything was staged: the writer goes on
         } catch (const std::system_error& e) {
             state_ = state::failed;
             throw sink_error(e.what());
@@ -217,7 +219,7 @@ file_sink::file_sink(file_sink_options opts) : opts_(std::move(opts)) {
     opts_.root = std::filesystem::absolute(opts_.root).lexically_normal();
     if (opts_.compression_level < 0 || opts_.compression_level > 9)
         throw config_error("file sink: compression_level must be 0..9, got " + std::to_string(opts_.compression_level));
-    detail::partition_template check(opts_.partition);  // config_error on a bad template
+    detail::partition_template check(opts_.partition, detail::time_zone(opts_.timezone));  // config_error when bad
 }
 
 file_sink::~file_sink() { stop(); }
@@ -270,7 +272,8 @@ void file_sink::stop() noexcept {
 std::unique_ptr<sink_writer> file_sink::open(const sink_attempt& a) {
     if (lock_fd_ < 0) throw sink_error("file sink " + describe() + ": open() before start()");
     if (!valid_task_id(a.task_id)) throw sink_error("file sink: invalid task id \"" + std::string(a.task_id) + "\"");
-    auto tpl = detail::partition_template(opts_.partition).bind(a.params);
+    auto tpl = detail::partition_template(opts_.partition, detail::time_zone(opts_.timezone), opts_.bad_values)
+                   .bind(a.params);
     return sink_errors([&] {
         writer_config cfg;
         cfg.root = stdfs::absolute(opts_.root).lexically_normal();

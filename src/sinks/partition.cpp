@@ -89,15 +89,16 @@ std::string sanitize_component(std::string_view value) {
     return out;
 }
 
-partition_template::partition_template(std::string_view tpl) : source_(tpl) {
+partition_template::partition_template(std::string_view tpl, time_zone tz, bad_value_policy bad_values)
+    : source_(tpl), tz_(std::move(tz)), bad_values_(bad_values) {
     for (char c : tpl)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) bad_template(tpl, "control characters are not allowed");
 
     // Let the shared grammar find the placeholders; each becomes a marker so the literal
     // directory structure can be checked on its own.
-    std::vector<std::string> names;
-    std::string shape = expand_template(tpl, [&](std::string_view n) -> std::optional<std::string> {
-        names.emplace_back(n);
+    std::vector<placeholder> holders;
+    std::string shape = substitute_template(tpl, [&](const placeholder& p) {
+        holders.push_back(p);
         return std::string(1, marker);
     });
     if (shape.starts_with('/')) bad_template(tpl, "must be relative to the sink root");
@@ -117,32 +118,48 @@ partition_template::partition_template(std::string_view tpl) : source_(tpl) {
         start = slash + 1;
     }
 
-    std::size_t next_name = 0;
+    std::size_t next = 0;
     std::string lit;
     for (char c : normal) {
         if (c != marker) {
             lit.push_back(c);
             continue;
         }
-        if (!lit.empty()) parts_.push_back({kind::literal, std::move(lit)});
+        if (!lit.empty()) parts_.push_back({kind::literal, std::move(lit), {}, {}});
         lit.clear();
-        std::string& n = names[next_name++];
-        if (n.starts_with("record.")) {
-            std::string field = n.substr(7);
-            if (field.empty()) bad_template(tpl, "{record.} needs a field name");
-            parts_.push_back({kind::field, std::move(field)});
-            uses_record_ = true;
-        } else {
-            parts_.push_back({kind::param, std::move(n)});
+        placeholder& h = holders[next++];
+        part p{kind::param, h.name, {}, h.text()};
+        if (h.has_bar) {
+            try {
+                p.format = time_format::parse(h.format);
+            } catch (const config_error& e) {
+                bad_template(tpl, p.written + ": " + e.what());
+            }
         }
+        if (h.name.starts_with("record.")) {
+            p.text = h.name.substr(7);
+            if (p.text.empty()) bad_template(tpl, "{record.} needs a field name");
+            p.k = kind::field;
+            uses_record_ = true;
+        }
+        parts_.push_back(std::move(p));
     }
-    if (!lit.empty()) parts_.push_back({kind::literal, std::move(lit)});
+    if (!lit.empty()) parts_.push_back({kind::literal, std::move(lit), {}, {}});
+}
+
+// The text for a bad value under missing_partition; under bad_records, throws.
+std::string partition_template::bad_value(const part& p, const std::string& why) const {
+    if (bad_values_ == bad_value_policy::missing_partition) return std::string(missing_value);
+    throw record_rejected("partition " + p.written + ": " + why);
 }
 
 partition_template partition_template::bind(const std::map<std::string, std::string>& params) const {
     partition_template out;
     out.source_ = source_;
     out.uses_record_ = uses_record_;
+    out.tz_ = tz_;
+    out.bad_values_ = bad_values_;
+    out.rejected_ = rejected_;
     for (const auto& p : parts_) {
         part q = p;
         if (p.k == kind::param) {
@@ -150,7 +167,21 @@ partition_template partition_template::bind(const std::map<std::string, std::str
             if (it == params.end())
                 throw sink_error("partition template \"" + source_ + "\" uses {" + p.text +
                                  "} but the task has no such param");
-            q = {kind::literal, sanitize_component(it->second)};
+            std::string value = it->second;
+            if (p.format) {
+                try {
+                    value = p.format->format(std::string_view(value), tz_);
+                } catch (const bad_time_value& e) {
+                    try {
+                        value = bad_value(p, "param '" + p.text + "': " + e.what());
+                    } catch (const record_rejected& r) {
+                        // Every record of the task is refused, one by one, with this reason.
+                        if (out.rejected_.empty()) out.rejected_ = r.what();
+                        out.uses_record_ = true;
+                    }
+                }
+            }
+            q = {kind::literal, sanitize_component(value), {}, {}};
         }
         if (q.k == kind::literal && !out.parts_.empty() && out.parts_.back().k == kind::literal)
             out.parts_.back().text += q.text;
@@ -161,6 +192,7 @@ partition_template partition_template::bind(const std::map<std::string, std::str
 }
 
 std::string partition_template::resolve(const boost::json::object& fields) const {
+    if (!rejected_.empty()) throw record_rejected(rejected_);
     std::string out;
     for (const auto& p : parts_) {
         switch (p.k) {
@@ -168,8 +200,17 @@ std::string partition_template::resolve(const boost::json::object& fields) const
             case kind::param: throw std::logic_error("partition_template::resolve: params not bound");
             case kind::field: {
                 const boost::json::value* v = fields.if_contains(p.text);
-                if (!v || v->is_null()) out += missing_value;
-                else out += sanitize_component(field_text(*v));
+                if (!v || v->is_null()) {
+                    out += bad_value(p, "field '" + p.text + "' is " + (v ? "null" : "missing"));
+                } else if (p.format) {
+                    try {
+                        out += sanitize_component(p.format->format(*v, tz_));
+                    } catch (const bad_time_value& e) {
+                        out += bad_value(p, "field '" + p.text + "': " + e.what());
+                    }
+                } else {
+                    out += sanitize_component(field_text(*v));
+                }
                 break;
             }
         }

@@ -217,6 +217,8 @@ public:
         require_open("write");
         try {
             stager_.write(r);
+        } catch (const record_rejected&) {
+            throw;  // one record refused before anything was staged: the writer goes on
         } catch (const std::system_error& e) {
             state_ = wstate::failed;
             throw sink_error(e.what());
@@ -330,7 +332,7 @@ s3_sink::s3_sink(s3_sink_options opts) : opts_(std::move(opts)) {
         throw config_error("s3 sink: compression_level must be 0..9, got " + std::to_string(opts_.compression_level));
     if (opts_.part_size < (5ull << 20)) throw config_error("s3 sink: part_size must be at least 5 MiB");
     if (opts_.parallel_parts == 0) throw config_error("s3 sink: parallel_parts must be at least 1");
-    detail::partition_template check(opts_.partition);
+    detail::partition_template check(opts_.partition, detail::time_zone(opts_.timezone));  // config_error when bad
 }
 
 s3_sink::~s3_sink() { stop(); }
@@ -400,7 +402,8 @@ void s3_sink::stop() noexcept {
 std::unique_ptr<sink_writer> s3_sink::open(const sink_attempt& a) {
     if (!state_) throw sink_error("s3 sink " + describe() + ": open() before start()");
     if (!valid_task_id(a.task_id)) throw sink_error("s3 sink: invalid task id \"" + std::string(a.task_id) + "\"");
-    auto tpl = detail::partition_template(opts_.partition).bind(a.params);
+    auto tpl = detail::partition_template(opts_.partition, detail::time_zone(opts_.timezone), opts_.bad_values)
+                   .bind(a.params);
     detail::stager_options so;
     so.dir = state_->spool / "staging" /
              (detail::sanitize_component(a.run_id) + "-" + std::string(a.task_id) + "-" + std::to_string(a.attempt));

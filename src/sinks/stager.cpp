@@ -47,6 +47,7 @@ chunk_stager::~chunk_stager() {
 }
 
 void chunk_stager::write(const record& r) {
+    // resolve() may refuse the record (record_rejected): nothing is staged for it.
     partition_state& p = fixed_ ? *fixed_ : partition(tpl_.resolve(r.fields));
     chunk& c = p.open ? *p.open : open_chunk(p);
     c.last_use = ++tick_;

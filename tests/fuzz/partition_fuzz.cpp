@@ -1,7 +1,9 @@
-// Partition templates and values (sinks/partition.*, detail/template.*): whatever the
-// template, the task's params and the record's fields, a resolved partition is a relative
-// path whose components are non-empty and never start with '.', with no control characters;
-// a sanitised value is one safe component that decodes back to the value (unless cut).
+// Partition templates and values (sinks/partition.*, detail/template.*, detail/time_format.*):
+// whatever the template, the task's params and the record's fields, a resolved partition is a
+// relative path whose components are non-empty and never start with '.', with no control
+// characters; a sanitised value is one safe component that decodes back to the value (unless
+// cut). A bad value ({record.ts|%F} of "noon") goes to __missing__, or with bad_records is a
+// record_rejected, never another exception.
 //
 // Input lines: the template; then params as name=value; the last line is the record (JSON).
 // The whole input is also sanitised as one value.
@@ -65,11 +67,12 @@ void partition(std::string_view in) {
     auto lines = split(in, '\n');
     std::string_view tpl = lines.front();
 
-    // The shared template grammar: one lookup per name, in order.
+    // The shared template grammar: one call per placeholder, in order.
     auto names = detail::template_names(tpl);
     std::size_t looked_up = 0;
-    std::string expanded = detail::expand_template(tpl, [&](std::string_view n) -> std::optional<std::string> {
-        DROVER_FUZZ_CHECK(looked_up < names.size() && names[looked_up] == n, n);
+    std::string expanded = detail::substitute_template(tpl, [&](const detail::placeholder& p) {
+        DROVER_FUZZ_CHECK(looked_up < names.size() && names[looked_up] == p.name, p.name);
+        DROVER_FUZZ_CHECK(p.format.find_first_of("{}") == std::string::npos, p.format);
         ++looked_up;
         return std::string();
     });
@@ -90,19 +93,24 @@ void partition(std::string_view in) {
             if (v2.is_string()) check_component(v2.get_string());
     }
 
-    std::optional<detail::partition_template> t;
-    try {
-        t.emplace(tpl);
-    } catch (const drover::config_error&) {
-        return;
-    }
-    try {
-        auto bound = t->bind(params);
-        check_path(bound.uses_record() ? bound.resolve(record) : bound.resolve());
-    } catch (const drover::sink_error&) {
-        for (const auto& n : names)
-            if (!n.starts_with("record.") && !params.contains(n)) return;  // a missing param, as promised
-        DROVER_FUZZ_CHECK(false, "sink_error although every param is there");
+    for (auto policy : {bad_value_policy::missing_partition, bad_value_policy::bad_records}) {
+        std::optional<detail::partition_template> t;
+        try {
+            t.emplace(tpl, detail::time_zone(), policy);
+        } catch (const drover::config_error&) {
+            return;
+        }
+        try {
+            auto bound = t->bind(params);
+            check_path(bound.uses_record() ? bound.resolve(record) : bound.resolve());
+        } catch (const drover::record_rejected&) {
+            DROVER_FUZZ_CHECK(policy == bad_value_policy::bad_records, "record_rejected under missing_partition");
+        } catch (const drover::sink_error&) {
+            bool missing_param = false;
+            for (const auto& n : names)
+                if (!n.starts_with("record.") && !params.contains(n)) missing_param = true;  // as promised
+            DROVER_FUZZ_CHECK(missing_param, "sink_error although every param is there");
+        }
     }
 }
 

@@ -113,3 +113,32 @@ def test_s3_sink_repr_never_shows_credentials():
     assert "very-secret" not in text and "tok-secret" not in text and "AKIDSHOWN" not in text
     assert repr(sink) == "S3Sink('s3://drover-py/p', endpoint='http://127.0.0.1:1', partition='d={d}')"
     assert sink.url == f"s3://{BUCKET}/p" and sink.partition == "d={d}"
+
+
+def test_hostile_partition_value_round_trips_through_s3(server, tmp_path):
+    # Issue 17: "New York/Ü" goes into one escaped key segment and comes back as it was; a
+    # record without ts comes back with None from the missing-value partition.
+    url = f"s3://{BUCKET}/hostile"
+    s = drover.Scheduler(state_dir=str(tmp_path / "state"), executors=[drover.LocalExecutor(slots=1)],
+                         sink=drover.S3Sink(url, partition="city={city}/dt={record.ts|%Y-%m-%d}/h={record.ts|%H}",
+                                            timezone="Asia/Seoul", **s3_options(server)))
+    s.submit(id="t", command=record_command({"ts": 1546300800, "n": 1}, {"n": 2}), params={"city": "New York/Ü"})
+    assert s.run().ok
+    rows = drover.read_records(url, task_column="task", **reader_options(server))
+    # TZ=Asia/Seoul date -d @1546300800 +%Y-%m-%d/%H -> 2019-01-01/09
+    assert sorted(rows, key=lambda r: r["n"]) == [
+        {"ts": 1546300800, "n": 1, "city": "New York/Ü", "dt": "2019-01-01", "h": "09", "task": "t"},
+        {"n": 2, "city": "New York/Ü", "dt": None, "h": None, "task": "t"},
+    ]
+
+
+def test_bad_partition_values_become_bad_records_with_s3(server, tmp_path):
+    url = f"s3://{BUCKET}/badvalues"
+    s = drover.Scheduler(state_dir=str(tmp_path / "state"), executors=[drover.LocalExecutor(slots=1)],
+                         sink=drover.S3Sink(url, partition="dt={record.ts|%Y-%m-%d}", bad_values="bad_records",
+                                            **s3_options(server)))
+    s.submit(id="t", command=record_command({"ts": "2019-01-01T10:00:00+09:00"}, {"ts": "2019-01-01T1"}, {}))
+    summary = s.run()
+    assert summary.ok and (summary.records, summary.counts.bad_records) == (1, 2)
+    assert drover.read_records(url, **reader_options(server)) == [{"ts": "2019-01-01T10:00:00+09:00",
+                                                                  "dt": "2019-01-01"}]

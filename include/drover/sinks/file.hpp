@@ -14,8 +14,16 @@ namespace drover {
 struct file_sink_options {
     std::filesystem::path root;          ///< output directory (created if missing)
     /// Partition directory template: task params by name (`date={date}`) and record
-    /// fields as `{record.<field>}`. Empty = no partition directories.
+    /// fields as `{record.<field>}`; `{name|FORMAT}` formats a time, e.g.
+    /// `dt={record.ts|%Y-%m-%d}/hour={record.ts|%H}` (docs/sinks.md). Empty = no partition
+    /// directories.
     std::string partition;
+    /// IANA time zone name for formatted placeholders ("Asia/Seoul"); "UTC" by default, ""
+    /// the machine's local zone. An unknown name is a config_error at construction.
+    std::string timezone = "UTC";
+    /// Records with a bad partition value (missing field, not a time): published under
+    /// `__missing__`, or refused as bad records of the attempt.
+    bad_value_policy bad_values = bad_value_policy::missing_partition;
     std::uint64_t max_records = 0;       ///< rotate after this many records per file; 0 = never
     std::uint64_t max_bytes = 0;         ///< rotate after this many uncompressed bytes; 0 = never
     int compression_level = 6;           ///< zlib level 0..9

@@ -47,6 +47,8 @@ struct s3_sink_options {
     std::optional<s3_credentials> credentials;
 
     std::string partition;               ///< as file_sink_options::partition
+    std::string timezone = "UTC";        ///< as file_sink_options::timezone
+    bad_value_policy bad_values = bad_value_policy::missing_partition;  ///< as file_sink_options::bad_values
     std::uint64_t max_records = 0;       ///< rotate after this many records per object; 0 = never
     std::uint64_t max_bytes = 0;         ///< rotate after this many uncompressed bytes; 0 = never
     int compression_level = 6;           ///< zlib level 0..9
