@@ -68,16 +68,9 @@ slurm_job_settings to_slurm_settings(py::handle h) {
 }
 
 py::dict slurm_settings_to_dict(const slurm_job_settings& s) {
-    py::dict d;
-    d["partition"] = s.partition;
-    d["account"] = s.account;
-    d["qos"] = s.qos;
-    d["time_limit"] = seconds(s.time_limit);
-    d["memory"] = s.memory;
-    d["cpus"] = s.cpus;
-    d["gres"] = s.gres;
-    d["sbatch_args"] = s.sbatch_args;
-    return d;
+    boost::json::object task;  // the task JSON form: seconds and bytes, as Python reads them back
+    slurm_task_options{s}.to_json(task);
+    return to_python(task.at("slurm")).cast<py::dict>();
 }
 
 void bind_slurm_executor(py::module_& m) {

@@ -88,15 +88,11 @@ void read_task_settings(const job_table& t, task_spec& spec) {
     spec.set_extension(std::move(o));
 }
 
+// The settings as validate --json shows them: the task JSON form (seconds, bytes).
 void describe_settings(const slurm_job_settings& s, boost::json::object& d) {
-    d["partition"] = s.partition;
-    d["account"] = s.account;
-    d["qos"] = s.qos;
-    d["time_limit"] = seconds(s.time_limit);
-    d["memory"] = s.memory;
-    d["cpus"] = s.cpus;
-    d["gres"] = s.gres;
-    d["sbatch_args"] = boost::json::array(s.sbatch_args.begin(), s.sbatch_args.end());
+    boost::json::object task;
+    slurm_task_options{s}.to_json(task);
+    for (const auto& [k, v] : task.at("slurm").as_object()) d[k] = v;
 }
 
 }  // namespace

@@ -77,9 +77,9 @@ TEST_CASE("custom kind: its keys are read by its own code, with the loader's err
     m = error_of(head + task + "scael = 2\n", k);
     CHECK_HAS(m, "tasks[0].scael: unknown key 'scael' (did you mean 'scale'?)");
     m = error_of(head + "[[tasks]]\nid = \"a\"\ncommand = [\"x\"]\n", drover::kinds{});  // not registered there
-    CHECK_HAS(m, "k.toml:3:8: executors[0].kind: unknown executor kind 'inline' (known kinds: local, ssh, docker)");
+    CHECK_HAS(m, "k.toml:3:8: executors[0].kind: unknown executor kind 'inline' (known kinds: local, ssh, docker, slurm)");
     m = error_of("name = \"k\"\n[[executors]]\nkind = \"nope\"\n" + task, k);
-    CHECK_HAS(m, "(known kinds: local, ssh, docker, inline)");
+    CHECK_HAS(m, "(known kinds: local, ssh, docker, slurm, inline)");
 }
 
 TEST_CASE("custom kind: registries are values, and a task key has one owner") {
@@ -87,7 +87,7 @@ TEST_CASE("custom kind: registries are values, and a task key has one owner") {
     auto k = with_inline();
     CHECK(k.find_executor("inline"));
     CHECK_FALSE(plain.find_executor("inline"));  // adding to one registry changes no other
-    CHECK(drover::kinds{}.executor_names() == std::vector<std::string>{"local", "ssh", "docker"});
+    CHECK(drover::kinds{}.executor_names() == std::vector<std::string>{"local", "ssh", "docker", "slurm"});
 
     auto read = [](const drover::job_table&) { return inline_kind::options{}; };
     auto make = [](const inline_kind::options& o) { return std::make_shared<inline_kind::executor>(o); };

@@ -65,8 +65,7 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
 }  // namespace
 
 TEST_CASE("slurm: 200 tasks as Slurm jobs, every record exactly once" * doctest::timeout(240)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     slurm_run r;
     auto o = fast();
     o.slots = 40;
@@ -94,8 +93,7 @@ TEST_CASE("slurm: 200 tasks as Slurm jobs, every record exactly once" * doctest:
 }
 
 TEST_CASE("slurm: bad records, oversized lines, exit codes and per-task settings" * doctest::timeout(120)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     slurm_run r;
     auto o = fast();
     o.max_line_bytes = 1000;
@@ -121,8 +119,7 @@ TEST_CASE("slurm: bad records, oversized lines, exit codes and per-task settings
 }
 
 TEST_CASE("slurm: a timeout scancels the job and leaves nothing running" * doctest::timeout(120)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     slurm_run r;
     auto s = r.make();
     auto marker = r.dir / "marker";
@@ -144,8 +141,7 @@ TEST_CASE("slurm: a timeout scancels the job and leaves nothing running" * docte
 }
 
 TEST_CASE("slurm: cancelling the run cancels its queued and running jobs" * doctest::timeout(120)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     slurm_run r;
     auto o = fast();
     o.slots = 6;
@@ -165,8 +161,7 @@ TEST_CASE("slurm: cancelling the run cancels its queued and running jobs" * doct
 }
 
 TEST_CASE("slurm: a job over its memory is oom_killed" * doctest::timeout(120)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     slurm_run r;
     auto s = r.make();
     auto t = task_spec{.id = "hog",
@@ -179,8 +174,7 @@ TEST_CASE("slurm: a job over its memory is oom_killed" * doctest::timeout(120)) 
 }
 
 TEST_CASE("slurm: settings the cluster refuses are configuration errors naming the key" * doctest::timeout(120)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     {
         slurm_run r;
         auto o = fast();
@@ -223,8 +217,7 @@ TEST_CASE("slurm: settings the cluster refuses are configuration errors naming t
 
 TEST_CASE("slurm: kill -9 of drover, then a resumed run cancels its jobs and reruns nothing done" *
           doctest::timeout(240)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     temp_dir dir;
     auto runs = dir / "runs.txt";
     std::string job = fmt::format(R"(name = "k9"
@@ -273,8 +266,7 @@ command = ["sh", "-c", "echo s{{i}} >> {1}; if [ -e {0}/fast ]; then echo '{{{{\
 
 TEST_CASE("slurm: a controller that stops answering loses its attempts, which run again when it is back" *
           doctest::timeout(180)) {
-    SLURM_OR_SKIP();
-    slurm_cluster cluster;
+    SLURM_CLUSTER_OR_SKIP(cluster);
     slurm_run r;
     auto o = fast();
     o.controller_timeout = duration(2000);

@@ -288,7 +288,7 @@ TEST_CASE("job: host sources of ssh and docker executors are checked and reach t
 
 TEST_CASE("job: unknown kinds list the known ones") {
     auto m = error_of("name = \"t\"\n[[executors]]\nkind = \"local\"\n[[executors]]\nkind = \"kubernetes\"\n" + task_a);
-    CHECK_HAS(m, "bad.toml:5:8: executors[1].kind: unknown executor kind 'kubernetes' (known kinds: local, ssh, docker)");
+    CHECK_HAS(m, "bad.toml:5:8: executors[1].kind: unknown executor kind 'kubernetes' (known kinds: local, ssh, docker, slurm)");
     m = error_of("name = \"t\"\n[sink]\nkind = \"gcs\"\npath = \"bucket\"\n" + task_a);
     CHECK_HAS(m, "bad.toml:3:8: sink.kind: unknown sink kind 'gcs' (known kinds: file, s3)");
 }

@@ -26,7 +26,11 @@ def cluster():
         pytest.skip("Slurm is missing (Debian: slurm-wlm, munge) or not root")
     d = tempfile.mkdtemp(prefix="drslurm-")
     out = subprocess.run([SCRIPT, "start", d], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
+    if out.returncode != 0:
+        shutil.rmtree(d, ignore_errors=True)
+        if os.environ.get("DROVER_REQUIRE_SERVICES") == "1":
+            pytest.fail("the Slurm cluster did not start: " + out.stdout + out.stderr)
+        pytest.skip("the Slurm cluster did not start: " + out.stdout + out.stderr)
     old = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = os.path.join(d, "slurm.conf")
     try:

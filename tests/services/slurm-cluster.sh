@@ -79,7 +79,7 @@ set -- $ports
 host=$(hostname -s)
 cat >"$dir/slurm.conf" <<EOF
 ClusterName=drovertest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -112,7 +112,7 @@ MaxJobCount=100000
 KillWait=2
 InactiveLimit=0
 SlurmdTimeout=30
-NodeName=$host CPUs=$(nproc) RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 NodeHostname=$host CPUs=$(nproc) RealMemory=$mem State=UNKNOWN
 PartitionName=main Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:16
 PartitionName=small Nodes=$host MaxTime=INFINITE State=UP
 EOF

@@ -5,6 +5,7 @@
 
 #include "support/support.hpp"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ private:
 }  // namespace drover::test
 
 // In a test: skip without Slurm, fail instead in CI (DROVER_REQUIRE_SERVICES=1).
+// SLURM_CLUSTER_OR_SKIP(name) also starts a cluster as `name`, skipping (or failing in CI)
+// with the daemons' logs when it does not come up.
 #define SLURM_OR_SKIP()                                                                          \
     do {                                                                                         \
         if (!::drover::test::slurm_available()) {                                               \
@@ -49,3 +52,15 @@ private:
             return;                                                                              \
         }                                                                                        \
     } while (0)
+
+#define SLURM_CLUSTER_OR_SKIP(name)                                                              \
+    SLURM_OR_SKIP();                                                                             \
+    std::unique_ptr<::drover::test::slurm_cluster> name##_holder;                               \
+    try {                                                                                        \
+        name##_holder = std::make_unique<::drover::test::slurm_cluster>();                      \
+    } catch (const std::exception& e) {                                                          \
+        if (::drover::test::services_required()) FAIL(e.what());                               \
+        MESSAGE("skipped: " << e.what());                                                        \
+        return;                                                                                  \
+    }                                                                                            \
+    [[maybe_unused]] ::drover::test::slurm_cluster& name = *name##_holder

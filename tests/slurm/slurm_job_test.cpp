@@ -98,6 +98,17 @@ slurm = { partition = "long", time_limit = "2d", cpus = 8, sbatch_args = ["--exc
     b->to_json(js);
     auto back = drover::slurm_task_options::from_json(js, {});
     CHECK(back == *b);
+    // drover validate --json shows the executor's settings and each task's.
+    auto doc = boost::json::parse(drover::to_json(j)).as_object();
+    const auto& ex = doc.at("executors").as_array().at(0).as_object();
+    CHECK(ex.at("partition").as_string() == "main");
+    CHECK(ex.at("time_limit").to_number<double>() == 3600.0);
+    CHECK(ex.at("memory").to_number<std::uint64_t>() == 2ull << 30);
+    CHECK(ex.at("sbatch_args").as_array().size() == 2);
+    CHECK(ex.at("slots").to_number<std::size_t>() == 500);
+    const auto& tb = doc.at("tasks").as_array().at(1).as_object();
+    CHECK(tb.at("executor").at("slurm").at("partition").as_string() == "long");
+    CHECK(tb.at("executor").at("slurm").at("cpus").to_number<int>() == 8);
 }
 
 TEST_CASE("job slurm: mistakes name line, column, key and problem") {
