@@ -292,3 +292,30 @@ TEST_CASE("slurm: a controller that stops answering loses its attempts, which ru
     CHECK(eventually([&] { return cluster.live_jobs().empty(); }, 20s));
     CHECK(eventually([] { return processes_matching("sleep 300").empty(); }, 10s));
 }
+
+TEST_CASE("slurm: a job cancelled outside drover fails with the reason and is retried" * doctest::timeout(120)) {
+    SLURM_CLUSTER_OR_SKIP(cluster);
+    slurm_run r;
+    auto s = r.make();
+    auto flag = r.dir / "attempts";
+    auto t = sh("victim", "echo x >> " + flag.string() + "; if [ $(wc -l < " + flag.string() +
+                              ") -lt 2 ]; then exec sleep 300; fi; echo '{\"second\":1}'");
+    t.retries = 1;
+    t.backoff.initial = duration(100);
+    s.submit(t);
+    std::thread admin([&] {
+        // An administrator cancels the first job from the command line.
+        eventually([&] { return fs::exists(flag) && cluster.live_jobs().size() == 1; }, 30s);
+        auto job = cluster.live_jobs().front();
+        run_shell("scancel " + job.substr(0, job.find('|')));
+    });
+    auto sum = s.run();
+    admin.join();
+    CHECK_MESSAGE(result(sum, "victim").state == task_state::succeeded, messages(sum));
+    CHECK(result(sum, "victim").attempts == 2);
+    REQUIRE(!r.events.done.empty());
+    const auto& first = r.events.done.front().outcome;
+    CHECK(first.failure == failure_class::signal);
+    CHECK_MESSAGE(first.message.find("cancelled outside drover") != std::string::npos, first.message);
+    CHECK(read_records(r.out) == std::vector<std::string>{"{\"second\":1}"});
+}
