@@ -59,9 +59,10 @@ void add_selection(CLI::App& app, job_load_options& load) {
         ->needs(only);
 }
 
+constexpr const char* exec_summary =
+    "Run a command once per argument, GNU parallel style (::: ARGS, :::: FILES, stdin lines), with\n"
+    "drover's retries, timeouts and exactly-once output.";
 constexpr const char* exec_help =
-    "Run a command once per argument, GNU parallel style, with drover's retries, timeouts and\n"
-    "exactly-once output:\n"
     "  drover exec [OPTIONS] [--] COMMAND... [::: ARGS...]... [:::: FILES...]...\n"
     "{} is the argument, {N} the one of group N, {#} the task number; {.} {/} {//} {/.} as in\n"
     "parallel. Several groups make their cross product. Without ::: or ::::, arguments are the\n"
@@ -164,7 +165,8 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     add_state(*status, a.state_dir);
     status->add_flag("--json", a.json, "print the status as one JSON object on stdout");
 
-    auto* exec = app.add_subcommand("exec", exec_help);
+    auto* exec = app.add_subcommand("exec", exec_summary);
+    exec->footer(exec_help);
     add_exec(*exec, a.exec);
 
     if (argc >= 2 && argv[1][0] != '-' && std::string_view(argv[1]) != "help") {
