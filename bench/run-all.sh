@@ -12,3 +12,4 @@ echo; echo "== (c) file sink throughput vs raw zlib"; "$build/bench/sink_through
 echo; echo "== (e) news crawl, 365 days"; "$here/crawl.sh" "$build"
 echo; echo "== journal: 1M tasks (transitions/s, replay, RSS per queued task)"; "$build/bench/journal_bench"
 "$here/queued_rss.sh" "$build"
+echo; echo "== drover exec vs parallel and xargs -P, 2,000 tiny tasks"; "$here/exec.sh" "$build"

@@ -2,6 +2,7 @@
 bindings: tests/python/test_stubs.py checks that both name the same things."""
 
 import datetime
+import os
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 __version__: str
@@ -281,6 +282,11 @@ def load_job(path: str, *, params: Mapping[str, str | int | float | Sequence[str
 def parse_job(text: str, source_name: str = "<string>", *,
               params: Mapping[str, str | int | float | Sequence[str | int | float]] | None = None,
               only: str | Sequence[str] | None = None, deps: bool = True) -> Job: ...
+def exec_job(command: Sequence[str], *groups: Sequence[str | int | float | os.PathLike[str]], shell: bool = False,
+             slots: int = 0, retries: int = 0, timeout: Duration | None = None,
+             out: str | os.PathLike[str] | None = None, partition: str = "",
+             state_dir: str = ".drover/exec") -> Job: ...
+def exec_task_id(values: Sequence[str]) -> str: ...
 def shell_command_line(argv: Sequence[str]) -> str: ...
 def make_scheduler(job: Job, *, state_dir: str | None = None, retry_dead: bool = False,
                    fresh: bool = False) -> Scheduler: ...

@@ -1,6 +1,9 @@
-// Job files from Python: load_job / parse_job, the Job they return, make_scheduler.
+// Job files from Python: load_job / parse_job, exec_job (no file: `drover exec`), the Job they
+// return, make_scheduler.
 
 #include "bind.hpp"
+
+#include <drover/exec.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -86,6 +89,38 @@ for a date range). A name no task has is a ConfigError.
 only: a glob (or a list) over task ids, like `--only`: only the matching tasks, with every task
 they come after; deps=False (`--no-deps`) keeps only the matching ones, dropping their
 `after` on tasks left out. A glob matching no task is a ConfigError.
+)doc";
+
+// One exec_job argument: a str, an int or a float, or a path, as text.
+std::string exec_value(py::handle v) {
+    if (py::isinstance<py::str>(v)) {
+        Py_ssize_t n = 0;
+        const char* p = PyUnicode_AsUTF8AndSize(v.ptr(), &n);  // UnicodeEncodeError for lone surrogates
+        if (!p) throw py::error_already_set();
+        return std::string(p, static_cast<std::size_t>(n));
+    }
+    if (!py::isinstance<py::bool_>(v) && (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)))
+        return py::str(v).cast<std::string>();
+    if (py::hasattr(v, "__fspath__")) return py::str(v.attr("__fspath__")()).cast<std::string>();
+    throw py::type_error("exec_job: an argument must be a str, an int, a float or a path, got " +
+                         py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>());
+}
+
+constexpr const char* exec_doc = R"doc(
+A Job without a job file, like `drover exec`: `command` runs once per combination of the
+argument groups (each a list; several make their cross product, the first outermost).
+
+    job = drover.exec_job(["crawler", "--day", "{}"], ["2018-01-01", "2018-01-02"],
+                          slots=4, retries=2, timeout="30s", out="out")
+    summary = job.run(progress=True)
+
+In the command, {} is the task's arguments, {1} {2} ... one group's, {#} the task number;
+{.} {/} {//} {/.} (also {1.} ...) as in GNU parallel; no placeholder appends {}. shell=True
+joins the words into an `sh -c` script with the arguments quoted. Task ids come from the
+arguments (exec_task_id). out: the file sink's directory; None writes each task's records to
+the process's stdout when it succeeds. partition (with out): {record.FIELD}, {n}, {arg1} ...
+state_dir: run again on the same one to resume. Raises ConfigError for bad input (empty
+command, {9} beyond the groups, an empty group, non-UTF-8 values, more than 1,000,000 tasks).
 )doc";
 
 }  // namespace
@@ -174,6 +209,32 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
         py::arg("text"), py::arg("source_name") = "<string>", py::kw_only(), py::arg("params") = py::none(),
         py::arg("only") = py::none(), py::arg("deps") = true,
         "Same as load_job, from TOML text; source_name is used in error messages.");
+    m.def(
+        "exec_job",
+        [](const std::vector<std::string>& command, py::args groups, bool shell, std::size_t slots, int retries,
+           py::object timeout, py::object out, std::string partition, std::string state_dir) {
+            exec_spec s;
+            s.command = command;
+            for (auto g : groups) {
+                if (py::isinstance<py::str>(g)) throw py::type_error("exec_job: each argument group must be a list, got a str");
+                auto& values = s.groups.emplace_back();
+                for (auto v : g) values.push_back(exec_value(v));
+            }
+            s.shell = shell;
+            s.slots = slots;
+            s.retries = retries;
+            if (!timeout.is_none()) s.timeout = to_duration(timeout, "timeout");
+            if (!out.is_none()) s.out = exec_value(out);
+            s.partition = std::move(partition);
+            s.state_dir = state_dir;
+            return make_exec_job(s);
+        },
+        py::arg("command"), py::arg("shell") = false, py::arg("slots") = 0, py::arg("retries") = 0,
+        py::arg("timeout") = py::none(), py::arg("out") = py::none(), py::arg("partition") = "",
+        py::arg("state_dir") = ".drover/exec", exec_doc);
+    m.def("exec_task_id", &exec_task_id, py::arg("values"),
+          "The task id exec_job gives the arguments `values` (one per group): letters, digits, . and - as they "
+          "are, _ as __, other bytes as _XX, values joined by =; stable and distinct for distinct values.");
     m.def("shell_command_line", &shell_command_line, py::arg("argv"),
           "argv as one POSIX shell command line (what validate --json calls command_line): words "
           "of letters, digits and _@%+=:,./- as they are, the others single-quoted.");

@@ -9,6 +9,7 @@
 #include <drover/executors/local.hpp>
 #include <drover/executors/slurm.hpp>
 #include <drover/executors/ssh.hpp>
+#include <drover/exec.hpp>
 #include <drover/job_file.hpp>
 #include <drover/job_table.hpp>
 #include <drover/journal.hpp>

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <sstream>
 
 namespace drover::cli {
@@ -58,6 +59,79 @@ void add_selection(CLI::App& app, job_load_options& load) {
         ->needs(only);
 }
 
+constexpr const char* exec_summary =
+    "Run a command once per argument, GNU parallel style (::: ARGS, :::: FILES, stdin lines), with\n"
+    "drover's retries, timeouts and exactly-once output.";
+constexpr const char* exec_help =
+    "  drover exec [OPTIONS] [--] COMMAND... [::: ARGS...]... [:::: FILES...]...\n"
+    "{} is the argument, {N} the one of group N, {#} the task number; {.} {/} {//} {/.} as in\n"
+    "parallel. Several groups make their cross product. Without ::: or ::::, arguments are the\n"
+    "lines of stdin. Each task prints JSON-lines records: with --out they go to gzip files\n"
+    "(DIR/<task-id>.jsonl.gz), without it to stdout, all of a task's records together when it\n"
+    "succeeds. The summary goes to stderr. The command runs without a shell unless --shell.\n"
+    "Exit code 0 when every task succeeded, 1 when some failed, 2 for usage errors, 130 when\n"
+    "cancelled. With --state DIR a second run resumes: tasks that succeeded are not run again.";
+
+// ":::" starts a group of arguments, "::::" a list of files, each one group; the words
+// before the first are the command. Returns an error message, or empty.
+std::string split_exec_words(std::vector<std::string> words, exec_args& e) {
+    enum { command, values, files } mode = command;
+    for (auto& w : words) {
+        if (w == ":::+" || w == "::::+")
+            return "'" + w + "' (linked arguments) is not supported; use ::: or :::: (cross product)";
+        if (w == ":::" || w == "::::") {
+            if (mode == values && e.sources.back().values.empty()) return "::: needs at least one argument";
+            if (mode == files && e.sources.back().path.empty()) return ":::: needs at least one file";
+            mode = w == ":::" ? values : files;
+            if (mode == values) e.sources.push_back({});
+            else e.sources.push_back({.file = true});  // replaced by the first file
+            continue;
+        }
+        switch (mode) {
+            case command: e.command.push_back(std::move(w)); break;
+            case values: e.sources.back().values.push_back(std::move(w)); break;
+            case files:
+                if (e.sources.back().file && e.sources.back().path.empty()) e.sources.back().path = std::move(w);
+                else e.sources.push_back({.file = true, .path = std::move(w)});
+                break;
+        }
+    }
+    if (mode == values && e.sources.back().values.empty()) return "::: needs at least one argument";
+    if (mode == files && e.sources.back().path.empty()) return ":::: needs at least one file";
+    if (e.command.empty()) return "exec needs a command (e.g. drover exec -- echo {} ::: a b)";
+    return {};
+}
+
+void add_exec(CLI::App& exec, exec_args& e) {
+    exec.prefix_command();  // options end at the command: its own options are its words
+    exec.add_option("-j,--jobs", e.jobs, "tasks at once (default: one per core)")->type_name("N")->check(CLI::Range(1, 100000));
+    exec.add_option("--retries", e.retries, "extra attempts of a failed task (default 0)")->type_name("N")->check(CLI::Range(0, 1000));
+    exec.add_option_function<std::string>(
+            "--timeout", [&e](const std::string& s) { e.timeout = parse_duration(s); },
+            "per attempt: kill the task's process group after this long (30s, 5m, 1h30m)")
+        ->type_name("DURATION")
+        ->check([](const std::string& s) {
+            try {
+                (void)parse_duration(s);
+                return std::string();
+            } catch (const std::exception& x) {
+                return std::string(x.what());
+            }
+        });
+    exec.add_option_function<std::string>(
+            "--out", [&e](const std::string& s) { e.out = s; }, "write records to gzip JSON-lines files under DIR")
+        ->type_name("DIR")
+        ->check([](const std::string& s) { return s.empty() ? std::string("--out needs a directory") : ""; });
+    exec.add_option("--partition", e.partition,
+                    "with --out: partition directories, from {record.FIELD}, {n} (task number), {arg1}, {arg2}, ...")
+        ->type_name("TEMPLATE");
+    add_state(exec, e.state_dir);
+    exec.get_option("--state")->description("state directory: a run with the same one resumes (default: .drover/exec, fresh each run)");
+    exec.add_flag("--shell", e.shell, "run the command with sh -c, the arguments quoted for it");
+    exec.add_flag("-q,--quiet", e.quiet, "no progress output");
+    exec.add_flag("--retry-dead", e.retry_dead, "with --state: run tasks that failed in earlier runs again");
+}
+
 }  // namespace
 
 std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
@@ -91,6 +165,10 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     add_state(*status, a.state_dir);
     status->add_flag("--json", a.json, "print the status as one JSON object on stdout");
 
+    auto* exec = app.add_subcommand("exec", exec_summary);
+    exec->footer(exec_help);
+    add_exec(*exec, a.exec);
+
     if (argc >= 2 && argv[1][0] != '-' && std::string_view(argv[1]) != "help") {
         std::string cmd = argv[1];
         bool known = true;
@@ -102,12 +180,23 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
         if (!known)
             return cli_exit{{},
                             "drover: unknown command '" + detail::terminal_safe(cmd) +
-                                "' (the commands: run, validate, status)\nRun 'drover --help'.\n",
+                                "' (the commands: run, validate, status, exec)\nRun 'drover --help'.\n",
                             exit_usage};
     }
     // `drover help [COMMAND]` as a synonym of --help.
+    // exec: the words after the first `--` are the command and its arguments, never options
+    // (CLI11 would hand them to the parent command).
+    int end = argc;
+    std::optional<std::vector<std::string>> exec_tail;
+    if (argc >= 2 && std::string_view(argv[1]) == "exec")
+        for (int i = 2; i < argc; ++i)
+            if (std::string_view(argv[i]) == "--") {
+                exec_tail.emplace(argv + i + 1, argv + argc);
+                end = i;
+                break;
+            }
     std::vector<std::string> args;
-    for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 takes them reversed
+    for (int i = end - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 takes them reversed
     if (!args.empty() && args.back() == "help") {
         args.pop_back();
         args.insert(args.begin(), "--help");
@@ -125,6 +214,23 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     }
     if (run->parsed()) a.command = "run";
     if (validate->parsed()) a.command = "validate";
+    if (exec->parsed()) {
+        a.command = "exec";
+        // Words before `--` that are not options start the command: then `--` is one of its words.
+        auto words = exec->remaining();
+        // CLI11 leaves an unknown option there (prefix_command): it is not the command.
+        if (!words.empty() && words.front().size() > 1 && words.front().front() == '-')
+            return cli_exit{{},
+                            "drover: exec: unknown option '" + detail::terminal_safe(words.front()) +
+                                "' (a command starting with '-' goes after --)\nRun 'drover exec --help'.\n",
+                            exit_usage};
+        if (exec_tail) {
+            if (!words.empty()) words.emplace_back("--");
+            words.insert(words.end(), exec_tail->begin(), exec_tail->end());
+        }
+        if (auto problem = split_exec_words(std::move(words), a.exec); !problem.empty())
+            return cli_exit{{}, "drover: exec: " + detail::terminal_safe(problem) + "\nRun 'drover exec --help'.\n", exit_usage};
+    }
     if (status->parsed()) {
         a.command = "status";
         if (!a.state_dir && a.job_file.empty())

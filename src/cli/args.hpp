@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <variant>
 
 namespace drover::cli {
@@ -14,8 +15,29 @@ namespace drover::cli {
 /// The exit code of usage and configuration errors.
 inline constexpr int exit_usage = 2;
 
+/// `drover exec`: the command and its argument sources, as written (nothing read yet).
+struct exec_args {
+    std::vector<std::string> command;
+    /// One per `:::` (its words) or per file after `::::` (`-` is stdin); empty = stdin lines.
+    struct source {
+        bool file = false;
+        std::vector<std::string> values;  ///< the words of a `:::` group
+        std::string path;                 ///< the file of a `::::` source
+    };
+    std::vector<source> sources;
+    std::size_t jobs = 0;  ///< 0 = one per core
+    int retries = 0;
+    std::optional<duration> timeout;
+    std::optional<std::string> out;
+    std::string partition;
+    std::optional<std::string> state_dir;
+    bool shell = false;
+    bool quiet = false;
+    bool retry_dead = false;
+};
+
 struct cli_args {
-    std::string command;  ///< run, validate, status
+    std::string command;  ///< run, validate, status, exec
     std::string job_file;
     std::optional<std::string> state_dir;
     bool json = false;
@@ -25,6 +47,7 @@ struct cli_args {
     bool once = false;
     /// run and validate: --param NAME=VALUE, --only GLOB, --no-deps.
     job_load_options load;
+    exec_args exec;
 };
 
 /// What the command line asks for: arguments to act on, or text to print and an exit code

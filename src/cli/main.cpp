@@ -1,11 +1,10 @@
-// drover — command-line front end: `drover run JOB.toml`.
+// drover — command-line front end: `drover run JOB.toml`, `drover exec` (cli/exec.cpp).
 
 #include <drover/drover.hpp>
 
 #include "cli/args.hpp"
-#include "cli/progress.hpp"
-#include "cli/report.hpp"
-#include "alerts/alerts.hpp"
+#include "cli/exec.hpp"
+#include "cli/run_job.hpp"
 #include "cli/status.hpp"
 #include "cron/service.hpp"
 #include "detail/utf8.hpp"
@@ -18,7 +17,6 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
-#include <malloc.h>
 #include <optional>
 #include <unistd.h>
 
@@ -64,70 +62,6 @@ int status(const cli_args& a) {
     return 0;
 }
 
-// Alerts still on their way when the run ended. The summary is out already: wait for them
-// at most on_failure.timeout in all (the alerter gives up on the rest), and not at all once
-// a signal comes.
-void wait_for_alerts(boost::asio::io_context& ctx, boost::asio::signal_set& signals, drover::detail::alerter& alerts,
-                     bool& stop) {
-    ctx.restart();
-    alerts.async_drain(ctx.get_executor(), [&] { signals.cancel(); });
-    signals.async_wait([&](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        stop = true;
-        fmt::print(stderr, "drover: {} received: not waiting for alerts\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
-        alerts.abort("interrupted");
-    });
-    ctx.run();
-}
-
-// One run of the job. `stop` is set when a signal arrived (the run was cancelled).
-int run_once(const cli_args& a, drover::job j, bool& stop) {
-    auto sched = drover::make_scheduler(j);
-    // The scheduler keeps its own compact copy: give the parsed tasks' memory back to the
-    // system (a million-task job is ~0.6 GB as task_specs, ~50 MB in the scheduler).
-    std::vector<drover::task_spec>().swap(j.tasks);
-    ::malloc_trim(0);
-    drover::cli::progress_reporter reporter({.terminal = ::isatty(STDERR_FILENO) == 1, .quiet = a.quiet, .out = stderr});
-    sched.add_observer(reporter);
-    std::optional<drover::detail::alerter> alerts;
-    if (j.on_failure) {
-        alerts.emplace(j.name, *j.on_failure,
-                       [](const std::string& m) { fmt::print(stderr, "drover: {}\n", terminal_safe(m)); });
-        sched.add_observer(*alerts);
-    }
-
-    boost::asio::io_context ctx;
-    boost::asio::signal_set signals(ctx, SIGINT, SIGTERM, SIGHUP);
-    std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        reporter.clear_line();
-        fmt::print(stderr, "drover: {} received: cancelling, killing running tasks\n", sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
-        stop = true;
-        sched.cancel();
-        signals.async_wait(on_signal);
-    };
-    signals.async_wait(on_signal);
-
-    std::exception_ptr err;
-    drover::run_summary summary;
-    sched.async_run(ctx.get_executor(), [&](std::exception_ptr e, drover::run_summary s) {
-        err = e;
-        summary = std::move(s);
-        signals.cancel();
-    });
-    ctx.run();
-
-    if (!err) {
-        if (a.json)
-            std::cout << drover::to_json(summary) << std::endl;
-        else
-            std::cout << drover::cli::summary_text(j.name, summary) << std::flush;
-    }
-    if (alerts) wait_for_alerts(ctx, signals, *alerts, stop);  // after the summary, bounded
-    if (err) std::rethrow_exception(err);
-    return summary.exit_code();
-}
-
 // A job with a schedule: a long-running service starting a run at each tick (cron/service.hpp).
 // Each tick is a fresh run (journal_options::fresh): an interrupted tick is not resumed.
 int serve(const cli_args& a, const drover::job& j) {
@@ -158,7 +92,7 @@ int serve(const cli_args& a, const drover::job& j) {
         run.options.journal.fresh = true;
         for (auto& t : run.tasks) t.env["DROVER_TICK"] = format_utc(tick);
         try {
-            last = run_once(a, std::move(run), stop);
+            last = drover::cli::run_job_once({.json = a.json, .quiet = a.quiet}, std::move(run), stop);
         } catch (const drover::config_error&) {
             throw;
         } catch (const std::exception& e) {
@@ -180,7 +114,7 @@ int run(const cli_args& a, drover::job j) {
     j.options.journal.fresh = a.fresh;
     if (j.schedule && !a.once) return serve(a, j);
     bool stop = false;
-    return run_once(a, std::move(j), stop);
+    return drover::cli::run_job_once({.json = a.json, .quiet = a.quiet}, std::move(j), stop);
 }
 
 }  // namespace
@@ -196,6 +130,7 @@ int main(int argc, char** argv) {
     const auto& args = std::get<cli_args>(parsed);
     try {
         if (args.command == "status") return status(args);
+        if (args.command == "exec") return drover::cli::run_exec(args.exec);
         auto j = drover::load_job(args.job_file, args.load);
         if (args.command == "validate") return validate(args, j);
         return run(args, std::move(j));
@@ -204,7 +139,7 @@ int main(int argc, char** argv) {
         return exit_usage;
     } catch (const std::exception& e) {
         // "drover: status: no journal in ...", "drover: cannot run: ..."
-        std::cerr << "drover: " << (args.command == "run" ? "cannot run" : args.command) << ": " << terminal_safe(e.what())
+        std::cerr << "drover: " << (args.command == "run" || args.command == "exec" ? "cannot run" : args.command) << ": " << terminal_safe(e.what())
                   << "\n";
         return exit_usage;
     }

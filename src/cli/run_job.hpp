@@ -1,0 +1,21 @@
+#pragma once
+// One run of a job from the CLI, as `drover run` and `drover exec` do it: progress on
+// stderr, Ctrl-C/SIGTERM/SIGHUP cancel, the summary, alerts of [on_failure].
+
+#include <drover/job_file.hpp>
+
+#include <cstdio>
+
+namespace drover::cli {
+
+struct run_job_options {
+    bool json = false;             ///< the summary as one JSON object
+    bool quiet = false;            ///< no progress output
+    std::FILE* summary = stdout;   ///< where the summary goes (exec: stderr, stdout has records)
+};
+
+/// Runs `j` once and returns the exit code (0 ok, 1 dead or skipped tasks, 130 cancelled).
+/// `stop` is set when a signal arrived. Throws what the run threw (config_error: exit 2).
+int run_job_once(const run_job_options& o, job j, bool& stop);
+
+}  // namespace drover::cli
