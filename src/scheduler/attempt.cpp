@@ -255,8 +255,6 @@ void attempt_run::complete(attempt_outcome o) {
                     } catch (...) {
                         o.message = "cannot commit records: unknown error";
                     }
-                } else {
-                    out.records += self->checkpoint_records_;  // the attempt's records, its segments' too
                 }
                 self->writer_.reset();
                 self->done_(std::move(o), std::move(out), std::move(children));

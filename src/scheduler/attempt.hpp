@@ -124,7 +124,6 @@ private:
     std::string checkpoint_error_;      // a publish failed: the attempt fails with it
     failure_class checkpoint_failure_ = failure_class::output_error;
     std::uint32_t next_segment_ = 0;
-    std::uint64_t checkpoint_records_ = 0;  // published at this attempt's checkpoints
     std::uint64_t records_at_publish_ = 0;
     std::chrono::steady_clock::time_point last_publish_;
     // Bounded by limits.stderr_log_bytes; made by the first stderr bytes (the attempt object

@@ -72,7 +72,6 @@ void attempt_run::checkpoint_published(const std::string& token, std::exception_
         if (!finished_) cancel_signal_.emit(asio::cancellation_type::terminal);
     } else {
         next_segment_++;
-        checkpoint_records_ += out.records;
         if (ctx_.on_checkpoint) ctx_.on_checkpoint(token, next_segment_, out);
     }
     if (deferred_) {

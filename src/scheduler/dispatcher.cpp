@@ -243,6 +243,7 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt, std::uin
     }
     ctx.on_checkpoint = [this, task, attempt](const std::string& token, std::uint32_t next, const committed_output& out) {
         checkpoints_[task] = {token, next};
+        machine_->checkpoint_published(out.records);
         if (journal_) journal_->task_checkpoint(tasks_.id(task), attempt, token, next, out.locations);
     };
     if (journal_)
