@@ -193,7 +193,7 @@ void attempt_run::finish(attempt_outcome o) {
     finished_ = true;
     timeout_timer_.cancel();
     if (publishing_) {
-        deferred_ = std::move(o);  // checkpoint_published() goes on
+        deferred_ = std::make_unique<attempt_outcome>(std::move(o));  // checkpoint_published() goes on
         return;
     }
     complete(std::move(o));

@@ -120,7 +120,7 @@ private:
     // flight at most, and the attempt's end waits for it.
     std::optional<checkpoint_policy> policy_;
     bool publishing_ = false;
-    std::optional<attempt_outcome> deferred_;
+    std::unique_ptr<attempt_outcome> deferred_;  // (a pointer: attempts stay small, see log_)
     std::string checkpoint_error_;      // a publish failed: the attempt fails with it
     failure_class checkpoint_failure_ = failure_class::output_error;
     std::uint32_t next_segment_ = 0;
