@@ -24,8 +24,11 @@ if [[ ! -d $s3dir/node_modules/@20minutes/s3rver ]]; then
   (cd "$s3dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 mkdir -p "$work/data"
-node --openssl-legacy-provider "$s3dir/start.js" 0 "$work/data" bench > "$work/s3rver.out" < <(sleep 100000) &
+# Its lifeline is a FIFO this shell holds open: s3rver exits when the script does.
+mkfifo "$work/lifeline"
+node --openssl-legacy-provider "$s3dir/start.js" 0 "$work/data" bench > "$work/s3rver.out" < "$work/lifeline" &
 srv_pid=$!
+exec 3> "$work/lifeline"
 for _ in $(seq 100); do grep -q ready "$work/s3rver.out" 2>/dev/null && break; sleep 0.1; done
 port=$(awk '/ready/{print $2}' "$work/s3rver.out")
 endpoint=http://127.0.0.1:$port
