@@ -64,13 +64,18 @@ std::vector<partition_value> partitions_of(const fs::path& relative_dir) {
     return out;
 }
 
-// The task id in a chunk's name: `<task>.jsonl.gz` or `<task>~<n>.jsonl.gz`.
+// The task id in a chunk's name: `<task>.jsonl.gz` or `<task>~<n>.jsonl.gz`, and for checkpoint
+// segments `<task>@<s>.jsonl.gz` or `<task>@<s>~<n>.jsonl.gz` ("~" and "@" are not in task ids).
 std::string task_of(std::string name) {
     name.resize(name.size() - std::string_view(".jsonl.gz").size());
     auto tilde = name.rfind('~');
     if (tilde != std::string::npos && tilde + 1 < name.size() &&
         name.find_first_not_of("0123456789", tilde + 1) == std::string::npos)
         name.resize(tilde);
+    auto at = name.rfind('@');
+    if (at != std::string::npos && at + 1 < name.size() &&
+        name.find_first_not_of("0123456789", at + 1) == std::string::npos)
+        name.resize(at);
     return name;
 }
 

@@ -39,12 +39,17 @@ bad_values         "missing_partition" (a missing field or a value that is not a
                    run, with task, line and reason)
 max_records        rotate after this many records per file; 0 = never
 max_bytes          rotate after this many uncompressed bytes; 0 = never
+rotate_interval    checkpointing tasks: publish the records up to the last checkpoint at the
+                   first checkpoint this long after the last publish; seconds, "10s" or
+                   timedelta; 0 = not by time (docs/sinks.md, "Checkpoints")
+flush_records      ... or at the first checkpoint after this many records; 0 = not by count
+                   (with both 0: at a checkpoint, at most once a second)
 compression_level  zlib level 0..9
 fsync              fsync files and directories on commit
 )doc")
         .def(py::init([](const std::string& root, std::string partition, std::string timezone,
                          const std::string& bad_values, std::uint64_t max_records, std::uint64_t max_bytes,
-                         int compression_level, bool fsync) {
+                         py::object rotate_interval, std::uint64_t flush_records, int compression_level, bool fsync) {
                  file_sink_options o;
                  o.root = root;
                  o.partition = std::move(partition);
@@ -52,14 +57,20 @@ fsync              fsync files and directories on commit
                  o.bad_values = bad_values_from(bad_values);
                  o.max_records = max_records;
                  o.max_bytes = max_bytes;
+                 o.rotate_interval = to_duration(rotate_interval, "rotate_interval");
+                 if (o.rotate_interval.count() < 0) throw config_error("file sink: rotate_interval must not be negative");
+                 o.flush_records = flush_records;
                  o.compression_level = compression_level;
                  o.fsync = fsync;
                  return std::make_shared<file_sink>(std::move(o));
              }),
              py::arg("root"), py::kw_only(), py::arg("partition") = d.partition, py::arg("timezone") = d.timezone,
              py::arg("bad_values") = bad_values_name(d.bad_values), py::arg("max_records") = d.max_records,
-             py::arg("max_bytes") = d.max_bytes,
+             py::arg("max_bytes") = d.max_bytes, py::arg("rotate_interval") = seconds(d.rotate_interval),
+             py::arg("flush_records") = d.flush_records,
              py::arg("compression_level") = d.compression_level, py::arg("fsync") = d.fsync)
+        .def_property_readonly("rotate_interval", [](const file_sink& s) { return seconds(s.options().rotate_interval); })
+        .def_property_readonly("flush_records", [](const file_sink& s) { return s.options().flush_records; })
         .def_property_readonly("root", [](const file_sink& s) { return s.options().root.string(); })
         .def_property_readonly("partition", [](const file_sink& s) { return s.options().partition; })
         .def_property_readonly("timezone", [](const file_sink& s) { return s.options().timezone; })

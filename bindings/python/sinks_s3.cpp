@@ -51,6 +51,9 @@ timezone, bad_values
                    with a bad partition value go ("missing_partition" or "bad_records")
 max_records        rotate after this many records per object; 0 = never
 max_bytes          rotate after this many uncompressed bytes; 0 = never
+rotate_interval, flush_records
+                   as for FileSink: when a checkpointing task's records up to its last
+                   checkpoint are published (docs/sinks.md, "Checkpoints")
 compression_level  zlib level 0..9
 part_size          multipart part size in bytes (>= 5 MiB) and largest single PutObject
 parallel_parts     UploadPart requests in flight per object
@@ -68,7 +71,8 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
                          std::string profile, std::string access_key_id, std::string secret_access_key,
                          std::string session_token, std::string partition, std::string timezone,
                          const std::string& bad_values, std::uint64_t max_records,
-                         std::uint64_t max_bytes, int compression_level, std::uint64_t part_size,
+                         std::uint64_t max_bytes, py::object rotate_interval, std::uint64_t flush_records,
+                         int compression_level, std::uint64_t part_size,
                          unsigned parallel_parts, int max_attempts, py::object retry_base, py::object request_timeout,
                          bool if_none_match, bool fsync, std::string ca_file) {
                  s3_sink_options o;
@@ -84,6 +88,9 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
                  o.bad_values = bad_values_from(bad_values);
                  o.max_records = max_records;
                  o.max_bytes = max_bytes;
+                 o.rotate_interval = to_duration(rotate_interval, "rotate_interval");
+                 if (o.rotate_interval.count() < 0) throw config_error("s3 sink: rotate_interval must not be negative");
+                 o.flush_records = flush_records;
                  o.compression_level = compression_level;
                  o.part_size = part_size;
                  o.parallel_parts = parallel_parts;
@@ -101,11 +108,14 @@ carrying the server's error code, e.g. SignatureDoesNotMatch).
              py::arg("secret_access_key") = "", py::arg("session_token") = "", py::arg("partition") = d.partition,
              py::arg("timezone") = d.timezone, py::arg("bad_values") = bad_values_name(d.bad_values),
              py::arg("max_records") = d.max_records, py::arg("max_bytes") = d.max_bytes,
+             py::arg("rotate_interval") = seconds(d.rotate_interval), py::arg("flush_records") = d.flush_records,
              py::arg("compression_level") = d.compression_level, py::arg("part_size") = d.part_size,
              py::arg("parallel_parts") = d.parallel_parts, py::arg("max_attempts") = d.max_attempts,
              py::arg("retry_base") = seconds(d.retry_base), py::arg("request_timeout") = seconds(d.request_timeout),
              py::arg("if_none_match") = d.if_none_match, py::arg("fsync") = d.fsync, py::arg("ca_file") = d.ca_file)
         .def_property_readonly("url", [](const s3_sink& s) { return s.options().url; })
+        .def_property_readonly("rotate_interval", [](const s3_sink& s) { return seconds(s.options().rotate_interval); })
+        .def_property_readonly("flush_records", [](const s3_sink& s) { return s.options().flush_records; })
         .def_property_readonly("endpoint", [](const s3_sink& s) { return s.options().endpoint; })
         .def_property_readonly("region", [](const s3_sink& s) { return s.options().region; })
         .def_property_readonly("partition", [](const s3_sink& s) { return s.options().partition; })

@@ -6,7 +6,10 @@
 //
 // Run by drover, a day can also be split: `--fan-out` only follows the day's list pages and
 // prints one drover control line per page, submitting a task that crawls that page alone
-// (`--page N`); see examples/jobs/news-fanout.toml.
+// (`--page N`); see examples/jobs/news-fanout.toml. With `--checkpoints` it prints each list
+// page's articles as soon as they are fetched, then a drover checkpoint line whose token is
+// the next list page; started with DROVER_CHECKPOINT it continues from that page
+// (docs/sinks.md, "Checkpoints").
 //
 // The page structure it expects is described in page_parser.hpp; the HTTP behaviour
 // (keep-alive, rate, retries, TLS) in fetcher.hpp.
@@ -48,6 +51,7 @@ struct options {
     bool quiet = false;
     bool fan_out = false;   // list the pages, submit a task per page (drover control lines)
     int page = 0;           // crawl only this list page (1-based); 0 = every page
+    bool checkpoints = false;  // a checkpoint per list page; resume from DROVER_CHECKPOINT
     std::string program;    // argv[0], for the tasks --fan-out submits
     std::vector<std::string> shared_args;  // the options a page task gets too
 };
@@ -71,6 +75,9 @@ Crawls the list pages of one date (URL/list?date=YYYY-MM-DD&page=1, then each pa
   --fan-out           only follow the list pages, and print one drover control line per page
                       submitting the task `crawl-DATE-pN` that runs this crawler with --page N
   --page N            crawl list page N only (no "next"), and its articles
+  --checkpoints       print each list page's articles when fetched, then a drover checkpoint
+                      line (token: the next list page); with $DROVER_CHECKPOINT set, start
+                      at that list page
 Exit codes: 0 complete, 1 incomplete (errors on stderr), 2 usage.
 )";
 
@@ -114,6 +121,10 @@ options parse_args(int argc, char** argv) {
             o.fan_out = true;
             continue;
         }
+        if (a == "--checkpoints") {
+            o.checkpoints = true;
+            continue;
+        }
         if (a == "--page") {
             if (i + 1 >= argc) usage(a + " needs a value");
             o.page = number<int>(a, argv[++i], 1);
@@ -141,6 +152,7 @@ options parse_args(int argc, char** argv) {
     if (!valid_date(o.date)) usage("--date: not a valid YYYY-MM-DD date: '" + o.date + "'");
     if (o.base_url.empty()) usage("no --base-url given and NEWS_BASE_URL is not set");
     if (o.fan_out && o.page) usage("--fan-out and --page do not go together");
+    if (o.checkpoints && (o.fan_out || o.page)) usage("--checkpoints goes with neither --fan-out nor --page");
     return o;
 }
 
@@ -204,6 +216,105 @@ int fan_out(crawl_state& s) {
     return s.errors.empty() ? 0 : exit_incomplete;
 }
 
+// The queued articles, `concurrency` at a time, into s.found.
+asio::awaitable<void> fetch_articles(crawl_state& s) {
+    s.found.assign(s.queue.size(), std::nullopt);
+    s.next = 0;
+    if (s.queue.empty()) co_return;
+    auto ex = co_await asio::this_coro::executor;
+    int n = std::min<int>(s.opts.fetch.concurrency, int(s.queue.size()));
+    int done = 0;
+    asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
+    for (int i = 0; i < n; ++i)
+        asio::co_spawn(ex, article_worker(s), [&](std::exception_ptr e) {
+            if (e) s.error("internal error in a worker");
+            if (++done == n) all_done.cancel();
+        });
+    while (done < n) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+// The fetched articles in list order, each (oid, aid) once. Returns how many were printed.
+std::size_t print_articles(crawl_state& s, std::set<std::pair<std::string, std::string>>& ids) {
+    std::size_t printed = 0;
+    for (auto& a : s.found) {
+        if (!a) continue;
+        if (!ids.emplace(a->oid, a->aid).second) continue;  // listed twice under different URLs
+        boost::json::object obj{{"oid", a->oid}, {"aid", a->aid}, {"date", s.opts.date}, {"time", a->time},
+                                {"title", a->title}, {"content", a->content}, {"url", a->url}};
+        auto line = boost::json::serialize(obj);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        ++printed;
+    }
+    return printed;
+}
+
+// The token a checkpoint carries: the list page to continue with, or "end".
+constexpr const char* end_token = "end";
+
+void print_checkpoint(const std::string& token) {
+    boost::json::object line{{"$drover", {{"checkpoint", token}}}};
+    auto text = boost::json::serialize(line) + "\n";
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+}
+
+// --checkpoints: list page by list page, its articles printed before the checkpoint that
+// names the next page. A page with errors gets no checkpoint: a retry fetches it again.
+asio::awaitable<int> crawl_with_checkpoints(crawl_state& s, url page, const std::string& prefix) {
+    if (const char* cp = std::getenv("DROVER_CHECKPOINT"); cp && *cp) {
+        std::string token = cp;
+        if (token == end_token) co_return 0;  // the last page was done; only the end was lost
+        if (!token.starts_with(prefix + "/list?")) {
+            s.error("DROVER_CHECKPOINT '" + token + "' is not a list page of this site");
+            co_return exit_incomplete;
+        }
+        page.target = token;
+    }
+    std::set<std::string> seen_pages;
+    std::set<std::pair<std::string, std::string>> ids;
+    std::size_t printed = 0;
+    for (std::optional<url> p = page; p && s.errors.empty();) {
+        if (!seen_pages.insert(p->str()).second) {
+            s.error(p->str() + ": list pages link in a loop; stopping there");
+            break;
+        }
+        if (s.list_pages >= s.opts.max_pages) {
+            s.error("more than " + std::to_string(s.opts.max_pages) + " list pages (--max-pages); the list is incomplete");
+            break;
+        }
+        if (!s.robots.allowed(p->target)) {
+            s.error(p->str() + ": list page disallowed by robots.txt; not fetched");
+            break;
+        }
+        auto r = co_await s.http.get(*p);
+        s.list_pages++;
+        if (!r.ok()) {
+            s.error(r.error + " (list page)");
+            break;
+        }
+        list_page lp;
+        try {
+            check_utf8(*p, r.content_type, r.body);
+            lp = parse_list_page(r.body, *p);
+        } catch (const page_error& e) {
+            s.error(e.what());
+            break;
+        }
+        s.queue = std::move(lp.articles);
+        co_await fetch_articles(s);
+        if (!s.errors.empty()) break;
+        printed += print_articles(s, ids);
+        print_checkpoint(lp.next ? lp.next->target : end_token);
+        if (std::ferror(stdout)) s.error("cannot write to stdout");
+        p = lp.next;
+    }
+    if (!s.opts.quiet)
+        std::cerr << "news_crawler: " << s.opts.date << ": " << printed << " articles from " << s.list_pages
+                  << " list pages, a checkpoint after each" << (s.errors.empty() ? "" : "; INCOMPLETE") << "\n";
+    co_return s.errors.empty() ? 0 : exit_incomplete;
+}
+
 asio::awaitable<int> crawl(const options& o, fetcher& http) {
     std::string err;
     auto base = parse_url(o.base_url, &err);
@@ -229,6 +340,7 @@ asio::awaitable<int> crawl(const options& o, fetcher& http) {
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
     url page = *base;
     page.target = prefix + "/list?date=" + o.date + "&page=" + std::to_string(o.page ? o.page : 1);
+    if (o.checkpoints) co_return co_await crawl_with_checkpoints(s, page, prefix);
     std::set<std::string> seen_pages, seen_articles;
     for (std::optional<url> p = page; p; ) {
         if (!seen_pages.insert(p->str()).second) {
@@ -263,34 +375,9 @@ asio::awaitable<int> crawl(const options& o, fetcher& http) {
     }
     if (o.fan_out) co_return fan_out(s);
 
-    // Articles, `concurrency` at a time.
-    s.found.resize(s.queue.size());
-    if (!s.queue.empty()) {
-        auto ex = co_await asio::this_coro::executor;
-        int n = std::min<int>(o.fetch.concurrency, int(s.queue.size()));
-        int done = 0;
-        asio::steady_timer all_done(ex, asio::steady_timer::time_point::max());
-        for (int i = 0; i < n; ++i)
-            asio::co_spawn(ex, article_worker(s), [&](std::exception_ptr e) {
-                if (e) s.error("internal error in a worker");
-                if (++done == n) all_done.cancel();
-            });
-        while (done < n) co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-
-    // Output in list order, each (oid, aid) once.
     std::set<std::pair<std::string, std::string>> ids;
-    std::size_t printed = 0;
-    for (auto& a : s.found) {
-        if (!a) continue;
-        if (!ids.emplace(a->oid, a->aid).second) continue;  // listed twice under different URLs
-        boost::json::object obj{{"oid", a->oid}, {"aid", a->aid}, {"date", o.date}, {"time", a->time},
-                                {"title", a->title}, {"content", a->content}, {"url", a->url}};
-        auto line = boost::json::serialize(obj);
-        line += '\n';
-        std::fwrite(line.data(), 1, line.size(), stdout);
-        ++printed;
-    }
+    co_await fetch_articles(s);
+    std::size_t printed = print_articles(s, ids);
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) s.error("cannot write to stdout");
 
     if (!o.quiet) {

@@ -7,12 +7,20 @@
 /// keep records staged (not visible in the output) until commit(), and commit() must
 /// publish under names derived only from the task id (plus a rotation index), so that
 /// committing the same task again replaces its earlier output instead of adding to it.
+///
+/// Checkpoints (docs/sinks.md, "Checkpoints"): a sink whose writers return a
+/// checkpoint_policy can also publish a long-running attempt's records in segments, at the
+/// task's checkpoints; segment `s` of task `t` is named from `t@s`, so re-publishing a
+/// segment overwrites it, and a publish of segment `s` removes every name of the task that is
+/// not in segments `0..s`.
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/fwd.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -43,6 +51,18 @@ struct sink_attempt {
     std::string_view task_id;
     int attempt;
     const std::map<std::string, std::string>& params;
+    /// The first checkpoint segment this attempt publishes: one past the task's last journaled
+    /// checkpoint, 0 without one. open() takes back the task's published segments numbered
+    /// from here on (a crash published them after the journal's last checkpoint).
+    std::uint32_t first_segment = 0;
+};
+
+/// When a checkpointing attempt publishes (sink settings; docs/sinks.md, "Checkpoints"): at
+/// a checkpoint once `rotate_interval` has passed or `flush_records` records were written
+/// since the last publish; with both 0, at a checkpoint at least a second after the last.
+struct checkpoint_policy {
+    std::chrono::milliseconds rotate_interval{0};
+    std::uint64_t flush_records = 0;
 };
 
 /// What a commit published.
@@ -69,6 +89,16 @@ public:
     /// calls commit() and completes through the handler's associated executor; sinks
     /// that talk to a network (S3) override it. The writer stays alive until `h` runs.
     virtual void async_commit(commit_handler h);
+
+    /// Empty: this writer cannot publish at checkpoints (the attempt publishes at its end).
+    virtual std::optional<checkpoint_policy> checkpoints() const { return std::nullopt; }
+    /// Publishes everything written so far as the attempt's next segment and keeps the writer
+    /// open; from then on commit() publishes what follows as a segment too. `locations` of
+    /// the result are all the task's published names (earlier segments included); `records`
+    /// and `bytes` those of this segment. On failure the writer is failed (abort() it); what
+    /// it may have published is taken back by the next open() of the task or a later publish.
+    /// Only for writers whose checkpoints() is set; one at a time, not with a commit running.
+    virtual void async_checkpoint(commit_handler h);
 };
 
 /// What a sink gets once per run, before the first open().

@@ -12,7 +12,7 @@ sink_kind<file_sink_options> file_sink_kind() {
         .read =
             [](const job_table& t) {
                 t.check_keys({"kind", "path", "partition", "timezone", "bad_values", "max_records", "max_bytes",
-                              "compression_level", "fsync"});
+                              "rotate_interval", "flush_records", "compression_level", "fsync"});
                 file_sink_options o;
                 o.root = t.required(t.get_string("path"), "path", " (the output directory, e.g. path = \"out\")");
                 if (o.root.empty()) t.fail("path", "must not be empty");
@@ -21,6 +21,11 @@ sink_kind<file_sink_options> file_sink_kind() {
                 if (auto v = bad_values_key(t)) o.bad_values = *v;
                 if (auto v = t.get_int("max_records", 0)) o.max_records = static_cast<std::uint64_t>(*v);
                 if (auto v = t.get_size("max_bytes")) o.max_bytes = *v;
+                if (auto v = t.get_duration("rotate_interval")) {
+                    if (v->count() < 0) t.fail("rotate_interval", "must not be negative");
+                    o.rotate_interval = *v;
+                }
+                if (auto v = t.get_int("flush_records", 0)) o.flush_records = static_cast<std::uint64_t>(*v);
                 if (auto v = t.get_int("compression_level", 0, 9)) o.compression_level = static_cast<int>(*v);
                 if (auto v = t.get_bool("fsync")) o.fsync = *v;
                 return o;
@@ -36,6 +41,8 @@ sink_kind<file_sink_options> file_sink_kind() {
                 d["bad_values"] = to_string(o.bad_values);
                 d["max_records"] = o.max_records;
                 d["max_bytes"] = o.max_bytes;
+                d["rotate_interval"] = seconds(o.rotate_interval);
+                d["flush_records"] = o.flush_records;
                 d["compression_level"] = o.compression_level;
                 d["fsync"] = o.fsync;
             },

@@ -14,7 +14,8 @@ namespace {
 
 s3_sink_options read_s3(const job_table& t) {
     t.check_keys({"kind", "path", "partition", "timezone", "bad_values", "max_records", "max_bytes",
-                  "compression_level", "endpoint", "region", "path_style", "part_size", "profile", "ca_file"});
+                  "rotate_interval", "flush_records", "compression_level", "endpoint", "region", "path_style",
+                  "part_size", "profile", "ca_file"});
     s3_sink_options o;
     o.url = t.required(t.get_string("path"), "path", " (e.g. path = \"s3://bucket/prefix\")");
     try {
@@ -27,6 +28,11 @@ s3_sink_options read_s3(const job_table& t) {
     if (auto v = bad_values_key(t)) o.bad_values = *v;
     if (auto v = t.get_int("max_records", 0)) o.max_records = static_cast<std::uint64_t>(*v);
     if (auto v = t.get_size("max_bytes")) o.max_bytes = *v;
+    if (auto v = t.get_duration("rotate_interval")) {
+        if (v->count() < 0) t.fail("rotate_interval", "must not be negative");
+        o.rotate_interval = *v;
+    }
+    if (auto v = t.get_int("flush_records", 0)) o.flush_records = static_cast<std::uint64_t>(*v);
     if (auto v = t.get_int("compression_level", 0, 9)) o.compression_level = static_cast<int>(*v);
     if (auto v = t.get_string("endpoint")) {
         if (!v->starts_with("http://") && !v->starts_with("https://"))
@@ -70,6 +76,8 @@ sink_kind<s3_sink_options> s3_sink_kind() {
                 d["bad_values"] = to_string(o.bad_values);
                 d["max_records"] = o.max_records;
                 d["max_bytes"] = o.max_bytes;
+                d["rotate_interval"] = seconds(o.rotate_interval);
+                d["flush_records"] = o.flush_records;
                 d["compression_level"] = o.compression_level;
                 d["part_size"] = o.part_size;
             },

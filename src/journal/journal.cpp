@@ -59,6 +59,7 @@ struct journal::op {
         attempt_finished,
         attempt_ended,  // an attempt that did not decide its task's state (speculation)
         task_recovered,
+        task_checkpoint,
         task_state,
         end_run
     };
@@ -136,7 +137,8 @@ struct schema_db {
 struct journal::writer_state : schema_db {
     std::string run_id;
     sql::statement begin, commit, run_insert, run_end, task_upsert, task_submit, spec_insert, task_running, task_set,
-        attempt_insert, attempt_process, process_done, attempt_finish, outputs_clear, output_insert;
+        attempt_insert, attempt_process, process_done, attempt_finish, outputs_clear, output_insert, checkpoint_set,
+        checkpoint_clear;
     // Attempts with a row in attempt_processes ("task_id\nattempt"): written by this journal
     // only (rows of earlier runs are taken as leftovers when it opens), so an attempt that
     // never reported a process costs no DELETE when it ends.
@@ -167,7 +169,10 @@ struct journal::writer_state : schema_db {
           attempt_finish(prep("UPDATE attempts SET finished_ms=?4,failure=?5,exit_code=?6,signal=?7,message=?8,"
                               "records=?9,bad_records=?10,elapsed_ms=?11 WHERE run_id=?1 AND task_id=?2 AND attempt=?3")),
           outputs_clear(prep("DELETE FROM outputs WHERE task_id=?1")),
-          output_insert(prep("INSERT OR REPLACE INTO outputs(task_id,location,run_id,attempt) VALUES(?1,?2,?3,?4)")) {}
+          output_insert(prep("INSERT OR REPLACE INTO outputs(task_id,location,run_id,attempt) VALUES(?1,?2,?3,?4)")),
+          checkpoint_set(prep("INSERT OR REPLACE INTO checkpoints(task_id,token,next_segment,run_id,attempt,updated_ms) "
+                              "VALUES(?1,?2,?3,?4,?5,?6)")),
+          checkpoint_clear(prep("DELETE FROM checkpoints WHERE task_id=?1")) {}
 
     sql::statement prep(std::string_view s) { return db.prepare(s); }
 
@@ -239,6 +244,18 @@ struct journal::writer_state : schema_db {
                 for (const auto& loc : o.locations)
                     output_insert.bind(1, o.id).bind(2, loc).bind(3, run_id).bind(4, 0).run();
                 break;
+            case op::kind::task_checkpoint:
+                if (o.text.empty()) {
+                    checkpoint_clear.bind(1, o.id).run();
+                    break;
+                }
+                checkpoint_set.bind(1, o.id).bind(2, o.text).bind(3, o.n1).bind(4, run_id).bind(5, o.attempt);
+                checkpoint_set.bind(6, o.t_ms).run();
+                // What the task has published now: its segments so far.
+                outputs_clear.bind(1, o.id).run();
+                for (const auto& loc : o.locations)
+                    output_insert.bind(1, o.id).bind(2, loc).bind(3, run_id).bind(4, o.attempt).run();
+                break;
             case op::kind::task_state:
                 task_set.bind(1, o.id).bind(2, to_string(o.state)).bind(3, run_id).bind(4, o.t_ms);
                 if (!o.text2.empty()) task_set.bind(5, o.text2);
@@ -300,7 +317,8 @@ journal::journal(const std::filesystem::path& state_dir, const journal_options& 
         while (live.step()) leftovers_.push_back({live.int_at(0), std::string(live.text_at(1))});
         live.reset();
         if (!leftovers_.empty()) db.exec("DELETE FROM attempt_processes;");
-        if (opts.fresh) db.exec("DELETE FROM tasks; DELETE FROM task_specs; DELETE FROM outputs;");
+        if (opts.fresh)
+            db.exec("DELETE FROM tasks; DELETE FROM task_specs; DELETE FROM outputs; DELETE FROM checkpoints;");
         db.exec("COMMIT;");
     } catch (...) {
         db.exec("ROLLBACK;");
@@ -402,6 +420,24 @@ std::uint64_t journal::task_recovered(std::string_view id, std::vector<std::stri
     o.locations = std::move(locations);
     o.t_ms = now_ms();
     return push(std::move(o));
+}
+
+std::uint64_t journal::task_checkpoint(std::string_view id, int attempt, std::string_view token,
+                                       std::uint32_t next_segment, std::vector<std::string> locations) {
+    op o{op::kind::task_checkpoint};
+    o.id = id;
+    o.attempt = attempt;
+    o.text = token;
+    o.n1 = next_segment;
+    o.locations = std::move(locations);
+    o.t_ms = now_ms();
+    return push(std::move(o));
+}
+
+void journal::checkpoints(
+    const std::function<void(std::string_view id, std::string_view token, std::uint32_t next_segment)>& f) {
+    auto q = w_->db.prepare("SELECT task_id,token,next_segment FROM checkpoints");
+    while (q.step()) f(q.text_at(0), q.text_at(1), static_cast<std::uint32_t>(q.int_at(2)));
 }
 
 std::uint64_t journal::attempt_process(std::string_view id, int attempt, const process_ref& p) {

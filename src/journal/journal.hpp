@@ -92,6 +92,14 @@ public:
     /// An attempt that ended without deciding its task's state (speculation: its twin goes
     /// on, or already won): the attempt's row only.
     std::uint64_t attempt_ended(std::string_view id, const attempt_outcome& o);
+    /// A checkpoint of the task was published: its next attempt starts with
+    /// DROVER_CHECKPOINT=`token` and publishes segments from `next_segment`; `locations` are
+    /// all the task's published outputs now. An empty token drops the task's checkpoint (it
+    /// succeeded).
+    std::uint64_t task_checkpoint(std::string_view id, int attempt, std::string_view token, std::uint32_t next_segment,
+                                  std::vector<std::string> locations);
+    /// Every journaled checkpoint. Before begin_run(); runs on the caller's thread.
+    void checkpoints(const std::function<void(std::string_view id, std::string_view token, std::uint32_t next_segment)>& f);
     /// The sink published, when the run started, what an earlier attempt of the task staged
     /// but could not commit: the task succeeded (its outputs replaced by `locations`).
     std::uint64_t task_recovered(std::string_view id, std::vector<std::string> locations);

@@ -1,5 +1,5 @@
 #pragma once
-// The journal's schema (version 3). Documented for users in docs/workflows.md; keep both in
+// The journal's schema (version 4: checkpoints). Documented for users in docs/workflows.md; keep both in
 // step. Times are milliseconds since the Unix epoch (UTC). Older journals are brought up to
 // date when opened (schema_db::migrate in journal.cpp): version 2 kept the process groups in
 // attempts.pgid/started and the JSON of submitted tasks in tasks.spec/parent; they are in
@@ -12,7 +12,7 @@
 
 namespace drover::detail {
 
-inline constexpr int journal_schema_version = 3;
+inline constexpr int journal_schema_version = 4;
 
 inline constexpr const char* journal_schema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
@@ -77,6 +77,14 @@ CREATE TABLE IF NOT EXISTS outputs(
   run_id   TEXT NOT NULL,
   attempt  INTEGER NOT NULL,
   PRIMARY KEY(task_id, location)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints(  -- the last published checkpoint of a task not yet succeeded
+  task_id      TEXT PRIMARY KEY,
+  token        TEXT NOT NULL,           -- DROVER_CHECKPOINT of its next attempt
+  next_segment INTEGER NOT NULL,        -- the segment that attempt publishes first
+  run_id       TEXT NOT NULL,
+  attempt      INTEGER NOT NULL,
+  updated_ms   INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql";
 

@@ -32,7 +32,11 @@ attempt_run::~attempt_run() = default;
 void attempt_run::start() {
     started_ = std::chrono::steady_clock::now();
     try {
-        writer_ = ctx_.output.open({ctx_.run_id, ctx_.task.id, ctx_.attempt, ctx_.task.params});
+        writer_ = ctx_.output.open({ctx_.run_id, ctx_.task.id, ctx_.attempt, ctx_.task.params, ctx_.first_segment});
+        // Twins of a speculating task must not both publish segments: they publish at the end.
+        if (!ctx_.claim) policy_ = writer_->checkpoints();
+        next_segment_ = ctx_.first_segment;
+        last_publish_ = started_;
     } catch (const std::exception& e) {
         attempt_outcome o;
         o.failure = failure_class::output_error;
@@ -87,14 +91,16 @@ void attempt_run::on_stdout_line(std::string_view line) {
     }
 }
 
-// A control line: {"$drover": {"submit": {task}}}. The first invalid one fails the attempt.
+// A control line: {"$drover": {"submit": {task}}} or {"$drover": {"checkpoint": "TOKEN"}}. The
+// first invalid one fails the attempt.
 void attempt_run::control(const boost::json::value& v) {
     if (!control_error_.empty()) return;
     auto fail = [&](const std::string& why) { control_error_ = "line " + std::to_string(line_no_) + ": " + why; };
     if (!v.is_object() || v.get_object().size() != 1)
-        return fail(R"(a control line is {"$drover": {"submit": {...}}})");
+        return fail(R"(a control line is {"$drover": {"submit": {...}}} or {"$drover": {"checkpoint": "TOKEN"}})");
     const auto& [verb, body] = *v.get_object().begin();
-    if (verb != "submit") return fail("unknown control verb '" + std::string(verb) + "' (known: submit)");
+    if (verb == "checkpoint") return checkpoint(body);
+    if (verb != "submit") return fail("unknown control verb '" + std::string(verb) + "' (known: submit, checkpoint)");
     if (!body.is_object()) return fail("submit: must be an object (a task: id, command, ...)");
     if (children_.size() >= max_children)
         return fail("more than " + std::to_string(max_children) + " tasks fanned out by one attempt");
@@ -160,7 +166,9 @@ void attempt_run::on_executed(execution_result r) {
     o.exit_code = r.exit_code;
     o.signal = r.signal;
     o.message = std::move(r.message);
-    if (timed_out_) {
+    if (!checkpoint_error_.empty()) {
+        // finish() reports the publish that failed (the task was killed for it).
+    } else if (timed_out_) {
         o.failure = failure_class::timeout;
         o.message = "timed out after " + format_duration(*ctx_.task.timeout);
     } else if (cancelled_) {
@@ -184,6 +192,18 @@ void attempt_run::finish(attempt_outcome o) {
     if (finished_) return;
     finished_ = true;
     timeout_timer_.cancel();
+    if (publishing_) {
+        deferred_ = std::make_unique<attempt_outcome>(std::move(o));  // checkpoint_published() goes on
+        return;
+    }
+    complete(std::move(o));
+}
+
+void attempt_run::complete(attempt_outcome o) {
+    if (!checkpoint_error_.empty()) {
+        o.failure = checkpoint_failure_;
+        o.message = checkpoint_error_;
+    }
     if (log_) log_->close();
     try {
         if (bad_log_) bad_log_->finish();  // the kept tail and the count of what was dropped

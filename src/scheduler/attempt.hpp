@@ -54,7 +54,16 @@ struct attempt_context {
     std::function<bool()> claim = {};
     /// A backup attempt: its straggler's host, for a fleet executor to avoid.
     std::string avoid_host = {};
+    /// The checkpoint segment this attempt publishes first (sink_attempt::first_segment).
+    std::uint32_t first_segment = 0;
+    /// A checkpoint was published (attempt_checkpoint.cpp): a later attempt resumes from
+    /// `token` and publishes from `next_segment`; `out` as sink_writer::async_checkpoint.
+    std::function<void(const std::string& token, std::uint32_t next_segment, const committed_output& out)>
+        on_checkpoint = {};
 };
+
+/// The longest checkpoint token (bytes): it is passed to the next attempt in its environment.
+inline constexpr std::size_t max_checkpoint_token = 4096;
 
 class attempt_run final : public attempt_io, public std::enable_shared_from_this<attempt_run> {
 public:
@@ -84,6 +93,12 @@ private:
     void finish(attempt_outcome o);
     void bad(std::string_view error, std::string_view text, std::uint64_t length);
     void control(const boost::json::value& v);
+    void complete(attempt_outcome o);
+    // Checkpoints (attempt_checkpoint.cpp).
+    void checkpoint(const boost::json::value& token);
+    bool checkpoint_due() const;
+    void publish_checkpoint(std::string token);
+    void checkpoint_published(const std::string& token, std::exception_ptr error, const committed_output& out);
 
     attempt_context ctx_;
     done_fn done_;
@@ -101,6 +116,16 @@ private:
     std::string output_error_;          // first sink error while staging
     std::string control_error_;         // first invalid control line
     std::vector<child_task> children_;
+    // Checkpoints: the writer's policy (empty: it publishes at the end only), one publish in
+    // flight at most, and the attempt's end waits for it.
+    std::optional<checkpoint_policy> policy_;
+    bool publishing_ = false;
+    std::unique_ptr<attempt_outcome> deferred_;  // (a pointer: attempts stay small, see log_)
+    std::string checkpoint_error_;      // a publish failed: the attempt fails with it
+    failure_class checkpoint_failure_ = failure_class::output_error;
+    std::uint32_t next_segment_ = 0;
+    std::uint64_t records_at_publish_ = 0;
+    std::chrono::steady_clock::time_point last_publish_;
     // Bounded by limits.stderr_log_bytes; made by the first stderr bytes (the attempt object
     // stays small enough for the allocator's per-thread cache: it is made for every attempt).
     std::unique_ptr<stderr_log> log_;

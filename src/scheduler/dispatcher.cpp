@@ -237,6 +237,15 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt, std::uin
                         {}};
     if (watch_) ctx.claim = [this, slot] { return machine_->claim_commit(slot); };
     if (auto twin = machine_->twin_of(slot); twin < running_.size() && running_[twin]) ctx.avoid_host = running_[twin]->host();
+    if (auto cp = checkpoints_.find(task); cp != checkpoints_.end()) {
+        ctx.task.env["DROVER_CHECKPOINT"] = cp->second.token;  // the task continues from there
+        ctx.first_segment = cp->second.next_segment;
+    }
+    ctx.on_checkpoint = [this, task, attempt](const std::string& token, std::uint32_t next, const committed_output& out) {
+        checkpoints_[task] = {token, next};
+        machine_->checkpoint_published(out.records);
+        if (journal_) journal_->task_checkpoint(tasks_.id(task), attempt, token, next, out.locations);
+    };
     if (journal_)
         // Small enough for std::function's inline storage: no allocation, no id copy per attempt
         // (called on the strand while the attempt starts; the dispatcher outlives it).
@@ -277,6 +286,9 @@ void dispatcher::finished(std::uint32_t task, const attempt_outcome& o, task_sta
     if (reporting_children_ && !children.empty())
         for (const auto& c : *reporting_children_) rows.push_back({c.spec.id, task_to_json(c.spec)});
     if (journal_) journal_->attempt_finished(tasks_.id(task), o, next, out, std::move(rows));
+    // Succeeded: its output is whole; a later run of the task (--fresh) starts from its beginning.
+    if (next == task_state::succeeded && checkpoints_.erase(task) && journal_)
+        journal_->task_checkpoint(tasks_.id(task), o.attempt, {}, 0, {});
     if (cfg_.observers.empty()) return;
     if (reporting_run_) {
         for (auto* ob : cfg_.observers) ob->on_task_finished(reporting_run_->task(), o, next);

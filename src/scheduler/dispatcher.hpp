@@ -132,6 +132,13 @@ private:
 
     std::vector<std::shared_ptr<executor>> groups_;
     std::vector<std::shared_ptr<attempt_run>> running_;  // by the machine's attempt slot
+    // Tasks with a published checkpoint (journaled), not yet succeeded: the token their next
+    // attempt gets in DROVER_CHECKPOINT, and the segment it publishes first.
+    struct checkpoint_state {
+        std::string token;
+        std::uint32_t next_segment = 0;
+    };
+    std::unordered_map<std::uint32_t, checkpoint_state> checkpoints_;
     // Tasks whose journal row was written when they entered (submitted, fanned out): [lo, hi).
     std::uint32_t fresh_lo_ = 0, fresh_hi_ = 0;
     // The attempt being reported to the machine: its children (for the journal row) and its task.

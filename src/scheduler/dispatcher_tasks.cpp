@@ -48,6 +48,9 @@ void dispatcher::replay() {
     });
     for (const auto& [child, parent] : parents)
         if (auto p = tasks_.find(parent); p >= 0) machine_->set_parent(child, static_cast<std::uint32_t>(p));
+    journal_->checkpoints([&](std::string_view id, std::string_view token, std::uint32_t next) {
+        if (auto i = tasks_.find(id); i >= 0) checkpoints_[static_cast<std::uint32_t>(i)] = {std::string(token), next};
+    });
 }
 
 void dispatcher::order_by_history() {

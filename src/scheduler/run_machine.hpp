@@ -209,6 +209,8 @@ public:
     /// Whether the attempt in `slot` lost to its twin and is being killed.
     bool superseded(std::uint32_t slot) const noexcept { return slot < attempts_.size() && attempts_[slot].superseded; }
     std::uint64_t records() const noexcept { return records_; }
+    /// Records an attempt published at a checkpoint (counted as committed, whatever the attempt's end).
+    void checkpoint_published(std::uint64_t records) noexcept { records_ += records; }
 
     /// Why a child of `parent` coming after `upstream` would wait for itself (a task that
     /// waits for `parent`, or for a task `parent` descends from), or nullopt.

@@ -13,6 +13,12 @@
 // every possibly-published file listed, and the task's next commit removes the strays.
 // As a consequence a first commit writes the manifest once, a same-size re-commit not at
 // all, and a task that never produced records has no manifest (absent == empty).
+//
+// Checkpoints extend the same protocol: a publish of segment s (at a checkpoint, or the
+// commit of an attempt that checkpointed or resumed from one) keeps the task's names of
+// segments below s and counts them as "new"; everything else not written now goes. open()
+// of an attempt that starts at segment s removes the names of segments s and above first:
+// a crash published them after the journal's last checkpoint.
 
 #include <drover/error.hpp>
 #include <drover/sinks/file.hpp>
@@ -21,6 +27,10 @@
 #include "detail/fs.hpp"
 #include "sinks/partition.hpp"
 #include "sinks/stager.hpp"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/prefer.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -38,6 +48,7 @@ namespace drover {
 namespace {
 
 namespace stdfs = std::filesystem;
+namespace asio = boost::asio;
 using detail::chunk_name;
 using detail::staged_chunk;
 
@@ -67,12 +78,16 @@ struct writer_config {
     stdfs::path root;      // absolute
     stdfs::path manifest;  // this task's manifest
     detail::stager_options stage;
+    std::uint32_t first_segment = 0;
+    checkpoint_policy policy;
 };
 
 class file_writer final : public sink_writer {
 public:
     file_writer(writer_config cfg, detail::partition_template tpl)
-        : cfg_(std::move(cfg)), stager_(cfg_.stage, std::move(tpl)) {}
+        : cfg_(std::move(cfg)), stager_(cfg_.stage, std::move(tpl)), segment_(cfg_.first_segment) {
+        sink_errors([&] { take_back_segments(); });
+    }
 
     ~file_writer() override {
         if (state_ == state::open || state_ == state::failed) abort();
@@ -97,7 +112,10 @@ public:
         require_open("commit");
         std::vector<std::string> published;  // names this commit added (for rollback)
         try {
-            committed_output out = sink_errors([&] { return publish(published); });
+            // An attempt that checkpointed, or resumed from a checkpoint, ends with a segment too.
+            std::optional<std::uint32_t> seg;
+            if (segmented()) seg = segment_;
+            committed_output out = sink_errors([&] { return publish(stager_.finish(seg), seg, published); });
             state_ = state::committed;
             if (stager_.created()) detail::remove_all(stager_.dir());
             return out;
@@ -115,7 +133,61 @@ public:
         state_ = state::aborted;
     }
 
+    std::optional<checkpoint_policy> checkpoints() const override { return cfg_.policy; }
+
+    void async_checkpoint(commit_handler h) override {
+        std::exception_ptr error;
+        committed_output out;
+        try {
+            out = checkpoint();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        auto ex = asio::prefer(asio::get_associated_executor(h), asio::execution::blocking.never);
+        ex.execute([h = std::move(h), error, out = std::move(out)]() mutable { std::move(h)(error, std::move(out)); });
+    }
+
 private:
+    bool segmented() const noexcept { return checkpointed_ || cfg_.first_segment > 0; }
+
+    committed_output checkpoint() {
+        require_open("checkpoint");
+        std::vector<std::string> published;
+        try {
+            auto out = sink_errors([&] { return publish(stager_.cut(segment_), segment_, published); });
+            ++segment_;
+            checkpointed_ = true;
+            return out;
+        } catch (...) {
+            state_ = state::failed;
+            // Names it added stay listed in the manifest: the next open() or publish takes them back.
+            throw;
+        }
+    }
+
+    // Segments from first_segment on were published after the journal's last checkpoint.
+    void take_back_segments() {
+        std::vector<std::string> old = read_manifest(), keep;  // absent: empty
+        std::vector<stdfs::path> dirs;
+        for (const auto& rel : old) {
+            auto seg = detail::segment_of(rel, cfg_.stage.task_id);
+            if (seg && *seg >= cfg_.first_segment) {
+                ::unlink((cfg_.root / rel).c_str());  // ENOENT: a crash before its rename
+                dirs.push_back((cfg_.root / rel).parent_path());
+            } else {
+                keep.push_back(rel);
+            }
+        }
+        if (dirs.empty()) return;
+        // The removals are durable before the manifest stops listing them.
+        if (cfg_.stage.fsync) {
+            std::sort(dirs.begin(), dirs.end());
+            dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+            for (const auto& d : dirs) detail::fsync_dir(d);
+        }
+        write_manifest(keep);
+    }
+
     enum class state { open, failed, committed, aborted };
 
     void require_open(const char* op) const {
@@ -150,14 +222,20 @@ private:
         detail::atomic_write_file(cfg_.manifest, text, cfg_.stage.fsync);
     }
 
-    committed_output publish(std::vector<std::string>& published) {
-        std::vector<staged_chunk> done = stager_.finish();
+    // `segment`: the chunks are that checkpoint segment; the task's earlier segments stay.
+    committed_output publish(const std::vector<staged_chunk>& done, std::optional<std::uint32_t> segment,
+                             std::vector<std::string>& published) {
         const bool fsync = cfg_.stage.fsync;
 
         std::vector<std::string> now;
         for (const auto& s : done) now.push_back(s.rel);
-        std::sort(now.begin(), now.end());
         std::vector<std::string> old = read_manifest();
+        std::vector<std::string> kept;  // earlier segments' names
+        if (segment)
+            for (const auto& rel : old)
+                if (auto seg = detail::segment_of(rel, cfg_.stage.task_id); seg && *seg < *segment) kept.push_back(rel);
+        now.insert(now.end(), kept.begin(), kept.end());
+        std::sort(now.begin(), now.end());
 
         if (!std::includes(old.begin(), old.end(), now.begin(), now.end())) {
             std::vector<std::string> both;
@@ -196,16 +274,18 @@ private:
 
         committed_output out;
         for (const auto& s : done) {
-            out.locations.push_back((cfg_.root / s.rel).string());
             out.records += s.records;
             out.bytes += s.bytes;
         }
+        for (const auto& rel : now) out.locations.push_back((cfg_.root / rel).string());
         return out;
     }
 
     writer_config cfg_;
     detail::chunk_stager stager_;
     state state_ = state::open;
+    std::uint32_t segment_;       // the next segment to publish
+    bool checkpointed_ = false;   // this attempt published a segment
 };
 
 stdfs::path meta_dir(const stdfs::path& root) { return root / ".drover"; }
@@ -287,6 +367,8 @@ std::unique_ptr<sink_writer> file_sink::open(const sink_attempt& a) {
         cfg.stage.max_records = opts_.max_records;
         cfg.stage.max_bytes = opts_.max_bytes;
         cfg.stage.fsync = opts_.fsync;
+        cfg.first_segment = a.first_segment;
+        cfg.policy = {opts_.rotate_interval, opts_.flush_records};
         return std::unique_ptr<sink_writer>(std::make_unique<file_writer>(std::move(cfg), std::move(tpl)));
     });
 }

@@ -13,6 +13,12 @@
 // did not write (found by listing, so a lost state directory cannot leave stray rotated
 // objects behind); then it writes exactly the new list. Keys are derived only from the
 // task id, partition and rotation index, so every upload overwrites, never adds.
+//
+// Checkpoint segments (`<task>@<s>...`, docs/sinks.md "Checkpoints") follow the file sink's
+// rule: a publish of segment s keeps the task's keys of segments below s, and open() of an
+// attempt starting at segment s deletes the keys of segments s and above. A checkpointing
+// attempt whose upload fails keeps nothing pending: its retry resumes from the journal's
+// last checkpoint and stages those records again.
 
 #include <drover/error.hpp>
 #include <drover/sinks/s3.hpp>
@@ -87,19 +93,24 @@ bool rotated_name_of(std::string_view name, std::string_view task) {
 }
 
 // Uploads the chunks of one task and removes what earlier commits left that this one did
-// not write. Runs on the sink's I/O threads.
+// not write; with `segment`, the chunks are that checkpoint segment and the task's earlier
+// segments stay. Runs on the sink's I/O threads.
 asio::awaitable<committed_output> publish(std::shared_ptr<s3_sink::state> st, std::string task,
-                                          std::vector<staged_chunk> chunks) {
+                                          std::vector<staged_chunk> chunks,
+                                          std::optional<std::uint32_t> segment = std::nullopt) {
     auto& api = *st->api;
     const auto& bucket = st->where.bucket;
     stdfs::path manifest = st->spool / "manifests" / task;
 
     std::vector<std::string> now;
     for (const auto& c : chunks) now.push_back(s3::join_key(st->where.prefix, c.rel));
-    std::sort(now.begin(), now.end());
     std::vector<std::string> old = read_lines(manifest);
     std::sort(old.begin(), old.end());
     old.erase(std::unique(old.begin(), old.end()), old.end());
+    if (segment)
+        for (const auto& key : old)
+            if (auto seg = detail::segment_of(key, task); seg && *seg < *segment) now.push_back(key);
+    std::sort(now.begin(), now.end());
     if (!std::includes(old.begin(), old.end(), now.begin(), now.end())) {
         std::vector<std::string> both;
         std::set_union(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(both));
@@ -111,10 +122,11 @@ asio::awaitable<committed_output> publish(std::shared_ptr<s3_sink::state> st, st
     for (const auto& c : chunks) {
         std::string key = s3::join_key(st->where.prefix, c.rel);
         co_await s3::upload_file(api, bucket, key, c.file, uo);
-        out.locations.push_back("s3://" + bucket + "/" + key);
         out.records += c.records;
         out.bytes += c.bytes;
+        if (segment) detail::remove_file(c.file);  // a long attempt's staging does not grow
     }
+    for (const auto& key : now) out.locations.push_back("s3://" + bucket + "/" + key);
 
     std::vector<std::string> stale;
     std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(stale));
@@ -122,19 +134,23 @@ asio::awaitable<committed_output> publish(std::shared_ptr<s3_sink::state> st, st
     std::vector<std::string> dirs;
     for (const auto& c : chunks)
         if (dirs.empty() || dirs.back() != c.dir) dirs.push_back(c.dir);
+    // Segments: also the task's segment keys from this segment on that this publish did not write.
     for (const auto& dir : dirs) {
-        std::string list_prefix = s3::join_key(st->where.prefix, (dir.empty() ? "" : dir + "/") + task + "~");
-        std::string token;
-        do {
-            auto page = co_await api.list_objects(bucket, list_prefix, token);
-            for (const auto& o : page.objects) {
-                std::string_view name = std::string_view(o.key).substr(list_prefix.size() - task.size() - 1);
-                if (rotated_name_of(name, task) && !std::binary_search(now.begin(), now.end(), o.key) &&
-                    !std::binary_search(stale.begin(), stale.end(), o.key))
-                    stale.push_back(o.key);
-            }
-            token = page.truncated ? page.next_token : std::string();
-        } while (!token.empty());
+        for (char sep : segment ? std::string_view("~@") : std::string_view("~")) {
+            std::string list_prefix = s3::join_key(st->where.prefix, (dir.empty() ? "" : dir + "/") + task + sep);
+            std::string token;
+            do {
+                auto page = co_await api.list_objects(bucket, list_prefix, token);
+                for (const auto& o : page.objects) {
+                    std::string_view name = std::string_view(o.key).substr(list_prefix.size() - task.size() - 1);
+                    bool ours = sep == '~' ? rotated_name_of(name, task) : detail::segment_of(name, task) >= segment;
+                    if (ours && !std::binary_search(now.begin(), now.end(), o.key) &&
+                        std::find(stale.begin(), stale.end(), o.key) == stale.end())
+                        stale.push_back(o.key);
+                }
+                token = page.truncated ? page.next_token : std::string();
+            } while (!token.empty());
+        }
     }
     for (const auto& key : stale) co_await api.delete_object(bucket, key);
     if (!stale.empty() || old.size() != now.size()) detail::atomic_write_file(manifest, join_lines(now), st->opts.fsync);
@@ -204,10 +220,26 @@ std::exception_ptr commit_error(const std::exception& e, const std::string& mess
     return std::make_exception_ptr(sink_error(message));
 }
 
+// Deletes the task's keys of segments `first` and above (published after the journal's last
+// checkpoint), then drops them from the manifest.
+asio::awaitable<void> take_back_segments(std::shared_ptr<s3_sink::state> st, std::string task, std::uint32_t first) {
+    stdfs::path manifest = st->spool / "manifests" / task;
+    std::vector<std::string> keep, gone;
+    for (auto& key : read_lines(manifest)) {
+        auto seg = detail::segment_of(key, task);
+        (seg && *seg >= first ? gone : keep).push_back(std::move(key));
+    }
+    if (gone.empty()) co_return;
+    for (const auto& key : gone) co_await st->api->delete_object(st->where.bucket, key);
+    detail::atomic_write_file(manifest, join_lines(keep), st->opts.fsync);
+}
+
 class s3_writer final : public sink_writer {
 public:
-    s3_writer(std::shared_ptr<s3_sink::state> st, detail::stager_options so, detail::partition_template tpl)
-        : st_(std::move(st)), task_(so.task_id), stager_(std::move(so), std::move(tpl)) {}
+    s3_writer(std::shared_ptr<s3_sink::state> st, detail::stager_options so, detail::partition_template tpl,
+              std::uint32_t first_segment)
+        : st_(std::move(st)), task_(so.task_id), stager_(std::move(so), std::move(tpl)), first_segment_(first_segment),
+          segment_(first_segment) {}
 
     ~s3_writer() override {
         if (state_ == wstate::open || state_ == wstate::failed) abort();
@@ -232,7 +264,7 @@ public:
         require_open("commit");
         auto chunks = finish();
         try {
-            auto out = run_blocking(*st_, publish(st_, task_, chunks));
+            auto out = run_blocking(*st_, publish(st_, task_, chunks, final_segment()));
             done();
             return out;
         } catch (const std::exception& e) {
@@ -252,7 +284,7 @@ public:
         }
         // Keeps the caller's io_context running while the upload happens on our threads.
         auto work = asio::prefer(asio::get_associated_executor(h), asio::execution::outstanding_work.tracked);
-        asio::co_spawn(st_->ioc, publish(st_, task_, chunks),
+        asio::co_spawn(st_->ioc, publish(st_, task_, chunks, final_segment()),
                        [this, h = std::move(h), work = std::move(work), chunks](std::exception_ptr e,
                                                                                committed_output out) mutable {
                            if (e) {
@@ -277,7 +309,52 @@ public:
         state_ = wstate::aborted;
     }
 
+    std::optional<checkpoint_policy> checkpoints() const override {
+        return checkpoint_policy{st_->opts.rotate_interval, st_->opts.flush_records};
+    }
+
+    void async_checkpoint(commit_handler h) override {
+        std::vector<staged_chunk> chunks;
+        try {
+            require_open("checkpoint");
+            chunks = stager_.cut(segment_);
+        } catch (const std::system_error& e) {
+            state_ = wstate::failed;
+            complete(std::move(h), std::make_exception_ptr(sink_error(e.what())), {});
+            return;
+        } catch (...) {
+            complete(std::move(h), std::current_exception(), {});
+            return;
+        }
+        auto work = asio::prefer(asio::get_associated_executor(h), asio::execution::outstanding_work.tracked);
+        asio::co_spawn(st_->ioc, publish(st_, task_, std::move(chunks), segment_),
+                       [this, h = std::move(h), work = std::move(work)](std::exception_ptr e,
+                                                                       committed_output out) mutable {
+                           if (e) {
+                               // Nothing kept pending: the retry resumes from the last journaled checkpoint.
+                               state_ = wstate::failed;
+                               try {
+                                   std::rethrow_exception(e);
+                               } catch (const std::exception& x) {
+                                   e = commit_error(x, "s3 sink: task " + task_ + ": checkpoint: " + x.what());
+                               } catch (...) {
+                               }
+                               out = {};
+                           } else {
+                               ++segment_;
+                               checkpointed_ = true;
+                           }
+                           complete(std::move(h), e, std::move(out));
+                       });
+    }
+
 private:
+    // An attempt that checkpointed, or resumed from a checkpoint, ends with a segment too.
+    std::optional<std::uint32_t> final_segment() const {
+        if (checkpointed_ || first_segment_ > 0) return segment_;
+        return std::nullopt;
+    }
+
     enum class wstate { open, failed, committed, aborted, kept };
 
     static void complete(commit_handler h, std::exception_ptr e, committed_output out) {
@@ -297,7 +374,7 @@ private:
 
     std::vector<staged_chunk> finish() {
         try {
-            return stager_.finish();
+            return stager_.finish(final_segment());
         } catch (const std::system_error& e) {
             state_ = wstate::failed;
             throw sink_error(e.what());
@@ -310,7 +387,9 @@ private:
     }
 
     void failed(const std::vector<staged_chunk>& chunks) {
-        if (!chunks.empty()) {
+        // Pending chunks are published alone by the next start(): not for segments, whose
+        // publish must keep the earlier ones; the retry resumes from the last checkpoint.
+        if (!chunks.empty() && !final_segment()) {
             keep_pending(*st_, task_, stager_.dir(), chunks);
             state_ = wstate::kept;
         } else {
@@ -322,6 +401,9 @@ private:
     std::string task_;
     detail::chunk_stager stager_;
     wstate state_ = wstate::open;
+    std::uint32_t first_segment_;
+    std::uint32_t segment_;        // the next segment to publish
+    bool checkpointed_ = false;    // this attempt published a segment
 };
 
 }  // namespace
@@ -412,7 +494,17 @@ std::unique_ptr<sink_writer> s3_sink::open(const sink_attempt& a) {
     so.max_records = opts_.max_records;
     so.max_bytes = opts_.max_bytes;
     so.fsync = opts_.fsync;
-    return std::make_unique<s3_writer>(state_, std::move(so), std::move(tpl));
+    // Rare (after a crash): the keys of segments the journal does not know, deleted before
+    // the attempt starts. Blocks the caller for those requests.
+    if (std::filesystem::exists(state_->spool / "manifests" / std::string(a.task_id))) {
+        try {
+            run_blocking(*state_, take_back_segments(state_, std::string(a.task_id), a.first_segment));
+        } catch (const std::exception& e) {
+            std::rethrow_exception(commit_error(e, "s3 sink: task " + std::string(a.task_id) +
+                                                       ": cannot take back unjournaled checkpoint chunks: " + e.what()));
+        }
+    }
+    return std::make_unique<s3_writer>(state_, std::move(so), std::move(tpl), a.first_segment);
 }
 
 }  // namespace drover

@@ -24,6 +24,29 @@ std::string chunk_name(std::string_view task, std::uint32_t index) {
     return name + ".jsonl.gz";
 }
 
+std::string segment_chunk_name(std::string_view task, std::uint32_t segment, std::uint32_t index) {
+    std::string name(task);
+    name += "@" + std::to_string(segment);
+    if (index > 0) name += "~" + std::to_string(index);
+    return name + ".jsonl.gz";
+}
+
+std::optional<std::uint32_t> segment_of(std::string_view rel, std::string_view task) {
+    if (auto slash = rel.rfind('/'); slash != std::string_view::npos) rel.remove_prefix(slash + 1);
+    constexpr std::string_view ext = ".jsonl.gz";
+    if (rel.size() <= task.size() + 1 + ext.size() || rel.substr(0, task.size()) != task || rel[task.size()] != '@' ||
+        rel.substr(rel.size() - ext.size()) != ext)
+        return std::nullopt;
+    std::string_view rest = rel.substr(task.size() + 1, rel.size() - task.size() - 1 - ext.size());
+    std::string_view seg = rest.substr(0, rest.find('~'));
+    if (seg.empty() || seg.size() > 9 || seg.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    if (seg.size() < rest.size()) {
+        std::string_view idx = rest.substr(seg.size() + 1);
+        if (idx.empty() || idx.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(std::stoul(std::string(seg)));
+}
+
 struct chunk_stager::partition_state {
     std::string dir;
     std::uint32_t next_index = 0;
@@ -59,12 +82,23 @@ void chunk_stager::write(const record& r) {
         finish_chunk(c);
 }
 
-std::vector<staged_chunk> chunk_stager::finish() {
+std::vector<staged_chunk> chunk_stager::finish(std::optional<std::uint32_t> segment) {
     while (!open_.empty()) finish_chunk(*open_.front());
     std::sort(done_.begin(), done_.end(), [](const staged_chunk& a, const staged_chunk& b) {
         return std::tie(a.dir, a.index) < std::tie(b.dir, b.index);
     });
+    // Names are given now: whether a chunk belongs to a segment is known only at the end.
+    for (auto& c : done_)
+        c.rel = join_rel(c.dir, segment ? segment_chunk_name(opts_.task_id, *segment, c.index)
+                                        : chunk_name(opts_.task_id, c.index));
     return done_;
+}
+
+std::vector<staged_chunk> chunk_stager::cut(std::uint32_t segment) {
+    auto out = finish(segment);
+    done_.clear();
+    for (auto& [dir, p] : parts_) p->next_index = 0;
+    return out;
 }
 
 void chunk_stager::discard() noexcept {
@@ -111,8 +145,7 @@ void chunk_stager::make_dir() {
 
 void chunk_stager::finish_chunk(chunk& c) {
     c.gz.finish(opts_.fsync);
-    done_.push_back({c.part->dir, c.index, join_rel(c.part->dir, chunk_name(opts_.task_id, c.index)), c.gz.path(),
-                     c.records, c.gz.compressed_bytes()});
+    done_.push_back({c.part->dir, c.index, {}, c.gz.path(), c.records, c.gz.compressed_bytes()});
     c.part->open = nullptr;
     auto it = std::find_if(open_.begin(), open_.end(), [&](const auto& p) { return p.get() == &c; });
     open_.erase(it);

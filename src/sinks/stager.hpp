@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +23,12 @@ namespace drover::detail {
 /// `<task>.jsonl.gz` for index 0, `<task>~<index>.jsonl.gz` after ("~" cannot occur in
 /// task ids, so chunk n of task "a" never collides with task "a-1").
 std::string chunk_name(std::string_view task, std::uint32_t index);
+/// Chunks of checkpoint segment `segment`: `<task>@<segment>.jsonl.gz`, then
+/// `<task>@<segment>~<index>.jsonl.gz` ("@" cannot occur in task ids either).
+std::string segment_chunk_name(std::string_view task, std::uint32_t segment, std::uint32_t index);
+/// The segment of a chunk name of `task` (the last path component of `rel`); empty for
+/// any other name, a plain chunk name included.
+std::optional<std::uint32_t> segment_of(std::string_view rel, std::string_view task);
 
 struct stager_options {
     std::filesystem::path dir;  ///< this attempt's staging directory (made on first record)
@@ -49,8 +56,12 @@ public:
     chunk_stager& operator=(const chunk_stager&) = delete;
 
     void write(const record& r);
-    /// Closes open chunks; returns every chunk sorted by (partition, index).
-    std::vector<staged_chunk> finish();
+    /// Closes open chunks; returns every chunk sorted by (partition, index), named as
+    /// plain chunks, or as chunks of checkpoint segment `segment`.
+    std::vector<staged_chunk> finish(std::optional<std::uint32_t> segment = std::nullopt);
+    /// finish() for a checkpoint: the chunks of segment `segment`; the stager goes on with
+    /// new chunks (indices from 0 again) for the next segment.
+    std::vector<staged_chunk> cut(std::uint32_t segment);
     /// Closes open chunks without finishing them and removes the staging directory.
     void discard() noexcept;
     bool created() const noexcept { return created_; }

@@ -304,6 +304,8 @@ path = "../out"
 partition = "country={record.country}/day={day}"
 max_records = 1000
 max_bytes = "64MiB"
+rotate_interval = "10s"
+flush_records = 5000
 compression_level = 9
 fsync = false
 [[tasks]]
@@ -324,6 +326,8 @@ foreach.day = [1, 2]
     CHECK(j.sink->options_as<drover::file_sink_options>().partition == "country={record.country}/day={day}");
     CHECK(j.sink->options_as<drover::file_sink_options>().max_records == 1000);
     CHECK(j.sink->options_as<drover::file_sink_options>().max_bytes == 64u << 20);
+    CHECK(j.sink->options_as<drover::file_sink_options>().rotate_interval == 10s);
+    CHECK(j.sink->options_as<drover::file_sink_options>().flush_records == 5000);
     CHECK(j.sink->options_as<drover::file_sink_options>().compression_level == 9);
     CHECK_FALSE(j.sink->options_as<drover::file_sink_options>().fsync);
 

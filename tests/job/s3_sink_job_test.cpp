@@ -29,6 +29,7 @@ TEST_CASE("job s3 sink: every option is read") {
                                "endpoint = \"http://127.0.0.1:4568\"\nregion = \"eu-west-1\"\npath_style = true\n"
                                "part_size = \"16MiB\"\nprofile = \"work\"\npartition = \"date={date}\"\n"
                                "max_records = 1000\nmax_bytes = \"64MiB\"\ncompression_level = 3\n"
+                               "rotate_interval = \"1m30s\"\nflush_records = 250\n"
                                "ca_file = \"/etc/ssl/private-ca.pem\"\n" +
                                    task_a,
                                "s3.toml");
@@ -45,6 +46,8 @@ TEST_CASE("job s3 sink: every option is read") {
     CHECK(o.max_records == 1000);
     CHECK(o.max_bytes == 64ull << 20);
     CHECK(o.compression_level == 3);
+    CHECK(o.rotate_interval == std::chrono::seconds(90));
+    CHECK(o.flush_records == 250);
     CHECK(o.ca_file == "/etc/ssl/private-ca.pem");
     CHECK_FALSE(o.credentials);  // never from the job file
 }

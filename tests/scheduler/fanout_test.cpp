@@ -105,12 +105,12 @@ TEST_CASE("fan-out: an invalid control line fails the attempt, naming the line a
     };
     CHECK(message("dup") == "line 2: task id 'existing' (fanned out by 'dup') is already in the run");
     CHECK(message("twice") == "line 2: task id 'same' (fanned out by 'twice') is already in the run");
-    CHECK(message("verb") == "line 1: unknown control verb 'explode' (known: submit)");
+    CHECK(message("verb") == "line 1: unknown control verb 'explode' (known: submit, checkpoint)");
     CHECK(message("nocmd") == "line 1: submit: command: missing");
     CHECK(message("badafter") == "line 1: submit: after 'ghost': no task has this id");
     CHECK(message("typo").starts_with("line 1: submit: comand: unknown key (known: id, command,"));
     CHECK(message("badid").starts_with("line 1: submit: id: 'a/b' is not a valid task id"));
-    CHECK(message("shape") == R"(line 1: a control line is {"$drover": {"submit": {...}}})");
+    CHECK(message("shape") == R"(line 1: a control line is {"$drover": {"submit": {...}}} or {"$drover": {"checkpoint": "TOKEN"}})");
     CHECK(r.counts.total == 9);       // no child of a failed attempt exists
     CHECK(f.output_records().empty());  // "dup" printed a record, but its attempt failed
 }

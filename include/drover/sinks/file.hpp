@@ -4,6 +4,7 @@
 
 #include <drover/sink.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -26,6 +27,12 @@ struct file_sink_options {
     bad_value_policy bad_values = bad_value_policy::missing_partition;
     std::uint64_t max_records = 0;       ///< rotate after this many records per file; 0 = never
     std::uint64_t max_bytes = 0;         ///< rotate after this many uncompressed bytes; 0 = never
+    /// Checkpointing tasks (docs/sinks.md, "Checkpoints"): publish the records up to the last
+    /// checkpoint once this long has passed since the last publish; 0 = not by time.
+    std::chrono::milliseconds rotate_interval{0};
+    /// ... or once this many records were written since the last publish; 0 = not by count.
+    /// With both 0, a checkpoint publishes when a second has passed since the last publish.
+    std::uint64_t flush_records = 0;
     int compression_level = 6;           ///< zlib level 0..9
     bool fsync = true;                   ///< fsync files and directories on commit
 };

@@ -51,6 +51,8 @@ struct s3_sink_options {
     bad_value_policy bad_values = bad_value_policy::missing_partition;  ///< as file_sink_options::bad_values
     std::uint64_t max_records = 0;       ///< rotate after this many records per object; 0 = never
     std::uint64_t max_bytes = 0;         ///< rotate after this many uncompressed bytes; 0 = never
+    std::chrono::milliseconds rotate_interval{0};  ///< as file_sink_options::rotate_interval
+    std::uint64_t flush_records = 0;     ///< as file_sink_options::flush_records
     int compression_level = 6;           ///< zlib level 0..9
 
     std::uint64_t part_size = 8ull << 20;  ///< multipart part size (>= 5 MiB) and largest PutObject
