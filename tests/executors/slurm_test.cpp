@@ -123,7 +123,7 @@ TEST_CASE("slurm: a timeout scancels the job and leaves nothing running" * docte
     slurm_run r;
     auto s = r.make();
     auto marker = r.dir / "marker";
-    auto t = sh("hang", "echo started > " + marker.string() + "; exec sleep 300");
+    auto t = sh("hang", "echo started > " + marker.string() + "; exec sleep 3101");
     t.timeout = duration(3000);
     s.submit(t);
     auto started = std::chrono::steady_clock::now();
@@ -134,7 +134,7 @@ TEST_CASE("slurm: a timeout scancels the job and leaves nothing running" * docte
     CHECK(fs::exists(marker));
     CHECK(took < 30s);
     CHECK(cluster.live_jobs().empty());
-    CHECK(processes_matching("sleep 300").empty());
+    CHECK(eventually([] { return processes_matching("sleep 3101").empty(); }, 10s));
     auto jobs = cluster.jobs();
     REQUIRE(jobs.size() == 1);
     CHECK(jobs[0].find("|CANCELLED|") != std::string::npos);
@@ -146,7 +146,7 @@ TEST_CASE("slurm: cancelling the run cancels its queued and running jobs" * doct
     auto o = fast();
     o.slots = 6;
     auto s = r.make(o);
-    for (int i = 0; i < 10; ++i) s.submit(sh(fmt::format("long-{}", i), "exec sleep 300"));
+    for (int i = 0; i < 10; ++i) s.submit(sh(fmt::format("long-{}", i), "exec sleep 3102"));
     std::thread canceller([&] {
         eventually([&] { return cluster.live_jobs().size() >= 6; });
         s.cancel();
@@ -156,7 +156,7 @@ TEST_CASE("slurm: cancelling the run cancels its queued and running jobs" * doct
     CHECK(sum.cancelled);
     CHECK(sum.counts.succeeded == 0);
     CHECK(cluster.live_jobs().empty());
-    CHECK(eventually([] { return processes_matching("sleep 300").empty(); }, 10s));
+    CHECK(eventually([] { return processes_matching("sleep 3102").empty(); }, 10s));
     CHECK(cluster.jobs().size() == 6);  // the other four never reached Slurm
 }
 
@@ -236,7 +236,7 @@ command = ["sh", "-c", "echo {{i}} >> {1}; echo '{{{{\"q\":{{i}}}}'"]
 [[tasks]]
 id = "slow-{{i}}"
 foreach = {{ i = {{ from = 1, to = 4 }} }}
-command = ["sh", "-c", "echo s{{i}} >> {1}; if [ -e {0}/fast ]; then echo '{{{{\"s\":{{i}}}}'; else sleep 300; fi"]
+command = ["sh", "-c", "echo s{{i}} >> {1}; if [ -e {0}/fast ]; then echo '{{{{\"s\":{{i}}}}'; else sleep 3103; fi"]
 )",
                                   dir.path().string(), runs.string());
     write_file(dir / "job.toml", job);
@@ -274,7 +274,7 @@ TEST_CASE("slurm: a controller that stops answering loses its attempts, which ru
     auto s = r.make(o);
     auto flag = r.dir / "attempts";
     s.submit(sh("survivor", "echo x >> " + flag.string() + "; if [ $(wc -l < " + flag.string() +
-                                ") -lt 2 ]; then exec sleep 300; fi; echo '{\"done\":1}'"));
+                                ") -lt 2 ]; then exec sleep 3104; fi; echo '{\"done\":1}'"));
     std::thread chaos([&] {
         eventually([&] { return fs::exists(flag); }, 30s);
         cluster.stop_controller();
@@ -290,7 +290,7 @@ TEST_CASE("slurm: a controller that stops answering loses its attempts, which ru
     CHECK(read_records(r.out) == std::vector<std::string>{"{\"done\":1}"});
     // The lost job was cancelled once the controller answered again.
     CHECK(eventually([&] { return cluster.live_jobs().empty(); }, 20s));
-    CHECK(eventually([] { return processes_matching("sleep 300").empty(); }, 10s));
+    CHECK(eventually([] { return processes_matching("sleep 3104").empty(); }, 10s));
 }
 
 TEST_CASE("slurm: a job cancelled outside drover fails with the reason and is retried" * doctest::timeout(120)) {
@@ -299,7 +299,7 @@ TEST_CASE("slurm: a job cancelled outside drover fails with the reason and is re
     auto s = r.make();
     auto flag = r.dir / "attempts";
     auto t = sh("victim", "echo x >> " + flag.string() + "; if [ $(wc -l < " + flag.string() +
-                              ") -lt 2 ]; then exec sleep 300; fi; echo '{\"second\":1}'");
+                              ") -lt 2 ]; then exec sleep 3105; fi; echo '{\"second\":1}'");
     t.retries = 1;
     t.backoff.initial = duration(100);
     s.submit(t);
