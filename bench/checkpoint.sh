@@ -16,22 +16,8 @@ duration=${2:-600}
 work=$(mktemp -d)
 trap 'kill "$srv_pid" 2>/dev/null || true; wait "$srv_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# s3rver, installed by the tests into the build directory (or here on first use), as bench/s3.sh.
-s3dir=$build/tests/s3rver
-if [[ ! -d $s3dir/node_modules/@20minutes/s3rver ]]; then
-  mkdir -p "$s3dir"
-  cp "$here/../tests/services/s3rver/"{package.json,package-lock.json,start.js} "$s3dir/"
-  (cd "$s3dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
-mkdir -p "$work/data"
-# Its lifeline is a FIFO this shell holds open: s3rver exits when the script does.
-mkfifo "$work/lifeline"
-node --openssl-legacy-provider "$s3dir/start.js" 0 "$work/data" bench > "$work/s3rver.out" < "$work/lifeline" &
-srv_pid=$!
-exec 3> "$work/lifeline"
-for _ in $(seq 100); do grep -q ready "$work/s3rver.out" 2>/dev/null && break; sleep 0.1; done
-port=$(awk '/ready/{print $2}' "$work/s3rver.out")
-endpoint=http://127.0.0.1:$port
+. "$here/s3rver-lib.sh"
+start_s3rver "$build" "$work"
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE

@@ -10,19 +10,8 @@ mib=${2:-200}
 work=$(mktemp -d)
 trap 'kill "$srv_pid" 2>/dev/null || true; wait "$srv_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# s3rver, installed by the tests into the build directory (or here on first use).
-s3dir=$build/tests/s3rver
-if [[ ! -d $s3dir/node_modules/@20minutes/s3rver ]]; then
-  mkdir -p "$s3dir"
-  cp "$here/../tests/services/s3rver/"{package.json,package-lock.json,start.js} "$s3dir/"
-  (cd "$s3dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
-mkdir -p "$work/data"
-node --openssl-legacy-provider "$s3dir/start.js" 0 "$work/data" bench > "$work/s3rver.out" < <(sleep 100000) &
-srv_pid=$!
-for _ in $(seq 100); do grep -q ready "$work/s3rver.out" 2>/dev/null && break; sleep 0.1; done
-port=$(awk '/ready/{print $2}' "$work/s3rver.out")
-endpoint=http://127.0.0.1:$port
+. "$here/s3rver-lib.sh"
+start_s3rver "$build" "$work"
 
 # ~MiB of gzip files: 40 files of varied sizes (some above the 8 MiB part size: multipart).
 mkdir -p "$work/files"
