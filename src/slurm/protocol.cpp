@@ -110,7 +110,9 @@ std::string time_limit_arg(duration d) {
     using namespace std::chrono;
     auto ms = std::max<std::int64_t>(d.count(), 1);
     // A limit beyond what Slurm can hold (INFINITE is about 136 years of minutes) is no limit.
-    std::int64_t minutes = std::min<std::int64_t>((ms + 59999) / 60000, std::int64_t{365} * 24 * 60 * 100);
+    // (ms + 59999) / 60000 would overflow near the largest durations; this does not.
+    std::int64_t minutes =
+        std::min<std::int64_t>(ms / 60000 + (ms % 60000 != 0), std::int64_t{365} * 24 * 60 * 100);
     return fmt::format("{}-{:02}:{:02}:00", minutes / (24 * 60), minutes / 60 % 24, minutes % 60);
 }
 

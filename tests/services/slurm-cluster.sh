@@ -7,6 +7,9 @@
 #
 # Exit 2: Slurm or munge is not installed. Exit 1: it did not come up (the logs are printed).
 set -eu
+# A sanitizer build's test preloads its runtime into every child; the daemons and tools are not
+# built for it (dd aborts on ASan's aligned_alloc check), so they start without it.
+unset LD_PRELOAD
 
 cmd=${1:-}
 dir=${2:-}
