@@ -7,7 +7,7 @@
 //   tells the scheduler when it may accept again (executor_context::capacity_changed).
 // - A task that exits with `tempfail_exit` (75, EX_TEMPFAIL from <sysexits.h>) is reported
 //   as failure_class::executor_lost: the scheduler requeues it without spending a retry (at
-//   most 5 times in a row; then it counts as a failure like any other).
+//   most 5 times per task; then it counts as a failure like any other).
 // - The processes themselves are drover::local_executor's: each attempt leads its own process
 //   group, and a timeout or cancel kills the whole group. This executor forwards the
 //   scheduler's cancellation to the inner one (the cancellation-slot pattern).
