@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include <zlib.h>
 
@@ -26,30 +27,15 @@ struct partition_value {
     std::optional<std::string> value;  // nullopt: the missing-value partition
 };
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-// A partition directory's value as the sink got it. A '%' not followed by two hex digits
-// stays as it is (the sink never writes one; a directory made by hand may).
+// A partition directory's value as the sink got it. A value that is not validly
+// percent-encoded (a '%' without two hex digits: the sink never writes one; a directory made
+// by hand may) stays as it is.
 std::optional<std::string> decode_value(std::string_view v) {
     if (v == "__missing__") return std::nullopt;
     if (v == "__empty__") return std::string();
-    std::string out;
-    out.reserve(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        int hi = 0, lo = 0;
-        if (v[i] == '%' && i + 2 < v.size() && (hi = hex_digit(v[i + 1])) >= 0 && (lo = hex_digit(v[i + 2])) >= 0) {
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else {
-            out.push_back(v[i]);
-        }
-    }
-    return out;
+    auto encoded = boost::urls::make_pct_string_view(v);
+    if (!encoded) return std::string(v);
+    return encoded->decode();
 }
 
 // `date=2018-01-06` -> {date, 2018-01-06}; other directory names carry no column.

@@ -1,6 +1,6 @@
 #pragma once
 // URLs as the crawler needs them: absolute http(s) URLs, relative references resolved
-// against a page, and query parameters. Pure functions, no I/O.
+// against a page (RFC 3986, with Boost.URL), and query parameters. Pure functions, no I/O.
 
 #include <optional>
 #include <string>
@@ -23,14 +23,17 @@ struct url {
     std::string path() const;  ///< target without the query
 };
 
-/// Parses an absolute http:// or https:// URL; nullopt with `error` set otherwise.
+/// Parses an absolute http:// or https:// URL (RFC 3986; no user info); nullopt with `error`
+/// set otherwise. The scheme and host are lower-cased.
 std::optional<url> parse_url(std::string_view text, std::string* error = nullptr);
-/// Resolves `href` (absolute, scheme-relative, absolute-path, or relative path) against `base`.
-/// Fragments are dropped. nullopt when the result is not an http(s) URL.
+/// Resolves `href` (absolute, scheme-relative, absolute-path, or relative path) against `base`
+/// (RFC 3986 section 5; ".." never climbs above the root, "%2F" is no segment boundary). Surrounding white space is trimmed and characters a URI cannot hold
+/// (spaces, non-ASCII bytes, '"', '<', '|', ...) are percent-encoded first, as browsers do;
+/// fragments are dropped. nullopt when the result is not an http(s) URL or `href` is
+/// malformed (e.g. a '%' not followed by two hex digits).
 std::optional<url> resolve(const url& base, std::string_view href);
-/// Decodes %XX escapes and '+' (as a space); a malformed escape is kept as it is.
-std::string percent_decode(std::string_view s);
-/// Value of query parameter `name` in a target ("/a?x=1&y=2"), percent-decoded.
+/// Value of the first query parameter `name` in a target ("/a?x=1&y=2"), percent-decoded
+/// ('+' as a space); "" for a name without '='. nullopt when absent or the target is malformed.
 std::optional<std::string> query_param(std::string_view target, std::string_view name);
 
 }  // namespace news_crawler

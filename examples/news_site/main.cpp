@@ -10,7 +10,6 @@
 // Faults (503, slowness) only hit /list and /article.
 
 #include "archive.hpp"
-#include "url.hpp"  // news_crawler_core: percent_decode
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,6 +22,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 
 #include <atomic>
 #include <charconv>
@@ -32,6 +33,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -42,7 +44,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
-using news_crawler::percent_decode;
 using namespace std::chrono_literals;
 
 namespace {
@@ -128,20 +129,14 @@ struct target {
     std::map<std::string, std::string> query;
 };
 
-target split_target(std::string_view t) {
+// The request target (RFC 3986 origin-form, read by Boost.URL): path and query parameters
+// decoded, '+' in the query as a space. nullopt when it is malformed (a bad %-escape, a space).
+std::optional<target> split_target(std::string_view t) {
+    auto r = boost::urls::parse_origin_form(t);
+    if (!r) return std::nullopt;
     target out;
-    auto q = t.find('?');
-    out.path = percent_decode(t.substr(0, q));
-    if (q == std::string_view::npos) return out;
-    std::string_view rest = t.substr(q + 1);
-    while (!rest.empty()) {
-        auto amp = rest.find('&');
-        auto part = rest.substr(0, amp);
-        auto eq = part.find('=');
-        out.query[percent_decode(part.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(part.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        rest.remove_prefix(amp + 1);
-    }
+    out.path = r->path();
+    for (auto p : r->params()) out.query[p.key] = p.value;
     return out;
 }
 
@@ -226,7 +221,9 @@ asio::awaitable<void> session(tcp::socket socket, server& srv) {
         auto [rec, rn] = co_await http::async_read(stream, buffer, req, tok);
         if (rec) break;
         srv.st.requests++;
-        auto rep = route(split_target(req.target()), srv.ar, srv.robots, srv.st);
+        auto t = split_target(req.target());
+        auto rep = t ? route(*t, srv.ar, srv.robots, srv.st)
+                     : reply{http::status::bad_request, "text/plain; charset=utf-8", "malformed request target\n"};
         std::chrono::milliseconds delay{0};
         if (rep.faultable) {
             delay = std::chrono::milliseconds(srv.opts.latency_ms);

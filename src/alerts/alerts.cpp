@@ -5,7 +5,6 @@
 #include <drover/error.hpp>
 #include <drover/summary.hpp>
 
-#include "detail/safe_url.hpp"
 #include "detail/utf8.hpp"
 
 #include <boost/json.hpp>
@@ -18,22 +17,8 @@ namespace drover::detail {
 namespace json = boost::json;
 
 std::pair<http::endpoint, std::string> parse_webhook_url(std::string_view url) {
-    std::string shown = "webhook " + url_for_message(url);
-    if (!(url.starts_with("http://") || url.starts_with("https://")))
-        throw config_error(shown + ": must be an http:// or https:// URL");
-    auto scheme = url.find("://");
-    auto slash = url.find('/', scheme + 3);
-    std::string_view base = slash == std::string_view::npos ? url : url.substr(0, slash);
-    std::string target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-    if (url_has_userinfo(url)) throw config_error(shown + ": credentials (user:password@) in the URL are not supported");
-    for (char c : target)
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
-            throw config_error(shown + ": the path has spaces or control characters (percent-encode them)");
-    try {
-        return {http::parse_endpoint(base), target};
-    } catch (const config_error& e) {
-        throw config_error("webhook: " + std::string(e.what()));  // names only the endpoint
-    }
+    auto u = http::parse_http_url(url, "webhook");  // messages name only the scheme and host
+    return {std::move(u.ep), std::move(u.target)};
 }
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {

@@ -1,17 +1,16 @@
 #include "detail/utf8.hpp"
 
+#include "detail/hex.hpp"
+
 #include <boost/json.hpp>
 
 namespace drover::detail {
 
 namespace {
 
-constexpr char hex_digits[] = "0123456789abcdef";
-
 void append_hex_escape(std::string& out, unsigned char c) {
     out += "\\x";
-    out.push_back(hex_digits[c >> 4]);
-    out.push_back(hex_digits[c & 15]);
+    append_hex(out, c, 2);
 }
 
 }  // namespace
@@ -78,16 +77,6 @@ std::string repair_utf8(std::string_view text) {
             out += "\xef\xbf\xbd";
             i += bad;
         }
-    }
-    return out;
-}
-
-std::string hex_encode(std::string_view bytes) {
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out.push_back(hex_digits[c >> 4]);
-        out.push_back(hex_digits[c & 15]);
     }
     return out;
 }

@@ -29,9 +29,6 @@ bool valid_utf8(std::string_view text) noexcept;
 /// `text` with each maximal invalid subpart replaced by U+FFFD ("\xEF\xBF\xBD").
 std::string repair_utf8(std::string_view text);
 
-/// Lower-case hex of every byte: "\xc0\xaf" -> "c0af".
-std::string hex_encode(std::string_view bytes);
-
 /// boost::json::serialize, then any invalid UTF-8 (which the serializer copies raw from
 /// strings) repaired to U+FFFD: always valid UTF-8 JSON.
 std::string to_json_text(const boost::json::value& v);

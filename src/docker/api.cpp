@@ -1,6 +1,9 @@
 #include "docker/api.hpp"
 
 #include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/alnum_chars.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -63,19 +66,12 @@ std::string parse_id(std::string_view body, std::string_view what) {
 
 }  // namespace
 
-std::string url_encode(std::string_view s) {
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-        else out += fmt::format("%{:02X}", c);
-    }
-    return out;
-}
+std::string url_encode(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 std::string container_name(std::string_view run_id, std::string_view task_id, int attempt) {
     std::string n = fmt::format("drover-{}-{}-{}", run_id, task_id, attempt);
     for (char& c : n)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) c = '_';
+        if (!(boost::urls::grammar::alnum_chars(c) || c == '_' || c == '.' || c == '-')) c = '_';
     return n;
 }
 

@@ -22,8 +22,21 @@ struct endpoint {
 };
 
 /// Parses "unix:///path", "tcp://host:port", "http://host[:port]" and "https://host[:port]"
-/// (IPv6 hosts in brackets). "tcp" is plain TCP; callers that want TLS on a tcp:// address
-/// (Docker's convention) set kind = transport::tls themselves. Throws config_error.
+/// (IPv6 hosts in brackets; a trailing '/' is allowed, nothing else after the authority).
+/// "tcp" is plain TCP; callers that want TLS on a tcp:// address (Docker's convention) set
+/// kind = transport::tls themselves. The unix:// path is a file name taken as it is; the
+/// others are RFC 3986 URIs (Boost.URL), with host names of letters, digits, '-', '.' and '_'.
+/// Throws config_error; messages name only the scheme and host (url_for_message).
 endpoint parse_endpoint(std::string_view url);
+
+/// An http:// or https:// URL split into where to connect and the request target.
+struct http_url {
+    endpoint ep;
+    std::string target;  ///< path and query as written (percent-encoded), "/" when empty; no fragment
+};
+
+/// Parses an absolute http:// or https:// URL (RFC 3986, Boost.URL): no user info, a host as
+/// parse_endpoint accepts it, any path and query. Throws config_error: "<what> <scheme://host>: why".
+http_url parse_http_url(std::string_view url, std::string_view what = "invalid endpoint");
 
 }  // namespace drover::http

@@ -2,26 +2,25 @@
 
 #include <drover/error.hpp>
 
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <sqlite3.h>
 
 namespace drover::detail::sql {
 
 namespace {
 
-// "file:" URI for `path` (https://sqlite.org/uri.html): '%', '?' and '#' escaped, an absolute
-// path behind an empty authority.
+// Bytes SQLite's URI parser takes as they are: all but '%', '?', '#' and control characters.
+constexpr boost::urls::grammar::lut_chars uri_path_chars([](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return !(c == '%' || c == '?' || c == '#' || u < 0x20 || u == 0x7f);
+});
+
+// "file:" URI for `path` (https://sqlite.org/uri.html): the bytes above kept, the rest as
+// %XX, an absolute path behind an empty authority.
 std::string file_uri(const std::filesystem::path& path, bool immutable) {
     std::string p = path.string(), out = p.starts_with('/') ? "file://" : "file:";
-    static const char* hex = "0123456789ABCDEF";
-    for (unsigned char c : p) {
-        if (c == '%' || c == '?' || c == '#' || c < 0x20 || c == 0x7f) {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
+    out += boost::urls::encode(p, uri_path_chars);
     return out + (immutable ? "?mode=ro&immutable=1" : "?mode=ro");
 }
 

@@ -1,6 +1,5 @@
 #include "s3/credential_fetch.hpp"
 
-#include "detail/safe_url.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -31,20 +30,12 @@ http::result fetch_blocking(const http::endpoint& ep, http::request req, http::m
     return out;
 }
 
-split_url parse_url(std::string_view url) {
-    auto scheme = url.find("://");
-    auto slash = scheme == std::string_view::npos ? std::string_view::npos : url.find_first_of("/?", scheme + 3);
-    split_url out;
+http::http_url parse_url(std::string_view url) {
     try {
-        out.ep = http::parse_endpoint(url.substr(0, slash));
+        return http::parse_http_url(url);
     } catch (const std::exception& e) {
         throw credential_error(e.what());
     }
-    if (out.ep.kind == http::transport::unix_socket)
-        throw credential_error("endpoint " + detail::url_for_message(url) + ": must be http:// or https://");
-    out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-    if (out.target.front() == '?') out.target.insert(out.target.begin(), '/');
-    return out;
 }
 
 std::optional<system_time> parse_iso8601(std::string_view s) {

@@ -18,13 +18,9 @@ namespace drover::s3 {
 http::result fetch_blocking(const http::endpoint& ep, http::request req, http::milliseconds timeout,
                             std::uint64_t body_limit = 64 * 1024, const std::string& ca_file = {});
 
-/// A URL split for fetch_blocking: the endpoint and the origin-form target ("/path?q").
-struct split_url {
-    http::endpoint ep;
-    std::string target;
-};
-/// Throws credential_error for what parse_endpoint refuses (no secret in the message).
-split_url parse_url(std::string_view url);
+/// http::parse_http_url, for fetch_blocking: the endpoint and the origin-form target
+/// ("/path?q"). Throws credential_error for what it refuses (no secret in the message).
+http::http_url parse_url(std::string_view url);
 
 /// "2026-11-29T19:08:54Z", with optional fractional seconds and "+hh:mm"/"-hh:mm" offsets.
 std::optional<system_time> parse_iso8601(std::string_view s);

@@ -15,7 +15,7 @@ constexpr std::string_view role_path = "/latest/meta-data/iam/security-credentia
 
 struct imds_client {
     const imds_options& o;
-    split_url base;
+    http::http_url base;
     std::string what;
 
     http::result send(bhttp::verb method, const std::string& path, http::header_list headers) const {

@@ -2,6 +2,10 @@
 
 #include <drover/error.hpp>
 
+#include "detail/hex.hpp"
+
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -16,15 +20,9 @@ namespace {
 
 using digest = std::array<unsigned char, 32>;
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out(n * 2, '\0');
-    for (std::size_t i = 0; i < n; ++i) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
-    }
-    return out;
-}
+// SigV4's UriEncode keeps exactly RFC 3986's unreserved characters (ALPHA DIGIT - . _ ~),
+// and '/' too in object key paths; every other byte becomes %XX in upper case.
+constexpr auto key_path_chars = boost::urls::unreserved_chars + '/';
 
 digest sha256(std::string_view data) {
     digest d{};
@@ -71,25 +69,12 @@ std::string trim_value(std::string_view v) {
 }  // namespace
 
 std::string uri_encode(std::string_view s, bool keep_slash) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
+    boost::urls::encoding_opts upper_case;  // space as %20, not '+'; hex digits upper case
+    return keep_slash ? boost::urls::encode(s, key_path_chars, upper_case)
+                      : boost::urls::encode(s, boost::urls::unreserved_chars, upper_case);
 }
 
-std::string sha256_hex(std::string_view data) {
-    auto d = sha256(data);
-    return to_hex(d.data(), d.size());
-}
+std::string sha256_hex(std::string_view data) { return detail::hex_encode(as_view(sha256(data))); }
 
 std::string md5_base64(std::string_view data) {
     unsigned char d[16];
@@ -150,7 +135,7 @@ signature_parts compute_signature(const signing_request& req, const credentials&
     k = hmac(as_view(k), req.service);
     k = hmac(as_view(k), "aws4_request");
     digest sig = hmac(as_view(k), out.string_to_sign);
-    out.signature = to_hex(sig.data(), sig.size());
+    out.signature = detail::hex_encode(as_view(sig));
     out.authorization = "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope +
                         ", SignedHeaders=" + out.signed_headers + ", Signature=" + out.signature;
     return out;

@@ -1,10 +1,13 @@
 #include "sinks/partition.hpp"
 
+#include "detail/hex.hpp"
 #include "detail/template.hpp"
 
 #include <drover/error.hpp>
 
 #include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -17,20 +20,15 @@ constexpr std::size_t max_component = 200;  // well under NAME_MAX (255)
 constexpr std::size_t cut_component = 180;
 constexpr char marker = '\x01';  // stands for a placeholder while checking the literal text
 
-bool safe_byte(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '=' || c == '-';
-}
+// Bytes a path component keeps as they are; every other one becomes %XX (upper case):
+// [A-Za-z0-9._=-]: RFC 3986's unreserved characters without '~' (the cut marker) and with '='.
+constexpr auto safe_bytes = boost::urls::unreserved_chars - '~' + '=';
+constexpr auto safe_bytes_but_dot = safe_bytes - '.';
 
 std::uint64_t fnv1a(std::string_view s) {
     std::uint64_t h = 14695981039346656037ull;
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
     return h;
-}
-
-void append_hex(std::string& out, std::uint64_t v, int digits) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    for (int i = digits - 1; i >= 0; --i) out.push_back(hex[(v >> (4 * i)) & 0xF]);
 }
 
 // A record field as partition text: strings as they are; numbers in their shortest decimal
@@ -65,26 +63,18 @@ std::string field_text(const boost::json::value& v, bool top = true) {
 
 std::string sanitize_component(std::string_view value) {
     if (value.empty()) return "__empty__";
+    // A leading dot, and every dot of a value made only of dots, is escaped too.
     bool only_dots = value.find_first_not_of('.') == std::string_view::npos;
-    std::string out;
-    out.reserve(value.size());
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        char c = value[i];
-        bool keep = safe_byte(c) && !(c == '.' && (i == 0 || only_dots));
-        if (keep) {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            append_hex(out, static_cast<unsigned char>(c), 2);
-        }
-    }
+    std::string out = boost::urls::encode(value.substr(0, 1), safe_bytes_but_dot);
+    out += only_dots ? boost::urls::encode(value.substr(1), safe_bytes_but_dot)
+                     : boost::urls::encode(value.substr(1), safe_bytes);
     if (out.size() > max_component) {
         std::size_t cut = cut_component;
         if (out[cut - 1] == '%') cut -= 1;        // do not split a %XX escape
         else if (out[cut - 2] == '%') cut -= 2;
         out.resize(cut);
         out.push_back('~');  // never produced by escaping, so cut names cannot clash with whole ones
-        append_hex(out, fnv1a(value), 16);
+        append_hex(out, fnv1a(value), 16, hex_case::upper);
     }
     return out;
 }

@@ -1,6 +1,7 @@
 // Strict UTF-8 and the text forms drover writes (issue 18, defects 5 and 11).
 #include <doctest/doctest.h>
 
+#include "detail/hex.hpp"
 #include "detail/utf8.hpp"
 
 #include <boost/json.hpp>

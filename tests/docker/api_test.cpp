@@ -11,6 +11,16 @@ namespace json = boost::json;
 TEST_CASE("api: container names are Docker-safe and carry run, task and attempt") {
     CHECK(container_name("20261122T043512Z-3fa9", "day-2018-01-01", 2) == "drover-20261122T043512Z-3fa9-day-2018-01-01-2");
     CHECK(container_name("r", "k=v.x_y", 1) == "drover-r-k_v.x_y-1");
+    // Bytes past ASCII are never letters, whatever the C locale says.
+    CHECK(container_name("r", "caf\xc3\xa9 \xe9/x", 1) == "drover-r-caf_____x-1");
+}
+
+TEST_CASE("api: ids, names and filters in request targets are percent-encoded") {
+    CHECK(url_encode("abc-._~XYZ019") == "abc-._~XYZ019");
+    CHECK(url_encode("a/b?c#d%e f&g=h+i") == "a%2Fb%3Fc%23d%25e%20f%26g%3Dh%2Bi");
+    CHECK(url_encode(std::string("caf\xc3\xa9\x00\x7f\xff", 8)) == "caf%C3%A9%00%7F%FF");
+    CHECK(url_encode("%41") == "%2541");  // an escape in a name is data, encoded again
+    CHECK(start_target("../x?y") == "/v1.41/containers/..%2Fx%3Fy/start");
 }
 
 TEST_CASE("api: create body has command, env, labels, no network and the limits") {

@@ -170,6 +170,28 @@ TEST_CASE("urls: parse, defaults, IPv6, and bad input") {
     CHECK_FALSE(query_param("/a?oid=001", "aid"));
 }
 
+TEST_CASE("urls: hostile hrefs are encoded as browsers do, or dropped when malformed") {
+    auto base = u("http://h:8080/news/list?date=2018-01-06");
+    auto r = resolve(base, " article?q=caf\xc3\xa9 au lait&x=\"<|>\" ");
+    REQUIRE(r);
+    CHECK(r->target == "/news/article?q=caf%C3%A9%20au%20lait&x=%22%3C%7C%3E%22");
+    CHECK(query_param(r->target, "q") == "caf\xc3\xa9 au lait");
+    CHECK(resolve(base, "/a%2Fb/../c")->target == "/c");  // an escaped '/' is no segment boundary
+    CHECK(resolve(base, "../../../../x")->target == "/x");
+    CHECK(resolve(base, "?page=2#top")->target == "/news/list?page=2");
+    CHECK_FALSE(resolve(base, "/a%zz"));                    // '%' without two hex digits
+    CHECK_FALSE(resolve(base, "http://user:pw@h/"));
+    CHECK_FALSE(resolve(base, "http://[::1/"));
+    CHECK_FALSE(resolve(base, "//:80/"));                   // no host
+    CHECK(query_param("/a?q=a+b%2Bc", "q") == "a b+c");     // '+' is a space in a query
+    CHECK(query_param("/a?x=1&x=2", "x") == "1");           // the first one
+    CHECK_FALSE(query_param("/a?q=%zz", "q"));              // malformed target
+    CHECK_FALSE(query_param("/a?q=1 2", "q"));
+    std::string err;
+    CHECK_FALSE(parse_url("http://h\xc3\xb6/", &err));
+    CHECK(err.find("not an absolute URL") != std::string::npos);
+}
+
 TEST_CASE("robots.txt: our group over '*', longest match, Allow wins ties, wildcards") {
     auto r = robots_rules::parse(
         "User-agent: *\nDisallow: /\n\n"

@@ -152,6 +152,45 @@ TEST_CASE("http endpoint: malformed addresses are clear configuration errors") {
     }
 }
 
+TEST_CASE("http endpoint: hostile addresses are refused, naming neither user info nor path") {
+    for (const char* bad : {"tcp://h\xc3\xb6st:1", "tcp://h%41:1", "tcp://h!:1", "tcp://[v1.x]:1", "http://h/?q",
+                            "http://h/#f", "http://h:1/x%zz", "tcp://h:+1", "tcp://h:-1", "tcp://h:1\n", "tcp://\x01:1",
+                            "https://bob:s3cret@h/tok", "tcp//h:1", "http:h:1"}) {
+        CAPTURE(bad);
+        try {
+            http::parse_endpoint(bad);
+            FAIL("accepted");
+        } catch (const drover::config_error& e) {
+            std::string m = e.what();
+            CHECK(m.starts_with("invalid endpoint "));
+            CHECK(m.find("s3cret") == std::string::npos);
+            CHECK(m.find("tok") == std::string::npos);
+        }
+    }
+    // Schemes are case-insensitive (RFC 3986); a unix:// path is a file name, taken as it is.
+    CHECK(http::parse_endpoint("HTTPS://h").kind == http::transport::tls);
+    CHECK(http::parse_endpoint("unix:///run/my docker%20.sock").socket_path == "/run/my docker%20.sock");
+    CHECK(http::parse_endpoint("tcp://192.168.0.1:1").host == "192.168.0.1");
+}
+
+TEST_CASE("http url: endpoint and request target, percent-encoding kept, fragment dropped") {
+    auto u = http::parse_http_url("https://example.test:8443/a%20b/c?x=%2F&y#frag");
+    CHECK(u.ep.kind == http::transport::tls);
+    CHECK(u.ep.host == "example.test");
+    CHECK(u.ep.port == 8443);
+    CHECK(u.target == "/a%20b/c?x=%2F&y");
+    CHECK(http::parse_http_url("http://h?x=1").target == "/?x=1");
+    CHECK(http::parse_http_url("http://[::1]").target == "/");
+    CHECK(http::parse_http_url("http://[::1]").ep.host == "::1");
+    for (const char* bad : {"tcp://h:1/x", "unix:///s", "h/x", "http://h/a b", "http://h/caf\xc3\xa9", "http://h/%zz",
+                            "http://u:pw@h/", "http://h:0/"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH_AS(http::parse_http_url(bad, "webhook"), doctest::Contains("webhook "), drover::config_error);
+    }
+    CHECK_THROWS_WITH_AS(http::parse_http_url("ftp://h/x"), "invalid endpoint ftp://h/...: must be an http:// or https:// URL",
+                         drover::config_error);
+}
+
 TEST_CASE("http client: keep-alive reuses one connection, headers and body are sent") {
     std::mutex m;
     std::vector<std::string> seen;

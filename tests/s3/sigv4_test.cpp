@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
+#include <clocale>
 #include <fstream>
 
 using namespace drover::s3;
@@ -68,6 +69,34 @@ TEST_CASE("sigv4: uri_encode keeps unreserved characters and encodes everything 
     CHECK(uri_encode("a b+c=d/e~f", false) == "a%20b%2Bc%3Dd%2Fe~f");
     CHECK(uri_encode("\xc3\xa9", false) == "%C3%A9");
     CHECK(uri_encode("", false).empty());
+}
+
+TEST_CASE("sigv4: uri_encode of every byte follows SigV4's table, whatever the C locale") {
+    // AWS's UriEncode: A-Z a-z 0-9 - . _ ~ as they are ('/' too in key paths), every other
+    // byte %XX in upper case; '%', '+', '=', '&', non-ASCII and control bytes included.
+    auto expected = [](unsigned char c, bool keep_slash) {
+        bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+                    c == '_' || c == '~' || (keep_slash && c == '/');
+        if (keep) return std::string(1, static_cast<char>(c));
+        const char* hex = "0123456789ABCDEF";
+        return std::string{'%', hex[c >> 4], hex[c & 15]};
+    };
+    // A locale where std::isalnum says yes to bytes past ASCII must change nothing.
+    const char* old = std::setlocale(LC_CTYPE, nullptr);
+    std::string saved = old ? old : "C";
+    bool latin1 = std::setlocale(LC_CTYPE, "en_US.ISO-8859-1") || std::setlocale(LC_CTYPE, "de_DE.ISO-8859-1");
+    MESSAGE("Latin-1 locale available: " << latin1);
+    for (bool keep_slash : {false, true}) {
+        std::string all, want;
+        for (int b = 0; b < 256; ++b) {
+            all.push_back(static_cast<char>(b));
+            want += expected(static_cast<unsigned char>(b), keep_slash);
+        }
+        CHECK(uri_encode(all, keep_slash) == want);
+    }
+    std::setlocale(LC_CTYPE, saved.c_str());
+    CHECK(uri_encode("%41%2F", false) == "%2541%252F");  // escapes are data: encoded again
+    CHECK(uri_encode("a+b c", false) == "a%2Bb%20c");      // never '+' for a space
 }
 
 TEST_CASE("sigv4: header values are trimmed and folded, repeated names joined") {

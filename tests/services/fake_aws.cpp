@@ -5,6 +5,7 @@
 #include "s3/sigv4.hpp"
 
 #include <boost/beast/http.hpp>
+#include <boost/url/params_view.hpp>
 
 #include <ctime>
 #include <mutex>
@@ -26,29 +27,10 @@ std::string iso8601(std::time_t t) {
     return buf;
 }
 
-std::string pct_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    return out;
-}
-
+// An application/x-www-form-urlencoded body ('+' as a space); throws on a malformed one.
 std::map<std::string, std::string> parse_form(std::string_view body) {
     std::map<std::string, std::string> out;
-    std::size_t start = 0;
-    while (start < body.size()) {
-        auto amp = std::min(body.find('&', start), body.size());
-        auto kv = body.substr(start, amp - start);
-        auto eq = kv.find('=');
-        out[pct_decode(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : pct_decode(kv.substr(eq + 1));
-        start = amp + 1;
-    }
+    for (auto p : boost::urls::params_view(body)) out[p.key] = p.value;
     return out;
 }
 

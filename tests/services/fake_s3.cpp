@@ -2,11 +2,16 @@
 
 #include "services/http_server.hpp"
 
+#include "detail/hex.hpp"
 #include "s3/sigv4.hpp"
 
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <openssl/evp.h>
 
 #include <ctime>
+#include <stdexcept>
 #include <mutex>
 #include <thread>
 
@@ -15,19 +20,6 @@ namespace drover::test {
 namespace http = boost::beast::http;
 
 namespace {
-
-std::string pct_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 std::string xml_escape(std::string_view s) {
     std::string o;
@@ -40,28 +32,12 @@ std::string xml_escape(std::string_view s) {
     return o;
 }
 
+// ETags are hex MD5s.
 std::string md5_hex(const std::string& data) {
-    // ETags are hex MD5s; reuse the base64 helper's digest via OpenSSL through sigv4's md5.
-    std::string b64 = s3::md5_base64(data);
-    static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string bytes;
-    int val = 0, bits = -8;
-    for (char c : b64) {
-        if (c == '=') break;
-        val = (val << 6) + static_cast<int>(alphabet.find(c));
-        bits += 6;
-        if (bits >= 0) {
-            bytes += static_cast<char>((val >> bits) & 0xff);
-            bits -= 8;
-        }
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out += hex[b >> 4];
-        out += hex[b & 15];
-    }
-    return out;
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), d, &len, EVP_md5(), nullptr) != 1) throw std::runtime_error("MD5 failed");
+    return detail::hex_encode({reinterpret_cast<const char*>(d), len});
 }
 
 std::string error_xml(const std::string& code, const std::string& msg) {
@@ -113,22 +89,12 @@ struct fake_s3::impl {
 
     // Returns nullopt when the connection must be reset instead of answered.
     std::optional<response> handle(const http::request<http::string_body>& req) {
-        std::string target(req.target());
-        auto q = target.find('?');
-        std::string path = pct_decode(target.substr(0, q));
+        auto target = boost::urls::parse_origin_form(req.target());
+        if (!target) return violation(400, "InvalidURI", "malformed request target");
+        std::string path = target->path();
         std::map<std::string, std::string> query;
-        if (q != std::string::npos) {
-            std::string qs = target.substr(q + 1);
-            std::size_t start = 0;
-            while (start <= qs.size()) {
-                auto amp = std::min(qs.find('&', start), qs.size());
-                std::string kv = qs.substr(start, amp - start);
-                auto eq = kv.find('=');
-                if (!kv.empty())
-                    query[pct_decode(kv.substr(0, eq))] = eq == std::string::npos ? "" : pct_decode(kv.substr(eq + 1));
-                start = amp + 1;
-            }
-        }
+        for (auto p : target->params(boost::urls::encoding_opts{}))  // S3 writes spaces as %20, '+' is '+'
+            if (!p.key.empty() || p.has_value) query[p.key] = p.value;
         // "/bucket/key"
         auto slash = path.find('/', 1);
         std::string key = slash == std::string::npos ? "" : path.substr(slash + 1);
