@@ -2,6 +2,7 @@
 /// @file
 /// Durations as people write them: "250ms", "30s", "5m", "1h30m", "2d".
 
+#include <drover/export.hpp>
 #include <drover/task.hpp>
 
 #include <string>
@@ -10,9 +11,9 @@
 namespace drover {
 
 /// Parses durations like "250ms", "30s", "5m", "1h30m", "2d". Throws config_error.
-duration parse_duration(std::string_view text);
+DROVER_API duration parse_duration(std::string_view text);
 
 /// Formats a duration the way parse_duration reads it ("1m30s", "250ms").
-std::string format_duration(duration d);
+DROVER_API std::string format_duration(duration d);
 
 }  // namespace drover

@@ -2,19 +2,21 @@
 /// @file
 /// Exceptions thrown by drover. All derive from drover::error.
 
+#include <drover/export.hpp>
+
 #include <stdexcept>
 #include <string>
 
 namespace drover {
 
-class error : public std::runtime_error {
+class DROVER_API error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
 
 /// A job file or option is wrong. what() reads "file:line:column: key: problem"
 /// when the mistake has a location.
-class config_error : public error {
+class DROVER_API config_error : public error {
 public:
     explicit config_error(const std::string& msg) : error(msg) {}
     config_error(std::string file, int line, int column, std::string key, const std::string& problem);
@@ -32,13 +34,13 @@ private:
 };
 
 /// An executor could not do its job (spawn, connection, daemon).
-class executor_error : public error {
+class DROVER_API executor_error : public error {
 public:
     using error::error;
 };
 
 /// A sink could not stage or commit output.
-class sink_error : public error {
+class DROVER_API sink_error : public error {
 public:
     using error::error;
 };
@@ -47,7 +49,7 @@ public:
 /// missing or not a time, with `bad_values = bad_records`). The scheduler keeps the line as a
 /// bad record with this reason, with the task and line number, and the writer stays usable:
 /// the attempt goes on.
-class record_rejected : public sink_error {
+class DROVER_API record_rejected : public sink_error {
 public:
     using sink_error::sink_error;
 };
@@ -56,7 +58,7 @@ public:
 /// bucket. Not the task's fault: the scheduler stops dispatching and ends the run halted with
 /// this message, without spending the task's retries; what the task staged stays where the
 /// sink keeps failed commits (S3: its spool) for the next run.
-class sink_unavailable : public sink_error {
+class DROVER_API sink_unavailable : public sink_error {
 public:
     using sink_error::sink_error;
 };

@@ -12,6 +12,7 @@
 /// @endcode
 
 #include <drover/error.hpp>
+#include <drover/export.hpp>
 #include <drover/job_file.hpp>
 
 #include <cstddef>
@@ -42,23 +43,23 @@ inline constexpr std::size_t max_exec_argument_bytes = 64 * 1024;
 ///
 /// The groups combine as a cross product in order: the first group is the outermost loop,
 /// the last changes fastest (`::: a b ::: 1 2` is a 1, a 2, b 1, b 2).
-struct exec_spec {
+struct DROVER_API exec_spec {
     /// argv template; words are not split. With `shell`, the words joined by spaces are a
     /// script for `sh -c` and each filled-in argument is quoted for it.
-    std::vector<std::string> command;
+    std::vector<std::string> command{};
     /// Argument groups, at least one; each must have at least one argument.
-    std::vector<std::vector<std::string>> groups;
+    std::vector<std::vector<std::string>> groups{};
     bool shell = false;
     std::size_t slots = 0;               ///< local slots; 0 = one per core
     int retries = 0;                     ///< extra attempts per task
-    std::optional<duration> timeout;     ///< per attempt; unset = none
-    backoff_policy backoff;              ///< between retries
+    std::optional<duration> timeout{};   ///< per attempt; unset = none
+    backoff_policy backoff{};            ///< between retries
     /// File sink root (gzip JSON lines, `<out>/<task-id>.jsonl.gz`). Unset: each task's
     /// records are written to stdout when it succeeds, all of a task's records together.
-    std::optional<std::filesystem::path> out;
+    std::optional<std::filesystem::path> out{};
     /// File sink partition template: `{record.<field>}` and the params `{n}` (the task's
     /// number) and `{arg1}`, `{arg2}`, ... (its arguments). Only with `out`.
-    std::string partition;
+    std::string partition{};
     /// Journal, logs, dead letters. A job made again with the same arguments and state
     /// directory resumes: tasks that succeeded there are not run again.
     std::filesystem::path state_dir = ".drover/exec";
@@ -71,21 +72,21 @@ struct exec_spec {
 /// `2018-01-01`, `a_20b.txt=3`. An id longer than 120 characters is cut to at most 100 and
 /// ends in `_h` and 16 hex digits of a 64-bit hash of the values. make_exec_job gives the
 /// k-th repeat of the same values in one job the suffix `_rk` (k >= 2).
-std::string exec_task_id(const std::vector<std::string>& values);
+DROVER_API std::string exec_task_id(const std::vector<std::string>& values);
 
 /// The job: one local executor with `slots`, the file sink at `out` or the stdout sink, and
 /// one task per combination of the groups, named by exec_task_id. Throws config_error for
 /// an empty command, a group without arguments, no groups, `{N}` beyond the groups, more
 /// than max_exec_tasks tasks, arguments with a NUL byte or invalid UTF-8, or `partition`
 /// without `out`.
-job make_exec_job(const exec_spec& s);
+DROVER_API job make_exec_job(const exec_spec& s);
 
 /// Arguments from lines of text, one per line (`::::` files, stdin): a final line without
 /// `\n` counts, `\r\n` is not special (the `\r` stays). Throws config_error naming
 /// `source:line` for a line that is not UTF-8, holds a NUL byte or is longer than
 /// max_exec_argument_bytes, and for more than max_exec_tasks lines.
-std::vector<std::string> read_exec_arguments(std::istream& in, std::string_view source);
+DROVER_API std::vector<std::string> read_exec_arguments(std::istream& in, std::string_view source);
 /// The same from a file; a file that cannot be read is a config_error.
-std::vector<std::string> read_exec_arguments(const std::filesystem::path& file);
+DROVER_API std::vector<std::string> read_exec_arguments(const std::filesystem::path& file);
 
 }  // namespace drover

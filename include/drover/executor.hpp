@@ -6,6 +6,7 @@
 /// than it has slots. Executors know nothing about sinks or journals: they report
 /// stdout lines and stderr bytes to an attempt_io and complete with an execution_result.
 
+#include <drover/export.hpp>
 #include <drover/outcome.hpp>
 #include <drover/task.hpp>
 
@@ -26,16 +27,16 @@ namespace drover {
 /// A process group an attempt started on this machine, with when its leader started:
 /// "BOOT_ID:TICKS" (/proc/sys/kernel/random/boot_id, and field 22 of /proc/PID/stat), which
 /// tells it apart from a later process that got the same id.
-struct process_ref {
+struct DROVER_API process_ref {
     std::int64_t pgid = 0;
-    std::string started;
+    std::string started{};
 };
 
 struct host_info;
 
 /// Receives what an attempt prints. Implemented by the scheduler; called on the
 /// executor passed to async_execute.
-class attempt_io {
+class DROVER_API attempt_io {
 public:
     /// The attempt's process group started on this machine (local executors call it): the
     /// scheduler journals it, so a run resumed after drover died can kill what is left of it
@@ -55,10 +56,10 @@ protected:
 };
 
 /// What the scheduler asks an executor to run.
-struct attempt_request {
+struct DROVER_API attempt_request {
     const task_spec& task;
-    int attempt;                 ///< 1-based
-    std::string_view run_id;
+    int attempt{};               ///< 1-based
+    std::string_view run_id{};
     /// A fleet executor places the attempt on another host than this one when another can
     /// take it now (a backup attempt avoids its straggler's host). Empty: no preference.
     std::string_view avoid_host = {};
@@ -66,18 +67,18 @@ struct attempt_request {
 
 /// How an attempt's process ended, as the executor saw it. The scheduler turns this into
 /// an attempt_outcome (it knows whether it cancelled the attempt for a timeout).
-struct execution_result {
+struct DROVER_API execution_result {
     failure_class failure = failure_class::none;  ///< none, exit_code, signal, spawn_error, executor_lost, cancelled, oom_killed, image_missing
     int exit_code = -1;
     int signal = 0;
-    std::string message;
+    std::string message{};
 };
 
 /// What an executor gets once per run, before its first attempt.
-struct executor_context {
-    boost::asio::any_io_executor io_ex;        ///< the run's strand; call the callbacks through it
-    std::filesystem::path state_dir;           ///< for control sockets and the like
-    std::string run_id;
+struct DROVER_API executor_context {
+    boost::asio::any_io_executor io_ex{};      ///< the run's strand; call the callbacks through it
+    std::filesystem::path state_dir{};         ///< for control sockets and the like
+    std::string run_id{};
     /// Call whenever can_accept() may have become true or failed() became set.
     std::function<void()> capacity_changed;
     /// Report something the user should see (a host went down, came back, was rejected).
@@ -87,14 +88,14 @@ struct executor_context {
     /// Process groups of attempts that an earlier run on this state directory started and
     /// never saw end (that drover process died). An executor that started them (local) kills
     /// what is left of them in start(), before this run's first attempt.
-    std::vector<process_ref> leftovers;
+    std::vector<process_ref> leftovers{};
 };
 
 /// Base class for executors (local processes, SSH hosts, Docker daemons, ...).
 ///
 /// Thread safety: the scheduler calls every member from one strand; implementations
 /// need no locking of their own for those calls.
-class executor {
+class DROVER_API executor {
 public:
     using completion_handler = boost::asio::any_completion_handler<void(execution_result)>;
 

@@ -18,6 +18,7 @@
 /// }
 /// @endcode
 
+#include <drover/export.hpp>
 #include <drover/task.hpp>
 
 #include <cstddef>
@@ -38,7 +39,7 @@ namespace drover {
 /// Every getter returns std::nullopt when the key is absent and throws config_error when
 /// the value is of the wrong type or out of range, naming the key by its path in the file
 /// ("executors[1].slots", "sink.part_size", "tasks[3].image").
-class job_table {
+class DROVER_API job_table {
 public:
     virtual ~job_table() = default;
 

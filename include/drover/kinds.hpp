@@ -21,6 +21,7 @@
 /// kind entries), so two parts of one program can read job files with different kinds.
 
 #include <drover/executor.hpp>
+#include <drover/export.hpp>
 #include <drover/job_table.hpp>
 #include <drover/sink.hpp>
 #include <drover/task.hpp>
@@ -40,7 +41,7 @@
 namespace drover {
 
 namespace detail {
-[[noreturn]] void throw_wrong_options(const std::string& kind, const std::type_info& wanted);
+[[noreturn]] DROVER_API void throw_wrong_options(const std::string& kind, const std::type_info& wanted);
 template <class Options>
 const Options& kind_options(const std::any& a, const std::string& kind) {
     if (const Options* o = std::any_cast<Options>(&a)) return *o;
@@ -51,9 +52,9 @@ const Options& kind_options(const std::any& a, const std::string& kind) {
 /// One `[[executors]]` entry: its kind and the options that kind read (for "local" a
 /// local_executor_options, for "ssh" ssh_executor_options, for "docker"
 /// docker_executor_options, for a program's kind its own type).
-struct executor_config {
-    std::string kind;
-    std::any options;
+struct DROVER_API executor_config {
+    std::string kind{};
+    std::any options{};
 
     /// The options as T; throws config_error when the kind's options are of another type.
     template <class T>
@@ -61,9 +62,9 @@ struct executor_config {
 };
 
 /// The `[sink]` table: its kind and options (file_sink_options, s3_sink_options, ...).
-struct sink_config {
-    std::string kind;
-    std::any options;
+struct DROVER_API sink_config {
+    std::string kind{};
+    std::any options{};
 
     template <class T>
     const T& options_as() const { return detail::kind_options<T>(options, kind); }
@@ -72,10 +73,10 @@ struct sink_config {
 /// How an executor kind with options `Options` is read and made. `read` and `make` are
 /// required; the others have defaults.
 template <class Options>
-struct executor_kind {
+struct DROVER_API executor_kind {
     /// Reads an `[[executors]]` table (with its "kind" key: allow it in check_keys).
-    std::function<Options(const job_table&)> read;
-    std::function<std::shared_ptr<executor>(const Options&)> make;
+    std::function<Options(const job_table&)> read{};
+    std::function<std::shared_ptr<executor>(const Options&)> make{};
     /// Slots it will have, for `drover validate`; unset = make(o)->slots().
     std::function<std::size_t(const Options&)> slots = {};
     /// What Python's Job.executors shows (never secrets); unset = only the kind.
@@ -89,12 +90,12 @@ struct executor_kind {
 
 /// How a sink kind with options `Options` is read and made.
 template <class Options>
-struct sink_kind {
+struct DROVER_API sink_kind {
     /// Reads the `[sink]` table (with its "kind" key).
-    std::function<Options(const job_table&)> read;
-    std::function<std::shared_ptr<sink>(const Options&)> make;
+    std::function<Options(const job_table&)> read{};
+    std::function<std::shared_ptr<sink>(const Options&)> make{};
     /// Where the output goes, for `drover validate` ("out/hello", "s3://bucket/prefix").
-    std::function<std::string(const Options&)> location;
+    std::function<std::string(const Options&)> location{};
     /// The partition template ("date={date}"); the loader checks that every task has the
     /// params it uses. Unset = no partition.
     std::function<std::string(const Options&)> partition = {};
@@ -102,20 +103,20 @@ struct sink_kind {
     std::function<void(const Options&, boost::json::object&)> describe = {};
 };
 
-class kinds {
+class DROVER_API kinds {
 public:
     /// Type-erased kinds, as the registry keeps them.
     struct executor_entry {
-        std::string name;
+        std::string name{};
         std::function<std::any(const job_table&)> read;
         std::function<std::shared_ptr<executor>(const std::any&)> make;
         std::function<std::size_t(const std::any&)> slots;
         std::function<void(const std::any&, boost::json::object&)> describe;
-        std::vector<std::string> task_keys;
+        std::vector<std::string> task_keys{};
         std::function<void(const job_table&, task_spec&)> read_task;
     };
     struct sink_entry {
-        std::string name;
+        std::string name{};
         std::function<std::any(const job_table&)> read;
         std::function<std::shared_ptr<sink>(const std::any&)> make;
         std::function<std::string(const std::any&)> location;

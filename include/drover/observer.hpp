@@ -3,6 +3,7 @@
 /// Observer hooks for progress bars, dashboards and bindings.
 
 #include <drover/executors/host_pool.hpp>
+#include <drover/export.hpp>
 #include <drover/outcome.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
@@ -15,7 +16,7 @@ namespace drover {
 /// needs no locking for its own state — but it must not block: the scheduler waits.
 /// References passed to a hook are valid only during the call (the scheduler stores tasks
 /// compactly and rebuilds the task_spec for it): copy what you keep.
-class observer {
+class DROVER_API observer {
 public:
     virtual ~observer() = default;
     virtual void on_run_started(const progress&) {}

@@ -2,6 +2,7 @@
 /// @file
 /// How attempts end and what state a task is in.
 
+#include <drover/export.hpp>
 #include <drover/task.hpp>
 
 #include <cstdint>
@@ -36,18 +37,18 @@ enum class failure_class {
 /// The full state machine: docs/architecture.md.
 enum class task_state { pending, ready, running, retry_wait, succeeded, dead, skipped, upstream_failed, cancelled };
 
-std::string_view to_string(failure_class) noexcept;
-std::string_view to_string(task_state) noexcept;
+DROVER_API std::string_view to_string(failure_class) noexcept;
+DROVER_API std::string_view to_string(task_state) noexcept;
 
 /// The result of one attempt, as observers and the summary see it.
-struct attempt_outcome {
+struct DROVER_API attempt_outcome {
     int attempt = 0;                          ///< 1-based
     failure_class failure = failure_class::none;
     int exit_code = -1;                       ///< when the process exited
     int signal = 0;                           ///< when it was killed by a signal
-    std::string message;                      ///< e.g. "exit code 3", "timed out after 30s"
-    std::string executor;                     ///< which executor ran it
-    std::vector<std::string> stderr_tail;     ///< last lines of the attempt's stderr
+    std::string message{};                    ///< e.g. "exit code 3", "timed out after 30s"
+    std::string executor{};                   ///< which executor ran it
+    std::vector<std::string> stderr_tail{};   ///< last lines of the attempt's stderr
     std::uint64_t records = 0;                ///< valid records printed
     std::uint64_t bad_records = 0;            ///< non-JSON lines printed
     duration elapsed{0};

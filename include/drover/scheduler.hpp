@@ -3,6 +3,7 @@
 /// The scheduler: an idle slot takes the next ready task.
 
 #include <drover/executor.hpp>
+#include <drover/export.hpp>
 #include <drover/journal.hpp>
 #include <drover/observer.hpp>
 #include <drover/sink.hpp>
@@ -29,9 +30,9 @@ namespace drover {
 
 /// Stop dispatching new tasks once too many are dead. Running attempts finish; tasks
 /// never started end as `skipped`. Both limits may be set; the first reached halts.
-struct halt_policy {
-    std::optional<std::size_t> max_dead;      ///< halt when dead >= max_dead
-    std::optional<double> max_dead_percent;   ///< halt when dead >= percent of all tasks
+struct DROVER_API halt_policy {
+    std::optional<std::size_t> max_dead{};    ///< halt when dead >= max_dead
+    std::optional<double> max_dead_percent{}; ///< halt when dead >= percent of all tasks
 };
 
 /// Which ready task an idle slot takes.
@@ -52,7 +53,7 @@ enum class task_order {
 /// task starts there, on another executor when one has room. The first attempt to succeed
 /// commits; the other is killed and its staged output discarded: records stay exactly once.
 /// Tasks with `speculate = false` never get a backup.
-struct speculation_options {
+struct DROVER_API speculation_options {
     bool enabled = false;
     /// An attempt is a straggler once it has run `multiplier` times its expected duration ...
     double multiplier = 1.5;
@@ -74,7 +75,7 @@ struct speculation_options {
 /// attempt). A task that floods keeps the start of its output and its end (the last 1 MiB
 /// at most, half the cap when the cap is smaller), and what was dropped in between is
 /// counted where it was. 0 = no limit. See docs/guide.md.
-struct attempt_limits {
+struct DROVER_API attempt_limits {
     /// runs/<id>/logs/<task>.<n>.stderr; the outcome's stderr tail is unaffected.
     std::uint64_t stderr_log_bytes = 8ull << 20;
     /// This attempt's lines in runs/<id>/bad-records.jsonl (their JSON text).
@@ -83,29 +84,29 @@ struct attempt_limits {
     std::uint64_t max_bad_records = 0;
 };
 
-struct scheduler_options {
+struct DROVER_API scheduler_options {
     /// Run state: runs/<run-id>/ holds attempt logs, dead-letter.jsonl, bad-records.jsonl
     /// and summary.json; runs/latest points at the newest run; journal.db the journal.
     std::filesystem::path state_dir = ".drover/default";
-    halt_policy halt;
-    std::map<std::string, std::size_t> pools;  ///< pool name -> max running tasks
+    halt_policy halt{};
+    std::map<std::string, std::size_t> pools{};  ///< pool name -> max running tasks
     std::size_t stderr_tail_lines = 20;         ///< kept in each attempt_outcome
-    std::optional<std::uint64_t> seed;          ///< for backoff jitter; random when unset
-    attempt_limits limits;                      ///< stderr log and bad records kept per attempt
+    std::optional<std::uint64_t> seed{};        ///< for backoff jitter; random when unset
+    attempt_limits limits{};                    ///< stderr log and bad records kept per attempt
     /// Durable runs and resume (<state_dir>/journal.db): set `journal.enabled` and a run on a
     /// state directory that has a journal continues it (docs/workflows.md). Job files
     /// (make_scheduler) turn it on; a bare scheduler has it off.
-    journal_options journal;
+    journal_options journal{};
     /// An open run: it keeps going when its queue is empty, taking tasks from submit(),
     /// until close() (or cancel()). A closed run ends when its last task ends.
     bool open = false;
     /// Which ready task an idle slot takes (docs/workflows.md#task-order).
     task_order order = task_order::history;
     /// Backup attempts for stragglers; off by default.
-    speculation_options speculation;
+    speculation_options speculation{};
     /// What tasks fanned out by control lines start from (a job file's [defaults]): every
     /// field but id, command, params and after. `env` values may use {param} placeholders.
-    task_spec defaults;
+    task_spec defaults{};
 };
 
 /// Schedules tasks over executors into a sink.
@@ -129,7 +130,7 @@ struct scheduler_options {
 /// s.submit({.id = "a", .command = {"echo", R"({"x":1})"}});
 /// auto summary = s.run();
 /// @endcode
-class scheduler {
+class DROVER_API scheduler {
 public:
     explicit scheduler(scheduler_options opts = {});
     ~scheduler();

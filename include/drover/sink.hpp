@@ -14,6 +14,8 @@
 /// segment overwrites it, and a publish of segment `s` removes every name of the task that is
 /// not in segments `0..s`.
 
+#include <drover/export.hpp>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/json/fwd.hpp>
@@ -40,16 +42,16 @@ enum class bad_value_policy {
 };
 
 /// One valid record: the line as the task printed it, and the parsed object.
-struct record {
-    std::string_view json;
+struct DROVER_API record {
+    std::string_view json{};
     const boost::json::object& fields;
 };
 
 /// The attempt a writer stages records for.
-struct sink_attempt {
-    std::string_view run_id;
-    std::string_view task_id;
-    int attempt;
+struct DROVER_API sink_attempt {
+    std::string_view run_id{};
+    std::string_view task_id{};
+    int attempt{};
     const std::map<std::string, std::string>& params;
     /// The first checkpoint segment this attempt publishes: one past the task's last journaled
     /// checkpoint, 0 without one. open() takes back the task's published segments numbered
@@ -60,19 +62,19 @@ struct sink_attempt {
 /// When a checkpointing attempt publishes (sink settings; docs/sinks.md, "Checkpoints"): at
 /// a checkpoint once `rotate_interval` has passed or `flush_records` records were written
 /// since the last publish; with both 0, at a checkpoint at least a second after the last.
-struct checkpoint_policy {
+struct DROVER_API checkpoint_policy {
     std::chrono::milliseconds rotate_interval{0};
     std::uint64_t flush_records = 0;
 };
 
 /// What a commit published.
-struct committed_output {
-    std::vector<std::string> locations;   ///< paths or URLs of the published objects
+struct DROVER_API committed_output {
+    std::vector<std::string> locations{}; ///< paths or URLs of the published objects
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;              ///< bytes published (compressed)
 };
 
-class sink_writer {
+class DROVER_API sink_writer {
 public:
     using commit_handler = boost::asio::any_completion_handler<void(std::exception_ptr, committed_output)>;
 
@@ -102,8 +104,8 @@ public:
 };
 
 /// What a sink gets once per run, before the first open().
-struct sink_context {
-    std::string run_id;
+struct DROVER_API sink_context {
+    std::string run_id{};
     /// The run's strand; network sinks may run their I/O here or on threads of their own.
     boost::asio::any_io_executor io_ex = {};
     /// The scheduler's state directory (for spools and the like); empty outside a scheduler.
@@ -114,7 +116,7 @@ struct sink_context {
     std::function<void(const std::string& task_id, const committed_output& out)> recovered = {};
 };
 
-class sink {
+class DROVER_API sink {
 public:
     virtual ~sink() = default;
     /// Human-readable location, e.g. "out/hello".

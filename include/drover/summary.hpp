@@ -2,6 +2,7 @@
 /// @file
 /// Progress snapshots and the summary of a finished run.
 
+#include <drover/export.hpp>
 #include <drover/outcome.hpp>
 
 #include <algorithm>
@@ -14,7 +15,7 @@
 namespace drover {
 
 /// Counts at one moment of a run. pending counts tasks not yet started (including ready).
-struct progress {
+struct DROVER_API progress {
     std::size_t total = 0;
     std::size_t pending = 0;
     std::size_t running = 0;
@@ -38,23 +39,23 @@ struct progress {
     }
 };
 
-struct task_result {
-    std::string id;
+struct DROVER_API task_result {
+    std::string id{};
     task_state state = task_state::pending;
     int attempts = 0;
-    attempt_outcome last;            ///< the last attempt (empty when never started)
+    attempt_outcome last{};          ///< the last attempt (empty when never started)
     bool resumed = false;            ///< succeeded (or dead) in an earlier run of the journal; not run now
 };
 
-struct run_summary {
-    std::string run_id;
-    progress counts;                 ///< final counts
+struct DROVER_API run_summary {
+    std::string run_id{};
+    progress counts{};               ///< final counts
     bool cancelled = false;          ///< cancel() or a signal stopped the run
     bool halted = false;             ///< dispatching stopped early: the halt policy, or the sink refused commits
-    std::string halt_reason;         ///< why, when halted
-    std::filesystem::path run_dir;   ///< logs, dead letters, bad records of this run
-    std::string output;              ///< where the sink put records
-    std::vector<task_result> tasks;  ///< in submission order
+    std::string halt_reason{};       ///< why, when halted
+    std::filesystem::path run_dir{}; ///< logs, dead letters, bad records of this run
+    std::string output{};            ///< where the sink put records
+    std::vector<task_result> tasks{};  ///< in submission order
 
     bool ok() const noexcept {
         return !cancelled && counts.dead == 0 && counts.skipped == 0 && counts.upstream_failed == 0 &&
@@ -65,6 +66,6 @@ struct run_summary {
 };
 
 /// The summary as one JSON object (what `drover run --json` prints and summary.json holds).
-std::string to_json(const run_summary& s);
+DROVER_API std::string to_json(const run_summary& s);
 
 }  // namespace drover

@@ -3,6 +3,7 @@
 /// What to run: task_spec and its retry/backoff policy.
 /// Executor-specific settings are extensions (task_extension.hpp), not fields of task_spec.
 
+#include <drover/export.hpp>
 #include <drover/task_extension.hpp>
 
 #include <chrono>
@@ -18,7 +19,7 @@ using duration = std::chrono::milliseconds;
 
 /// Delay before retry k (k = 1 for the first retry):
 ///   d = min(max, initial * multiplier^(k-1)), then jittered uniformly in [d*(1-jitter), d].
-struct backoff_policy {
+struct DROVER_API backoff_policy {
     duration initial{1000};          ///< delay before the first retry
     duration max{5 * 60 * 1000};     ///< upper bound for any delay
     double multiplier = 2.0;         ///< growth per retry (>= 1)
@@ -35,22 +36,22 @@ struct backoff_policy {
 ///                     .retries = 2,
 ///                     .timeout = std::chrono::seconds(30)};
 /// @endcode
-struct task_spec {
-    std::string id;
-    std::vector<std::string> command;            ///< argv; argv[0] is looked up in PATH
-    std::map<std::string, std::string> env;      ///< added to (and overriding) the inherited environment
-    std::map<std::string, std::string> params;   ///< feed partition templates (`date={date}`)
+struct DROVER_API task_spec {
+    std::string id{};
+    std::vector<std::string> command{};          ///< argv; argv[0] is looked up in PATH
+    std::map<std::string, std::string> env{};    ///< added to (and overriding) the inherited environment
+    std::map<std::string, std::string> params{}; ///< feed partition templates (`date={date}`)
     int retries = 0;                             ///< extra attempts after the first failure
     /// Per attempt; kills the whole process tree. Unset or 0: no timeout; longer than 100
     /// years counts as 100 years (a timer cannot hold more).
-    std::optional<duration> timeout;
-    backoff_policy backoff;
-    std::string pool;                            ///< empty = no pool limit
-    std::string workdir;                         ///< empty = the scheduler's working directory
+    std::optional<duration> timeout{};
+    backoff_policy backoff{};
+    std::string pool{};                          ///< empty = no pool limit
+    std::string workdir{};                       ///< empty = the scheduler's working directory
     /// Runs only after these tasks succeeded: ids, or globs over ids (`crawl-*`; `*`, `?`,
     /// `[...]` as in fnmatch). A glob never matches the task itself; one that matches no
     /// task, an unknown id and a cycle are config errors when the run starts.
-    std::vector<std::string> after;
+    std::vector<std::string> after{};
     /// Read stdout lines that are a JSON object with the single key `"$drover"` as control
     /// lines (a task fanning out child tasks: docs/workflows.md) instead of records. Turn it
     /// off for tasks whose records could be such an object.
@@ -60,7 +61,7 @@ struct task_spec {
     bool speculate = true;
     /// Executor-specific settings (docker_task_options, or a program's own type): typed values
     /// shared between copies of the task. See task_extension.hpp.
-    task_extensions extensions;
+    task_extensions extensions{};
 
     /// The extension of type T, or nullptr.
     template <task_extension T>
@@ -71,6 +72,6 @@ struct task_spec {
 };
 
 /// True if `id` is a valid task id (see task_spec).
-bool valid_task_id(std::string_view id) noexcept;
+DROVER_API bool valid_task_id(std::string_view id) noexcept;
 
 }  // namespace drover

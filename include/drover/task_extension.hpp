@@ -24,6 +24,8 @@
 /// Values are immutable once set and shared between copies of a task (a copy costs a
 /// reference count), so the scheduler keeps one value for all tasks that carry equal ones.
 
+#include <drover/export.hpp>
+
 #include <boost/json/fwd.hpp>
 
 #include <algorithm>
@@ -48,9 +50,9 @@ concept task_extension =
 
 /// One extension type, type-erased: what the task JSON codec and the scheduler's task store
 /// need. One constant per type (task_extension_type_of), not a registry.
-struct task_extension_type {
-    std::string_view name;                        ///< T::extension_name
-    std::span<const std::string_view> json_keys;  ///< T::json_keys
+struct DROVER_API task_extension_type {
+    std::string_view name{};                      ///< T::extension_name
+    std::span<const std::string_view> json_keys{};  ///< T::json_keys
     void (*to_json)(const void* value, boost::json::object& task);
     /// `base` is a T or nullptr (= T{}).
     std::shared_ptr<const void> (*from_json)(const boost::json::object& task, const void* base);
@@ -77,11 +79,11 @@ const task_extension_type& task_extension_type_of() noexcept {
 
 /// The extensions of one task: at most one value per type, ordered by type name. Types are
 /// matched by name, so a value set in one shared library is found from another.
-class task_extensions {
+class DROVER_API task_extensions {
 public:
     struct entry {
-        const task_extension_type* type;
-        std::shared_ptr<const void> value;  ///< a const T, never null
+        const task_extension_type* type{};
+        std::shared_ptr<const void> value{};  ///< a const T, never null
     };
 
     /// The value of type T, or nullptr.

@@ -3,8 +3,9 @@
 /// Runs attempts as containers on a fleet of Docker daemons, over the Engine API.
 
 #include <drover/executor.hpp>
-#include <drover/executors/host_pool.hpp>
 #include <drover/executors/docker_task.hpp>
+#include <drover/executors/host_pool.hpp>
+#include <drover/export.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -16,11 +17,11 @@
 namespace drover {
 
 /// TLS for tcp:// daemons (mutual TLS, as `dockerd --tlsverify` expects).
-struct docker_tls_options {
+struct DROVER_API docker_tls_options {
     bool enabled = false;     ///< TLS on every tcp:// host (https:// hosts always use TLS)
-    std::string ca_file;      ///< PEM CA that signed the daemons' certificates; empty = system CAs
-    std::string cert_file;    ///< PEM client certificate; empty = none
-    std::string key_file;     ///< PEM key of cert_file
+    std::string ca_file{};    ///< PEM CA that signed the daemons' certificates; empty = system CAs
+    std::string cert_file{};  ///< PEM client certificate; empty = none
+    std::string key_file{};   ///< PEM key of cert_file
     bool verify = true;       ///< verify the daemon's certificate and address
 };
 
@@ -39,9 +40,9 @@ enum class container_reuse {
 /// `hosts` (and the lines of hosts_file and hosts_command): daemons,
 /// "unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "https://host:2376". No hosts and no
 /// host source = from the environment (see docker_options_from_env), as the docker CLI does.
-struct docker_executor_options : host_pool_options {
-    docker_tls_options tls;
-    std::string default_image;               ///< for tasks without an image; empty = such tasks fail
+struct DROVER_API docker_executor_options : host_pool_options {
+    docker_tls_options tls{};
+    std::string default_image{};             ///< for tasks without an image; empty = such tasks fail
     duration connect_timeout{10000};         ///< TCP connect plus TLS handshake
     duration request_timeout{60000};         ///< create, start, inspect, remove, ping (not logs or wait)
     duration ping_interval{5000};            ///< health probe (GET /_ping) of every host that is up
@@ -54,7 +55,7 @@ struct docker_executor_options : host_pool_options {
 /// DOCKER_HOST (default unix:///var/run/docker.sock), DOCKER_TLS_VERIFY (non-empty = TLS
 /// with verification) and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem; default ~/.docker).
 /// Options that already name hosts, or a hosts_file or hosts_command, are returned unchanged.
-docker_executor_options docker_options_from_env(docker_executor_options o);
+DROVER_API docker_executor_options docker_options_from_env(docker_executor_options o);
 
 /// Per attempt: create a container named drover-<run>-<task>-<attempt> (labels drover.run,
 /// drover.task, drover.attempt, drover.state), start it, follow its logs (stdout lines are
@@ -74,7 +75,7 @@ docker_executor_options docker_options_from_env(docker_executor_options o);
 /// directory whose run is not live (no process holds that run's lock file under
 /// <state_dir>/docker/) are removed, and so are containers of this run that are not one of
 /// its running attempts. See docs/executors.md.
-class docker_executor final : public host_pool_executor {
+class DROVER_API docker_executor final : public host_pool_executor {
 public:
     explicit docker_executor(docker_executor_options opts);
 

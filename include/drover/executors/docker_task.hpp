@@ -2,6 +2,8 @@
 /// @file
 /// The Docker executor's settings of a task: a task extension (task_extension.hpp).
 
+#include <drover/export.hpp>
+
 #include <boost/json/fwd.hpp>
 
 #include <array>
@@ -24,7 +26,7 @@ enum class pull_policy {
 };
 
 /// Container settings of a task.
-struct container_options {
+struct DROVER_API container_options {
     std::uint64_t memory = 0;                           ///< bytes (HostConfig.Memory, no swap on top); 0 = no limit
     double cpus = 0;                                    ///< CPUs (HostConfig.NanoCpus); 0 = no limit
     container_network network = container_network::none;
@@ -44,9 +46,9 @@ struct container_options {
 /// Job files: the keys image, memory, cpus, network and pull of [defaults] and [[tasks]].
 /// Task JSON (control lines, the journal): "image" and "container" {"memory", "cpus",
 /// "network", "pull"}.
-struct docker_task_options {
-    std::string image;              ///< empty = the Docker executor's default_image
-    container_options container;    ///< limits, network and pull policy
+struct DROVER_API docker_task_options {
+    std::string image{};            ///< empty = the Docker executor's default_image
+    container_options container{};  ///< limits, network and pull policy
 
     bool operator==(const docker_task_options&) const = default;
 

@@ -5,6 +5,7 @@
 /// leave while a run goes on.
 
 #include <drover/executor.hpp>
+#include <drover/export.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -23,21 +24,21 @@ class host_backend;
 }
 
 /// The host list and its health settings, the same for every fleet executor.
-struct host_pool_options {
+struct DROVER_API host_pool_options {
     /// Hosts in the executor's format ("user@host:22" for SSH, "tcp://host:2375" for Docker).
-    std::vector<std::string> hosts;
+    std::vector<std::string> hosts{};
     std::size_t slots_per_host = 1;
     duration reprobe_initial{1000};  ///< first re-probe of a host that went down, doubling ...
     duration reprobe_max{30000};     ///< ... up to this
     duration down_timeout{300000};   ///< no usable host for this long: the executor gives up
     /// More hosts, one per line ('#' starts a comment), re-read when the file changes (checked
     /// 4 times a second). Hosts that appear join; hosts that disappear drain.
-    std::string hosts_file;
+    std::string hosts_file{};
     /// A command whose stdout lists the current hosts, one per line, run at start and every
     /// hosts_refresh, start to start (e.g. `aws ec2 describe-instances ... --output text`). A
     /// run that fails, or takes longer than hosts_timeout, is reported and the last good list
     /// is kept.
-    std::vector<std::string> hosts_command;
+    std::vector<std::string> hosts_command{};
     duration hosts_refresh{30000};
     duration hosts_timeout{30000};
     /// With no usable host, wait down_timeout for one to join even when every listed host was
@@ -52,21 +53,21 @@ enum class host_state {
     rejected,  ///< cannot be used (authentication, host key, TLS, not a daemon) until it leaves and joins again
     draining,  ///< takes no new attempts; leaves when its running ones end
 };
-std::string_view to_string(host_state) noexcept;
+DROVER_API std::string_view to_string(host_state) noexcept;
 
 /// One host of a fleet executor, as hosts() and observers see it.
-struct host_info {
-    std::string spec;
+struct DROVER_API host_info {
+    std::string spec{};
     host_state state = host_state::probing;
     std::size_t running = 0;  ///< attempts running on it now
     std::size_t started = 0;  ///< attempts started on it in this executor's life
-    std::chrono::system_clock::time_point since;  ///< when it entered `state`
-    std::string reason;                           ///< down, rejected: why
+    std::chrono::system_clock::time_point since{};  ///< when it entered `state`
+    std::string reason{};                         ///< down, rejected: why
 };
 
 /// Base of the executors that run attempts on a pool of hosts. Hosts may be added, drained
 /// and removed from any thread, before or while a run goes on.
-class host_pool_executor : public executor {
+class DROVER_API host_pool_executor : public executor {
 public:
     std::size_t slots() const override;
     void start(const executor_context& ctx) override;

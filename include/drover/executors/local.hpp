@@ -3,13 +3,14 @@
 /// Runs attempts as local processes.
 
 #include <drover/executor.hpp>
+#include <drover/export.hpp>
 
 #include <cstddef>
 #include <memory>
 
 namespace drover {
 
-struct local_executor_options {
+struct DROVER_API local_executor_options {
     std::size_t slots = 0;                 ///< 0 = number of cores
     duration kill_grace{2000};             ///< SIGTERM, then SIGKILL after this long
     std::size_t max_line_bytes = 16u << 20;  ///< longer stdout lines become bad records
@@ -34,7 +35,7 @@ class group_watchdog;
 /// When drover itself dies (kill -9, the OOM killer), a watchdog process it started kills the
 /// groups of its running attempts at once; a resumed run kills what is still left of them
 /// (the journal has their process groups) before it starts anything.
-class local_executor final : public executor {
+class DROVER_API local_executor final : public executor {
 public:
     explicit local_executor(local_executor_options opts = {});
     ~local_executor() override;

@@ -3,6 +3,7 @@
 /// Runs attempts as Slurm jobs through the standard commands (sbatch, squeue, scancel).
 
 #include <drover/executor.hpp>
+#include <drover/export.hpp>
 
 #include <boost/json/fwd.hpp>
 
@@ -19,17 +20,17 @@ namespace drover {
 
 /// What a Slurm job asks for: the executor's defaults, and per task the slurm_task_options
 /// extension on top of them (a non-empty or non-zero field of the task wins).
-struct slurm_job_settings {
-    std::string partition;                ///< --partition; empty = the cluster's default
-    std::string account;                  ///< --account
-    std::string qos;                      ///< --qos
+struct DROVER_API slurm_job_settings {
+    std::string partition{};              ///< --partition; empty = the cluster's default
+    std::string account{};                ///< --account
+    std::string qos{};                    ///< --qos
     /// --time. Zero: the task's timeout plus a minute when it has one (so Slurm ends the job
     /// even when drover is gone), else the partition's limit.
     duration time_limit{0};
     std::uint64_t memory = 0;             ///< --mem in bytes (rounded up to MiB); 0 = the cluster's default
     int cpus = 0;                         ///< --cpus-per-task; 0 = the cluster's default
-    std::string gres;                     ///< --gres, e.g. "gpu:1"
-    std::vector<std::string> sbatch_args; ///< more sbatch options, e.g. "--constraint=avx2" (added, not replaced)
+    std::string gres{};                   ///< --gres, e.g. "gpu:1"
+    std::vector<std::string> sbatch_args{}; ///< more sbatch options, e.g. "--constraint=avx2" (added, not replaced)
 
     bool operator==(const slurm_job_settings&) const = default;
 };
@@ -39,8 +40,8 @@ struct slurm_job_settings {
 /// Job files: a `slurm = { partition = "long", memory = "4GiB", cpus = 4 }` table in
 /// [defaults] and [[tasks]]. Task JSON (control lines, the journal): "slurm" {...} with the
 /// same keys (time_limit in seconds, memory in bytes).
-struct slurm_task_options {
-    slurm_job_settings job;
+struct DROVER_API slurm_task_options {
+    slurm_job_settings job{};
 
     bool operator==(const slurm_task_options&) const = default;
 
@@ -50,16 +51,16 @@ struct slurm_task_options {
     static slurm_task_options from_json(const boost::json::object& task, slurm_task_options base);
 };
 
-struct slurm_executor_options {
+struct DROVER_API slurm_executor_options {
     /// The most jobs drover keeps in Slurm's queue (pending or running) at once; the other
     /// tasks wait in drover's queue.
     std::size_t slots = 100;
     /// Where job scripts, stdout and stderr go: a directory the submitting host and the
     /// compute nodes both see at the same path (a shared filesystem). Empty: `slurm/` in the
     /// run's state directory, which works for a single-node cluster or a shared state directory.
-    std::filesystem::path shared_dir;
-    slurm_job_settings defaults;          ///< for every job (a task's own settings win)
-    std::string workdir;                  ///< the job's working directory (a task's workdir wins); empty = shared_dir
+    std::filesystem::path shared_dir{};
+    slurm_job_settings defaults{};        ///< for every job (a task's own settings win)
+    std::string workdir{};                ///< the job's working directory (a task's workdir wins); empty = shared_dir
     duration poll_interval{1000};         ///< one squeue for all of drover's jobs this often
     duration command_timeout{30000};      ///< an sbatch, squeue or scancel that takes longer is killed
     /// The controller answers no squeue for this long: the attempts it had are lost (requeued
@@ -90,7 +91,7 @@ struct slurm_executor_options {
 /// No orphans: jobs are named `drover:<task>` and carry `drover state=<this state directory>
 /// run=<run> ...` in their comment; a run cancels the jobs that an earlier run of the same
 /// state directory left queued or running (drover was killed) before it submits anything.
-class slurm_executor final : public executor {
+class DROVER_API slurm_executor final : public executor {
 public:
     explicit slurm_executor(slurm_executor_options opts = {});
     ~slurm_executor() override;

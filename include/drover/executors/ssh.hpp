@@ -4,6 +4,7 @@
 
 #include <drover/executor.hpp>
 #include <drover/executors/host_pool.hpp>
+#include <drover/export.hpp>
 
 #include <cstddef>
 #include <filesystem>
@@ -16,11 +17,11 @@ namespace drover {
 /// `hosts` (and the lines of hosts_file and hosts_command): "host", "user@host",
 /// "user@host:port", "[::1]:port", or an alias from ~/.ssh/config (the user's config, agent,
 /// ProxyJump and known_hosts all apply).
-struct ssh_executor_options : host_pool_options {
-    std::string identity;                   ///< -i FILE (optional)
-    std::vector<std::string> ssh_options;   ///< extra "-o Key=Value" options, e.g. "UserKnownHostsFile=/x"
-    std::string config_file;                ///< -F FILE; empty = ssh's default (~/.ssh/config)
-    std::string workdir;                    ///< remote working directory (a task's workdir wins)
+struct DROVER_API ssh_executor_options : host_pool_options {
+    std::string identity{};                 ///< -i FILE (optional)
+    std::vector<std::string> ssh_options{}; ///< extra "-o Key=Value" options, e.g. "UserKnownHostsFile=/x"
+    std::string config_file{};              ///< -F FILE; empty = ssh's default (~/.ssh/config)
+    std::string workdir{};                  ///< remote working directory (a task's workdir wins)
     bool accept_new_host_keys = false;      ///< StrictHostKeyChecking=accept-new instead of yes
     duration connect_timeout{10000};
     duration kill_grace{2000};              ///< remote SIGTERM, then SIGKILL after this long
@@ -40,7 +41,7 @@ struct ssh_executor_options : host_pool_options {
 /// without using the task's retries), and it is re-probed with exponential backoff.
 /// Authentication and host key failures are reported once and that host is not used until it
 /// leaves the list and joins again.
-class ssh_executor final : public host_pool_executor {
+class DROVER_API ssh_executor final : public host_pool_executor {
 public:
     explicit ssh_executor(ssh_executor_options opts);
 
@@ -51,6 +52,6 @@ private:
 };
 
 /// Quotes `s` for a POSIX shell (single quotes; `'` becomes `'\''`).
-std::string shell_quote(std::string_view s);
+DROVER_API std::string shell_quote(std::string_view s);
 
 }  // namespace drover

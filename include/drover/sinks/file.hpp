@@ -2,6 +2,7 @@
 /// @file
 /// Gzip JSON-lines files on a local (or mounted) file system.
 
+#include <drover/export.hpp>
 #include <drover/sink.hpp>
 
 #include <chrono>
@@ -12,13 +13,13 @@
 
 namespace drover {
 
-struct file_sink_options {
-    std::filesystem::path root;          ///< output directory (created if missing)
+struct DROVER_API file_sink_options {
+    std::filesystem::path root{};        ///< output directory (created if missing)
     /// Partition directory template: task params by name (`date={date}`) and record
     /// fields as `{record.<field>}`; `{name|FORMAT}` formats a time, e.g.
     /// `dt={record.ts|%Y-%m-%d}/hour={record.ts|%H}` (docs/sinks.md). Empty = no partition
     /// directories.
-    std::string partition;
+    std::string partition{};
     /// IANA time zone name for formatted placeholders ("Asia/Seoul"); "UTC" by default, ""
     /// the machine's local zone. An unknown name is a config_error at construction.
     std::string timezone = "UTC";
@@ -43,7 +44,7 @@ struct file_sink_options {
 /// into place, and removes chunks a previous commit of the same task left that this one
 /// did not write (tracked in `<root>/.drover/manifests/`). One run per root at a time:
 /// start() takes a lock on the root.
-class file_sink final : public sink {
+class DROVER_API file_sink final : public sink {
 public:
     explicit file_sink(file_sink_options opts);
     ~file_sink() override;

@@ -2,6 +2,7 @@
 /// @file
 /// Gzip JSON-lines objects in S3 (or MinIO, Ceph, R2, s3rver...), and a reader for them.
 
+#include <drover/export.hpp>
 #include <drover/sink.hpp>
 
 #include <chrono>
@@ -16,37 +17,37 @@
 namespace drover {
 
 /// Static credentials. Secret: never logged, never part of an error message.
-struct s3_credentials {
-    std::string access_key_id;
-    std::string secret_access_key;
-    std::string session_token;  ///< empty = none
+struct DROVER_API s3_credentials {
+    std::string access_key_id{};
+    std::string secret_access_key{};
+    std::string session_token{};  ///< empty = none
 };
 
-struct s3_sink_options {
+struct DROVER_API s3_sink_options {
     /// "s3://bucket/prefix" (prefix optional). Objects are
     /// `<prefix>/<partition>/<task-id>.jsonl.gz`, then `<task-id>~1.jsonl.gz`, ... when rotating.
-    std::string url;
+    std::string url{};
     /// "http://127.0.0.1:4568", "https://minio.example:9000"; empty = AWS_ENDPOINT_URL_S3,
     /// AWS_ENDPOINT_URL, the profile's endpoint_url, else https://s3.<region>.amazonaws.com.
-    std::string endpoint;
+    std::string endpoint{};
     /// Empty = AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else "us-east-1".
-    std::string region;
+    std::string region{};
     /// Path-style addressing (`host/bucket/key`) instead of virtual-hosted (`bucket.host/key`).
     /// Always used for IP-address and localhost endpoints.
     bool path_style = false;
     /// PEM CA bundle that signs an https endpoint's certificate (a private MinIO, ...);
     /// empty = $AWS_CA_BUNDLE, else the system's trusted CAs.
-    std::string ca_file;
+    std::string ca_file{};
     /// Profile in ~/.aws/credentials and ~/.aws/config; empty = the environment's keys, else
     /// $AWS_PROFILE, else "default". Credentials come from the AWS chain in botocore's order:
     /// the environment, an assume-role profile (STS), web identity, the profile's keys,
     /// credential_process, container credentials, the EC2 instance metadata service;
     /// temporary ones are refreshed before they expire (docs/sinks.md, "Credentials").
-    std::string profile;
+    std::string profile{};
     /// Explicit credentials; when set the chain is not consulted for keys.
-    std::optional<s3_credentials> credentials;
+    std::optional<s3_credentials> credentials{};
 
-    std::string partition;               ///< as file_sink_options::partition
+    std::string partition{};             ///< as file_sink_options::partition
     std::string timezone = "UTC";        ///< as file_sink_options::timezone
     bad_value_policy bad_values = bad_value_policy::missing_partition;  ///< as file_sink_options::bad_values
     std::uint64_t max_records = 0;       ///< rotate after this many records per object; 0 = never
@@ -70,7 +71,7 @@ struct s3_sink_options {
 /// deleted (tracked in `s3-spool/manifests/`). A commit that fails keeps its chunks in
 /// `s3-spool/pending/<task>/`; the next start() with the same state directory uploads them.
 /// See docs/sinks.md for the full contract.
-class s3_sink final : public sink {
+class DROVER_API s3_sink final : public sink {
 public:
     explicit s3_sink(s3_sink_options opts);
     ~s3_sink() override;
@@ -95,7 +96,7 @@ private:
 
 /// Reads what an s3_sink wrote: lists keys under a prefix (ListObjectsV2, all pages) and
 /// streams objects, gunzipped, line by line. Blocking; one reader per thread.
-class s3_reader {
+class DROVER_API s3_reader {
 public:
     /// Uses url ("s3://bucket/prefix"), endpoint, region, path_style, profile, credentials,
     /// max_attempts, retry_base and request_timeout from `opts`.
@@ -105,7 +106,7 @@ public:
     s3_reader& operator=(const s3_reader&) = delete;
 
     struct object {
-        std::string key;
+        std::string key{};
         std::uint64_t size = 0;
     };
     /// Every object whose key starts with `<prefix>/` + `sub_prefix`, in key order.
