@@ -9,6 +9,7 @@
 
 #include "job/task_catalog.hpp"
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -167,6 +168,25 @@ TEST_CASE("job stream: --param and --only give what load_job gives") {
     CHECK(ids(streamed(with)) == strings{"crawl-2018-01-10", "crawl-2018-01-13", "crawl-2018-01-16",
                                          "crawl-2018-01-19", "count-2018-01-10", "count-2018-01-13",
                                          "count-2018-01-16", "count-2018-01-19"});
+}
+
+TEST_CASE("job stream: write_json writes what it writes for the loaded job") {
+    std::vector<drover::job_load_options> cases = {
+        {},
+        {.only = {"merge"}, .with_dependencies = false},
+        {.only = {"count-2018-01-1*"}},
+        {.only = {"count-2018-01-1*", "grid-6-*"}, .with_dependencies = false},
+    };
+    for (const auto& o : cases) {
+        CAPTURE(o.only.size());
+        std::ostringstream loaded, streamed_json;
+        drover::write_json(loaded, drover::parse_job(news, "news.toml", o));
+        auto s = drover::job_stream::parse(news, "news.toml", o);
+        drover::write_json(streamed_json, s);
+        CHECK(streamed_json.str() == loaded.str());
+        bool resolved = streamed_json.str().find("\"after\":[\"crawl-2018-01-10\"]") != std::string::npos;
+        CHECK(resolved == (o.only.empty() || o.with_dependencies));  // count-2018-01-10's `after`
+    }
 }
 
 TEST_CASE("job stream: make_scheduler submits every task as load_job's job does") {
