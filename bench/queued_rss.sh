@@ -47,12 +47,13 @@ TOML
 "$drover" run "$work/job.toml" --state "$work/state" --quiet > /dev/null 2>&1 &
 pid=$!
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
-# Wait for the first task (its `sleep 1000` child).
-for _ in $(seq 600); do
+# Wait for the first task (its `sleep 1000` child): 60 s per million tasks.
+wait_s=$(( 60 * (n + 999999) / 1000000 ))
+for _ in $(seq $((wait_s * 10))); do
   pgrep -P "$pid" > /dev/null && break
   sleep 0.1
 done
-pgrep -P "$pid" > /dev/null || { echo "no task started within 60 s" >&2; exit 1; }
+pgrep -P "$pid" > /dev/null || { echo "no task started within $wait_s s" >&2; exit 1; }
 # Then until RSS changes by less than 1% over 3 consecutive seconds (at most 60 s).
 prev=$(rss); stable=0
 for _ in $(seq 60); do
