@@ -53,8 +53,10 @@ std::string param_text(const std::string& name, py::handle v) {
 
 // load_job's keyword arguments as job_load_options: params={"date": "2018-01-06"} or
 // {"date": ["2018-01-06", "2018-01-07"]}, only="crawl-*" or ["crawl-*", "merge"], deps.
-job_load_options load_options(const std::optional<py::dict>& params, const py::object& only, bool deps) {
+job_load_options load_options(const std::optional<py::dict>& params, const py::object& only, bool deps,
+                              std::optional<std::size_t> max_tasks) {
     job_load_options o;
+    o.max_tasks = max_tasks;
     if (params)
         for (auto [k, v] : *params) {
             if (!py::isinstance<py::str>(k)) throw py::type_error("params: names must be str");
@@ -89,6 +91,8 @@ for a date range). A name no task has is a ConfigError.
 only: a glob (or a list) over task ids, like `--only`: only the matching tasks, with every task
 they come after; deps=False (`--no-deps`) keeps only the matching ones, dropping their
 `after` on tasks left out. A glob matching no task is a ConfigError.
+max_tasks: the most tasks the job may expand to, like `--max-tasks` (instead of the file's
+max_tasks key or 10,000,000); more is a ConfigError at the foreach that goes over.
 )doc";
 
 // One exec_job argument: a str, an int or a float, or a path, as text.
@@ -195,19 +199,20 @@ name, source, state_dir, executors (list of dicts), sink (dict or None), tasks (
 
     m.def(
         "load_job",
-        [](const std::string& path, const std::optional<py::dict>& params, const py::object& only, bool deps) {
-            return load_job(path, load_options(params, only, deps));
+        [](const std::string& path, const std::optional<py::dict>& params, const py::object& only, bool deps,
+           std::optional<std::size_t> max_tasks) {
+            return load_job(path, load_options(params, only, deps, max_tasks));
         },
         py::arg("path"), py::kw_only(), py::arg("params") = py::none(), py::arg("only") = py::none(),
-        py::arg("deps") = true, load_doc);
+        py::arg("deps") = true, py::arg("max_tasks") = py::none(), load_doc);
     m.def(
         "parse_job",
         [](std::string_view text, const std::string& source_name, const std::optional<py::dict>& params,
-           const py::object& only, bool deps) {
-            return parse_job(text, source_name, load_options(params, only, deps));
+           const py::object& only, bool deps, std::optional<std::size_t> max_tasks) {
+            return parse_job(text, source_name, load_options(params, only, deps, max_tasks));
         },
         py::arg("text"), py::arg("source_name") = "<string>", py::kw_only(), py::arg("params") = py::none(),
-        py::arg("only") = py::none(), py::arg("deps") = true,
+        py::arg("only") = py::none(), py::arg("deps") = true, py::arg("max_tasks") = py::none(),
         "Same as load_job, from TOML text; source_name is used in error messages.");
     m.def(
         "exec_job",

@@ -11,6 +11,7 @@
 #include <drover/executors/ssh.hpp>
 #include <drover/exec.hpp>
 #include <drover/job_file.hpp>
+#include <drover/job_stream.hpp>
 #include <drover/job_table.hpp>
 #include <drover/journal.hpp>
 #include <drover/kinds.hpp>

@@ -28,7 +28,7 @@ void add_state(CLI::App& app, std::optional<std::string>& state) {
 }
 
 // --param NAME=VALUE (repeatable; a foreach variable given twice takes both values),
-// --only GLOB (repeatable) and --no-deps: job_load_options, for run and validate.
+// --only GLOB (repeatable), --no-deps and --max-tasks N: job_load_options, for run and validate.
 void add_selection(CLI::App& app, job_load_options& load) {
     app.add_option_function<std::vector<std::string>>(
            "--param",
@@ -57,6 +57,11 @@ void add_selection(CLI::App& app, job_load_options& load) {
            "--no-deps", [&load] { load.with_dependencies = false; },
            "with --only: not the tasks they come after (their `after` on tasks left out is dropped)")
         ->needs(only);
+    app.add_option_function<std::size_t>(
+           "--max-tasks", [&load](std::size_t n) { load.max_tasks = n; },
+           "the most tasks the job may expand to (instead of the job file's max_tasks; default 10000000)")
+        ->type_name("N")
+        ->check(CLI::PositiveNumber);
 }
 
 constexpr const char* exec_summary =

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <iostream>
 #include <optional>
+#include <vector>
 #include <unistd.h>
 
 namespace {
@@ -31,29 +32,35 @@ using drover::detail::terminal_safe;
 
 using drover::cli::cli_args;
 
-int validate(const cli_args& a, const drover::job& j) {
+// The tasks are made one at a time and checked as `run` checks them, never held all at once.
+int validate(const cli_args& a, drover::job_stream& js) {
+    const auto& j = js.settings();
     // What `run` checks before it starts anything, beyond the job file itself: the
     // executors', the sink's and the scheduler's own checks (nothing is started).
     (void)drover::make_scheduler(j);
     if (a.json) {
-        drover::write_json(std::cout, j);
+        drover::write_json(std::cout, js);
         std::cout << std::endl;
         return 0;
     }
+    std::vector<drover::task_spec> first;
+    auto count = js.for_each_task([&](drover::task_spec&& t) {
+        if (first.size() < 3) first.push_back(std::move(t));
+    });
     std::size_t slots = 0;
     for (auto& e : j.executors) slots += j.kinds.slots(e);
     fmt::print("{}: ok — job '{}', {} task(s), {} executor(s) with {} slot(s), output {}\n",
-               terminal_safe(j.source.string()), j.name, j.tasks.size(), j.executors.size(), slots,
+               terminal_safe(j.source.string()), j.name, count, j.executors.size(), slots,
                terminal_safe(j.sink ? j.kinds.location(*j.sink) : std::string("(state dir)/output")));
-    for (std::size_t i = 0; i < j.tasks.size() && i < 3; ++i)
-        fmt::print("  {}: {}\n", j.tasks[i].id, terminal_safe(drover::shell_command_line(j.tasks[i].command)));
-    if (j.tasks.size() > 3) fmt::print("  ... {} more\n", j.tasks.size() - 3);
+    for (const auto& t : first)
+        fmt::print("  {}: {}\n", t.id, terminal_safe(drover::shell_command_line(t.command)));
+    if (count > 3) fmt::print("  ... {} more\n", count - 3);
     return 0;
 }
 
 int status(const cli_args& a) {
     std::filesystem::path dir = a.state_dir ? std::filesystem::path(*a.state_dir)
-                                            : drover::load_job(a.job_file).options.state_dir;
+                                            : drover::job_stream(a.job_file).settings().options.state_dir;
     auto s = drover::read_journal_status(dir);
     if (a.json)
         std::cout << drover::to_json(s) << "\n";
@@ -108,13 +115,17 @@ int serve(const cli_args& a, const drover::job& j) {
     return stop ? 130 : last;
 }
 
-int run(const cli_args& a, drover::job j) {
+// A run once: the tasks go from the file into the scheduler one at a time (job_stream), so a
+// million-task job is never held as task_specs. A schedule serves runs of the whole job.
+int run(const cli_args& a, drover::job_stream& js) {
+    auto& j = js.settings();
     if (a.state_dir) j.options.state_dir = *a.state_dir;
     j.options.journal.retry_dead = a.retry_dead;
     j.options.journal.fresh = a.fresh;
-    if (j.schedule && !a.once) return serve(a, j);
+    if (j.schedule && !a.once) return serve(a, std::move(js).to_job());
+    auto sched = drover::make_scheduler(js);
     bool stop = false;
-    return drover::cli::run_job_once({.json = a.json, .quiet = a.quiet}, std::move(j), stop);
+    return drover::cli::run_job_once({.json = a.json, .quiet = a.quiet}, j, sched, stop);
 }
 
 }  // namespace
@@ -131,9 +142,9 @@ int main(int argc, char** argv) {
     try {
         if (args.command == "status") return status(args);
         if (args.command == "exec") return drover::cli::run_exec(args.exec);
-        auto j = drover::load_job(args.job_file, args.load);
-        if (args.command == "validate") return validate(args, j);
-        return run(args, std::move(j));
+        drover::job_stream js(args.job_file, args.load);
+        if (args.command == "validate") return validate(args, js);
+        return run(args, js);
     } catch (const drover::config_error& e) {
         std::cerr << "drover: configuration error: " << terminal_safe(e.what()) << "\n";
         return exit_usage;

@@ -48,6 +48,12 @@ int run_job_once(const run_job_options& o, job j, bool& stop) {
     // The scheduler keeps its own compact copy: give the parsed tasks' memory back to the
     // system (a million-task job is ~0.6 GB as task_specs, ~50 MB in the scheduler).
     std::vector<task_spec>().swap(j.tasks);
+    return run_job_once(o, j, sched, stop);
+}
+
+int run_job_once(const run_job_options& o, const job& j, scheduler& sched, bool& stop) {
+    // What making the tasks took and freed (their task_specs, the loader's checks) goes
+    // back to the system before the run.
     ::malloc_trim(0);
     progress_reporter reporter({.terminal = ::isatty(STDERR_FILENO) == 1, .quiet = o.quiet, .out = stderr});
     sched.add_observer(reporter);

@@ -17,5 +17,8 @@ struct run_job_options {
 /// Runs `j` once and returns the exit code (0 ok, 1 dead or skipped tasks, 130 cancelled).
 /// `stop` is set when a signal arrived. Throws what the run threw (config_error: exit 2).
 int run_job_once(const run_job_options& o, job j, bool& stop);
+/// The same with the scheduler made already (make_scheduler(job_stream&)); `j` gives the
+/// name and [on_failure].
+int run_job_once(const run_job_options& o, const job& j, scheduler& sched, bool& stop);
 
 }  // namespace drover::cli

@@ -24,7 +24,7 @@ bool digits(std::string_view text, std::size_t pos, std::size_t n, int& out) {
 }
 
 [[noreturn]] void too_many(std::size_t limit) {
-    throw config_error(fmt::format("foreach expands to more than {} tasks; narrow the ranges or use a larger step",
+    throw config_error(fmt::format("foreach expands to more than {} tasks; narrow the ranges, use a larger step, or raise max_tasks",
                                    limit));
 }
 
@@ -65,33 +65,40 @@ int parse_day_step(std::string_view text) {
     return n;
 }
 
-std::vector<std::string> date_range(chr::sys_days from, chr::sys_days to, int step_days) {
+foreach_axis date_range(std::string name, chr::sys_days from, chr::sys_days to, int step_days, std::size_t limit) {
     if (from > to)
         throw config_error(fmt::format("'from' ({}) is after 'to' ({})", format_date(from), format_date(to)));
     if (step_days < 1) throw config_error("step must be at least 1d");
     auto span = static_cast<std::size_t>((to - from).count());
-    if (span / static_cast<std::size_t>(step_days) + 1 > max_expanded_tasks) too_many(max_expanded_tasks);
-    std::vector<std::string> out;
-    out.reserve(span / static_cast<std::size_t>(step_days) + 1);
-    for (auto d = from; d <= to; d += chr::days{step_days}) out.push_back(format_date(d));
-    return out;
+    if (span / static_cast<std::size_t>(step_days) >= limit) too_many(limit);
+    foreach_axis axis{std::move(name), {}, axis_kind::dates};
+    axis.from = from.time_since_epoch().count();
+    axis.step = step_days;
+    axis.count = span / static_cast<std::size_t>(step_days) + 1;
+    return axis;
 }
 
-std::vector<std::string> int_range(std::int64_t from, std::int64_t to, std::int64_t step) {
+foreach_axis int_range(std::string name, std::int64_t from, std::int64_t to, std::int64_t step, std::size_t limit) {
     if (from > to) throw config_error(fmt::format("'from' ({}) is greater than 'to' ({})", from, to));
     if (step < 1) throw config_error(fmt::format("step must be at least 1, got {}", step));
     // Unsigned arithmetic: to - from may not fit in int64 (e.g. INT64_MIN..INT64_MAX), and
     // the count is checked before the +1 that would wrap it to 0 for a full 64-bit range.
     std::uint64_t span = static_cast<std::uint64_t>(to) - static_cast<std::uint64_t>(from);
     std::uint64_t steps = span / static_cast<std::uint64_t>(step);
-    if (steps >= max_expanded_tasks) too_many(max_expanded_tasks);
-    std::uint64_t count = steps + 1;
-    std::vector<std::string> out;
-    out.reserve(count);
-    for (std::uint64_t k = 0; k < count; ++k)
-        out.push_back(std::to_string(static_cast<std::int64_t>(static_cast<std::uint64_t>(from) +
-                                                               k * static_cast<std::uint64_t>(step))));
-    return out;
+    if (steps >= limit) too_many(limit);
+    foreach_axis axis{std::move(name), {}, axis_kind::integers};
+    axis.from = from;
+    axis.step = step;
+    axis.count = static_cast<std::size_t>(steps + 1);
+    return axis;
+}
+
+std::string foreach_axis::value(std::size_t i) const {
+    if (!count) return values[i];
+    if (kind == axis_kind::dates) return format_date(chr::sys_days{chr::days{from + step * static_cast<std::int64_t>(i)}});
+    // Unsigned: from + i * step stays within [from, to], but its parts may not fit int64.
+    return std::to_string(static_cast<std::int64_t>(static_cast<std::uint64_t>(from) +
+                                                    static_cast<std::uint64_t>(i) * static_cast<std::uint64_t>(step)));
 }
 
 std::string override_value(const foreach_axis& axis, const std::string& value) {
@@ -114,32 +121,32 @@ std::string override_value(const foreach_axis& axis, const std::string& value) {
 
 std::size_t combination_count(const std::vector<foreach_axis>& axes, std::size_t limit) {
     for (const auto& a : axes)
-        if (a.values.empty()) return 0;
+        if (a.size() == 0) return 0;
     std::size_t n = 1;
     for (const auto& a : axes)
-        if (__builtin_mul_overflow(n, a.values.size(), &n) || n > limit) too_many(limit);
+        if (__builtin_mul_overflow(n, a.size(), &n) || n > limit) too_many(limit);
     return n;
 }
 
 void for_each_combination(const std::vector<foreach_axis>& axes,
                           const std::function<void(const std::map<std::string, std::string>&)>& fn) {
     for (const auto& a : axes)
-        if (a.values.empty()) return;
+        if (a.size() == 0) return;
     std::vector<std::size_t> idx(axes.size(), 0);
     std::map<std::string, std::string> vars;
-    for (const auto& a : axes) vars[a.name] = a.values[0];
+    for (const auto& a : axes) vars[a.name] = a.value(0);
     for (;;) {
         fn(vars);
         // Odometer: advance the last axis, carrying into earlier ones.
         std::size_t k = axes.size();
         while (k > 0) {
             --k;
-            if (++idx[k] < axes[k].values.size()) {
-                vars[axes[k].name] = axes[k].values[idx[k]];
+            if (++idx[k] < axes[k].size()) {
+                vars[axes[k].name] = axes[k].value(idx[k]);
                 break;
             }
             idx[k] = 0;
-            vars[axes[k].name] = axes[k].values[0];
+            vars[axes[k].name] = axes[k].value(0);
             if (k == 0) return;
         }
         if (axes.empty()) return;

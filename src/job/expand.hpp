@@ -16,18 +16,28 @@
 
 namespace drover::detail {
 
-/// The most tasks one job may expand to; beyond this a typo (a range over centuries,
-/// a step of "1d" meant as "7d" times many keys) is far likelier than intent.
-inline constexpr std::size_t max_expanded_tasks = 1'000'000;
+/// The most tasks one job may expand to unless the job file (`max_tasks`) or the loader
+/// (job_load_options::max_tasks) says otherwise; beyond this a typo (a range over
+/// centuries, a step of "1d" meant as "7d" times many keys) is far likelier than intent.
+inline constexpr std::size_t max_expanded_tasks = 10'000'000;
 
 /// What a foreach variable was written as: it decides what a value given instead must be.
 enum class axis_kind { list, integers, dates };
 
-/// One foreach variable and the values it takes, in order.
+/// One foreach variable and the values it takes, in order. A range is kept as its first
+/// value, step and count, and its values are made when asked for: a range of ten million
+/// integers costs nothing until the tasks are made one by one.
 struct foreach_axis {
     std::string name;
-    std::vector<std::string> values;
+    std::vector<std::string> values;  ///< a list's values, or the values given instead (then count = 0)
     axis_kind kind = axis_kind::list;
+    std::int64_t from = 0;   ///< a range's first value (integers: the number; dates: days since 1970-01-01)
+    std::int64_t step = 1;   ///< a range's step (integers: the number; dates: days)
+    std::size_t count = 0;   ///< a range's number of values; 0 = `values` holds them
+
+    std::size_t size() const noexcept { return count ? count : values.size(); }
+    /// Value `i` (< size()) as the tasks see it: "42", "2018-01-31", a list's value.
+    std::string value(std::size_t i) const;
 };
 
 /// A value given instead of an axis's own (job_load_options::params), checked against its
@@ -45,11 +55,14 @@ std::string format_date(std::chrono::sys_days d);
 /// Parses a date step: a whole number of days, "1d" or "7d".
 int parse_day_step(std::string_view text);
 
-/// Every `step_days`-th day from `from` up to and including `to`, formatted "YYYY-MM-DD".
-std::vector<std::string> date_range(std::chrono::sys_days from, std::chrono::sys_days to, int step_days);
+/// Every `step_days`-th day from `from` up to and including `to` ("YYYY-MM-DD"); throws
+/// when that is more than `limit` values.
+foreach_axis date_range(std::string name, std::chrono::sys_days from, std::chrono::sys_days to, int step_days,
+                        std::size_t limit = max_expanded_tasks);
 
-/// from, from+step, ... up to and including `to`; step >= 1, from <= to.
-std::vector<std::string> int_range(std::int64_t from, std::int64_t to, std::int64_t step);
+/// from, from+step, ... up to and including `to`; step >= 1, from <= to; at most `limit` values.
+foreach_axis int_range(std::string name, std::int64_t from, std::int64_t to, std::int64_t step,
+                       std::size_t limit = max_expanded_tasks);
 
 /// How many combinations the axes produce; throws when more than `limit`.
 std::size_t combination_count(const std::vector<foreach_axis>& axes, std::size_t limit = max_expanded_tasks);

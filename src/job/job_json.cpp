@@ -5,6 +5,7 @@
 #include <drover/error.hpp>
 #include <drover/executors/ssh.hpp>
 #include <drover/job_file.hpp>
+#include <drover/job_stream.hpp>
 
 #include "cron/cron.hpp"
 #include "detail/secrets.hpp"
@@ -71,8 +72,9 @@ json::value schedule_json(const schedule_config& s, const job_json_options& o) {
     return out;
 }
 
-json::object task_json(const job& j, const detail::task_graph& g, std::size_t i) {
-    const auto& t = j.tasks[i];
+// `after`: the ids of the tasks it comes after (its `after` resolved).
+template <class Ids>
+json::object task_json(const task_spec& t, const Ids& after_ids) {
     json::object o;
     o["id"] = t.id;
     json::array argv;
@@ -80,8 +82,7 @@ json::object task_json(const job& j, const detail::task_graph& g, std::size_t i)
     o["command"] = std::move(argv);
     o["command_line"] = shell_command_line(t.command);
     json::array after;
-    if (!g.empty())
-        for (auto u : g.upstream[i]) after.emplace_back(j.tasks[u].id);
+    for (const auto& id : after_ids) after.emplace_back(id);
     o["after"] = std::move(after);
     o["pool"] = t.pool.empty() ? json::value(nullptr) : json::value(t.pool);
     json::object executor;  // the executor kinds' own task settings (Docker: image, container)
@@ -120,11 +121,10 @@ std::string shell_command_line(const std::vector<std::string>& argv) {
     return out;
 }
 
-void write_json(std::ostream& out, const job& j, const job_json_options& o) {
-    detail::task_graph g;
-    if (auto p = detail::build_task_graph(j.tasks, g))
-        throw config_error("task '" + j.tasks[p->task].id + "': " + p->message);
+namespace {
 
+// The document up to its tasks: `{"job": ..., "task_count": n, "tasks":[`.
+void write_head(std::ostream& out, const job& j, std::size_t task_count, const job_json_options& o) {
     json::object head;
     head["job"] = j.name;
     head["source"] = j.source.string();
@@ -161,16 +161,40 @@ void write_json(std::ostream& out, const job& j, const job_json_options& o) {
         head["sink"] = nullptr;  // the scheduler's file sink under <state_dir>/output
     }
     head["schedule"] = j.schedule ? schedule_json(*j.schedule, o) : json::value(nullptr);
-    head["task_count"] = j.tasks.size();
+    head["task_count"] = task_count;
 
-    // `head` without its closing brace, then the tasks one by one.
+    // `head` without its closing brace; the tasks follow one by one.
     std::string text = detail::to_json_text(head);
     text.pop_back();
     out << text << ",\"tasks\":[";
+}
+
+}  // namespace
+
+void write_json(std::ostream& out, const job& j, const job_json_options& o) {
+    detail::task_graph g;
+    if (auto p = detail::build_task_graph(j.tasks, g))
+        throw config_error("task '" + j.tasks[p->task].id + "': " + p->message);
+    write_head(out, j, j.tasks.size(), o);
+    std::vector<std::string_view> after;
     for (std::size_t i = 0; i < j.tasks.size(); ++i) {
         if (i) out << ',';
-        out << detail::to_json_text(task_json(j, g, i));
+        after.clear();
+        if (!g.empty())
+            for (auto u : g.upstream[i]) after.push_back(j.tasks[u].id);
+        out << detail::to_json_text(task_json(j.tasks[i], after));
     }
+    out << "]}";
+}
+
+void write_json(std::ostream& out, job_stream& s, const job_json_options& o) {
+    bool first = true;
+    s.for_each_task_resolved([&](std::size_t count) { write_head(out, s.settings(), count, o); },
+                             [&](task_spec&& t, const std::vector<std::string_view>& after) {
+                                 if (!first) out << ',';
+                                 first = false;
+                                 out << detail::to_json_text(task_json(t, after));
+                             });
     out << "]}";
 }
 

@@ -22,6 +22,7 @@ void param_overrides::apply(foreach_axis& axis) {
         }
     }
     axis.values = std::move(values);
+    axis.count = 0;  // a range no more: the values given are the values
 }
 
 const std::string* param_overrides::param(const std::string& name) {

@@ -169,3 +169,49 @@ after = ["a-*"]
     r = drover_cli(d, "validate job.toml");
     CHECK_MESSAGE(has(r, "a-1: sh -c 'echo '\\''it'\\'''\\''s 1'\\''' 'x y' ''"), r.output);
 }
+
+// Issue 20, section 5: `run` streams the tasks into the scheduler; resume still skips what
+// succeeded, and the task limit is a setting (the file's max_tasks, --max-tasks).
+TEST_CASE("cli large jobs: a streamed run resumes, validate counts, the task limit is a setting" * doctest::timeout(60)) {
+    temp_dir d;
+    write_file(d / "job.toml", R"(name = "many"
+max_tasks = 40
+[[executors]]
+kind = "local"
+slots = 2
+[sink]
+kind = "file"
+path = "out"
+[[tasks]]
+id = "t-{n}"
+command = ["sh", "-c", "echo '{\"n\":{n}}' && echo {n} >> runs.log"]
+foreach.n = { from = 1, to = 30 }
+[[tasks]]
+id = "last"
+command = ["sh", "-c", "echo last >> runs.log"]
+after = ["t-*"]
+)");
+    auto r = drover_cli(d, "run job.toml --quiet --only 't-1?'");
+    CHECK_MESSAGE(r.exit_code == 0, r.output);
+    CHECK_MESSAGE(has(r, "10 succeeded, 0 dead, 0 skipped of 10 tasks"), r.output);
+    r = drover_cli(d, "run job.toml --quiet");
+    CHECK_MESSAGE(r.exit_code == 0, r.output);
+    CHECK_MESSAGE(has(r, "21 done, 10 resumed"), r.output);  // t-10..t-19 ran before: not again
+    CHECK(split_lines(read_file(d / "runs.log")).size() == 31);
+    CHECK(read_records(d / "out").size() == 30);
+
+    r = drover_cli(d, "validate job.toml");
+    CHECK_MESSAGE(r.exit_code == 0, r.output);
+    CHECK_MESSAGE(has(r, "31 task(s)"), r.output);
+    CHECK_MESSAGE(has(r, "  t-1: sh -c"), r.output);
+    CHECK_MESSAGE(has(r, "... 28 more"), r.output);
+    r = drover_cli(d, "validate job.toml --max-tasks 30");
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(has(r, "job.toml:13:1: tasks[1]: the job would have more than 30 tasks (max_tasks)"), r.output);
+    r = drover_cli(d, "validate job.toml --max-tasks 20");
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(has(r, "job.toml:12:13: tasks[0].foreach.n: foreach expands to more than 20 tasks"), r.output);
+    r = drover_cli(d, "run job.toml --max-tasks 0");
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(has(r, "--max-tasks"), r.output);
+}

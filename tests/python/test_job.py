@@ -102,6 +102,17 @@ def test_bad_overrides_and_globs_raise_config_errors():
         drover.parse_job(DAG, params={"depth": True})
 
 
+def test_max_tasks_limits_the_tasks_a_job_expands_to():
+    text = 'name = "many"\nmax_tasks = 5\n[[tasks]]\nid = "t-{n}"\ncommand = ["x"]\nforeach.n = { from = 1, to = 6 }\n'
+    with pytest.raises(drover.ConfigError, match=r"job.toml:6:13: tasks\[0\]\.foreach\.n: foreach expands to more than 5 tasks"):
+        drover.parse_job(text, "job.toml")
+    assert len(drover.parse_job(text, "job.toml", max_tasks=6).tasks) == 6
+    with pytest.raises(drover.ConfigError, match="more than 3 tasks"):
+        drover.parse_job(text.replace("max_tasks = 5", "max_tasks = 100"), "job.toml", max_tasks=3)
+    with pytest.raises(drover.ConfigError, match="the task limit given must be at least 1"):
+        drover.parse_job(text, "job.toml", max_tasks=0)
+
+
 def test_describe_is_what_validate_json_prints(tmp_path):
     path = tmp_path / "dag.toml"
     path.write_text(DAG)
