@@ -73,7 +73,7 @@ struct DROVER_API job_load_options {
     bool with_dependencies = true;
     /// The most tasks the job may expand to (`--max-tasks`), instead of the file's
     /// `max_tasks` key or the default, 10,000,000. 0 is a config error.
-    std::optional<std::size_t> max_tasks;
+    std::optional<std::size_t> max_tasks{};
 };
 
 /// Reads and validates a job file. Throws config_error ("file:line:column: key: problem").

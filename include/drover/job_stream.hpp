@@ -21,7 +21,7 @@ namespace drover {
 class job_stream;
 /// write_json for a streamed job: the same document, the tasks made (twice: `after` is
 /// resolved over every task first) as they are written.
-void write_json(std::ostream& out, job_stream& s, const job_json_options& o = {});
+DROVER_API void write_json(std::ostream& out, job_stream& s, const job_json_options& o = {});
 
 /// A job file read and checked except for its tasks, which for_each_task makes one at a
 /// time, in the order load_job lists them, each checked as load_job checks it.
@@ -39,7 +39,7 @@ void write_json(std::ostream& out, job_stream& s, const job_json_options& o = {}
 /// drover::scheduler s = drover::make_scheduler(js);   // every task submitted as it is made
 /// auto summary = s.run();
 /// @endcode
-class job_stream {
+class DROVER_API job_stream {
 public:
     explicit job_stream(const std::filesystem::path& file, const drover::kinds& k = {});
     job_stream(const std::filesystem::path& file, const job_load_options& o, const drover::kinds& k = {});
@@ -82,6 +82,6 @@ private:
 
 /// A scheduler set up with the job's options, executors and sink, and every task of the
 /// stream submitted as it is made (make_scheduler(const job&) for a streamed job).
-scheduler make_scheduler(job_stream& s);
+DROVER_API scheduler make_scheduler(job_stream& s);
 
 }  // namespace drover
