@@ -10,8 +10,6 @@ namespace drover::detail {
 
 namespace {
 
-constexpr std::size_t block_bytes = 1u << 20;
-
 std::size_t hash_of(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
 
 // The `after` entries of a blob start after its id's NUL: a count, then the entries.
@@ -28,20 +26,6 @@ const char* after_part(const char* blob, std::uint32_t& count) noexcept {
 }
 
 }  // namespace
-
-char* task_catalog::allocate(std::size_t n) {
-    if (n > block_left_) {
-        std::size_t size = n > block_bytes ? n : block_bytes;
-        blocks_.push_back(std::make_unique<char[]>(size));
-        block_next_ = blocks_.back().get();
-        block_left_ = size;
-        arena_bytes_ += size;
-    }
-    char* p = block_next_;
-    block_next_ += n;
-    block_left_ -= n;
-    return p;
-}
 
 std::string_view task_catalog::id(std::uint32_t i) const noexcept { return blobs_[i]; }
 
@@ -98,7 +82,7 @@ std::int64_t task_catalog::add(std::string_view id, const std::vector<std::strin
     const auto n = static_cast<std::uint32_t>(after.size());
     std::size_t bytes = id.size() + 1 + (n < 255 ? 1 : 1 + sizeof n);
     for (const auto& a : after) bytes += a.size() + 1;
-    char* p = allocate(bytes);
+    char* p = arena_.allocate(bytes);
     const char* blob = p;
     std::memcpy(p, id.data(), id.size());
     p += id.size();
@@ -131,15 +115,11 @@ task_list task_catalog::list() const {
 }
 
 std::size_t task_catalog::memory_bytes() const noexcept {
-    return arena_bytes_ + blobs_.capacity() * sizeof(const char*) + index_.capacity() * sizeof(std::uint32_t);
+    return arena_.bytes() + blobs_.capacity() * sizeof(const char*) + index_.capacity() * sizeof(std::uint32_t);
 }
 
 void task_catalog::clear() noexcept {
-    blocks_.clear();
-    blocks_.shrink_to_fit();
-    block_left_ = 0;
-    block_next_ = nullptr;
-    arena_bytes_ = 0;
+    arena_.clear();
     std::vector<const char*>().swap(blobs_);
     std::vector<std::uint32_t>().swap(index_);
 }

@@ -5,6 +5,7 @@
 // entries' plus about 20 bytes; the task_spec itself is gone by then (in the scheduler, or
 // written out by `validate`).
 
+#include "detail/blob_arena.hpp"
 #include "scheduler/dag.hpp"
 
 #include <cstddef>
@@ -39,16 +40,11 @@ public:
     void clear() noexcept;
 
 private:
-    char* allocate(std::size_t n);
     void grow_index();
 
-    // Arena: blocks of at least 1 MiB; a blob never moves once written. A blob is the id,
-    // NUL, the number of `after` entries (one byte, 255 = a 4-byte count follows), and the
-    // entries, each NUL-terminated.
-    std::vector<std::unique_ptr<char[]>> blocks_;
-    std::size_t block_left_ = 0;
-    char* block_next_ = nullptr;
-    std::size_t arena_bytes_ = 0;
+    // A blob is the id, NUL, the number of `after` entries (one byte, 255 = a 4-byte count
+    // follows), and the entries, each NUL-terminated.
+    detail::blob_arena arena_;
     std::vector<const char*> blobs_;
     // Open addressing, linear probing: slot = task index + 1, 0 = empty. Load <= 1/2.
     std::vector<std::uint32_t> index_;

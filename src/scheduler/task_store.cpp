@@ -11,8 +11,6 @@ namespace drover::detail {
 
 namespace {
 
-constexpr std::size_t block_size = std::size_t{1} << 20;
-
 // Blob layout: string = varint length, bytes, NUL; list = varint count, strings.
 // Fields in order: id, command, env (key, value pairs), params (pairs), after.
 
@@ -119,20 +117,6 @@ std::size_t hash_id(std::string_view id) noexcept { return std::hash<std::string
 
 }  // namespace
 
-char* task_store::allocate(std::size_t n) {
-    if (n > block_left_) {
-        auto size = std::max(n, block_size);
-        blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
-        block_next_ = blocks_.back().get();
-        block_left_ = size;
-        arena_bytes_ += size;
-    }
-    char* p = block_next_;
-    block_next_ += n;
-    block_left_ -= n;
-    return p;
-}
-
 std::uint32_t task_store::intern(const encoded& e) {
     if (last_key_ && *last_key_ == e.policy_key) return last_policy_;
     auto it = policy_index_.find(e.policy_key);
@@ -175,7 +159,7 @@ task_store::encoded task_store::encode(const task_spec& t) {
 }
 
 std::uint32_t task_store::add(const encoded& e) {
-    char* b = allocate(e.blob.size());
+    char* b = arena_.allocate(e.blob.size());
     std::memcpy(b, e.blob.data(), e.blob.size());
     auto policy = intern(e);
     auto i = static_cast<std::uint32_t>(blobs_.size());
@@ -285,7 +269,7 @@ std::int64_t task_store::find(std::string_view key) const noexcept {
 }
 
 std::size_t task_store::memory_bytes() const noexcept {
-    std::size_t n = arena_bytes_ + blobs_.capacity() * sizeof(const char*) +
+    std::size_t n = arena_.bytes() + blobs_.capacity() * sizeof(const char*) +
                     policy_of_.capacity() * sizeof(std::uint32_t) + index_.capacity() * sizeof(std::uint32_t);
     for (const auto& [key, _] : policy_index_) n += key.capacity() + sizeof(task_policy) + 64;
     return n;

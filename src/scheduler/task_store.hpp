@@ -11,6 +11,8 @@
 
 #include <drover/task.hpp>
 
+#include "detail/blob_arena.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -82,16 +84,11 @@ public:
 
 private:
     const char* blob(std::uint32_t i) const noexcept { return blobs_[i]; }
-    char* allocate(std::size_t n);
     std::uint32_t intern(const encoded& e);
     void index_insert(std::uint32_t i);
     void grow_index();
 
-    // Arena: blocks of at least 1 MiB; a blob never moves once written.
-    std::vector<std::unique_ptr<char[]>> blocks_;
-    std::size_t block_left_ = 0;
-    char* block_next_ = nullptr;
-    std::size_t arena_bytes_ = 0;
+    detail::blob_arena arena_;  // the blobs; they never move once written
 
     std::vector<const char*> blobs_;
     std::vector<std::uint32_t> policy_of_;
