@@ -62,14 +62,14 @@ struct executor::watch : std::enable_shared_from_this<watch> {
         if (now_below == below) return;
         below = now_below;
         if (report)
-            report(below ? fmt_load("load", *load, "is below", "starting tasks again")
-                         : fmt_load("load", *load, "is not below", "holding new tasks"));
+            report(below ? describe(*load, "is below", "starting tasks again")
+                         : describe(*load, "is not below", "holding new tasks"));
         if (below && capacity_changed) capacity_changed();  // can_accept() may be true again
     }
 
-    std::string fmt_load(const char* what, double load, const char* rel, const char* action) const {
+    std::string describe(double load, const char* rel, const char* action) const {
         char buf[160];
-        std::snprintf(buf, sizeof buf, "polite: %s %.2f %s max_load %.2f: %s", what, load, rel, opts.max_load, action);
+        std::snprintf(buf, sizeof buf, "polite: load %.2f %s max_load %.2f: %s", load, rel, opts.max_load, action);
         return buf;
     }
 
