@@ -50,6 +50,11 @@ public:
     virtual void on_stderr(std::string_view bytes) = 0;
     /// A fleet executor placed the attempt on this host (its spec, as listed).
     virtual void on_placed(std::string_view /*host*/) {}
+    /// The attempt waits in a queue outside drover (a pending Slurm job): its timeout does not
+    /// run until on_running(). Executors that start attempts at once call neither.
+    virtual void on_queued() {}
+    /// The attempt left that queue and runs: its timeout starts now, in full.
+    virtual void on_running() {}
 
 protected:
     ~attempt_io() = default;

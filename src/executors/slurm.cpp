@@ -93,6 +93,7 @@ struct slurm_job {
     detail::line_splitter lines;
     std::string err_tail;
     bool cancel_requested = false, scancel_sent = false, done = false;
+    bool running = false;  // squeue listed it started: its timeout runs (attempt_io::on_running)
 
     slurm_job(attempt_io& io, executor::completion_handler h, asio::any_io_executor ex, std::size_t max_line)
         : io(io), handler(std::move(h)), io_ex(std::move(ex)), lines(max_line) {}
@@ -290,6 +291,7 @@ struct slurm_executor::impl : std::enable_shared_from_this<impl> {
             slot.assign([weak = weak_from_this(), job](asio::cancellation_type) {
                 if (auto self = weak.lock()) self->cancel(job);
             });
+        job->io.on_queued();  // the task's timeout counts from when Slurm starts the job
         to_submit.push_back(job);
         pump_submits();
     }
@@ -438,6 +440,10 @@ struct slurm_executor::impl : std::enable_shared_from_this<impl> {
                 continue;
             }
             auto job = it->second;
+            if (!job->running && !slurm::is_waiting(s.state)) {
+                job->running = true;
+                job->io.on_running();
+            }
             tail(*job, slurm::is_final(s.state));
             if (slurm::is_final(s.state)) {
                 jobs.erase(it);

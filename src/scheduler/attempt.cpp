@@ -44,15 +44,7 @@ void attempt_run::start() {
         asio::post(ctx_.strand, [self = shared_from_this(), o = std::move(o)]() mutable { self->finish(std::move(o)); });
         return;
     }
-    // 0 means no timeout; one too large for a timer is "never" (timer_delay saturates).
-    if (ctx_.task.timeout && ctx_.task.timeout->count() > 0) {
-        timeout_timer_.expires_after(timer_delay(*ctx_.task.timeout));
-        timeout_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-            if (ec || self->finished_) return;
-            self->timed_out_ = true;
-            self->cancel_signal_.emit(asio::cancellation_type::terminal);
-        });
-    }
+    arm_timeout();
     attempt_request req{ctx_.task, ctx_.attempt, ctx_.run_id, ctx_.avoid_host};
     ctx_.exec.async_execute(
         ctx_.strand, req, *this,
@@ -60,6 +52,30 @@ void attempt_run::start() {
                                      asio::bind_executor(ctx_.strand, [self = shared_from_this()](execution_result r) {
                                          self->on_executed(std::move(r));
                                      })));
+}
+
+void attempt_run::arm_timeout() {
+    // 0 means no timeout; one too large for a timer is "never" (timer_delay saturates).
+    if (!ctx_.task.timeout || ctx_.task.timeout->count() <= 0) return;
+    timeout_timer_.expires_after(timer_delay(*ctx_.task.timeout));
+    timeout_timer_.async_wait([self = shared_from_this(), armed = ++timeouts_armed_](boost::system::error_code ec) {
+        // A wait that on_queued cancelled after it had already expired still comes here.
+        if (ec || self->finished_ || self->queued_ || armed != self->timeouts_armed_) return;
+        self->timed_out_ = true;
+        self->cancel_signal_.emit(asio::cancellation_type::terminal);
+    });
+}
+
+void attempt_run::on_queued() {
+    if (finished_ || timed_out_ || queued_) return;
+    queued_ = true;
+    timeout_timer_.cancel();
+}
+
+void attempt_run::on_running() {
+    if (finished_ || !queued_) return;
+    queued_ = false;
+    arm_timeout();
 }
 
 void attempt_run::cancel() {

@@ -85,11 +85,14 @@ public:
     void on_stdout_oversized(std::uint64_t length, std::string_view head) override;
     void on_stderr(std::string_view bytes) override;
     void on_placed(std::string_view host) override { host_ = host; }
+    void on_queued() override;
+    void on_running() override;
     /// Where a fleet executor placed the attempt (empty: not a fleet, or not placed yet).
     const std::string& host() const noexcept { return host_; }
 
 private:
     void on_executed(execution_result r);
+    void arm_timeout();
     void finish(attempt_outcome o);
     void bad(std::string_view error, std::string_view text, std::uint64_t length);
     void control(const boost::json::value& v);
@@ -107,6 +110,8 @@ private:
     boost::asio::steady_timer timeout_timer_;
     std::chrono::steady_clock::time_point started_;
     bool timed_out_ = false;
+    bool queued_ = false;               // waiting in the executor's queue: no timeout
+    std::uint32_t timeouts_armed_ = 0;
     bool cancelled_ = false;
     bool too_many_bad_ = false;         // more than limits.max_bad_records: killed
     bool finished_ = false;

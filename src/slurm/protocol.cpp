@@ -13,6 +13,12 @@
 
 namespace drover::slurm {
 
+bool is_waiting(std::string_view state) {
+    static constexpr std::array<std::string_view, 6> waiting{"PENDING",      "CONFIGURING", "REQUEUED",
+                                                              "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"};
+    return std::find(waiting.begin(), waiting.end(), state) != waiting.end();
+}
+
 namespace {
 
 std::string shorten(std::string_view s) {

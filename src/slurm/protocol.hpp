@@ -68,6 +68,9 @@ std::vector<job_status> parse_squeue(std::string_view out);
 
 /// False while Slurm may still run the job (PENDING, RUNNING, COMPLETING, REQUEUED, SUSPENDED, ...).
 bool is_final(std::string_view state);
+/// True while the job waits to start (PENDING, CONFIGURING, REQUEUED, the REQUEUE holds):
+/// drover's timeout does not run for it then.
+bool is_waiting(std::string_view state);
 
 /// What an ended job means for its attempt. `cancelled`: drover ran scancel for it.
 /// `stderr_tail`: the end of the job's stderr (slurmstepd reports a memory kill there).

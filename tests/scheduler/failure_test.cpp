@@ -3,6 +3,8 @@
 
 #include "scheduler/fixture.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include <fstream>
@@ -207,4 +209,79 @@ TEST_CASE("failure: oversized record lines are bad records" * doctest::timeout(6
     auto bad = read_jsonl(sum.run_dir / "bad-records.jsonl");
     REQUIRE(bad.size() == 1);
     CHECK(bad[0].at("length").as_int64() == 1000);
+}
+
+namespace {
+// Stands for an executor with a queue of its own (Slurm): the attempt waits `queued`, then
+// runs `runs` (forever when 0) and prints one record.
+struct queueing_executor final : drover::executor {
+    std::chrono::milliseconds queued, runs;
+    queueing_executor(std::chrono::milliseconds q, std::chrono::milliseconds r) : queued(q), runs(r) {}
+    std::string name() const override { return "queueing"; }
+    std::size_t slots() const override { return 1; }
+    void async_execute(boost::asio::any_io_executor ex, const drover::attempt_request&, drover::attempt_io& io,
+                       completion_handler handler) override {
+        struct state {
+            boost::asio::steady_timer timer;
+            completion_handler handler;
+            bool done = false;
+        };
+        auto st = std::make_shared<state>(state{boost::asio::steady_timer(ex), std::move(handler)});
+        auto finish = [st](drover::execution_result r) {
+            if (st->done) return;
+            st->done = true;
+            st->timer.cancel();
+            std::move(st->handler)(std::move(r));
+        };
+        auto slot = boost::asio::get_associated_cancellation_slot(st->handler);
+        slot.assign([st, finish, ex](boost::asio::cancellation_type) {
+            boost::asio::post(ex, [finish] { finish({drover::failure_class::cancelled, -1, 0, "cancelled"}); });
+        });
+        io.on_queued();
+        st->timer.expires_after(queued);
+        st->timer.async_wait([this, st, finish, &io](boost::system::error_code ec) {
+            if (ec || st->done) return;
+            io.on_running();
+            if (runs.count() == 0) return;
+            st->timer.expires_after(runs);
+            st->timer.async_wait([st, finish, &io](boost::system::error_code ec) {
+                if (ec || st->done) return;
+                io.on_stdout_line(R"({"ran":1})");
+                finish({drover::failure_class::none, 0, 0, {}});
+            });
+        });
+    }
+};
+}  // namespace
+
+// One task with timeout `timeout` on a queueing_executor; the summary and how long the run took.
+std::pair<drover::run_summary, std::chrono::steady_clock::duration> run_queued(std::chrono::milliseconds queued,
+                                                                             std::chrono::milliseconds runs,
+                                                                             std::chrono::milliseconds timeout) {
+    sched_fixture f;
+    drover::scheduler_options o;
+    o.state_dir = f.dir / "state";
+    drover::scheduler s(o);
+    s.add_executor(queueing_executor{queued, runs});
+    s.set_sink(drover::file_sink({.root = f.out, .fsync = false}));
+    auto t = sh("t", "true");
+    t.timeout = timeout;
+    s.submit(t);
+    auto t0 = std::chrono::steady_clock::now();
+    auto sum = s.run();
+    return {sum, std::chrono::steady_clock::now() - t0};
+}
+
+TEST_CASE("failure: the timeout does not count time in an executor's queue" * doctest::timeout(60)) {
+    auto [sum, took] = run_queued(1500ms, 300ms, 1s);
+    CHECK(result(sum, "t").state == drover::task_state::succeeded);
+    CHECK(result(sum, "t").last.records == 1);
+    CHECK(took >= 1800ms);
+}
+
+TEST_CASE("failure: the timeout counts from when a queued attempt runs" * doctest::timeout(60)) {
+    auto [sum, took] = run_queued(700ms, 0ms, 500ms);
+    CHECK(result(sum, "t").last.failure == drover::failure_class::timeout);
+    CHECK(took >= 1200ms);
+    CHECK(took < 10s);
 }

@@ -163,6 +163,8 @@ TEST_CASE("slurm protocol: job states become outcomes") {
     for (auto s : {"PENDING", "RUNNING", "COMPLETING", "REQUEUED", "SUSPENDED", "CONFIGURING", "RESIZING", "SIGNALING"})
         CHECK_FALSE(is_final(s));
     for (auto s : {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED"}) CHECK(is_final(s));
+    for (auto s : {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD"}) CHECK(is_waiting(s));
+    for (auto s : {"RUNNING", "COMPLETING", "SUSPENDED", "COMPLETED", "CANCELLED", "", "pending"}) CHECK_FALSE(is_waiting(s));
 }
 
 TEST_CASE("slurm protocol: drover's comment names the state directory and the run") {
