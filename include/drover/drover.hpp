@@ -21,6 +21,7 @@
 #include <drover/sink.hpp>
 #include <drover/sinks/file.hpp>
 #include <drover/sinks/s3.hpp>
+#include <drover/storage_sink.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
 #include <drover/task_extension.hpp>

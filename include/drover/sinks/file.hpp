@@ -4,6 +4,7 @@
 
 #include <drover/export.hpp>
 #include <drover/sink.hpp>
+#include <drover/storage_sink.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -40,27 +41,21 @@ struct DROVER_API file_sink_options {
 
 /// Writes `<root>/<partition>/<task-id>.jsonl.gz`, then `<task-id>~1.jsonl.gz`, ... when
 /// rotating (`~` cannot occur in task ids, so chunks of task `a` never collide with task
-/// `a-1`). A relative root is made absolute at construction. Attempts stage under `<root>/.drover/staging/`; commit fsyncs and renames
-/// into place, and removes chunks a previous commit of the same task left that this one
-/// did not write (tracked in `<root>/.drover/manifests/`). One run per root at a time:
-/// start() takes a lock on the root.
-class DROVER_API file_sink final : public sink {
+/// `a-1`). A relative root is made absolute at construction. A storage_sink over the
+/// directory: attempts stage under `<root>/.drover/staging/`; a commit (on the sink's own
+/// threads) fsyncs and renames into place, and removes chunks a previous commit of the same
+/// task left that this one did not write (tracked in `<root>/.drover/manifests/`); the chunks
+/// of a commit that failed are kept in `<root>/.drover/pending/` for the next run. One run
+/// per root at a time: start() takes a lock on the root.
+class DROVER_API file_sink final : public storage_sink {
 public:
+    /// Throws config_error for bad options.
     explicit file_sink(file_sink_options opts);
-    ~file_sink() override;
-    file_sink(file_sink&&) noexcept;
-    file_sink& operator=(file_sink&&) noexcept;
-
-    std::string describe() const override;
-    void start(const sink_context& ctx) override;
-    void stop() noexcept override;
-    std::unique_ptr<sink_writer> open(const sink_attempt& a) override;
 
     const file_sink_options& options() const noexcept { return opts_; }
 
 private:
     file_sink_options opts_;
-    int lock_fd_ = -1;
 };
 
 }  // namespace drover

@@ -4,6 +4,7 @@
 
 #include <drover/export.hpp>
 #include <drover/sink.hpp>
+#include <drover/storage_sink.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -68,30 +69,21 @@ struct DROVER_API s3_sink_options {
 /// Stages records in a spool under the state directory (`<state_dir>/s3-spool/`), uploads
 /// on commit without blocking the scheduler, and replaces the task's earlier objects:
 /// objects a previous commit of the same task published that this commit did not write are
-/// deleted (tracked in `s3-spool/manifests/`). A commit that fails keeps its chunks in
-/// `s3-spool/pending/<task>/`; the next start() with the same state directory uploads them.
-/// See docs/sinks.md for the full contract.
-class DROVER_API s3_sink final : public sink {
+/// deleted (tracked in `s3-spool/manifests/`, and found by listing the partitions it
+/// wrote). A commit that fails keeps its chunks in `s3-spool/pending/<task>/`; the next
+/// start() with the same state directory uploads them. A storage_sink over the bucket; see
+/// docs/sinks.md for the full contract.
+class DROVER_API s3_sink final : public storage_sink {
 public:
+    /// Throws config_error for bad options (the URL, part sizes, the partition template).
+    /// Credentials are resolved by start(), which also uploads what earlier runs left
+    /// pending (throws sink_error when that fails).
     explicit s3_sink(s3_sink_options opts);
-    ~s3_sink() override;
-    s3_sink(s3_sink&&) noexcept;
-    s3_sink& operator=(s3_sink&&) noexcept;
-
-    std::string describe() const override;
-    /// Resolves credentials, creates the spool, uploads what earlier runs left pending
-    /// (throws sink_error when that fails).
-    void start(const sink_context& ctx) override;
-    void stop() noexcept override;
-    std::unique_ptr<sink_writer> open(const sink_attempt& a) override;
 
     const s3_sink_options& options() const noexcept { return opts_; }
 
-    struct state;  ///< internal
-
 private:
     s3_sink_options opts_;
-    std::shared_ptr<state> state_;
 };
 
 /// Reads what an s3_sink wrote: lists keys under a prefix (ListObjectsV2, all pages) and
