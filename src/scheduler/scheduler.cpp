@@ -21,6 +21,8 @@
 #include <future>
 #include <limits>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 
 namespace drover {
 
@@ -53,7 +55,14 @@ auto scheduler::impl::on_strand(F f) -> decltype(f(std::declval<detail::dispatch
         d = active.lock();
     }
     using R = decltype(f(*d));
-    std::promise<R> p;
+    // The answer as plain data: an exception_ptr handed from the strand to this thread would be
+    // released on either, behind refcounts ThreadSanitizer cannot see.
+    struct answer {
+        std::optional<R> value;
+        enum { none, config, drover_error, other } failed = none;
+        std::string message{};
+    };
+    std::promise<answer> p;
     auto result = p.get_future();
     {
         std::lock_guard lock(gate->mutex);
@@ -63,17 +72,27 @@ auto scheduler::impl::on_strand(F f) -> decltype(f(std::declval<detail::dispatch
             // From an observer's hook: run it here (waiting for ourselves would never end).
         } else {
             asio::post(d->strand(), [d, f, &p]() mutable {
+                answer a;
                 try {
-                    p.set_value(f(*d));
-                } catch (...) {
-                    p.set_exception(std::current_exception());
+                    a.value.emplace(f(*d));
+                } catch (const config_error& e) {
+                    a = {std::nullopt, answer::config, e.what()};
+                } catch (const error& e) {
+                    a = {std::nullopt, answer::drover_error, e.what()};
+                } catch (const std::exception& e) {
+                    a = {std::nullopt, answer::other, e.what()};
                 }
+                p.set_value(std::move(a));
             });
             d.reset();
         }
     }
     if (d) return f(*d);
-    return result.get();
+    answer a = result.get();
+    if (a.failed == answer::config) throw config_error(a.message);
+    if (a.failed == answer::drover_error) throw error(a.message);
+    if (a.failed == answer::other) throw std::runtime_error(a.message);
+    return std::move(*a.value);
 }
 
 scheduler::scheduler(scheduler_options opts) : impl_(std::make_unique<impl>()) { impl_->opts = std::move(opts); }

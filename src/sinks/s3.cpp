@@ -103,19 +103,31 @@ public:
 private:
     std::string key(const std::string& name) const { return s3::join_key(where_.prefix, name); }
 
+    // What a request came to, as plain data: an exception_ptr handed from the I/O thread to
+    // the caller's would be released on either, behind refcounts ThreadSanitizer cannot see.
+    struct outcome {
+        enum { ok, unavailable, failed } kind = ok;
+        std::string message{};
+    };
+
+    template <class F>
+    static asio::awaitable<outcome> guarded(F& make) {
+        try {
+            co_await make();
+            co_return outcome{};
+        } catch (const std::exception& e) {
+            co_return outcome{refuses_every_request(e) ? outcome::unavailable : outcome::failed, e.what()};
+        }
+    }
+
     // Runs a request on the I/O thread and waits for it; errors that no request can get
     // past become sink_unavailable.
     template <class F>
     void blocking(F make) {
         if (!api_) throw sink_error("s3 sink " + describe() + ": not started");
-        try {
-            asio::co_spawn(ioc_, make(), asio::use_future).get();
-        } catch (const sink_error&) {
-            throw;
-        } catch (const std::exception& e) {
-            if (refuses_every_request(e)) throw sink_unavailable(e.what());
-            throw;
-        }
+        auto r = asio::co_spawn(ioc_, guarded(make), asio::use_future).get();
+        if (r.kind == outcome::unavailable) throw sink_unavailable(r.message);
+        if (r.kind == outcome::failed) throw sink_error(r.message);
     }
 
     s3_sink_options opts_;

@@ -106,10 +106,12 @@ public:
             auto r = publish_all(chunks);
             // The state changes on the caller's executor (the scheduler's strand), like every other call.
             auto ex = asio::prefer(asio::get_associated_executor(h), asio::execution::blocking.never);
-            ex.execute([this, h = std::move(h), work = std::move(work), r = std::move(r)]() mutable {
+            ex.execute([this, h = std::move(h), r = std::move(r)]() mutable {
                 state_ = r.next;
                 std::move(h)(r.error, std::move(r.out));
             });
+            // `work` goes only now, after execute() returned: the caller's io_context cannot run
+            // out of work, and be destroyed, while this thread still hands it the completion.
         });
     }
 
@@ -147,7 +149,7 @@ public:
                 error = sink_failure(std::current_exception(), st_->target.what + ": task " + task_ + ": checkpoint: ");
             }
             auto ex = asio::prefer(asio::get_associated_executor(h), asio::execution::blocking.never);
-            ex.execute([this, h = std::move(h), work = std::move(work), error, out = std::move(out)]() mutable {
+            ex.execute([this, h = std::move(h), error, out = std::move(out)]() mutable {
                 if (error) {
                     state_ = wstate::failed;
                 } else {

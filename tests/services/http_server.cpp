@@ -39,6 +39,7 @@ struct http_server::impl {
             auto res = h(parser.get());
             if (!res) {
                 sock.set_option(asio::socket_base::linger(true, 0), ec);  // RST
+                std::lock_guard lock(m);  // the destructor shuts sockets down under it
                 sock.close(ec);
                 return;
             }

@@ -122,7 +122,7 @@ TEST_CASE("storage sink: a re-commit replaces the task's objects, and the manife
     f.sink.stop();
 }
 
-TEST_CASE("storage sink: rotated chunks no manifest knew are found by listing; hostile listings remove nothing else") {
+TEST_CASE("storage sink: rotated chunks no manifest knew are found by listing, and hostile listings remove nothing else") {
     fixture f;
     f.sink.start({});
     f.mem->objects["t~7.jsonl.gz"] = "stray";         // a lost state directory's
