@@ -37,6 +37,34 @@ std::string read_whole(const std::filesystem::path& p) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// Opens `path` with `flags`; throws naming the file.
+sqlite3* open_db(const std::filesystem::path& path, int flags) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+        std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close(db);
+        throw drover::sink_error("sqlite: cannot open " + path.string() + ": " + why);
+    }
+    return db;
+}
+
+// Calls on_row(statement) for each row of `select` (ending in "FROM table") whose name starts
+// with `prefix`, in name order. substr() compares bytes: LIKE would treat '_' and '%' in names
+// as patterns.
+template <class F>
+void each_with_prefix(sqlite3* db, const std::string& select, std::string_view prefix, F on_row) {
+    statement st(db, select + " WHERE substr(name, 1, ?1) = ?2 ORDER BY name");
+    sqlite3_bind_int(st.s, 1, static_cast<int>(prefix.size()));
+    sqlite3_bind_text(st.s, 2, prefix.data(), static_cast<int>(prefix.size()), SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) on_row(st.s);
+    if (rc != SQLITE_DONE) fail(db, "cannot read rows under \"" + std::string(prefix) + "\"");
+}
+
+std::string bytes_at(sqlite3_stmt* s, int col) {
+    return {static_cast<const char*>(sqlite3_column_blob(s, col)), static_cast<std::size_t>(sqlite3_column_bytes(s, col))};
+}
+
 bool valid_table(const std::string& t) {
     return !t.empty() && t.size() <= 64 && !(t[0] >= '0' && t[0] <= '9') &&
            std::all_of(t.begin(), t.end(), [](char c) {
@@ -61,12 +89,7 @@ std::filesystem::path sqlite_storage::start(const drover::sink_context&) {
     std::lock_guard lock(mutex_);
     if (db_) throw drover::sink_error("sqlite storage " + describe() + ": already started");
     if (opts_.db.has_parent_path()) std::filesystem::create_directories(opts_.db.parent_path());
-    if (sqlite3_open_v2(opts_.db.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-        std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw drover::sink_error("sqlite: cannot open " + opts_.db.string() + ": " + why);
-    }
+    db_ = open_db(opts_.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     sqlite3_busy_timeout(db_, 10'000);
     exec("PRAGMA journal_mode = WAL");
     exec(opts_.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
@@ -91,10 +114,21 @@ void sqlite_storage::exec(const char* sql) {
     }
 }
 
-void sqlite_storage::put(const std::vector<drover::staged_object>& objects) {
-    std::lock_guard lock(mutex_);
+template <class F>
+void sqlite_storage::transaction(F body) {
     exec("BEGIN IMMEDIATE");
     try {
+        body();
+        exec("COMMIT");  // durable here with synchronous = FULL
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+void sqlite_storage::put(const std::vector<drover::staged_object>& objects) {
+    std::lock_guard lock(mutex_);
+    transaction([&] {
         statement st(db_, "INSERT OR REPLACE INTO " + opts_.table + " (name, records, bytes) VALUES (?, ?, ?)");
         for (const auto& o : objects) {
             std::string data = read_whole(o.file);
@@ -104,42 +138,25 @@ void sqlite_storage::put(const std::vector<drover::staged_object>& objects) {
             if (sqlite3_step(st.s) != SQLITE_DONE) fail(db_, "cannot put " + o.name);
             sqlite3_reset(st.s);
         }
-        exec("COMMIT");  // durable here with synchronous = FULL
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    });
 }
 
 void sqlite_storage::remove(const std::vector<std::string>& names) {
     std::lock_guard lock(mutex_);
-    exec("BEGIN IMMEDIATE");
-    try {
+    transaction([&] {
         statement st(db_, "DELETE FROM " + opts_.table + " WHERE name = ?");
         for (const auto& n : names) {
             sqlite3_bind_text(st.s, 1, n.data(), static_cast<int>(n.size()), SQLITE_STATIC);
             if (sqlite3_step(st.s) != SQLITE_DONE) fail(db_, "cannot remove " + n);
             sqlite3_reset(st.s);
         }
-        exec("COMMIT");
-    } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
+    });
 }
 
 std::vector<std::string> sqlite_storage::list(std::string_view prefix) {
     std::lock_guard lock(mutex_);
-    // substr() compares bytes: LIKE would treat '_' and '%' in names as patterns.
-    statement st(db_, "SELECT name FROM " + opts_.table + " WHERE substr(name, 1, ?1) = ?2 ORDER BY name");
-    sqlite3_bind_int(st.s, 1, static_cast<int>(prefix.size()));
-    sqlite3_bind_text(st.s, 2, prefix.data(), static_cast<int>(prefix.size()), SQLITE_STATIC);
     std::vector<std::string> out;
-    int rc;
-    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW)
-        out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0)),
-                         static_cast<std::size_t>(sqlite3_column_bytes(st.s, 0)));
-    if (rc != SQLITE_DONE) fail(db_, "cannot list " + std::string(prefix));
+    each_with_prefix(db_, "SELECT name FROM " + opts_.table, prefix, [&](sqlite3_stmt* s) { out.push_back(bytes_at(s, 0)); });
     return out;
 }
 
@@ -154,27 +171,11 @@ drover::storage_sink make_sink(sqlite_storage_options where, drover::storage_sin
 
 std::vector<chunk_row> read_chunks(const std::filesystem::path& db, const std::string& table, const std::string& prefix) {
     if (!valid_table(table)) throw drover::config_error("sqlite: bad table name \"" + table + "\"");
-    sqlite3* h = nullptr;
-    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-        std::string why = h ? sqlite3_errmsg(h) : "out of memory";
-        sqlite3_close(h);
-        throw drover::error("sqlite: cannot open " + db.string() + ": " + why);
-    }
+    sqlite3* h = open_db(db, SQLITE_OPEN_READONLY);
     std::vector<chunk_row> out;
     try {
-        statement st(h, "SELECT name, records FROM " + table + " WHERE substr(name, 1, ?1) = ?2 ORDER BY name");
-        sqlite3_bind_int(st.s, 1, static_cast<int>(prefix.size()));
-        sqlite3_bind_text(st.s, 2, prefix.data(), static_cast<int>(prefix.size()), SQLITE_STATIC);
-        int rc;
-        while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-            chunk_row r;
-            r.name.assign(reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0)),
-                          static_cast<std::size_t>(sqlite3_column_bytes(st.s, 0)));
-            r.gzip.assign(static_cast<const char*>(sqlite3_column_blob(st.s, 1)),
-                          static_cast<std::size_t>(sqlite3_column_bytes(st.s, 1)));
-            out.push_back(std::move(r));
-        }
-        if (rc != SQLITE_DONE) fail(h, "cannot read " + table);
+        each_with_prefix(h, "SELECT name, records FROM " + table, prefix,
+                         [&](sqlite3_stmt* s) { out.push_back({bytes_at(s, 0), bytes_at(s, 1)}); });
     } catch (...) {
         sqlite3_close(h);
         throw;

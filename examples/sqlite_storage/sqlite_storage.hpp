@@ -52,6 +52,8 @@ public:
 
 private:
     void exec(const char* sql);
+    template <class F>
+    void transaction(F body);  // BEGIN IMMEDIATE; body; COMMIT (ROLLBACK when it throws)
     sqlite_storage_options opts_;
     std::mutex mutex_;  // one connection, used by the sink's publish threads in turn
     sqlite3* db_ = nullptr;

@@ -60,7 +60,7 @@ void attempt_run::arm_timeout() {
     timeout_timer_.expires_after(timer_delay(*ctx_.task.timeout));
     timeout_timer_.async_wait([self = shared_from_this(), armed = ++timeouts_armed_](boost::system::error_code ec) {
         // A wait that on_queued cancelled after it had already expired still comes here.
-        if (ec || self->finished_ || self->queued_ || armed != self->timeouts_armed_) return;
+        if (ec || self->finished_ || armed != self->timeouts_armed_) return;
         self->timed_out_ = true;
         self->cancel_signal_.emit(asio::cancellation_type::terminal);
     });
@@ -69,6 +69,7 @@ void attempt_run::arm_timeout() {
 void attempt_run::on_queued() {
     if (finished_ || timed_out_ || queued_) return;
     queued_ = true;
+    ++timeouts_armed_;  // the armed wait, if any, no longer fires
     timeout_timer_.cancel();
 }
 

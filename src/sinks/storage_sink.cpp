@@ -18,7 +18,6 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <optional>
 
 namespace drover {
@@ -31,13 +30,13 @@ std::vector<std::string> storage::list(std::string_view) { return {}; }
 struct storage_sink::state {
     std::shared_ptr<storage> where;
     detail::publish_target target;
-    std::optional<detail::partition_template> tpl;
+    detail::partition_template tpl;
     storage_sink_options opts;
     asio::thread_pool pool;
 
     state(std::shared_ptr<storage> w, stdfs::path spool, const storage_sink_options& o)
-        : where(std::move(w)), target{*where, std::move(spool), o.fsync, where->name() + " sink"}, opts(o),
-          pool(o.publish_threads) {}
+        : where(std::move(w)), target{*where, std::move(spool), o.fsync, where->name() + " sink"},
+          tpl(o.partition, detail::time_zone(o.timezone), o.bad_values), opts(o), pool(o.publish_threads) {}
 };
 
 namespace {
@@ -263,8 +262,11 @@ void storage_sink::start(const sink_context& ctx) {
         detail::create_directories(spool / "pending", opts_.fsync);
         detail::create_directories(spool / "manifests", opts_.fsync);
         // The storage is ours for this run: whatever is left in staging crashed.
-        for (const auto& e : stdfs::directory_iterator(spool / "staging"))
-            if (!detail::remove_all(e.path())) detail::throw_errno("cannot remove leftover staging", e.path(), EIO);
+        for (const auto& e : stdfs::directory_iterator(spool / "staging")) {
+            std::error_code ec;
+            stdfs::remove_all(e.path(), ec);
+            if (ec) detail::throw_errno("cannot remove leftover staging", e.path(), ec.value());
+        }
         for (const auto& e : stdfs::directory_iterator(spool / "manifests"))
             if (detail::is_atomic_write_temp(e.path().filename().string())) detail::remove_file(e.path());
     } catch (const std::system_error& e) {
@@ -275,7 +277,6 @@ void storage_sink::start(const sink_context& ctx) {
         throw;
     }
     auto st = std::make_shared<state>(storage_, stdfs::absolute(spool), opts_);
-    st->tpl.emplace(opts_.partition, detail::time_zone(opts_.timezone), opts_.bad_values);
     state_ = st;
 
     // Chunks that earlier runs could not publish go first.
@@ -318,16 +319,14 @@ std::unique_ptr<sink_writer> storage_sink::open(const sink_attempt& a) {
     so.max_bytes = opts_.max_bytes;
     so.fsync = opts_.fsync;
     // Rare (after a crash): the names of segments the journal does not know, removed before
-    // the attempt starts. Blocks the caller for that.
-    if (stdfs::exists(state_->target.spool / "manifests" / task)) {
-        try {
-            detail::take_back_segments(state_->target, task, a.first_segment);
-        } catch (...) {
-            std::rethrow_exception(sink_failure(std::current_exception(),
-                                                what + ": task " + task + ": cannot take back unjournaled checkpoint chunks: "));
-        }
+    // the attempt starts. Blocks the caller for that; without a manifest it reads nothing.
+    try {
+        detail::take_back_segments(state_->target, task, a.first_segment);
+    } catch (...) {
+        std::rethrow_exception(sink_failure(std::current_exception(),
+                                            what + ": task " + task + ": cannot take back unjournaled checkpoint chunks: "));
     }
-    return std::make_unique<storage_writer>(state_, std::move(so), state_->tpl->bind(a.params), a.first_segment);
+    return std::make_unique<storage_writer>(state_, std::move(so), state_->tpl.bind(a.params), a.first_segment);
 }
 
 }  // namespace drover

@@ -84,18 +84,28 @@ std::shared_ptr<sqlite_storage> sqlite_at(const fs::path& db) {
     return std::make_shared<sqlite_storage>(o);
 }
 
-// Wraps a storage and fails its first `failures` puts (what a real SQLite cannot be made to do
-// on cue), with sink_unavailable when `unavailable`.
-struct flaky_storage final : drover::storage {
+// A storage that passes every call to `inner`; the wrappers below change put().
+struct forwarding_storage : drover::storage {
     std::shared_ptr<drover::storage> inner;
-    std::atomic<int> failures;
-    bool unavailable = false;
-    std::atomic<int> puts{0};
-    flaky_storage(std::shared_ptr<drover::storage> s, int n, bool u) : inner(std::move(s)), failures(n), unavailable(u) {}
+    explicit forwarding_storage(std::shared_ptr<drover::storage> s) : inner(std::move(s)) {}
     std::string name() const override { return inner->name(); }
     std::string describe() const override { return inner->describe(); }
     fs::path start(const drover::sink_context& c) override { return inner->start(c); }
     void stop() noexcept override { inner->stop(); }
+    void put(const std::vector<drover::staged_object>& objects) override { inner->put(objects); }
+    void remove(const std::vector<std::string>& n) override { inner->remove(n); }
+    std::vector<std::string> list(std::string_view p) override { return inner->list(p); }
+    std::string location(std::string_view n) const override { return inner->location(n); }
+};
+
+// Fails its first `failures` puts (what a real SQLite cannot be made to do on cue), with
+// sink_unavailable when `unavailable`.
+struct flaky_storage final : forwarding_storage {
+    std::atomic<int> failures;
+    bool unavailable = false;
+    std::atomic<int> puts{0};
+    flaky_storage(std::shared_ptr<drover::storage> s, int n, bool u)
+        : forwarding_storage(std::move(s)), failures(n), unavailable(u) {}
     void put(const std::vector<drover::staged_object>& objects) override {
         ++puts;
         if (failures.fetch_sub(1) > 0) {
@@ -104,24 +114,17 @@ struct flaky_storage final : drover::storage {
         }
         inner->put(objects);
     }
-    void remove(const std::vector<std::string>& n) override { inner->remove(n); }
-    std::vector<std::string> list(std::string_view p) override { return inner->list(p); }
-    std::string location(std::string_view n) const override { return inner->location(n); }
 };
 
 // Holds the puts of one task until released (or 30 s pass).
-struct held_storage final : drover::storage {
-    std::shared_ptr<drover::storage> inner;
+struct held_storage final : forwarding_storage {
     std::string held_name;
     std::mutex m;
     std::condition_variable cv;
     bool released = false;
     std::atomic<bool> holding{false};
-    held_storage(std::shared_ptr<drover::storage> s, std::string n) : inner(std::move(s)), held_name(std::move(n)) {}
-    std::string name() const override { return inner->name(); }
-    std::string describe() const override { return inner->describe(); }
-    fs::path start(const drover::sink_context& c) override { return inner->start(c); }
-    void stop() noexcept override { inner->stop(); }
+    held_storage(std::shared_ptr<drover::storage> s, std::string n)
+        : forwarding_storage(std::move(s)), held_name(std::move(n)) {}
     void put(const std::vector<drover::staged_object>& objects) override {
         if (objects.front().name.find(held_name) != std::string::npos) {
             holding = true;
@@ -135,9 +138,6 @@ struct held_storage final : drover::storage {
         released = true;
         cv.notify_all();
     }
-    void remove(const std::vector<std::string>& n) override { inner->remove(n); }
-    std::vector<std::string> list(std::string_view p) override { return inner->list(p); }
-    std::string location(std::string_view n) const override { return inner->location(n); }
 };
 
 struct finish_counter final : drover::observer {
