@@ -18,6 +18,7 @@
 #include <drover/observer.hpp>
 #include <drover/outcome.hpp>
 #include <drover/scheduler.hpp>
+#include <drover/service.hpp>
 #include <drover/sink.hpp>
 #include <drover/sinks/file.hpp>
 #include <drover/sinks/s3.hpp>

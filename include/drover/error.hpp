@@ -63,4 +63,16 @@ public:
     using sink_error::sink_error;
 };
 
+/// What a request names does not exist: a job, a task (drover::service).
+class DROVER_API not_found_error : public error {
+public:
+    using error::error;
+};
+
+/// A request conflicts with what is going on: a run of the job is already going, or none is.
+class DROVER_API conflict_error : public error {
+public:
+    using error::error;
+};
+
 }  // namespace drover

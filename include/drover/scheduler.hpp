@@ -203,6 +203,10 @@ public:
     /// Thread-safe; before run() it makes the run end at once.
     void cancel();
 
+    /// The id of the run (runs/<id> in the state directory, the journal's run): set once
+    /// async_run() has returned (or while run() goes); empty before. Thread-safe.
+    std::string run_id() const;
+
     const scheduler_options& options() const noexcept;
     /// To change options before running (or after a run that could not start).
     scheduler_options& options() noexcept;

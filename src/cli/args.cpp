@@ -174,6 +174,22 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     exec->footer(exec_help);
     add_exec(*exec, a.exec);
 
+    auto* serve = app.add_subcommand(
+        "serve", "A long-running service: every job file of a directory, their schedules, an HTTP API and /metrics "
+                 "(docs/service.md).");
+    serve->add_option("--jobs", a.serve.jobs_dir, "the directory of job files (*.toml; the file name is the job's key)")
+        ->required()
+        ->type_name("DIR");
+    serve->add_option("--state", a.serve.state_dir, "where each job's state directory goes (DIR/<key>)")
+        ->required()
+        ->type_name("DIR");
+    serve->add_option("--listen", a.serve.listen, "the HTTP API's address (port 0: any free port; empty: no HTTP)")
+        ->type_name("HOST:PORT")
+        ->capture_default_str();
+    serve->add_option("--tokens", a.serve.tokens_file,
+                      "bearer tokens, lines \"admin TOKEN\" or \"read TOKEN\"; without, the API only reads")
+        ->type_name("FILE");
+
     if (argc >= 2 && argv[1][0] != '-' && std::string_view(argv[1]) != "help") {
         std::string cmd = argv[1];
         bool known = true;
@@ -185,7 +201,7 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
         if (!known)
             return cli_exit{{},
                             "drover: unknown command '" + detail::terminal_safe(cmd) +
-                                "' (the commands: run, validate, status, exec)\nRun 'drover --help'.\n",
+                                "' (the commands: run, validate, status, exec, serve)\nRun 'drover --help'.\n",
                             exit_usage};
     }
     // `drover help [COMMAND]` as a synonym of --help.
@@ -219,6 +235,7 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     }
     if (run->parsed()) a.command = "run";
     if (validate->parsed()) a.command = "validate";
+    if (serve->parsed()) a.command = "serve";
     if (exec->parsed()) {
         a.command = "exec";
         // Words before `--` that are not options start the command: then `--` is one of its words.

@@ -36,8 +36,16 @@ struct exec_args {
     bool retry_dead = false;
 };
 
+/// `drover serve`: a service over a directory of job files (drover::service_options).
+struct serve_args {
+    std::string jobs_dir;
+    std::string state_dir;
+    std::string listen = "127.0.0.1:8080";
+    std::string tokens_file;
+};
+
 struct cli_args {
-    std::string command;  ///< run, validate, status, exec
+    std::string command;  ///< run, validate, status, exec, serve
     std::string job_file;
     std::optional<std::string> state_dir;
     bool json = false;
@@ -48,6 +56,7 @@ struct cli_args {
     /// run and validate: --param NAME=VALUE, --only GLOB, --no-deps.
     job_load_options load;
     exec_args exec;
+    serve_args serve;
 };
 
 /// What the command line asks for: arguments to act on, or text to print and an exit code

@@ -5,6 +5,7 @@
 #include "cli/args.hpp"
 #include "cli/exec.hpp"
 #include "cli/run_job.hpp"
+#include "cli/serve.hpp"
 #include "cli/status.hpp"
 #include "cron/service.hpp"
 #include "detail/utf8.hpp"
@@ -142,6 +143,7 @@ int main(int argc, char** argv) {
     try {
         if (args.command == "status") return status(args);
         if (args.command == "exec") return drover::cli::run_exec(args.exec);
+        if (args.command == "serve") return drover::cli::run_serve(args.serve);
         drover::job_stream js(args.job_file, args.load);
         if (args.command == "validate") return validate(args, js);
         return run(args, js);

@@ -90,6 +90,9 @@ spawned_child spawn_child(const spawn_request& req) {
         posix_spawn_file_actions_adddup2(&sa.actions, err.w, 2);
     }
     if (!req.workdir.empty()) posix_spawn_file_actions_addchdir_np(&sa.actions, req.workdir.c_str());
+    // Nothing else of ours reaches the task: sockets opened without CLOEXEC (Asio's listening
+    // and accepted sockets, for one) would keep a port or a connection open in an orphan.
+    posix_spawn_file_actions_addclosefrom_np(&sa.actions, 3);
 
     std::vector<char*> argv;
     for (auto& a : req.argv) argv.push_back(const_cast<char*>(a.c_str()));

@@ -47,6 +47,8 @@ public:
 
     dispatcher(strand_type strand, run_config cfg);
     const strand_type& strand() const noexcept { return strand_; }
+    /// Set by prepare().
+    const std::string& run_id() const noexcept { return run_id_; }
 
     /// On the caller's thread, before anything runs: opens the journal and replays it, checks
     /// the dependencies, then opens the gate for submissions. Throws (config_error, error);

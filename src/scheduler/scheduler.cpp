@@ -40,6 +40,7 @@ struct scheduler::impl {
     std::weak_ptr<detail::dispatcher> active;
     bool cancel_requested = false;
     bool close_requested = false;
+    std::string run_id;  // under mutex
 
     /// Runs `f(dispatcher&)` on the run's strand and returns its result; throws when no run
     /// is going. Posted under the gate's mutex, so it runs before the run can finish.
@@ -348,6 +349,8 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
     }
     try {
         d->prepare();  // journal, replay, dependencies: a config_error leaves the scheduler as it was
+        std::lock_guard lock(m.mutex);
+        m.run_id = d->run_id();
     } catch (...) {
         {
             std::lock_guard lock(m.mutex);
@@ -357,6 +360,11 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
         throw;
     }
     asio::post(strand, [d, h = std::move(h)]() mutable { d->start(std::move(h)); });
+}
+
+std::string scheduler::run_id() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->run_id;
 }
 
 run_summary scheduler::run() {

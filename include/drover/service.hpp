@@ -1,0 +1,150 @@
+#pragma once
+/// @file
+/// A long-running service over a directory of job files (`drover serve`, docs/service.md):
+/// it runs their schedules, starts runs on request (with parameters), passes control
+/// requests to running runs, resumes runs that a stop or a crash interrupted, and serves an
+/// HTTP API with Prometheus metrics.
+
+#include <drover/error.hpp>
+#include <drover/export.hpp>
+#include <drover/kinds.hpp>
+#include <drover/summary.hpp>
+#include <drover/task.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drover {
+
+struct DROVER_API service_options {
+    /// Every `*.toml` file here is a job; its file name without `.toml` is the job's key (in
+    /// URLs and metrics): letters, digits, '.', '_' and '-' only, other files are ignored.
+    std::filesystem::path jobs_dir{};
+    /// `<state_dir>/<key>/` is each job's state directory (journal, runs, default output);
+    /// a job file's own `state_dir` is not used.
+    std::filesystem::path state_dir{};
+    /// "host:port" of the HTTP API and /metrics ("[::1]:8080" for IPv6); port 0 takes a free
+    /// port (see service::port()). Empty: no HTTP. Listening on an address that is not a
+    /// loopback address needs a tokens file.
+    std::string listen = "127.0.0.1:8080";
+    /// Bearer tokens, one per line: "admin TOKEN" or "read TOKEN" (at least 16 characters;
+    /// '#' starts a comment line). Without a file, reading endpoints answer anyone on the
+    /// listening address and changing ones are refused (403).
+    std::filesystem::path tokens_file{};
+    /// How often jobs_dir is looked at for added, changed and removed files.
+    std::chrono::milliseconds reload_interval{2000};
+    std::size_t max_body_bytes = 1 << 20;  ///< larger request bodies get 413
+    std::size_t max_connections = 256;     ///< more are refused (503) until some close
+    /// The executor and sink kinds job files may use (default: the built-in kinds).
+    drover::kinds kinds{};
+    /// Messages ("news: run 20261130T... started"): from any of the service's threads.
+    std::function<void(std::string_view)> log{};
+};
+
+/// One job file as the service sees it.
+struct DROVER_API service_job {
+    std::string key{};                   ///< the file name without .toml
+    std::filesystem::path file{};
+    std::filesystem::path state_dir{};
+    std::string name{};                  ///< the job's `name` (empty when the file does not load)
+    std::string error{};                 ///< why the file does not load ("file:line:column: key: ..."); empty = loads
+    std::size_t tasks = 0;               ///< tasks the file expands to without parameters
+    std::string schedule{};              ///< cron expression; empty = none
+    std::string timezone{};
+    std::optional<std::int64_t> next_fire_ms{};  ///< the next tick, Unix milliseconds
+    std::string run_id{};                ///< the run going now; empty = none
+    /// How the run going now was started: "trigger", "schedule" or "resume".
+    std::string run_reason{};
+    std::map<std::string, std::vector<std::string>> run_params{};  ///< its parameters
+    progress counts{};                   ///< of the run going now, or the last one in this process
+    std::string last_run_id{};           ///< the last run this process ran of the job
+    std::string last_result{};           ///< succeeded, failed, cancelled, halted, error: ...
+};
+
+/// How service::trigger starts a run.
+struct DROVER_API trigger_options {
+    /// As job_load_options::params: a name in a task's `params` takes one value, a `foreach`
+    /// variable the list of values it takes instead.
+    std::map<std::string, std::vector<std::string>> params{};
+    bool fresh = false;       ///< forget the journal's task states (journal_options::fresh)
+    bool retry_dead = false;  ///< run dead and cancelled tasks again (journal_options::retry_dead)
+};
+
+/// Hosts the jobs of a directory. Thread-safe: every member may be called from any thread.
+///
+/// A job runs at most one run at a time (its journal is locked by the run). A run started
+/// with parameters is resumed with the same parameters: after stop(), a crash or `kill -9`,
+/// start() continues every run that did not end, without running its finished tasks again.
+/// A schedule's ticks are not caught up: the first tick is the first one after start().
+///
+/// @code
+/// drover::service svc({.jobs_dir = "jobs", .state_dir = "state", .listen = "127.0.0.1:0"});
+/// svc.start();
+/// auto run = svc.trigger("news", {.params = {{"date", {"2018-01-06"}}}});
+/// svc.wait();  // until stop()
+/// @endcode
+class DROVER_API service {
+public:
+    explicit service(service_options o);
+    /// stop().
+    ~service();
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
+    /// Loads the job files, resumes the runs that did not end, arms the schedules and opens
+    /// the HTTP listener, on threads of its own. Throws config_error: jobs_dir missing, an
+    /// address it cannot listen on, a bad tokens file. A job file that does not load is not an
+    /// error: it is listed with its error, and loaded again when it changes.
+    void start();
+    /// Closes the listener, disarms the schedules and cancels the runs going (their tasks
+    /// are killed); those runs are resumed by the next start(). Waits until they ended.
+    void stop();
+    /// Blocks until stop() was called and has finished.
+    void wait();
+
+    /// The port the HTTP API listens on (after start(); 0 without HTTP).
+    std::uint16_t port() const;
+
+    /// Every job file, in key order.
+    std::vector<service_job> jobs() const;
+    /// Throws not_found_error for an unknown key.
+    service_job job(std::string_view key) const;
+
+    /// Starts a run of the job now; returns its run id once the run has opened its journal.
+    /// Throws not_found_error (no such job), conflict_error (a run of it is going), and
+    /// config_error (the file does not load, a bad parameter, a run that cannot start).
+    std::string trigger(std::string_view key, const trigger_options& o = {});
+    /// Cancels the job's run. Returns false when none is going. Throws not_found_error.
+    bool cancel(std::string_view key);
+    /// scheduler::cancel_task / retry_task on the job's run. Throw not_found_error for an
+    /// unknown job or task, conflict_error when no run of the job is going.
+    bool cancel_task(std::string_view key, std::string_view task);
+    bool retry_task(std::string_view key, std::string_view task);
+    /// scheduler::submit_many on the job's run (all or none). Throws like cancel_task, and
+    /// config_error for a bad task.
+    void submit(std::string_view key, std::vector<task_spec> tasks);
+    /// The `[defaults]` of the job's running run: what tasks given as JSON start from.
+    task_spec task_defaults(std::string_view key) const;
+
+    /// Looks at jobs_dir now (it is also looked at every reload_interval).
+    void reload();
+
+    /// The Prometheus text exposition of every job's metrics (what GET /metrics answers).
+    std::string metrics() const;
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace drover

@@ -1,0 +1,302 @@
+#include "service/api.hpp"
+
+#include <drover/journal.hpp>
+
+#include "detail/json_fields.hpp"
+#include "scheduler/task_json.hpp"
+#include "service/journal_views.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace drover::detail {
+
+namespace json = boost::json;
+
+namespace {
+
+http_answer answer(unsigned status, const json::value& v, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return {status, "application/json", json::serialize(v) + "\n", std::move(headers)};
+}
+
+http_answer problem(unsigned status, std::string_view message, std::string_view field = {}) {
+    json::object o{{"error", message}};
+    if (!field.empty()) o["field"] = field;
+    return answer(status, o);
+}
+
+// A request the API refuses: answered with its status and message.
+struct refused {
+    unsigned status;
+    std::string message;
+    std::string field{};
+};
+
+int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%') {
+            if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0)
+                throw refused{400, "bad percent-encoding in the URL"};
+            out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+struct target {
+    std::vector<std::string> path;              // decoded segments
+    std::map<std::string, std::string> query;   // decoded
+};
+
+target split_target(std::string_view t) {
+    target out;
+    auto q = t.find('?');
+    auto path = t.substr(0, q);
+    if (path.empty() || path.front() != '/') throw refused{400, "the request target must be a path"};
+    path.remove_prefix(1);
+    while (!path.empty()) {
+        auto slash = path.find('/');
+        auto seg = path.substr(0, slash);
+        out.path.push_back(percent_decode(seg));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+        if (path.empty()) out.path.emplace_back();  // a trailing '/'
+    }
+    if (q != std::string_view::npos) {
+        auto qs = t.substr(q + 1);
+        while (!qs.empty()) {
+            auto amp = qs.find('&');
+            auto kv = qs.substr(0, amp);
+            auto eq = kv.find('=');
+            if (!kv.empty())
+                out.query[percent_decode(kv.substr(0, eq))] =
+                    eq == std::string_view::npos ? std::string() : percent_decode(kv.substr(eq + 1));
+            if (amp == std::string_view::npos) break;
+            qs.remove_prefix(amp + 1);
+        }
+    }
+    return out;
+}
+
+std::size_t query_number(const target& t, const std::string& key, std::size_t fallback, std::size_t max) {
+    auto it = t.query.find(key);
+    if (it == t.query.end()) return fallback;
+    std::size_t n = 0;
+    auto& s = it->second;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || n > max)
+        throw refused{400, key + ": must be a whole number from 0 to " + std::to_string(max), key};
+    return n;
+}
+
+json::object job_json(const service_job& j) {
+    json::object o{{"key", j.key},
+                   {"file", j.file.string()},
+                   {"state_dir", j.state_dir.string()},
+                   {"name", j.name},
+                   {"loads", j.error.empty()},
+                   {"tasks", j.tasks}};
+    if (!j.error.empty()) o["error"] = j.error;
+    if (!j.schedule.empty()) {
+        json::object s{{"cron", j.schedule}, {"timezone", j.timezone}};
+        if (j.next_fire_ms) s["next_fire_ms"] = *j.next_fire_ms;
+        o["schedule"] = std::move(s);
+    }
+    if (!j.run_id.empty()) {
+        json::object params;
+        for (auto& [k, vs] : j.run_params) {
+            json::array a;
+            for (auto& v : vs) a.emplace_back(v);
+            params[k] = std::move(a);
+        }
+        o["run"] = json::object{{"run_id", j.run_id}, {"reason", j.run_reason}, {"params", std::move(params)}};
+    } else {
+        o["run"] = nullptr;
+    }
+    const auto& c = j.counts;
+    o["counts"] = json::object{{"total", c.total},         {"pending", c.pending},     {"running", c.running},
+                               {"retry_wait", c.retry_wait}, {"succeeded", c.succeeded}, {"dead", c.dead},
+                               {"skipped", c.skipped},     {"upstream_failed", c.upstream_failed},
+                               {"cancelled", c.cancelled}, {"records", c.records},
+                               {"elapsed_ms", c.elapsed.count()}};
+    if (!j.last_run_id.empty()) o["last_run"] = json::object{{"run_id", j.last_run_id}, {"result", j.last_result}};
+    return o;
+}
+
+// The body of a POST as a JSON object: empty means {}.
+json::object body_object(const http_request& r) {
+    if (r.body.empty()) return {};
+    auto ct = r.header("Content-Type");
+    if (ct.substr(0, ct.find(';')) != "application/json") throw refused{415, "the request body must be application/json"};
+    boost::system::error_code ec;
+    json::parse_options po;
+    po.max_depth = 32;
+    auto v = json::parse(r.body, ec, {}, po);
+    if (ec) throw refused{400, "malformed JSON: " + ec.message()};
+    if (!v.is_object()) throw refused{400, "the request body must be a JSON object"};
+    return std::move(v.as_object());
+}
+
+void only_fields(const json::object& o, std::initializer_list<std::string_view> known) {
+    for (auto& [k, v] : o) {
+        bool ok = false;
+        for (auto n : known) ok = ok || k == n;
+        if (!ok) throw refused{400, "unknown field '" + std::string(k) + "'", std::string(k)};
+    }
+}
+
+bool bool_field(const json::object& o, std::string_view key) {
+    auto* v = o.if_contains(key);
+    if (!v) return false;
+    if (!v->is_bool()) throw refused{400, std::string(key) + ": must be true or false", std::string(key)};
+    return v->as_bool();
+}
+
+trigger_options trigger_body(const json::object& o) {
+    only_fields(o, {"params", "fresh", "retry_dead"});
+    trigger_options t;
+    t.fresh = bool_field(o, "fresh");
+    t.retry_dead = bool_field(o, "retry_dead");
+    if (auto* p = o.if_contains("params")) {
+        if (!p->is_object()) throw refused{400, "params: must be an object of names to values", "params"};
+        for (auto& [k, v] : p->as_object()) {
+            auto field = "params." + std::string(k);
+            auto& vs = t.params[std::string(k)];
+            if (v.is_string()) {
+                vs.emplace_back(v.as_string());
+            } else if (v.is_array()) {
+                for (auto& x : v.as_array()) {
+                    if (!x.is_string()) throw refused{400, field + ": values must be strings", field};
+                    vs.emplace_back(x.as_string());
+                }
+            } else {
+                throw refused{400, field + ": must be a string or an array of strings", field};
+            }
+        }
+    }
+    return t;
+}
+
+std::vector<task_spec> tasks_body(const json::object& o, const task_spec& defaults) {
+    only_fields(o, {"tasks"});
+    auto* a = o.if_contains("tasks");
+    if (!a || !a->is_array() || a->as_array().empty())
+        throw refused{400, "tasks: must be a non-empty array of task objects", "tasks"};
+    std::vector<task_spec> out;
+    std::size_t i = 0;
+    for (auto& v : a->as_array()) {
+        auto field = "tasks[" + std::to_string(i++) + "]";
+        if (!v.is_object()) throw refused{400, field + ": must be an object", field};
+        try {
+            out.push_back(task_from_json(v.as_object(), defaults));
+        } catch (const config_error& e) {
+            std::string msg = e.what();
+            throw refused{400, field + "." + msg, field + "." + msg.substr(0, msg.find(':'))};
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+http_answer service_api::handle(const http_request& r) const {
+    try {
+        auto t = split_target(r.target);
+        auto& p = t.path;
+        bool reading = r.method == "GET" || r.method == "HEAD";
+        if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health") return answer(200, {{"status", "ok"}});
+        // Who may do this.
+        if (tokens_.empty()) {
+            if (!reading)
+                return problem(403, "this service has no tokens file: its API only reads (start it with --tokens FILE)");
+        } else {
+            auto token = bearer_token(r.header("Authorization"));
+            auto scope = token ? tokens_.check(*token) : std::nullopt;
+            if (!scope)
+                return {401, "application/json", R"({"error":"a valid bearer token is needed"})" "\n",
+                        {{"WWW-Authenticate", "Bearer realm=\"drover\""}}};
+            if (!reading && *scope != api_scope::admin) return problem(403, "this token may only read");
+        }
+        if (p.size() == 1 && p[0] == "metrics") {
+            if (!reading) return problem(405, "use GET");
+            return {200, "text/plain; version=0.0.4; charset=utf-8", svc_.metrics(), {}};
+        }
+        if (p.size() < 3 || p[0] != "api" || p[1] != "v1" || p[2] != "jobs") return problem(404, "no such endpoint");
+        if (p.size() == 3) {
+            if (!reading) return problem(405, "use GET");
+            json::array jobs;
+            for (auto& j : svc_.jobs()) jobs.push_back(job_json(j));
+            return answer(200, {{"jobs", std::move(jobs)}});
+        }
+        const auto& key = p[3];
+        auto job = svc_.job(key);  // not_found_error: 404
+        if (p.size() == 4) {
+            if (!reading) return problem(405, "use GET");
+            auto o = job_json(job);
+            o["journal"] = journal_status_json(job.state_dir);
+            return answer(200, o);
+        }
+        const auto& what = p[4];
+        if (p.size() == 5 && what == "runs") {
+            if (reading) return answer(200, {{"runs", runs_json(job.state_dir, query_number(t, "limit", 50, 10'000))}});
+            if (r.method != "POST") return problem(405, "use GET or POST");
+            auto id = svc_.trigger(key, trigger_body(body_object(r)));
+            return answer(201, {{"job", key}, {"run_id", id}}, {{"Location", "/api/v1/jobs/" + key + "/runs/" + id}});
+        }
+        if (p.size() == 5 && what == "cancel") {
+            if (r.method != "POST") return problem(405, "use POST");
+            only_fields(body_object(r), {});
+            return answer(200, {{"cancelled", svc_.cancel(key)}});
+        }
+        if (p.size() == 5 && what == "tasks") {
+            if (reading) {
+                std::optional<std::string> state;
+                if (auto it = t.query.find("state"); it != t.query.end()) state = it->second;
+                return answer(200, tasks_json(job.state_dir, state, query_number(t, "limit", 100, 100'000),
+                                              query_number(t, "offset", 0, 100'000'000)));
+            }
+            if (r.method != "POST") return problem(405, "use GET or POST");
+            auto tasks = tasks_body(body_object(r), svc_.task_defaults(key));
+            auto n = tasks.size();
+            svc_.submit(key, std::move(tasks));
+            return answer(201, {{"submitted", n}});
+        }
+        if (p.size() == 6 && what == "tasks") {
+            if (!reading) return problem(405, "use GET");
+            auto task = task_json(job.state_dir, p[5]);
+            if (!task) return problem(404, "no task '" + p[5] + "' in the journal of " + key);
+            return answer(200, *task);
+        }
+        if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry")) {
+            if (r.method != "POST") return problem(405, "use POST");
+            only_fields(body_object(r), {});
+            bool done = p[6] == "cancel" ? svc_.cancel_task(key, p[5]) : svc_.retry_task(key, p[5]);
+            return answer(200, {{p[6] == "cancel" ? "cancelled" : "retried", done}});
+        }
+        return problem(404, "no such endpoint");
+    } catch (const refused& e) {
+        return problem(e.status, e.message, e.field);
+    } catch (const not_found_error& e) {
+        return problem(404, e.what());
+    } catch (const conflict_error& e) {
+        return problem(409, e.what());
+    } catch (const config_error& e) {
+        return problem(400, e.what());
+    } catch (const error& e) {
+        return problem(409, e.what());
+    }
+}
+
+}  // namespace drover::detail

@@ -1,0 +1,67 @@
+#pragma once
+// The HTTP/1.1 server of `drover serve` (Beast): keep-alive, a limit on header and body
+// sizes, a read timeout and a cap on open connections. What a request means is the
+// handler's business (service/api.hpp): this file only moves bytes.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace drover::detail {
+
+struct http_request {
+    std::string method;   ///< "GET", "POST", ...
+    std::string target;   ///< origin form, as sent: "/api/v1/jobs?x=1"
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    /// The first header with this name (case-insensitive); empty when absent.
+    std::string_view header(std::string_view name) const;
+};
+
+struct http_answer {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< besides Content-Type/Length
+};
+
+struct http_server_options {
+    std::size_t max_body_bytes = 1 << 20;
+    std::uint32_t max_header_bytes = 16 * 1024;
+    std::chrono::milliseconds read_timeout{30'000};
+    std::size_t max_connections = 256;
+};
+
+/// "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (= 127.0.0.1). Throws config_error.
+std::pair<boost::asio::ip::address, std::uint16_t> parse_listen(std::string_view listen);
+
+class http_server {
+public:
+    using handler = std::function<http_answer(const http_request&)>;
+
+    /// Binds and listens at once (throws config_error when it cannot); serves once start()ed.
+    /// The handler runs on `ex`'s thread.
+    http_server(boost::asio::any_io_executor ex, std::string_view listen, http_server_options o, handler h);
+    ~http_server();
+
+    std::uint16_t port() const noexcept;
+    void start();
+    /// Stops accepting and closes every connection. On the executor's thread, or with it stopped.
+    void stop();
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace drover::detail

@@ -1,0 +1,108 @@
+#pragma once
+// One job file hosted by drover::service: what the file says (read again when it changes), the
+// timer of its schedule, the run going now (on a thread of its own) and its metrics.
+//
+// A run started here is recorded in <state dir>/service-run.json (why it started, its
+// parameters, its tick) until it ends by itself or by a request: one a stop or a crash
+// interrupted is continued by resume() with the same parameters.
+
+#include <drover/job_file.hpp>
+#include <drover/service.hpp>
+
+#include "cron/cron.hpp"
+#include "service/metrics.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/system_timer.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace drover::detail {
+
+class job_host {
+public:
+    using log_fn = std::function<void(std::string_view)>;
+
+    /// `ex`: where the schedule's timer runs (one thread: load(), arm() and the ticks).
+    job_host(std::string key, std::filesystem::path file, std::filesystem::path state_dir, drover::kinds kinds,
+             boost::asio::any_io_executor ex, log_fn log);
+    /// shutdown().
+    ~job_host();
+    job_host(const job_host&) = delete;
+    job_host& operator=(const job_host&) = delete;
+
+    const std::string& key() const noexcept { return key_; }
+
+    /// Reads the file: name, task count and schedule, or the error; arms the schedule. On
+    /// the timer's executor (or before it runs).
+    void load();
+    /// True when the file is not what load() read (size, modification time, inode).
+    bool changed() const;
+    /// Continues the run service-run.json records, if there is one.
+    void resume();
+
+    service_job info() const;
+    job_metrics_view metrics() const;
+
+    /// Starts a run; returns its id. `reason`: trigger, schedule or resume.
+    std::string trigger(const trigger_options& o, std::string_view reason,
+                        std::optional<std::chrono::sys_seconds> tick = std::nullopt);
+    bool cancel();
+    bool cancel_task(std::string_view task);
+    bool retry_task(std::string_view task);
+    void submit(std::vector<task_spec> tasks);
+    task_spec task_defaults() const;
+
+    /// Disarms the schedule, cancels the run going and waits for it to end; the run stays
+    /// resumable. With the timer's executor stopped (or on it).
+    void shutdown();
+
+private:
+    struct run;
+    struct file_id {
+        off_t size = -1;
+        std::int64_t mtime_ns = 0;
+        ino_t inode = 0;
+        bool operator==(const file_id&) const = default;
+    };
+    static file_id identify(const std::filesystem::path& p);
+
+    void arm();
+    void on_tick(std::chrono::sys_seconds tick);
+    void run_ended(std::string result);
+    void reap();
+    /// The run going now; throws conflict_error without one. Under mutex_.
+    scheduler& running_scheduler() const;
+    void log(const std::string& m) const;
+
+    const std::string key_;
+    const std::filesystem::path file_, state_dir_;
+    const drover::kinds kinds_;
+    boost::asio::any_io_executor ex_;
+    log_fn log_;
+    job_metrics metrics_;
+
+    // On the timer's executor.
+    boost::asio::system_timer timer_;
+    std::optional<std::chrono::sys_seconds> queued_tick_;
+    std::optional<cron_schedule> cron_;
+    std::optional<time_zone> tz_;
+    std::string overlap_ = "skip";
+
+    mutable std::mutex mutex_;
+    file_id seen_{};
+    service_job info_{};
+    bool starting_ = false;
+    bool shut_ = false;
+    std::unique_ptr<run> run_;
+};
+
+}  // namespace drover::detail

@@ -1,0 +1,152 @@
+#include "service/journal_views.hpp"
+
+#include <drover/journal.hpp>
+#include <drover/outcome.hpp>
+
+#include "detail/utf8.hpp"
+#include "journal/sqlite.hpp"
+
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace drover::detail {
+
+namespace json = boost::json;
+using sql::database;
+
+namespace {
+
+bool has_journal(const std::filesystem::path& state_dir) {
+    struct stat st {};
+    return ::stat(journal_path(state_dir).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+json::value text_or_null(const sql::statement& q, int col) {
+    if (q.null_at(col)) return nullptr;
+    return json::string(q.text_at(col));
+}
+
+json::value int_or_null(const sql::statement& q, int col) {
+    if (q.null_at(col)) return nullptr;
+    return q.int_at(col);
+}
+
+// The last `max` bytes of a log file, as valid UTF-8; empty when it cannot be read.
+std::string tail_of(const std::filesystem::path& file, std::size_t max) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return {};
+    struct stat st {};
+    std::string out;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        auto size = static_cast<std::size_t>(st.st_size);
+        auto from = size > max ? size - max : 0;
+        out.resize(size - from);
+        auto n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(from));
+        out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    }
+    ::close(fd);
+    return repair_utf8(out);
+}
+
+}  // namespace
+
+json::value journal_status_json(const std::filesystem::path& state_dir) {
+    if (!has_journal(state_dir)) return nullptr;
+    try {
+        return json::parse(to_json(read_journal_status(state_dir)));
+    } catch (const std::exception& e) {
+        return json::object{{"error", e.what()}};
+    }
+}
+
+json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit) {
+    json::array out;
+    if (!has_journal(state_dir)) return out;
+    database db(journal_path(state_dir), database::mode::read_only);
+    auto q = db.prepare(
+        "SELECT run_id,status,started_ms,finished_ms,total,resumed,succeeded,dead,upstream_failed,skipped,records "
+        "FROM runs ORDER BY started_ms DESC, run_id DESC LIMIT ?1");
+    q.bind(1, static_cast<std::int64_t>(limit));
+    while (q.step()) {
+        out.push_back(json::object{{"run_id", q.text_at(0)},       {"status", q.text_at(1)},
+                                   {"started_ms", q.int_at(2)},    {"finished_ms", int_or_null(q, 3)},
+                                   {"total", q.int_at(4)},         {"resumed", q.int_at(5)},
+                                   {"succeeded", int_or_null(q, 6)}, {"dead", int_or_null(q, 7)},
+                                   {"upstream_failed", int_or_null(q, 8)}, {"skipped", int_or_null(q, 9)},
+                                   {"records", int_or_null(q, 10)}});
+    }
+    return out;
+}
+
+json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,
+                        std::size_t limit, std::size_t offset) {
+    json::array tasks;
+    std::int64_t total = 0;
+    if (has_journal(state_dir)) {
+        database db(journal_path(state_dir), database::mode::read_only);
+        db.exec("BEGIN");
+        auto n = db.prepare("SELECT count(*) FROM tasks WHERE ?1 IS NULL OR state=?1");
+        auto q = db.prepare(
+            "SELECT task_id,state,attempts,run_id,updated_ms,failure,message FROM tasks "
+            "WHERE ?1 IS NULL OR state=?1 ORDER BY task_id LIMIT ?2 OFFSET ?3");
+        if (state) {
+            n.bind(1, *state);
+            q.bind(1, *state);
+        } else {
+            n.bind_null(1);
+            q.bind_null(1);
+        }
+        if (n.step()) total = n.int_at(0);
+        q.bind(2, static_cast<std::int64_t>(limit)).bind(3, static_cast<std::int64_t>(offset));
+        while (q.step())
+            tasks.push_back(json::object{{"id", q.text_at(0)},         {"state", q.text_at(1)},
+                                         {"attempts", q.int_at(2)},    {"run_id", text_or_null(q, 3)},
+                                         {"updated_ms", q.int_at(4)},  {"failure", text_or_null(q, 5)},
+                                         {"message", text_or_null(q, 6)}});
+        db.exec("COMMIT");
+    }
+    return {{"total", total}, {"offset", offset}, {"tasks", std::move(tasks)}};
+}
+
+std::optional<json::object> task_json(const std::filesystem::path& state_dir, const std::string& task) {
+    if (!has_journal(state_dir)) return std::nullopt;
+    database db(journal_path(state_dir), database::mode::read_only);
+    db.exec("BEGIN");
+    auto t = db.prepare("SELECT state,attempts,run_id,updated_ms,failure,message FROM tasks WHERE task_id=?1");
+    t.bind(1, task);
+    if (!t.step()) return std::nullopt;
+    json::object o{{"id", task},           {"state", t.text_at(0)},       {"attempts", t.int_at(1)},
+                   {"run_id", text_or_null(t, 2)}, {"updated_ms", t.int_at(3)}, {"failure", text_or_null(t, 4)},
+                   {"message", text_or_null(t, 5)}};
+    auto a = db.prepare(
+        "SELECT run_id,attempt,executor,started_ms,finished_ms,failure,exit_code,signal,message,records,bad_records,"
+        "elapsed_ms FROM attempts WHERE task_id=?1 ORDER BY started_ms DESC, attempt DESC LIMIT 100");
+    a.bind(1, task);
+    json::array attempts;
+    while (a.step()) {
+        std::string run(a.text_at(0));
+        auto n = a.int_at(1);
+        auto log = state_dir / "runs" / run / "logs" / (task + "." + std::to_string(n) + ".stderr");
+        attempts.push_back(json::object{{"run_id", run},
+                                        {"attempt", n},
+                                        {"executor", a.text_at(2)},
+                                        {"started_ms", a.int_at(3)},
+                                        {"finished_ms", int_or_null(a, 4)},
+                                        {"failure", text_or_null(a, 5)},
+                                        {"exit_code", int_or_null(a, 6)},
+                                        {"signal", int_or_null(a, 7)},
+                                        {"message", text_or_null(a, 8)},
+                                        {"records", int_or_null(a, 9)},
+                                        {"bad_records", int_or_null(a, 10)},
+                                        {"elapsed_ms", int_or_null(a, 11)},
+                                        {"stderr_tail", tail_of(log, 4096)}});
+    }
+    db.exec("COMMIT");
+    o["attempts"] = std::move(attempts);
+    return o;
+}
+
+}  // namespace drover::detail

@@ -1,0 +1,26 @@
+#pragma once
+// What the service's API shows of a job's journal, read-only (safe while its run writes):
+// its runs, its tasks by state, one task's attempts with the tails of their stderr logs.
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace drover::detail {
+
+/// read_journal_status as JSON; null when the job has no journal yet.
+boost::json::value journal_status_json(const std::filesystem::path& state_dir);
+/// The newest `limit` runs, newest first.
+boost::json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit);
+/// {"total": N, "tasks": [...]}: tasks in id order, only those in `state` when given.
+boost::json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,
+                               std::size_t limit, std::size_t offset);
+/// The task with its attempts (newest run first) and each attempt's stderr tail (the last
+/// 4 KiB of runs/<run>/logs/<task>.<n>.stderr); nullopt when the journal has no such task.
+std::optional<boost::json::object> task_json(const std::filesystem::path& state_dir, const std::string& task);
+
+}  // namespace drover::detail

@@ -1,0 +1,80 @@
+#pragma once
+// What `drover serve` exposes at /metrics: one job's counters, kept by an observer of its
+// runs, and the Prometheus text exposition format (version 0.0.4) for all jobs.
+//
+// Names follow Prometheus conventions: the drover_ prefix, base units (seconds), _total for
+// counters. Labels are bounded: job keys, task states, failure classes, executor names and
+// host states; never task ids or run ids. The job's key is the label `drover_job`: Prometheus
+// keeps `job` for its scrape job.
+
+#include <drover/observer.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace drover::detail {
+
+/// Counters of one job over the service's life. The observer's hooks come from the run's
+/// strand; snapshot() from any thread.
+class job_metrics final : public observer {
+public:
+    /// Upper bounds of the attempt duration histogram, in seconds.
+    static constexpr std::array<double, 12> buckets{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600};
+
+    struct values {
+        progress tasks{};                   ///< the run going now, or the last one
+        bool run_active = false;
+        double run_started_s = 0;           ///< Unix time of the current/last run's start
+        std::uint64_t attempts_started = 0;
+        std::map<std::string, std::uint64_t> attempts_finished;  ///< outcome -> count
+        std::array<std::uint64_t, buckets.size()> duration_counts{};  ///< cumulative per bucket
+        std::uint64_t duration_count = 0;
+        double duration_sum_s = 0;
+        std::uint64_t records = 0;          ///< committed, over all runs
+        std::uint64_t bad_records = 0;
+        std::uint64_t backups = 0;
+        std::map<std::string, std::uint64_t> runs;  ///< how a run ended -> count
+        std::uint64_t executor_events = 0;
+        /// (executor, host) -> state, for fleet executors' hosts.
+        std::map<std::pair<std::string, std::string>, std::string> hosts;
+    };
+
+    void on_run_started(const progress& p) override;
+    void on_task_started(const task_spec&, int attempt, std::string_view executor) override;
+    void on_task_finished(const task_spec&, const attempt_outcome& o, task_state next) override;
+    void on_executor_event(std::string_view executor, std::string_view message) override;
+    void on_host_changed(std::string_view executor, const host_info& h, bool left) override;
+    void on_progress(const progress& p) override;
+    void on_run_finished(const run_summary& s) override;
+
+    values snapshot() const;
+
+private:
+    mutable std::mutex mutex_;
+    values v_;
+    std::uint64_t records_before_ = 0;  // of earlier runs
+    std::uint64_t bad_before_ = 0;
+    std::uint64_t backups_before_ = 0;
+};
+
+/// One job as /metrics shows it.
+struct job_metrics_view {
+    std::string job;                       ///< the job's key
+    bool loaded = true;                    ///< false: its file does not load
+    std::optional<double> next_fire_s{};   ///< next cron tick, Unix time
+    job_metrics::values v{};
+};
+
+/// The Prometheus text exposition of these jobs (each family with HELP and TYPE once).
+std::string prometheus_text(const std::vector<job_metrics_view>& jobs);
+
+/// A label value escaped for the text format (backslash, double quote, newline).
+std::string prometheus_label(std::string_view v);
+
+}  // namespace drover::detail

@@ -1,0 +1,293 @@
+// The service's HTTP API without sockets: service_api::handle over a real service (real job
+// files, real runs of local processes), and the bearer tokens.
+#include "service/api.hpp"
+#include "service/tokens.hpp"
+#include "service_support.hpp"
+
+using namespace drover::test;
+namespace json = boost::json;
+namespace detail = drover::detail;
+
+namespace {
+
+detail::http_request req(std::string method, std::string target, std::string body = {},
+                         std::string token = admin_token, std::string content_type = "application/json") {
+    detail::http_request r{std::move(method), std::move(target), {}, std::move(body)};
+    if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
+    if (!r.body.empty()) r.headers.emplace_back("Content-Type", content_type);
+    return r;
+}
+
+struct api_fixture {
+    temp_dir d;
+    std::unique_ptr<drover::service> svc;
+    detail::token_set tokens;
+    std::unique_ptr<detail::service_api> api;
+
+    explicit api_fixture(bool with_tokens = true) {
+        fs::create_directories(d / "jobs");
+        write_file(d / "jobs" / "days.toml", sleepy_job("days", 4, 0.2));
+        write_file(d / "jobs" / "long.toml", sleepy_job("long", 2, 30));
+        write_file(d / "jobs" / "broken.toml", "name = \"broken\"\n[[tasks]]\nid = \"x\"\ncommand = 7\n");
+        svc = std::make_unique<drover::service>(
+            drover::service_options{.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = ""});
+        svc->start();
+        if (with_tokens) {
+            write_tokens(d / "tokens");
+            tokens = detail::token_set::load(d / "tokens");
+        }
+        api = std::make_unique<detail::service_api>(*svc, tokens);
+    }
+    ~api_fixture() { svc->stop(); }
+    detail::http_answer operator()(const detail::http_request& r) const { return api->handle(r); }
+};
+
+std::string error_of(const detail::http_answer& a) {
+    auto v = json_of(a.body);
+    REQUIRE(v.is_object());
+    REQUIRE(v.as_object().contains("error"));
+    return std::string(v.at("error").as_string());
+}
+
+}  // namespace
+
+TEST_CASE("service tokens: the file's mistakes name file and line, tokens compare whole") {
+    using detail::token_set;
+    auto t = token_set::parse("# comment\n\nadmin aaaaaaaaaaaaaaaa1\n  read   bbbbbbbbbbbbbbbb2  \n", "tok");
+    CHECK(t.check("aaaaaaaaaaaaaaaa1") == detail::api_scope::admin);
+    CHECK(t.check("bbbbbbbbbbbbbbbb2") == detail::api_scope::read);
+    CHECK_FALSE(t.check("aaaaaaaaaaaaaaaa"));  // a prefix is not the token
+    CHECK_FALSE(t.check("aaaaaaaaaaaaaaaa12"));
+    CHECK_FALSE(t.check(""));
+    struct bad {
+        const char* text;
+        const char* message;
+    };
+    for (auto b : {bad{"admin short\n", "tok:1: a token must have at least 16 characters"},
+                   bad{"\nroot aaaaaaaaaaaaaaaa1\n", "tok:2: unknown scope (admin or read)"},
+                   bad{"admin aaaaaaaaaaaaaaaa1 extra\n", "tok:1: expected \"admin TOKEN\" or \"read TOKEN\""},
+                   bad{"admin aaaaaaaaaaaaaaaa1\nread aaaaaaaaaaaaaaaa1\n", "tok:2: the same token is listed twice"},
+                   bad{"# nothing\n", "tok: no tokens"}}) {
+        CAPTURE(b.text);
+        try {
+            token_set::parse(b.text, "tok");
+            FAIL("no error");
+        } catch (const drover::config_error& e) {
+            CHECK(std::string(e.what()).find(b.message) == 0);
+        }
+    }
+    CHECK(detail::bearer_token("Bearer abc") == std::string_view("abc"));
+    CHECK(detail::bearer_token("bearer   abc ") == std::string_view("abc"));
+    CHECK_FALSE(detail::bearer_token("Basic abc"));
+    CHECK_FALSE(detail::bearer_token("Bearer "));
+    CHECK_FALSE(detail::bearer_token(""));
+}
+
+TEST_CASE("service api: tokens decide - 401 without a valid one, 403 for a read token that changes, none = read-only") {
+    api_fixture f;
+    CHECK(f(req("GET", "/api/v1/jobs", {}, "")).status == 401);
+    auto no = f(req("GET", "/api/v1/jobs", {}, "wrong-token-0123456789"));
+    CHECK(no.status == 401);
+    bool challenge = false;
+    for (auto& [k, v] : no.headers) challenge = challenge || (k == "WWW-Authenticate" && v.find("Bearer") == 0);
+    CHECK(challenge);
+    CHECK(f(req("GET", "/api/v1/jobs", {}, read_token)).status == 200);
+    CHECK(f(req("GET", "/metrics", {}, read_token)).status == 200);
+    CHECK(f(req("GET", "/metrics", {}, "")).status == 401);
+    auto ro = f(req("POST", "/api/v1/jobs/days/runs", "{}", read_token));
+    CHECK(ro.status == 403);
+    CHECK(error_of(ro) == "this token may only read");
+    CHECK(f(req("GET", "/api/v1/health", {}, "")).status == 200);  // for load balancers
+
+    api_fixture open(false);
+    CHECK(open(req("GET", "/api/v1/jobs", {}, "")).status == 200);
+    auto refused = open(req("POST", "/api/v1/jobs/days/runs", "{}", ""));
+    CHECK(refused.status == 403);
+    CHECK(error_of(refused).find("no tokens file") != std::string::npos);
+}
+
+TEST_CASE("service api: jobs are listed with their errors, a trigger runs the job with its parameters") {
+    api_fixture f;
+    auto list = f(req("GET", "/api/v1/jobs"));
+    REQUIRE(list.status == 200);
+    auto jobs = json_of(list.body).at("jobs").as_array();
+    REQUIRE(jobs.size() == 3);
+    CHECK(jobs[0].at("key") == "broken");
+    CHECK(jobs[0].at("loads") == false);
+    auto err = std::string(jobs[0].at("error").as_string());
+    CHECK(err.find("broken.toml:4:") != std::string::npos);
+    CHECK(err.find("command") != std::string::npos);
+    CHECK(jobs[1].at("key") == "days");
+    CHECK(jobs[1].at("tasks") == 4);
+
+    auto t = f(req("POST", "/api/v1/jobs/days/runs", R"({"params":{"i":["2","3"]}})"));
+    REQUIRE(t.status == 201);
+    auto run_id = std::string(json_of(t.body).at("run_id").as_string());
+    CHECK_FALSE(run_id.empty());
+    bool location = false;
+    for (auto& [k, v] : t.headers) location = location || (k == "Location" && v == "/api/v1/jobs/days/runs/" + run_id);
+    CHECK(location);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "days"); }));
+    auto job = f.svc->job("days");
+    CHECK(job.last_run_id == run_id);
+    CHECK(job.last_result == "succeeded");
+    auto records = read_records(f.d / "state" / "days" / "output");
+    CHECK(records == std::vector<std::string>{R"({"task":"t-2"})", R"({"task":"t-3"})"});
+
+    auto runs = json_of(f(req("GET", "/api/v1/jobs/days/runs")).body).at("runs").as_array();
+    REQUIRE(runs.size() == 1);
+    CHECK(runs[0].at("run_id").as_string() == run_id);
+    CHECK(runs[0].at("status") == "finished");
+    CHECK(runs[0].at("succeeded") == 2);
+    auto tasks = json_of(f(req("GET", "/api/v1/jobs/days/tasks?state=succeeded&limit=1")).body);
+    CHECK(tasks.at("total") == 2);
+    REQUIRE(tasks.at("tasks").as_array().size() == 1);
+    CHECK(tasks.at("tasks").as_array()[0].at("id") == "t-2");
+    auto task = json_of(f(req("GET", "/api/v1/jobs/days/tasks/t-3")).body);
+    CHECK(task.at("state") == "succeeded");
+    CHECK(task.at("attempts").as_array().size() == 1);
+    CHECK(task.at("attempts").as_array()[0].at("exit_code") == 0);
+    CHECK(f(req("GET", "/api/v1/jobs/days/tasks/t-4")).status == 404);  // not in this run's journal
+    auto detail = json_of(f(req("GET", "/api/v1/jobs/days")).body);
+    CHECK(detail.at("journal").at("counts").at("succeeded") == 2);
+    CHECK(detail.at("last_run").at("result") == "succeeded");
+}
+
+TEST_CASE("service api: a second trigger while a run goes is 409, cancel ends the run, a job that does not load is 400") {
+    api_fixture f;
+    REQUIRE(f(req("POST", "/api/v1/jobs/long/runs")).status == 201);
+    auto again = f(req("POST", "/api/v1/jobs/long/runs"));
+    CHECK(again.status == 409);
+    CHECK(error_of(again).find("is going") != std::string::npos);
+    REQUIRE(wait_until([&] { return f.svc->job("long").counts.running == 2; }));
+    auto c = f(req("POST", "/api/v1/jobs/long/cancel"));
+    CHECK(c.status == 200);
+    CHECK(json_of(c.body).at("cancelled") == true);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "long"); }, std::chrono::seconds(10)));
+    CHECK(f.svc->job("long").last_result == "cancelled");
+    CHECK(json_of(f(req("POST", "/api/v1/jobs/long/cancel")).body).at("cancelled") == false);
+    CHECK_FALSE(fs::exists(f.d / "state" / "long" / "service-run.json"));  // cancelled on request: not resumed
+
+    auto broken = f(req("POST", "/api/v1/jobs/broken/runs"));
+    CHECK(broken.status == 400);
+    CHECK(error_of(broken).find("broken.toml:4:") != std::string::npos);
+}
+
+TEST_CASE("service api: bad requests name what is wrong") {
+    api_fixture f;
+    struct bad {
+        detail::http_request r;
+        unsigned status;
+        const char* error;
+        const char* field;
+    };
+    std::vector<bad> cases{
+        {req("POST", "/api/v1/jobs/days/runs", R"({"params":)"), 400, "malformed JSON", ""},
+        {req("POST", "/api/v1/jobs/days/runs", R"([1])"), 400, "the request body must be a JSON object", ""},
+        {req("POST", "/api/v1/jobs/days/runs", R"({"parms":{}})"), 400, "unknown field 'parms'", "parms"},
+        {req("POST", "/api/v1/jobs/days/runs", R"({"params":{"i":5}})"), 400, "params.i: must be a string", "params.i"},
+        {req("POST", "/api/v1/jobs/days/runs", R"({"params":{"i":["1",2]}})"), 400, "params.i: values must be strings", "params.i"},
+        {req("POST", "/api/v1/jobs/days/runs", R"({"params":[]})"), 400, "params: must be an object", "params"},
+        {req("POST", "/api/v1/jobs/days/runs", R"({"fresh":"yes"})"), 400, "fresh: must be true or false", "fresh"},
+        {req("POST", "/api/v1/jobs/days/runs", R"({"params":{"nope":"1"}})"), 400, "param override 'nope'", ""},
+        {req("POST", "/api/v1/jobs/days/runs", R"({"params":{"i":"x"}})"), 400, "", ""},
+        {req("POST", "/api/v1/jobs/days/runs", "a=1", admin_token, "application/x-www-form-urlencoded"), 415,
+         "the request body must be application/json", ""},
+        {req("POST", "/api/v1/jobs/days/cancel", R"({"x":1})"), 400, "unknown field 'x'", "x"},
+        {req("GET", "/api/v1/jobs/nope"), 404, "no job 'nope'", ""},
+        {req("GET", "/api/v1/nothing"), 404, "no such endpoint", ""},
+        {req("GET", "/api/v1/jobs/days/bogus"), 404, "no such endpoint", ""},
+        {req("DELETE", "/api/v1/jobs"), 405, "use GET", ""},
+        {req("GET", "/api/v1/jobs/days/cancel"), 405, "use POST", ""},
+        {req("GET", "/api/v1/jobs/d%zzays"), 400, "bad percent-encoding in the URL", ""},
+        {req("GET", "/api/v1/jobs/days/runs?limit=-1"), 400, "limit: must be a whole number", "limit"},
+        {req("GET", "/api/v1/jobs/days/tasks?offset=1e3"), 400, "offset: must be a whole number", "offset"},
+        {req("POST", "/api/v1/jobs/days/tasks/t-1/retry"), 409, "days: no run is going", ""},
+        {req("POST", "/api/v1/jobs/days/tasks", R"({"tasks":[{"id":"x","command":["true"]}]})"), 409,
+         "days: no run is going", ""},
+        {req("GET", "relative"), 400, "the request target must be a path", ""},
+    };
+    for (auto& b : cases) {
+        CAPTURE(b.r.method);
+        CAPTURE(b.r.target);
+        CAPTURE(b.r.body);
+        auto a = f(b.r);
+        CHECK(a.status == b.status);
+        auto v = json_of(a.body);
+        CHECK(std::string(v.at("error").as_string()).find(b.error) == 0);
+        if (*b.field) CHECK(v.at("field") == b.field);
+    }
+    CHECK(f.svc->job("days").last_run_id.empty());  // none of them started a run
+}
+
+TEST_CASE("service api: tasks submitted into a running run, retry and cancel of single tasks") {
+    api_fixture f;
+    temp_dir marks;
+    // One task fails until a mark exists; one runs long so the run stays while we act.
+    write_file(f.d / "jobs" / "ctl.toml", fmt::format(R"(name = "ctl"
+[[executors]]
+kind = "local"
+slots = 4
+[[tasks]]
+id = "flaky"
+command = ["sh", "-c", "test -e {0}/ok && echo '{{\"task\":\"flaky\"}}'"]
+[[tasks]]
+id = "long"
+command = ["sleep", "30"]
+)",
+                                                      marks.path().string()));
+    f.svc->reload();
+    REQUIRE(f(req("POST", "/api/v1/jobs/ctl/runs")).status == 201);
+    REQUIRE(wait_until([&] { return f.svc->job("ctl").counts.dead == 1; }));
+    write_file(marks / "ok", "");
+    auto r = f(req("POST", "/api/v1/jobs/ctl/tasks/flaky/retry"));
+    CHECK(r.status == 200);
+    CHECK(json_of(r.body).at("retried") == true);
+    REQUIRE(wait_until([&] { return f.svc->job("ctl").counts.succeeded == 1; }));
+    CHECK(f(req("POST", "/api/v1/jobs/ctl/tasks/nope/retry")).status == 404);
+
+    auto bad = f(req("POST", "/api/v1/jobs/ctl/tasks", R"({"tasks":[{"id":"x","command":["true"],"timeout":"soon"}]})"));
+    CHECK(bad.status == 400);
+    CHECK(json_of(bad.body).at("field") == "tasks[0].timeout");
+    CHECK(f(req("POST", "/api/v1/jobs/ctl/tasks", R"({"tasks":[]})")).status == 400);
+    auto sub = f(req("POST", "/api/v1/jobs/ctl/tasks",
+                     R"({"tasks":[{"id":"late","command":["sh","-c","echo '{\"task\":\"late\"}'"]}]})"));
+    CHECK(sub.status == 201);
+    CHECK(json_of(sub.body).at("submitted") == 1);
+    REQUIRE(wait_until([&] { return f.svc->job("ctl").counts.succeeded == 2; }));
+
+    auto c = f(req("POST", "/api/v1/jobs/ctl/tasks/long/cancel"));
+    CHECK(c.status == 200);
+    CHECK(json_of(c.body).at("cancelled") == true);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "ctl"); }));
+    CHECK(read_records(f.d / "state" / "ctl" / "output") ==
+          std::vector<std::string>{R"({"task":"flaky"})", R"({"task":"late"})"});
+}
+
+TEST_CASE("service api: /metrics is the Prometheus text format with the job's counters") {
+    api_fixture f;
+    REQUIRE(f(req("POST", "/api/v1/jobs/days/runs")).status == 201);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "days"); }));
+    auto m = f(req("GET", "/metrics"));
+    REQUIRE(m.status == 200);
+    CHECK(m.content_type.find("text/plain; version=0.0.4") == 0);
+    auto& t = m.body;
+    CHECK(t.find("# TYPE drover_attempts_finished_total counter\n") != std::string::npos);
+    CHECK(t.find("drover_attempts_finished_total{drover_job=\"days\",outcome=\"success\"} 4\n") != std::string::npos);
+    CHECK(t.find("drover_tasks{drover_job=\"days\",state=\"succeeded\"} 4\n") != std::string::npos);
+    CHECK(t.find("drover_records_total{drover_job=\"days\"} 4\n") != std::string::npos);
+    CHECK(t.find("drover_runs_total{drover_job=\"days\",result=\"succeeded\"} 1\n") != std::string::npos);
+    CHECK(t.find("drover_attempt_duration_seconds_bucket{drover_job=\"days\",le=\"+Inf\"} 4\n") != std::string::npos);
+    CHECK(t.find("drover_attempt_duration_seconds_bucket{drover_job=\"days\",le=\"0.1\"} 0\n") != std::string::npos);
+    CHECK(t.find("drover_job_loaded{drover_job=\"broken\"} 0\n") != std::string::npos);
+    CHECK(t.find("t-1") == std::string::npos);  // no task ids as labels
+    // The exposition format, as Prometheus' own linter reads it.
+    if (auto promtool = run_shell("command -v promtool"); promtool.exit_code == 0) {
+        write_file(f.d / "metrics.txt", t);
+        auto lint = run_shell("promtool check metrics < " + (f.d / "metrics.txt").string() + " 2>&1");
+        INFO(lint.output);
+        CHECK(lint.exit_code == 0);
+    } else if (services_required()) {
+        FAIL("promtool is missing (Debian prometheus)");
+    }
+}

@@ -1,0 +1,212 @@
+// drover::service over real sockets and real processes: the HTTP server's limits, the jobs
+// directory read again while serving, and `drover serve` killed with SIGKILL or stopped with
+// SIGTERM in the middle of a run, then started again.
+#include "service_support.hpp"
+
+#include "journal/cli_run.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <spawn.h>
+#include <sys/wait.h>
+
+using namespace drover::test;
+using boost::beast::http::verb;
+using namespace std::chrono_literals;
+
+namespace {
+
+// `drover serve` in the background with its stderr in DIR/serve.log; returns its pid.
+pid_t start_serve(const fs::path& dir, int port) {
+    std::string cmd = fmt::format("exec {} serve --jobs {}/jobs --state {}/state --listen 127.0.0.1:{} --tokens {}/tokens "
+                                  ">> {}/serve.log 2>&1",
+                                  DROVER_CLI_PATH, dir.string(), dir.string(), port, dir.string(), dir.string());
+    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+    pid_t pid = -1;
+    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
+    REQUIRE(wait_until([&] { return call(port, verb::get, "/api/v1/health", {}, "").res.status == 200; }, 20s));
+    return pid;
+}
+
+// Sends `bytes` on a new connection and reads until the server closes it.
+std::string raw_exchange(int port, const std::string& bytes) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket s(io);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    boost::asio::write(s, boost::asio::buffer(bytes));
+    std::string out;
+    char buf[4096];
+    boost::system::error_code ec;
+    while (!ec) {
+        auto n = s.read_some(boost::asio::buffer(buf), ec);
+        out.append(buf, n);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("service http: keep-alive requests, oversized bodies get 413, garbage gets 400, nothing else listens") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "jobs" / "days.toml", sleepy_job("days", 2, 0.1));
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "127.0.0.1:0",
+                         .tokens_file = d / "tokens", .max_body_bytes = 1000});
+    svc.start();
+    auto port = svc.port();
+    REQUIRE(port != 0);
+    auto list = call(port, verb::get, "/api/v1/jobs");
+    REQUIRE(list);
+    CHECK(list.res.status == 200);
+    CHECK(list.res.header("Content-Type") == std::string_view("application/json"));
+    CHECK(list.res.header("Cache-Control") == std::string_view("no-store"));
+    auto big = call(port, verb::post, "/api/v1/jobs/days/runs", std::string(5000, ' '));
+    REQUIRE(big);
+    CHECK(big.res.status == 413);
+    CHECK(big.res.body.find("larger than 1000 bytes") != std::string::npos);
+    // Not HTTP at all.
+    CHECK(raw_exchange(port, "HELLO\r\n\r\n").find("HTTP/1.1 400") == 0);
+    CHECK(raw_exchange(port, "GET / HTTP/1.1\r\nHost: x\r\n" + std::string(20000, 'a') + ": b\r\n\r\n").find("HTTP/1.1 431") == 0);
+    // A trigger over the socket, then the run's records.
+    auto t = call(port, verb::post, "/api/v1/jobs/days/runs", "{}");
+    REQUIRE(t);
+    CHECK(t.res.status == 201);
+    REQUIRE(wait_until([&] { return run_ended(svc, "days"); }));
+    CHECK(read_records(d / "state" / "days" / "output").size() == 2);
+    svc.stop();
+    CHECK_FALSE(call(port, verb::get, "/api/v1/health", {}, ""));  // closed
+    CHECK_THROWS_AS(drover::service({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "0.0.0.0:0"}).start(),
+                    drover::config_error);  // not loopback, no tokens
+    CHECK_THROWS_AS(drover::service({.jobs_dir = d / "nope", .state_dir = d / "state", .listen = ""}).start(),
+                    drover::config_error);
+    CHECK_THROWS_AS(drover::service({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "127.0.0.1:x"}).start(),
+                    drover::config_error);
+}
+
+TEST_CASE("service reload: added, broken, fixed and removed job files while serving") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_file(d / "jobs" / "a.toml", sleepy_job("a", 1, 0.1));
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "",
+                         .reload_interval = std::chrono::milliseconds(100)});
+    svc.start();
+    REQUIRE(svc.jobs().size() == 1);
+    write_file(d / "jobs" / "b.toml", sleepy_job("b", 3, 0.1));
+    write_file(d / "jobs" / "not a job.toml", sleepy_job("c", 1, 0.1));  // a name that is no key
+    write_file(d / "jobs" / "notes.txt", "not a job file");
+    REQUIRE(wait_until([&] { return svc.jobs().size() == 2; }, 10s));
+    CHECK(svc.job("b").tasks == 3);
+    // Broken: listed with its error, the other job still runs.
+    write_file(d / "jobs" / "b.toml", "name = \"b\"\n[[tasks]]\nid = \"t\"\ncommand = [\"true\"]\nretries = -1\n");
+    REQUIRE(wait_until([&] { return !svc.job("b").error.empty(); }, 10s));
+    CHECK(svc.job("b").error.find("b.toml:5:") != std::string::npos);
+    CHECK(svc.job("b").error.find("retries") != std::string::npos);
+    svc.trigger("a");
+    REQUIRE(wait_until([&] { return run_ended(svc, "a"); }));
+    CHECK(svc.job("a").last_result == "succeeded");
+    // Fixed.
+    write_file(d / "jobs" / "b.toml", sleepy_job("b", 5, 0.1));
+    REQUIRE(wait_until([&] { return svc.job("b").error.empty() && svc.job("b").tasks == 5; }, 10s));
+    // Removed.
+    fs::remove(d / "jobs" / "a.toml");
+    REQUIRE(wait_until([&] { return svc.jobs().size() == 1; }, 10s));
+    CHECK_THROWS_AS(svc.job("a"), drover::not_found_error);
+    CHECK_THROWS_AS(svc.trigger("a"), drover::not_found_error);
+}
+
+TEST_CASE("service schedule: the next tick is listed and exposed, a schedule in a broken file is dropped") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_file(d / "jobs" / "cron.toml", "schedule = \"*/5 * * * *\"\ntimezone = \"UTC\"\n" + sleepy_job("cron", 1, 0.1));
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = ""});
+    svc.start();
+    auto j = svc.job("cron");
+    CHECK(j.schedule == "*/5 * * * *");
+    REQUIRE(j.next_fire_ms);
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    CHECK(*j.next_fire_ms > now_ms);
+    CHECK(*j.next_fire_ms <= now_ms + 5 * 60'000);
+    CHECK(*j.next_fire_ms % (5 * 60'000) == 0);
+    CHECK(svc.metrics().find("drover_cron_next_fire_timestamp_seconds{drover_job=\"cron\"} ") != std::string::npos);
+    write_file(d / "jobs" / "cron.toml", "schedule = \"61 * * * *\"\n" + sleepy_job("cron", 1, 0.1));
+    svc.reload();
+    CHECK(svc.job("cron").error.find("cron") != std::string::npos);
+    CHECK_FALSE(svc.job("cron").next_fire_ms);
+}
+
+TEST_CASE("serve: SIGKILL during a triggered run, then a restart resumes it with its parameters - records once") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "jobs" / "slow.toml", sleepy_job("slow", 10, 0.6, 2));
+    int port = free_loopback_port();
+    pid_t pid = start_serve(d.path(), port);
+    auto t = call(port, verb::post, "/api/v1/jobs/slow/runs", R"({"params":{"i":["1","2","3","4","5","6","7","8"]}})");
+    REQUIRE(t.res.status == 201);
+    // Some tasks done, some running.
+    REQUIRE(wait_until([&] { return read_records(d / "state" / "slow" / "output").size() >= 3; }, 20s));
+    kill_cli(pid);
+    auto done_before = read_records(d / "state" / "slow" / "output").size();
+    CHECK(done_before < 8);
+    CHECK(fs::exists(d / "state" / "slow" / "service-run.json"));
+
+    pid = start_serve(d.path(), port);
+    REQUIRE(wait_until(
+        [&] {
+            auto j = json_of(call(port, verb::get, "/api/v1/jobs/slow").res.body);
+            return j.at("run").is_null() && j.as_object().contains("last_run");
+        },
+        30s));
+    auto job = json_of(call(port, verb::get, "/api/v1/jobs/slow").res.body);
+    CHECK(job.at("last_run").at("result") == "succeeded");
+    std::vector<std::string> expected;
+    for (int i = 1; i <= 8; ++i) expected.push_back(fmt::format(R"({{"task":"t-{}"}})", i));
+    std::sort(expected.begin(), expected.end());
+    CHECK(read_records(d / "state" / "slow" / "output") == expected);  // 8 tasks: the parameters held
+    auto runs = json_of(call(port, verb::get, "/api/v1/jobs/slow/runs").res.body).at("runs").as_array();
+    REQUIRE(runs.size() == 2);
+    // The journal follows the sink by a group commit: a task whose output was committed just
+    // before the kill may run again (its output is replaced, not added to). The first ones
+    // were journaled long before.
+    CHECK(runs[0].at("resumed").as_int64() >= 1);
+    CHECK(runs[0].at("resumed").as_int64() <= static_cast<std::int64_t>(done_before));
+    CHECK(runs[0].at("total") == 8);
+    CHECK(runs[1].at("status") == "interrupted");
+    CHECK_FALSE(fs::exists(d / "state" / "slow" / "service-run.json"));
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    INFO(read_file(d / "serve.log"));
+    CHECK(read_file(d / "serve.log").find("slow: run ") != std::string::npos);
+}
+
+TEST_CASE("serve: SIGTERM cancels the run going, the next start resumes it") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "jobs" / "slow.toml", sleepy_job("slow", 6, 0.8, 2));
+    int port = free_loopback_port();
+    pid_t pid = start_serve(d.path(), port);
+    REQUIRE(call(port, verb::post, "/api/v1/jobs/slow/runs").res.status == 201);
+    REQUIRE(wait_until([&] { return read_records(d / "state" / "slow" / "output").size() >= 2; }, 20s));
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(fs::exists(d / "state" / "slow" / "service-run.json"));
+    CHECK(read_records(d / "state" / "slow" / "output").size() < 6);
+    pid = start_serve(d.path(), port);
+    REQUIRE(wait_until([&] { return read_records(d / "state" / "slow" / "output").size() == 6; }, 30s));
+    REQUIRE(wait_until([&] { return !fs::exists(d / "state" / "slow" / "service-run.json"); }, 10s));
+    auto runs = json_of(call(port, verb::get, "/api/v1/jobs/slow/runs").res.body).at("runs").as_array();
+    REQUIRE(runs.size() == 2);
+    CHECK(runs[1].at("status") == "cancelled");
+    CHECK(runs[0].at("status") == "finished");
+    ::kill(pid, SIGTERM);
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+}
