@@ -19,6 +19,7 @@
 #include <drover/outcome.hpp>
 #include <drover/scheduler.hpp>
 #include <drover/service.hpp>
+#include <drover/service_client.hpp>
 #include <drover/sink.hpp>
 #include <drover/sinks/file.hpp>
 #include <drover/sinks/s3.hpp>

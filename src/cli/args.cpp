@@ -29,7 +29,7 @@ void add_state(CLI::App& app, std::optional<std::string>& state) {
 
 // --param NAME=VALUE (repeatable; a foreach variable given twice takes both values),
 // --only GLOB (repeatable), --no-deps and --max-tasks N: job_load_options, for run and validate.
-void add_selection(CLI::App& app, job_load_options& load) {
+void add_params(CLI::App& app, job_load_options& load) {
     app.add_option_function<std::vector<std::string>>(
            "--param",
            [&load](const std::vector<std::string>& all) {
@@ -48,6 +48,10 @@ void add_selection(CLI::App& app, job_load_options& load) {
                 return "expected NAME=VALUE, got '" + detail::terminal_safe(p) + "' (e.g. --param date=2018-01-06)";
             return std::string();
         });
+}
+
+void add_selection(CLI::App& app, job_load_options& load) {
+    add_params(app, load);
     auto* only = app.add_option("--only", load.only,
                                 "run only the tasks whose id matches GLOB (and the tasks they come after)")
                      ->type_name("GLOB")
@@ -137,6 +141,20 @@ void add_exec(CLI::App& exec, exec_args& e) {
     exec.add_flag("--retry-dead", e.retry_dead, "with --state: run tasks that failed in earlier runs again");
 }
 
+// The options every client command has.
+void add_client(CLI::App& app, client_args& c, bool with_task, bool task_required) {
+    app.add_option("job", c.key, "the job's key (its file name without .toml)")->required()->type_name("JOB");
+    if (with_task) {
+        auto* t = app.add_option("task", c.task, "the task's id")->type_name("TASK");
+        if (task_required) t->required();
+    }
+    app.add_option("--url", c.url, "the service (default: $DROVER_URL, else http://127.0.0.1:8080)")->type_name("URL");
+    app.add_option("--token-file", c.token_file,
+                   "a file holding the bearer token (default: $DROVER_TOKEN_FILE; $DROVER_TOKEN is the token itself)")
+        ->type_name("FILE");
+}
+
+
 }  // namespace
 
 std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
@@ -190,6 +208,27 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
                       "bearer tokens, lines \"admin TOKEN\" or \"read TOKEN\"; without, the API only reads")
         ->type_name("FILE");
 
+    auto* trigger = app.add_subcommand("trigger", "Start a run of a served job now (prints the run id).");
+    add_client(*trigger, a.client, false, false);
+    add_params(*trigger, a.load);
+    trigger->add_flag("--fresh", a.fresh, "forget earlier runs' task states and run every task");
+    trigger->add_flag("--retry-dead", a.retry_dead, "run tasks dead-lettered in earlier runs again");
+    auto* runs = app.add_subcommand("runs", "A served job's runs, newest first.");
+    add_client(*runs, a.client, false, false);
+    runs->add_option("--limit", a.client.limit, "how many runs")->capture_default_str();
+    add_state(*runs, a.client.state_dir);
+    runs->get_option("--state")->description("the service's state directory: read its journal when no service answers");
+    runs->add_flag("--json", a.json, "print the API's JSON");
+    auto* logs = app.add_subcommand("logs", "A task's attempts with the end of their stderr.");
+    add_client(*logs, a.client, true, true);
+    add_state(*logs, a.client.state_dir);
+    logs->get_option("--state")->description("the service's state directory: read its journal when no service answers");
+    logs->add_flag("--json", a.json, "print the API's JSON");
+    auto* retry = app.add_subcommand("retry", "Run a dead or cancelled task of a served job's running run again.");
+    add_client(*retry, a.client, true, true);
+    auto* cancel = app.add_subcommand("cancel", "Cancel a served job's running run, or one task of it.");
+    add_client(*cancel, a.client, true, false);
+
     if (argc >= 2 && argv[1][0] != '-' && std::string_view(argv[1]) != "help") {
         std::string cmd = argv[1];
         bool known = true;
@@ -201,7 +240,7 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
         if (!known)
             return cli_exit{{},
                             "drover: unknown command '" + detail::terminal_safe(cmd) +
-                                "' (the commands: run, validate, status, exec, serve)\nRun 'drover --help'.\n",
+                                "' (the commands: run, validate, status, exec, serve, trigger, runs, logs, retry, cancel)\nRun 'drover --help'.\n",
                             exit_usage};
     }
     // `drover help [COMMAND]` as a synonym of --help.
@@ -236,6 +275,8 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     if (run->parsed()) a.command = "run";
     if (validate->parsed()) a.command = "validate";
     if (serve->parsed()) a.command = "serve";
+    for (auto* c : {trigger, runs, logs, retry, cancel})
+        if (c->parsed()) a.command = c->get_name();
     if (exec->parsed()) {
         a.command = "exec";
         // Words before `--` that are not options start the command: then `--` is one of its words.

@@ -44,8 +44,18 @@ struct serve_args {
     std::string tokens_file;
 };
 
+/// `drover trigger|runs|logs|retry|cancel`: a client of a service's HTTP API.
+struct client_args {
+    std::string url;         ///< --url, else $DROVER_URL, else http://127.0.0.1:8080
+    std::string token_file;  ///< --token-file, else $DROVER_TOKEN_FILE; $DROVER_TOKEN is the token itself
+    std::string key;         ///< the job's key
+    std::string task;        ///< logs, retry, cancel: a task id (cancel: empty = the run)
+    std::size_t limit = 20;  ///< runs
+    std::optional<std::string> state_dir;  ///< runs, logs: the service's state directory, read when no service answers
+};
+
 struct cli_args {
-    std::string command;  ///< run, validate, status, exec, serve
+    std::string command;  ///< run, validate, status, exec, serve, trigger, runs, logs, retry, cancel
     std::string job_file;
     std::optional<std::string> state_dir;
     bool json = false;
@@ -57,6 +67,7 @@ struct cli_args {
     job_load_options load;
     exec_args exec;
     serve_args serve;
+    client_args client;
 };
 
 /// What the command line asks for: arguments to act on, or text to print and an exit code

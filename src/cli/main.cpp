@@ -3,6 +3,7 @@
 #include <drover/drover.hpp>
 
 #include "cli/args.hpp"
+#include "cli/client.hpp"
 #include "cli/exec.hpp"
 #include "cli/run_job.hpp"
 #include "cli/serve.hpp"
@@ -144,6 +145,8 @@ int main(int argc, char** argv) {
         if (args.command == "status") return status(args);
         if (args.command == "exec") return drover::cli::run_exec(args.exec);
         if (args.command == "serve") return drover::cli::run_serve(args.serve);
+        for (const char* c : {"trigger", "runs", "logs", "retry", "cancel"})
+            if (args.command == c) return drover::cli::run_client(args);
         drover::job_stream js(args.job_file, args.load);
         if (args.command == "validate") return validate(args, js);
         return run(args, js);

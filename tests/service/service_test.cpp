@@ -210,3 +210,65 @@ TEST_CASE("serve: SIGTERM cancels the run going, the next start resumes it") {
     ::kill(pid, SIGTERM);
     REQUIRE(waitpid(pid, &status, 0) == pid);
 }
+
+TEST_CASE("client commands: trigger, runs, logs, retry and cancel against drover serve, the journal without it") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "token", std::string(admin_token) + "\n");
+    write_file(d / "jobs" / "days.toml", sleepy_job("days", 3, 0.1));
+    write_file(d / "jobs" / "fail.toml", R"(name = "fail"
+[[tasks]]
+id = "bad"
+command = ["sh", "-c", "echo 'something broke' >&2; exit 3"]
+[[tasks]]
+id = "wait"
+command = ["sleep", "30"]
+)");
+    int port = free_loopback_port();
+    pid_t pid = start_serve(d.path(), port);
+    auto cli = [&](const std::string& args, const std::string& token_file = "token") {
+        return run_shell(fmt::format("cd {} && DROVER_URL=http://127.0.0.1:{} {} {} {} 2>&1", d.path().string(), port,
+                                     DROVER_CLI_PATH, args, token_file.empty() ? "" : "--token-file " + token_file));
+    };
+    auto trig = cli("trigger days --param i=2 --param i=3");
+    REQUIRE(trig.exit_code == 0);
+    auto run_id = trig.output.substr(0, trig.output.find('\n'));
+    CHECK(run_id.size() > 10);
+    REQUIRE(wait_until([&] { return read_records(d / "state" / "days" / "output").size() == 2; }));
+    auto runs = cli("runs days");
+    CHECK(runs.exit_code == 0);
+    CHECK(runs.output.find(run_id) != std::string::npos);
+    CHECK(runs.output.find("RUN ") == 0);
+    auto denied = cli("runs days", "");  // no token
+    CHECK(denied.exit_code == 2);
+    CHECK(denied.output.find("a valid bearer token is needed (HTTP 401)") != std::string::npos);
+    CHECK(cli("trigger days --param nope=1").output.find("param override 'nope'") != std::string::npos);
+    CHECK(cli("runs nope").output.find("no job 'nope'") != std::string::npos);
+
+    REQUIRE(cli("trigger fail").exit_code == 0);
+    REQUIRE(wait_until([&] { return cli("logs fail bad").output.find("exit_code") != std::string::npos; }));
+    auto logs = cli("logs fail bad");
+    CHECK(logs.output.find("bad: dead after 1 attempt(s)") == 0);
+    CHECK(logs.output.find("  | something broke") != std::string::npos);
+    auto retry = cli("retry fail bad");
+    CHECK(retry.exit_code == 0);
+    CHECK(retry.output.find("fail: bad runs again") != std::string::npos);
+    REQUIRE(wait_until([&] { return cli("logs fail bad --json").output.find("\"attempt\":2") != std::string::npos; }));
+    CHECK(cli("retry fail wait").exit_code == 1);  // running: nothing to retry
+    auto cancel = cli("cancel fail");
+    CHECK(cancel.exit_code == 0);
+    REQUIRE(wait_until([&] { return cli("cancel fail").exit_code == 1; }));
+
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    // No service: the journal.
+    auto offline = cli("runs days --state state");
+    CHECK(offline.exit_code == 0);
+    CHECK(offline.output.find(run_id) != std::string::npos);
+    CHECK(cli("logs fail bad --state state").output.find("  | something broke") != std::string::npos);
+    auto gone = cli("runs days");
+    CHECK(gone.exit_code == 2);
+    CHECK(gone.output.find("cannot reach the drover service at http://127.0.0.1:") != std::string::npos);
+}

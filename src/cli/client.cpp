@@ -1,0 +1,140 @@
+#include "cli/client.hpp"
+
+#include <drover/service_client.hpp>
+
+#include "cron/service.hpp"
+#include "detail/utf8.hpp"
+#include "service/journal_views.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace drover::cli {
+
+namespace json = boost::json;
+using detail::terminal_safe;
+
+namespace {
+
+std::string env_or(const char* name, std::string fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::string(v) : fallback;
+}
+
+std::string read_token(const std::string& file) {
+    std::ifstream in(file);
+    if (!in) throw config_error("cannot read the token file " + file);
+    std::string t;
+    std::getline(in, t);
+    while (!t.empty() && (t.back() == '\r' || t.back() == ' ' || t.back() == '\t')) t.pop_back();
+    if (t.empty()) throw config_error("the token file " + file + " is empty");
+    return t;
+}
+
+service_client_options client_options(const client_args& c) {
+    service_client_options o;
+    o.url = c.url.empty() ? env_or("DROVER_URL", "http://127.0.0.1:8080") : c.url;
+    auto file = c.token_file.empty() ? env_or("DROVER_TOKEN_FILE", "") : c.token_file;
+    o.token = file.empty() ? env_or("DROVER_TOKEN", "") : read_token(file);
+    return o;
+}
+
+std::string str(const json::value& v) {
+    if (v.is_string()) return terminal_safe(v.get_string());
+    if (v.is_int64()) return std::to_string(v.get_int64());
+    if (v.is_null()) return "-";
+    return terminal_safe(json::serialize(v));
+}
+
+std::string when(const json::value& ms) {
+    if (!ms.is_int64()) return "-";
+    return detail::format_utc(std::chrono::sys_seconds(std::chrono::seconds(ms.get_int64() / 1000)));
+}
+
+std::string took(const json::value& from, const json::value& to) {
+    if (!from.is_int64() || !to.is_int64()) return "-";
+    return fmt::format("{:.1f}s", double(to.get_int64() - from.get_int64()) / 1000.0);
+}
+
+void print_runs(const json::value& v) {
+    fmt::print("{:<24} {:<12} {:<21} {:>9} {:>7} {:>9} {:>6} {:>9}\n", "RUN", "STATUS", "STARTED", "TOOK", "TASKS",
+               "SUCCEEDED", "DEAD", "RECORDS");
+    for (auto& r : v.at("runs").as_array())
+        fmt::print("{:<24} {:<12} {:<21} {:>9} {:>7} {:>9} {:>6} {:>9}\n", str(r.at("run_id")), str(r.at("status")),
+                   when(r.at("started_ms")), took(r.at("started_ms"), r.at("finished_ms")), str(r.at("total")),
+                   str(r.at("succeeded")), str(r.at("dead")), str(r.at("records")));
+}
+
+void print_task(const json::value& t) {
+    fmt::print("{}: {} after {} attempt(s)", str(t.at("id")), str(t.at("state")), str(t.at("attempts").as_array().size()));
+    if (!t.at("message").is_null() && !t.at("message").as_string().empty()) fmt::print(": {}", str(t.at("message")));
+    fmt::print("\n");
+    for (auto& a : t.at("attempts").as_array()) {
+        fmt::print("\nrun {} attempt {} on {} at {}: {}", str(a.at("run_id")), str(a.at("attempt")), str(a.at("executor")),
+                   when(a.at("started_ms")),
+                   a.at("finished_ms").is_null() ? "running"
+                   : a.at("failure") == "none" ? "succeeded"
+                                               : str(a.at("failure")));
+        if (!a.at("message").is_null() && !a.at("message").as_string().empty()) fmt::print(" ({})", str(a.at("message")));
+        fmt::print("\n");
+        auto& tail = a.at("stderr_tail").as_string();
+        if (!tail.empty()) {
+            std::istringstream lines{std::string(tail)};
+            for (std::string line; std::getline(lines, line);) fmt::print("  | {}\n", terminal_safe(line));
+        }
+    }
+}
+
+}  // namespace
+
+int run_client(const cli_args& a) {
+    const auto& c = a.client;
+    service_client client(client_options(c));
+    const auto& cmd = a.command;
+    if ((cmd == "runs" || cmd == "logs") && c.state_dir && !client.reachable()) {
+        // No service: the journal of <state>/<job>, read-only.
+        auto dir = std::filesystem::path(*c.state_dir) / c.key;
+        if (cmd == "runs") {
+            json::value v = json::object{{"runs", detail::runs_json(dir, c.limit)}};
+            a.json ? void(std::cout << json::serialize(v) << "\n") : print_runs(v);
+            return 0;
+        }
+        auto t = detail::task_json(dir, c.task);
+        if (!t) throw not_found_error("no task '" + c.task + "' in the journal of " + dir.string());
+        a.json ? void(std::cout << json::serialize(*t) << "\n") : print_task(*t);
+        return 0;
+    }
+    if (cmd == "trigger") {
+        trigger_options o{.params = a.load.params, .fresh = a.fresh, .retry_dead = a.retry_dead};
+        std::cout << client.trigger(c.key, o) << "\n";
+        return 0;
+    }
+    if (cmd == "runs") {
+        auto v = client.runs(c.key, c.limit);
+        a.json ? void(std::cout << json::serialize(v) << "\n") : print_runs(v);
+        return 0;
+    }
+    if (cmd == "logs") {
+        auto v = client.task(c.key, c.task);
+        a.json ? void(std::cout << json::serialize(v) << "\n") : print_task(v);
+        return 0;
+    }
+    if (cmd == "retry") {
+        if (client.retry_task(c.key, c.task)) return fmt::print("{}: {} runs again\n", c.key, c.task), 0;
+        return fmt::print(stderr, "drover: retry: {} is not dead or cancelled\n", terminal_safe(c.task)), 1;
+    }
+    // cancel
+    if (c.task.empty()) {
+        if (client.cancel(c.key)) return fmt::print("{}: the run is cancelled\n", c.key), 0;
+        return fmt::print(stderr, "drover: cancel: no run of {} is going\n", terminal_safe(c.key)), 1;
+    }
+    if (client.cancel_task(c.key, c.task)) return fmt::print("{}: {} is cancelled\n", c.key, c.task), 0;
+    return fmt::print(stderr, "drover: cancel: {} has already finished\n", terminal_safe(c.task)), 1;
+}
+
+}  // namespace drover::cli
