@@ -36,6 +36,7 @@ void bind_summary(py::module_& m);
 void bind_scheduler(py::module_& m);
 void bind_job(py::module_& m);
 void bind_output_reader(py::module_& m);
+void bind_service(py::module_& m);
 
 // ---- conversions (convert.cpp) ----
 

@@ -1,5 +1,5 @@
-// drover's exceptions as Python classes: Error, and ConfigError / ExecutorError / SinkError
-// under it, with the C++ message unchanged (file:line:column: key: problem for job files).
+// drover's exceptions as Python classes: Error, and under it ConfigError, ExecutorError,
+// SinkError, NotFoundError and ConflictError, with the C++ message unchanged (file:line:column: key: problem for job files).
 
 #include "bind.hpp"
 
@@ -11,6 +11,8 @@ PyObject* error_type = nullptr;
 PyObject* config_error_type = nullptr;
 PyObject* executor_error_type = nullptr;
 PyObject* sink_error_type = nullptr;
+PyObject* not_found_error_type = nullptr;
+PyObject* conflict_error_type = nullptr;
 
 PyObject* make_type(py::module_& m, const char* name, PyObject* base, const char* doc) {
     std::string qualified = std::string("drover.") + name;
@@ -33,6 +35,11 @@ void bind_errors(py::module_& m) {
     sink_error_type = make_type(m, "SinkError", error_type,
                                 "A sink could not stage or commit output, or its output could not be read.");
 
+    not_found_error_type = make_type(m, "NotFoundError", error_type,
+                                     "What a request names does not exist: a job, a task (drover.Service, drover.Client).");
+    conflict_error_type = make_type(m, "ConflictError", error_type,
+                                    "A request conflicts with what is going on: a run of the job is already going, or none is.");
+
     py::register_exception_translator([](std::exception_ptr p) {
         if (!p) return;
         try {
@@ -48,6 +55,10 @@ void bind_errors(py::module_& m) {
             PyErr_SetString(executor_error_type, e.what());
         } catch (const sink_error& e) {
             PyErr_SetString(sink_error_type, e.what());
+        } catch (const not_found_error& e) {
+            PyErr_SetString(not_found_error_type, e.what());
+        } catch (const conflict_error& e) {
+            PyErr_SetString(conflict_error_type, e.what());
         } catch (const error& e) {
             PyErr_SetString(error_type, e.what());
         }

@@ -17,7 +17,8 @@ drover: run many tasks over local processes, SSH hosts or Docker daemons, collec
     df = drover.read_output("out/demo")
 
 Job files: drover.load_job("job.toml").run(progress=True). Errors: drover.Error and its
-subclasses ConfigError, ExecutorError, SinkError.
+subclasses ConfigError, ExecutorError, SinkError, NotFoundError, ConflictError.
+Services: drover.Service (drover serve in this process) and drover.Client (its HTTP API).
 )doc";
     m.attr("__version__") = DROVER_VERSION_INFO;
     bind_errors(m);
@@ -35,4 +36,5 @@ subclasses ConfigError, ExecutorError, SinkError.
     bind_scheduler(m);
     bind_job(m);
     bind_output_reader(m);
+    bind_service(m);
 }

@@ -1,6 +1,7 @@
 #include "service/api.hpp"
 
 #include <drover/journal.hpp>
+#include <drover/outcome.hpp>
 
 #include "detail/json_fields.hpp"
 #include "scheduler/task_json.hpp"
@@ -101,6 +102,16 @@ std::size_t query_number(const target& t, const std::string& key, std::size_t fa
     return n;
 }
 
+// The states the journal keeps ("ready" is a moment of a run, never journaled).
+bool is_task_state(std::string_view s) {
+    for (int i = 0; i < 64; ++i) {
+        auto name = to_string(static_cast<task_state>(i));
+        if (name == "unknown") break;
+        if (name == s) return name != "ready";
+    }
+    return false;
+}
+
 json::object job_json(const service_job& j) {
     json::object o{{"key", j.key},
                    {"file", j.file.string()},
@@ -131,7 +142,10 @@ json::object job_json(const service_job& j) {
                                {"skipped", c.skipped},     {"upstream_failed", c.upstream_failed},
                                {"cancelled", c.cancelled}, {"records", c.records},
                                {"elapsed_ms", c.elapsed.count()}};
-    if (!j.last_run_id.empty()) o["last_run"] = json::object{{"run_id", j.last_run_id}, {"result", j.last_result}};
+    // The last run this process ran, or why the last start (a tick, a resume) failed.
+    if (!j.last_run_id.empty() || !j.last_result.empty())
+        o["last_run"] = json::object{{"run_id", j.last_run_id.empty() ? json::value(nullptr) : json::value(j.last_run_id)},
+                                     {"result", j.last_result}};
     return o;
 }
 
@@ -215,8 +229,9 @@ http_answer service_api::handle(const http_request& r) const {
     try {
         auto t = split_target(r.target);
         auto& p = t.path;
-        bool reading = r.method == "GET" || r.method == "HEAD";
-        if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health") return answer(200, {{"status", "ok"}});
+        bool reading = r.method == "GET";
+        if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health")
+            return reading ? answer(200, {{"status", "ok"}}) : problem(405, "use GET");
         // Who may do this.
         if (tokens_.empty()) {
             if (!reading)
@@ -255,6 +270,12 @@ http_answer service_api::handle(const http_request& r) const {
             auto id = svc_.trigger(key, trigger_body(body_object(r)));
             return answer(201, {{"job", key}, {"run_id", id}}, {{"Location", "/api/v1/jobs/" + key + "/runs/" + id}});
         }
+        if (p.size() == 6 && what == "runs") {
+            if (!reading) return problem(405, "use GET");
+            auto run = run_json(job.state_dir, p[5]);
+            if (!run) return problem(404, "no run '" + p[5] + "' in the journal of " + key);
+            return answer(200, *run);
+        }
         if (p.size() == 5 && what == "cancel") {
             if (r.method != "POST") return problem(405, "use POST");
             only_fields(body_object(r), {});
@@ -263,7 +284,13 @@ http_answer service_api::handle(const http_request& r) const {
         if (p.size() == 5 && what == "tasks") {
             if (reading) {
                 std::optional<std::string> state;
-                if (auto it = t.query.find("state"); it != t.query.end()) state = it->second;
+                if (auto it = t.query.find("state"); it != t.query.end()) {
+                    state = it->second;
+                    if (!is_task_state(*state))
+                        throw refused{400, "state: not a task state (pending, running, retry_wait, succeeded, dead, "
+                                           "upstream_failed, skipped, cancelled)",
+                                      "state"};
+                }
                 return answer(200, tasks_json(job.state_dir, state, query_number(t, "limit", 100, 100'000),
                                               query_number(t, "offset", 0, 100'000'000)));
             }
@@ -295,7 +322,7 @@ http_answer service_api::handle(const http_request& r) const {
     } catch (const config_error& e) {
         return problem(400, e.what());
     } catch (const error& e) {
-        return problem(409, e.what());
+        return problem(500, e.what());  // a run that could not start: its executor, sink, state directory
     }
 }
 

@@ -91,9 +91,9 @@ void job_host::load() {
         tasks = j.tasks.size();
         if (j.schedule) {
             cron_ = cron_schedule::parse(j.schedule->cron);
-            tz_.emplace(j.schedule->timezone.empty() ? std::string("UTC") : j.schedule->timezone);
+            tz_.emplace(j.schedule->timezone);  // empty: the machine's local time, as `drover run`
             schedule = j.schedule->cron;
-            timezone = tz_->name();
+            timezone = j.schedule->timezone.empty() ? "local" : j.schedule->timezone;
             overlap_ = j.schedule->overlap;
         }
     } catch (const std::exception& e) {

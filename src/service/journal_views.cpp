@@ -62,23 +62,37 @@ json::value journal_status_json(const std::filesystem::path& state_dir) {
     }
 }
 
+namespace {
+
+constexpr const char* run_columns =
+    "SELECT run_id,status,started_ms,finished_ms,total,resumed,succeeded,dead,upstream_failed,skipped,records FROM runs ";
+
+json::object run_row(const sql::statement& q) {
+    return {{"run_id", q.text_at(0)},         {"status", q.text_at(1)},       {"started_ms", q.int_at(2)},
+            {"finished_ms", int_or_null(q, 3)}, {"total", q.int_at(4)},        {"resumed", q.int_at(5)},
+            {"succeeded", int_or_null(q, 6)}, {"dead", int_or_null(q, 7)},     {"upstream_failed", int_or_null(q, 8)},
+            {"skipped", int_or_null(q, 9)},   {"records", int_or_null(q, 10)}};
+}
+
+}  // namespace
+
 json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit) {
     json::array out;
     if (!has_journal(state_dir)) return out;
     database db(journal_path(state_dir), database::mode::read_only);
-    auto q = db.prepare(
-        "SELECT run_id,status,started_ms,finished_ms,total,resumed,succeeded,dead,upstream_failed,skipped,records "
-        "FROM runs ORDER BY started_ms DESC, run_id DESC LIMIT ?1");
+    auto q = db.prepare(std::string(run_columns) + "ORDER BY started_ms DESC, run_id DESC LIMIT ?1");
     q.bind(1, static_cast<std::int64_t>(limit));
-    while (q.step()) {
-        out.push_back(json::object{{"run_id", q.text_at(0)},       {"status", q.text_at(1)},
-                                   {"started_ms", q.int_at(2)},    {"finished_ms", int_or_null(q, 3)},
-                                   {"total", q.int_at(4)},         {"resumed", q.int_at(5)},
-                                   {"succeeded", int_or_null(q, 6)}, {"dead", int_or_null(q, 7)},
-                                   {"upstream_failed", int_or_null(q, 8)}, {"skipped", int_or_null(q, 9)},
-                                   {"records", int_or_null(q, 10)}});
-    }
+    while (q.step()) out.push_back(run_row(q));
     return out;
+}
+
+std::optional<json::object> run_json(const std::filesystem::path& state_dir, const std::string& run_id) {
+    if (!has_journal(state_dir)) return std::nullopt;
+    database db(journal_path(state_dir), database::mode::read_only);
+    auto q = db.prepare(std::string(run_columns) + "WHERE run_id=?1");
+    q.bind(1, run_id);
+    if (!q.step()) return std::nullopt;
+    return run_row(q);
 }
 
 json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,

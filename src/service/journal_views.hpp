@@ -16,6 +16,8 @@ namespace drover::detail {
 boost::json::value journal_status_json(const std::filesystem::path& state_dir);
 /// The newest `limit` runs, newest first.
 boost::json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit);
+/// One run; nullopt when the journal has no such run.
+std::optional<boost::json::object> run_json(const std::filesystem::path& state_dir, const std::string& run_id);
 /// {"total": N, "tasks": [...]}: tasks in id order, only those in `state` when given.
 boost::json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,
                                std::size_t limit, std::size_t offset);

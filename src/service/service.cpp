@@ -69,6 +69,7 @@ bool valid_key(std::string_view k) {
 
 void service::impl::scan() {
     std::map<std::string, fs::path> files;
+    bool serving = false;
     std::error_code ec;
     for (fs::directory_iterator it(opts.jobs_dir, ec), end; !ec && it != end; it.increment(ec)) {
         const auto& p = it->path();
@@ -86,7 +87,7 @@ void service::impl::scan() {
         log("cannot read " + opts.jobs_dir.string() + ": " + ec.message());
         return;
     }
-    std::vector<std::shared_ptr<detail::job_host>> to_load, gone;
+    std::vector<std::shared_ptr<detail::job_host>> to_load, added, gone;
     {
         std::lock_guard lock(mutex);
         for (auto& [key, file] : files) {
@@ -96,10 +97,12 @@ void service::impl::scan() {
                                                             opts.log);
                 hosts.emplace(key, h);
                 to_load.push_back(h);
+                added.push_back(h);
             } else if (it->second->changed()) {
                 to_load.push_back(it->second);
             }
         }
+        serving = at == phase::running;
         for (auto it = hosts.begin(); it != hosts.end();) {
             // A removed file's job goes once its run has ended.
             if (!files.count(it->first) && it->second->info().run_id.empty()) {
@@ -111,6 +114,9 @@ void service::impl::scan() {
         }
     }
     for (auto& h : to_load) h->load();
+    // A job file added while serving may come back with a run to continue (service-run.json).
+    if (serving)
+        for (auto& h : added) h->resume();
     for (auto& h : gone) {
         log(h->key() + ": its file was removed");
         h->shutdown();

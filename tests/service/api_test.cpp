@@ -134,6 +134,10 @@ TEST_CASE("service api: jobs are listed with their errors, a trigger runs the jo
     auto records = read_records(f.d / "state" / "days" / "output");
     CHECK(records == std::vector<std::string>{R"({"task":"t-2"})", R"({"task":"t-3"})"});
 
+    auto one = f(req("GET", "/api/v1/jobs/days/runs/" + run_id));  // where Location pointed
+    REQUIRE(one.status == 200);
+    CHECK(json_of(one.body).at("records") == 2);
+    CHECK(f(req("GET", "/api/v1/jobs/days/runs/20990101T000000Z-0000")).status == 404);
     auto runs = json_of(f(req("GET", "/api/v1/jobs/days/runs")).body).at("runs").as_array();
     REQUIRE(runs.size() == 1);
     CHECK(runs[0].at("run_id").as_string() == run_id);
@@ -206,6 +210,11 @@ TEST_CASE("service api: bad requests name what is wrong") {
         {req("POST", "/api/v1/jobs/days/tasks", R"({"tasks":[{"id":"x","command":["true"]}]})"), 409,
          "days: no run is going", ""},
         {req("GET", "relative"), 400, "the request target must be a path", ""},
+        {req("GET", "/api/v1/jobs/days/tasks?state=ready"), 400, "state: not a task state", "state"},
+        {req("GET", "/api/v1/jobs/days/tasks?state=bogus"), 400, "state: not a task state", "state"},
+        {req("HEAD", "/api/v1/jobs"), 405, "use GET", ""},
+        {req("POST", "/api/v1/health"), 405, "use GET", ""},
+        {req("POST", "/api/v1/jobs/days/runs/x"), 405, "use GET", ""},
     };
     for (auto& b : cases) {
         CAPTURE(b.r.method);

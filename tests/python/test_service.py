@@ -1,0 +1,109 @@
+"""drover.Service (a service in this process) and drover.Client (its HTTP API) from Python."""
+
+import time
+
+import pytest
+
+import drover
+
+ADMIN = "admin-token-0123456789"
+READ = "read-token-0123456789"
+
+JOB = """
+name = "{name}"
+[[executors]]
+kind = "local"
+slots = 2
+[[tasks]]
+id = "t-{{i}}"
+foreach = {{ i = {{ from = 1, to = {n} }} }}
+command = ["sh", "-c", "sleep {sleep}; echo '{{\\"task\\":\\"t-{{i}}\\"}}'"]
+"""
+
+
+def wait_for(pred, timeout=30):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+@pytest.fixture
+def served(tmp_path):
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / "days.toml").write_text(JOB.format(name="days", n=4, sleep=0.1))
+    (jobs / "long.toml").write_text(JOB.format(name="long", n=1, sleep=30))
+    (jobs / "fail.toml").write_text('name = "fail"\n[[tasks]]\nid = "bad"\n'
+                                    'command = ["sh", "-c", "echo broken >&2; exit 3"]\n')
+    (tmp_path / "tokens").write_text(f"admin {ADMIN}\nread {READ}\n")
+    with drover.Service(str(jobs), str(tmp_path / "state"), listen="127.0.0.1:0",
+                        tokens_file=str(tmp_path / "tokens"), reload_interval=0.1) as svc:
+        yield svc, tmp_path
+
+
+def test_service_in_process(served):
+    svc, tmp = served
+    assert svc.port > 0
+    assert [j["key"] for j in svc.jobs()] == ["days", "fail", "long"]
+    run_id = svc.trigger("days", params={"i": ["1", "3"]})
+    assert wait_for(lambda: svc.job("days")["last_run_id"] == run_id)
+    job = svc.job("days")
+    assert job["last_result"] == "succeeded" and job["counts"].succeeded == 2 and job["run_id"] is None
+    assert 'drover_records_total{drover_job="days"} 2' in svc.metrics()
+    records = drover.read_records(str(tmp / "state" / "days" / "output"), partitions=False)
+    assert sorted(r["task"] for r in records) == ["t-1", "t-3"]
+    with pytest.raises(drover.NotFoundError, match="no job 'nope'"):
+        svc.trigger("nope")
+    with pytest.raises(drover.ConfigError, match="param override 'x'"):
+        svc.trigger("days", params={"x": "1"})
+    with pytest.raises(TypeError):
+        svc.trigger("days", params={"i": 1})
+    svc.trigger("long")
+    with pytest.raises(drover.ConflictError, match="is going"):
+        svc.trigger("long")
+    assert wait_for(lambda: svc.job("long")["counts"].running == 1)
+    svc.submit("long", [drover.TaskSpec(id="extra", command=["sh", "-c", "echo '{\"task\":\"extra\"}'"])])
+    assert wait_for(lambda: svc.job("long")["counts"].succeeded == 1)
+    assert svc.cancel("long") is True
+    assert wait_for(lambda: svc.job("long")["last_result"] == "cancelled")
+
+
+def test_client_against_the_service(served):
+    svc, tmp = served
+    url = f"http://127.0.0.1:{svc.port}"
+    c = drover.Client(url, token=ADMIN)
+    assert c.reachable()
+    assert [j["key"] for j in c.jobs()] == ["days", "fail", "long"]
+    run_id = c.trigger("days", params={"i": "2"})
+    assert wait_for(lambda: c.job("days").get("last_run", {}).get("run_id") == run_id)
+    runs = c.runs("days")
+    assert list(runs["run_id"]) == [run_id] and list(runs["status"]) == ["finished"]
+    tasks = c.tasks("days", state="succeeded")
+    assert list(tasks["id"]) == ["t-2"]
+    assert c.tasks("days", state="dead").empty
+
+    c.trigger("fail")
+    assert wait_for(lambda: c.job("fail").get("last_run") is not None)
+    bad = c.task("fail", "bad")
+    assert bad["state"] == "dead" and bad["attempts"][0]["exit_code"] == 3
+    assert "broken" in bad["attempts"][0]["stderr_tail"]
+    assert "drover_attempts_finished_total" in c.metrics()
+
+    with pytest.raises(drover.NotFoundError):
+        c.job("nope")
+    with pytest.raises(drover.ConflictError, match="no run is going"):
+        c.retry_task("fail", "bad")
+    with pytest.raises(drover.Error, match="HTTP 403"):
+        drover.Client(url, token=READ).trigger("days")
+    with pytest.raises(drover.Error, match="HTTP 401"):
+        drover.Client(url).jobs()
+    with pytest.raises(drover.Error, match="cannot reach the drover service"):
+        drover.Client("http://127.0.0.1:1", timeout=2).jobs()
+    c.trigger("long")
+    assert c.submit("long", [{"id": "more", "command": ["true"]}]) == 1
+    with pytest.raises(drover.ConfigError, match=r"tasks\[0\]\.timeout"):
+        c.submit("long", [{"id": "x", "command": ["true"], "timeout": "soon"}])
+    assert c.cancel("long") is True
