@@ -20,8 +20,8 @@ SAN_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO=
 # What ThreadSanitizer runs: the scheduler, the journal writer, the sinks' publish threads (the
 # S3 sink's I/O thread, storage_sink, the SQLite example storage) and
 # the Python binding's run loop (ctest labels: the test binary's name, or "python").
-TSAN_LABELS := ^(scheduler_tests|journal_tests|s3_tests|s3_fault_tests|sink_tests|sqlite_storage_tests|python)$$
-TSAN_TARGETS := scheduler_tests journal_tests s3_tests s3_fault_tests sink_tests sqlite_storage_tests drover_cli drover_python
+TSAN_LABELS := ^(scheduler_tests|journal_tests|s3_tests|s3_fault_tests|sink_tests|sqlite_storage_tests|service_tests|python)$$
+TSAN_TARGETS := scheduler_tests journal_tests s3_tests s3_fault_tests sink_tests sqlite_storage_tests service_tests drover_cli drover_python
 # Extra ctest arguments for the sanitizer runs, e.g. SAN_CTEST_ARGS='-E "http read"'.
 SAN_CTEST_ARGS ?=
 

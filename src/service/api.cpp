@@ -5,6 +5,7 @@
 
 #include "detail/json_fields.hpp"
 #include "scheduler/task_json.hpp"
+#include "service/dashboard.hpp"
 #include "service/journal_views.hpp"
 
 #include <boost/json.hpp>
@@ -225,6 +226,28 @@ std::vector<task_spec> tasks_body(const json::object& o, const task_spec& defaul
 
 }  // namespace
 
+std::string service_api::jobs_event() const {
+    json::array jobs;
+    for (auto& j : svc_.jobs()) jobs.push_back(job_json(j));
+    return "event: jobs\ndata: " + json::serialize(json::object{{"jobs", std::move(jobs)}}) + "\n\n";
+}
+
+http_answer service_api::login(const http_request& r) const {
+    if (r.method != "POST") return problem(405, "use POST");
+    if (tokens_.empty()) return problem(400, "this service has no tokens file: there is nothing to log in to");
+    auto o = body_object(r);
+    only_fields(o, {"token"});
+    auto* t = o.if_contains("token");
+    if (!t || !t->is_string()) throw refused{400, "token: a string is needed", "token"};
+    auto scope = tokens_.check(t->get_string());
+    if (!scope) return problem(401, "unknown token");
+    auto [id, s] = sessions_.create(*scope);
+    return answer(200, {{"scope", *scope == api_scope::admin ? "admin" : "read"}, {"csrf", s.csrf}},
+                  {{"Set-Cookie", std::string(session_store::cookie_name) + "=" + id +
+                                      "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
+                                      std::to_string(std::chrono::seconds(session_store::lifetime).count())}});
+}
+
 http_answer service_api::handle(const http_request& r) const {
     try {
         auto t = split_target(r.target);
@@ -232,17 +255,52 @@ http_answer service_api::handle(const http_request& r) const {
         bool reading = r.method == "GET";
         if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health")
             return reading ? answer(200, {{"status", "ok"}}) : problem(405, "use GET");
-        // Who may do this.
+        // The dashboard's files: no token (the page asks for one).
+        if (reading && p.size() <= 1) {
+            auto asset = dashboard_asset(p.empty() ? std::string_view() : std::string_view(p[0]));
+            if (asset) return *asset;
+        }
+        bool api = p.size() >= 2 && p[0] == "api" && p[1] == "v1";
+        if (api && p.size() == 3 && p[2] == "login") return login(r);
+        // Who asks, and may they do this.
+        auto cookie = cookie_value(r.header("Cookie"), session_store::cookie_name);
+        std::optional<session_store::session> session;
+        std::optional<api_scope> scope;
         if (tokens_.empty()) {
-            if (!reading)
+            scope = api_scope::read;
+        } else if (auto auth = r.header("Authorization"); !auth.empty()) {
+            auto token = bearer_token(auth);
+            scope = token ? tokens_.check(*token) : std::nullopt;
+        } else if (!cookie.empty() && (session = sessions_.find(cookie))) {
+            scope = session->scope;
+        }
+        if (!scope)
+            return {401, "application/json", R"({"error":"a valid bearer token is needed"})" "\n",
+                    {{"WWW-Authenticate", "Bearer realm=\"drover\""}}};
+        if (api && p.size() == 3 && p[2] == "session" && reading)
+            return answer(200, {{"scope", *scope == api_scope::admin ? "admin" : "read"},
+                                {"csrf", session ? json::value(session->csrf) : json::value(nullptr)},
+                                {"tokens", !tokens_.empty()}});
+        if (api && p.size() == 3 && p[2] == "logout" && r.method == "POST") {
+            if (!cookie.empty()) sessions_.remove(cookie);
+            return answer(200, {{"logged_out", true}},
+                          {{"Set-Cookie", std::string(session_store::cookie_name) +
+                                              "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"}});
+        }
+        if (!reading) {
+            if (tokens_.empty())
                 return problem(403, "this service has no tokens file: its API only reads (start it with --tokens FILE)");
-        } else {
-            auto token = bearer_token(r.header("Authorization"));
-            auto scope = token ? tokens_.check(*token) : std::nullopt;
-            if (!scope)
-                return {401, "application/json", R"({"error":"a valid bearer token is needed"})" "\n",
-                        {{"WWW-Authenticate", "Bearer realm=\"drover\""}}};
-            if (!reading && *scope != api_scope::admin) return problem(403, "this token may only read");
+            if (*scope != api_scope::admin) return problem(403, "this token may only read");
+            // A request the browser sent with the session cookie: it must prove it comes from our
+            // page, which alone knows the session's CSRF token.
+            if (session && !same_secret(r.header("X-Drover-CSRF"), session->csrf))
+                return problem(403, "a missing or wrong X-Drover-CSRF header");
+        }
+        if (api && p.size() == 3 && p[2] == "events") {
+            if (!reading) return problem(405, "use GET");
+            http_answer a{200, "text/event-stream", {}, {}};
+            a.next_event = [this] { return jobs_event(); };
+            return a;
         }
         if (p.size() == 1 && p[0] == "metrics") {
             if (!reading) return problem(405, "use GET");

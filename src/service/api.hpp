@@ -1,12 +1,16 @@
 #pragma once
 // The HTTP API of `drover serve` (docs/service.md#http-api), without sockets: a request in,
 // an answer out. Versioned under /api/v1/, JSON in and out; /metrics in the Prometheus text
-// format. Every path is checked against the tokens first: reading needs the read scope (or
-// no tokens file), changing needs admin (and a tokens file).
+// format; the dashboard's page, script and style at /, /dashboard.js, /dashboard.css; live
+// job updates as Server-Sent Events at /api/v1/events. Every API path is checked against the
+// tokens first: reading needs the read scope (or no tokens file), changing needs admin (and a
+// tokens file). A bearer token or a session cookie from /api/v1/login says who asks; a
+// changing request with the cookie must carry the session's CSRF token in X-Drover-CSRF.
 
 #include <drover/service.hpp>
 
 #include "service/http_server.hpp"
+#include "service/sessions.hpp"
 #include "service/tokens.hpp"
 
 namespace drover::detail {
@@ -15,10 +19,15 @@ class service_api {
 public:
     service_api(drover::service& svc, const token_set& tokens) : svc_(svc), tokens_(tokens) {}
     http_answer handle(const http_request& r) const;
+    /// The jobs event of /api/v1/events: "event: jobs\ndata: {...}\n\n".
+    std::string jobs_event() const;
 
 private:
+    http_answer login(const http_request& r) const;
+
     drover::service& svc_;
     const token_set& tokens_;
+    mutable session_store sessions_;
 };
 
 }  // namespace drover::detail

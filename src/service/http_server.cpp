@@ -3,6 +3,8 @@
 #include <drover/error.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -74,10 +76,12 @@ namespace {
 
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(tcp::socket s, std::shared_ptr<http_server::impl> srv) : stream_(std::move(s)), srv_(std::move(srv)) {}
+    session(tcp::socket s, std::shared_ptr<http_server::impl> srv)
+        : stream_(std::move(s)), timer_(stream_.get_executor()), srv_(std::move(srv)) {}
 
     void start() { read(); }
     void close() {
+        timer_.cancel();
         boost::system::error_code ec;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         stream_.close();
@@ -132,7 +136,36 @@ private:
         } catch (const std::exception&) {
             a = {500, "application/json", R"({"error":"internal error"})" "\n", {}};
         }
+        if (a.next_event && a.status == 200) return start_events(std::move(a));
         respond(static_cast<bhttp::status>(a.status), a, msg.keep_alive());
+    }
+
+    void start_events(http_answer a) {
+        next_event_ = std::move(a.next_event);
+        interval_ = a.event_interval;
+        out_ = "HTTP/1.1 200 OK\r\nServer: drover\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+               "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" +
+               next_event_();
+        write_events();
+    }
+
+    void write_events() {
+        stream_.expires_after(srv_->opts.read_timeout);  // a client that does not read is dropped
+        asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec || self->srv_->stopped) return self->end();
+            self->timer_.expires_after(self->interval_);
+            self->timer_.async_wait([self](beast::error_code ec) {
+                if (ec || self->srv_->stopped) return self->end();
+                self->out_ = self->next_event_();
+                if (self->out_.empty()) self->out_ = ": keep-alive\n\n";
+                self->write_events();
+            });
+        });
+    }
+
+    void end() {
+        close();
+        finish();
     }
 
     void respond(bhttp::status status, const http_answer& a, bool keep_alive) {
@@ -156,6 +189,10 @@ private:
     void finish() { srv_->sessions.erase(shared_from_this()); }
 
     beast::tcp_stream stream_;
+    asio::steady_timer timer_;
+    std::function<std::string()> next_event_;
+    std::chrono::milliseconds interval_{1000};
+    std::string out_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::shared_ptr<http_server::impl> srv_;

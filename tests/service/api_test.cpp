@@ -300,3 +300,60 @@ TEST_CASE("service api: /metrics is the Prometheus text format with the job's co
         FAIL("promtool is missing (Debian prometheus)");
     }
 }
+
+TEST_CASE("service api: dashboard files, a login cookie, CSRF on changing requests, live events") {
+    api_fixture f;
+    auto page = f(req("GET", "/", {}, ""));
+    CHECK(page.status == 200);
+    CHECK(page.content_type == "text/html; charset=utf-8");
+    CHECK(page.body.find("<script src=\"/dashboard.js\"") != std::string::npos);
+    bool csp = false;
+    for (auto& [k, v] : page.headers) csp = csp || (k == "Content-Security-Policy" && v.find("script-src 'self'") != std::string::npos);
+    CHECK(csp);
+    CHECK(f(req("GET", "/dashboard.js", {}, "")).content_type == "text/javascript; charset=utf-8");
+    CHECK(f(req("GET", "/dashboard.css", {}, "")).content_type == "text/css; charset=utf-8");
+    CHECK(f(req("GET", "/other.js", {}, "")).status == 401);  // who asks comes first
+    CHECK(f(req("GET", "/other.js")).status == 404);
+
+    CHECK(f(req("POST", "/api/v1/login", R"({"token":"wrong-token-0123456789"})", "")).status == 401);
+    CHECK(f(req("POST", "/api/v1/login", R"({"tokn":"x"})", "")).status == 400);
+    CHECK(f(req("GET", "/api/v1/login", {}, "")).status == 405);
+    auto login = f(req("POST", "/api/v1/login", std::string(R"({"token":")") + admin_token + "\"}", ""));
+    REQUIRE(login.status == 200);
+    std::string cookie;
+    for (auto& [k, v] : login.headers)
+        if (k == "Set-Cookie") cookie = v;
+    CHECK(cookie.find("HttpOnly") != std::string::npos);
+    CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+    auto session = cookie.substr(0, cookie.find(';'));  // drover_session=...
+    auto csrf = std::string(json_of(login.body).at("csrf").as_string());
+    CHECK(json_of(login.body).at("scope") == "admin");
+    auto with_cookie = [&](std::string method, std::string target, std::string body, std::string csrf_header) {
+        auto r = req(std::move(method), std::move(target), std::move(body), "");
+        r.headers.emplace_back("Cookie", "theme=dark; " + session);
+        if (!csrf_header.empty()) r.headers.emplace_back("X-Drover-CSRF", csrf_header);
+        return f(r);
+    };
+    CHECK(with_cookie("GET", "/api/v1/jobs", {}, "").status == 200);
+    auto s = json_of(with_cookie("GET", "/api/v1/session", {}, "").body);
+    CHECK(s.at("csrf").as_string() == csrf);
+    auto forged = with_cookie("POST", "/api/v1/jobs/days/runs", "{}", "");
+    CHECK(forged.status == 403);
+    CHECK(error_of(forged) == "a missing or wrong X-Drover-CSRF header");
+    CHECK(with_cookie("POST", "/api/v1/jobs/days/runs", "{}", std::string(csrf.size(), '0')).status == 403);
+    CHECK(with_cookie("POST", "/api/v1/jobs/days/runs", "{}", csrf).status == 201);
+    // A bearer token needs no CSRF header: no browser sends one by itself.
+    CHECK(f(req("GET", "/api/v1/session")).status == 200);
+
+    auto events = with_cookie("GET", "/api/v1/events", {}, "");
+    REQUIRE(events.status == 200);
+    REQUIRE(events.next_event);
+    auto e = events.next_event();
+    CHECK(e.find("event: jobs\ndata: {\"jobs\":[") == 0);
+    CHECK(e.substr(e.size() - 2) == "\n\n");
+    CHECK(e.find("\"key\":\"days\"") != std::string::npos);
+
+    CHECK(with_cookie("POST", "/api/v1/logout", {}, csrf).status == 200);
+    CHECK(with_cookie("GET", "/api/v1/jobs", {}, "").status == 401);  // the session is gone
+    CHECK(f(req("GET", "/api/v1/events", {}, "")).status == 401);
+}

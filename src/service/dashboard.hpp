@@ -1,0 +1,16 @@
+#pragma once
+// The dashboard's files (src/service/dashboard/: plain HTML, CSS and a hand-written script,
+// compiled into the library by cmake/embed_files.cmake), served at /, /dashboard.js and
+// /dashboard.css with a Content-Security-Policy that allows only them.
+
+#include "service/http_server.hpp"
+
+#include <optional>
+#include <string_view>
+
+namespace drover::detail {
+
+/// The answer for the file a one-segment path names ("" = the page), or nullopt.
+std::optional<http_answer> dashboard_asset(std::string_view name);
+
+}  // namespace drover::detail
