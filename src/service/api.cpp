@@ -255,6 +255,8 @@ http_answer service_api::handle(const http_request& r) const {
         bool reading = r.method == "GET";
         if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health")
             return reading ? answer(200, {{"status", "ok"}}) : problem(405, "use GET");
+        if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "openapi.json")
+            return reading ? http_answer{200, "application/json", std::string(openapi_document()), {}} : problem(405, "use GET");
         // The dashboard's files: no token (the page asks for one).
         if (reading && p.size() <= 1) {
             auto asset = dashboard_asset(p.empty() ? std::string_view() : std::string_view(p[0]));

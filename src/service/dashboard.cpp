@@ -35,4 +35,8 @@ std::optional<http_answer> dashboard_asset(std::string_view name) {
     return a;
 }
 
+std::string_view openapi_document() {
+    return {reinterpret_cast<const char*>(embedded_openapi_json), sizeof embedded_openapi_json};
+}
+
 }  // namespace drover::detail

@@ -13,4 +13,8 @@ namespace drover::detail {
 /// The answer for the file a one-segment path names ("" = the page), or nullopt.
 std::optional<http_answer> dashboard_asset(std::string_view name);
 
+/// The OpenAPI 3 document of the HTTP API (src/service/dashboard/openapi.json), served at
+/// /api/v1/openapi.json.
+std::string_view openapi_document();
+
 }  // namespace drover::detail
