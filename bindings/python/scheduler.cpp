@@ -161,6 +161,8 @@ Options (keyword arguments):
   speculation        backup attempts for stragglers: None/False (default: off), True, or a dict
                      {"multiplier": 1.5, "quantile": 0.75, "min_runtime": 1.0,
                      "before_queued": False} (docs/workflows.md)
+  deadline           stop a run still going after this long (seconds, "2h", a timedelta): running
+                     tasks killed, the rest skipped, the run halted (reason "deadline: ...")
 
 A scheduler runs once. run() releases the GIL while it works; Ctrl-C or a notebook
 interrupt cancels the run (running tasks killed, their output discarded) and then raises
@@ -173,7 +175,7 @@ thread, or from its callbacks).
                          std::uint64_t bad_record_bytes, std::uint64_t max_bad_records,
                          std::optional<std::uint64_t> seed, py::object executors,
                          py::object out, bool journal, bool retry_dead, bool fresh, std::string job_name, bool open,
-                         py::object defaults, const std::string& order, py::object speculation) {
+                         py::object defaults, const std::string& order, py::object speculation, py::object deadline) {
                  scheduler_options o;
                  o.state_dir = state_dir;
                  o.halt = to_halt(halt);
@@ -191,6 +193,7 @@ thread, or from its callbacks).
                  else if (order == "submission") o.order = task_order::submission;
                  else throw config_error("order must be \"history\" or \"submission\", got \"" + order + "\"");
                  o.speculation = to_speculation(speculation);
+                 if (!deadline.is_none()) o.deadline = to_duration(deadline, "deadline");
                  py_scheduler s;
                  s.sched = std::make_unique<scheduler>(std::move(o));
                  if (!executors.is_none())
@@ -206,7 +209,7 @@ thread, or from its callbacks).
              py::arg("seed") = py::none(), py::arg("executors") = py::none(), py::arg("sink") = py::none(),
              py::arg("journal") = false, py::arg("retry_dead") = false, py::arg("fresh") = false,
              py::arg("job_name") = "", py::arg("open") = false, py::arg("defaults") = py::none(),
-             py::arg("order") = "history", py::arg("speculation") = py::none())
+             py::arg("order") = "history", py::arg("speculation") = py::none(), py::arg("deadline") = py::none())
         .def("add_executor", &add_executor, py::arg("executor"), "Adds an executor; raises ConfigError when it has no slots.")
         .def("set_sink", &set_sink, py::arg("sink"), "Sets where records go.")
         .def("submit", &submit, py::arg("task") = py::none(), py::pos_only(), R"doc(

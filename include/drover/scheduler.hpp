@@ -104,6 +104,10 @@ struct DROVER_API scheduler_options {
     task_order order = task_order::history;
     /// Backup attempts for stragglers; off by default.
     speculation_options speculation{};
+    /// A run still going this long after it started is stopped: running attempts are killed
+    /// (their output discarded), tasks not started end skipped, and the run ends halted with
+    /// the reason "deadline". Unset: no limit. A job file's top-level `deadline` key.
+    std::optional<duration> deadline{};
     /// What tasks fanned out by control lines start from (a job file's [defaults]): every
     /// field but id, command, params and after. `env` values may use {param} placeholders.
     task_spec defaults{};

@@ -183,7 +183,7 @@ void job_parser::read(std::string_view text) {
     }
     const auto& root = root_;
     check_keys(root, "", {"name", "state_dir", "executors", "sink", "defaults", "halt", "pools", "tasks", "schedule",
-                          "timezone", "overlap", "order", "speculation", "on_failure", "limits", "max_tasks"});
+                          "timezone", "overlap", "order", "speculation", "on_failure", "limits", "max_tasks", "deadline"});
     job_.source = file_;
 
     const auto& name = required(root, "name", "", " (e.g. name = \"hello\")");

@@ -161,6 +161,7 @@ void write_head(std::ostream& out, const job& j, std::size_t task_count, const j
         head["sink"] = nullptr;  // the scheduler's file sink under <state_dir>/output
     }
     head["schedule"] = j.schedule ? schedule_json(*j.schedule, o) : json::value(nullptr);
+    head["deadline"] = j.options.deadline ? json::value(format_duration(*j.options.deadline)) : json::value(nullptr);
     head["task_count"] = task_count;
 
     // `head` without its closing brace; the tasks follow one by one.

@@ -64,6 +64,11 @@ public:
             }
             j.schedule = std::move(c);
         }
+        if (const auto* v = root.get("deadline")) {
+            auto d = duration_of(*v, "deadline");
+            if (d.count() <= 0) fail(*v, "deadline", "must be more than 0 (leave it out for no deadline)");
+            j.options.deadline = d;
+        }
         if (const auto* v = root.get("order")) {
             auto order = string_of(*v, "order");
             if (order == "history") j.options.order = task_order::history;

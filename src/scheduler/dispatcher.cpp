@@ -5,6 +5,7 @@
 #include "scheduler/dispatcher.hpp"
 
 #include <drover/error.hpp>
+#include <drover/job_file.hpp>
 
 #include "detail/complete.hpp"
 #include "scheduler/task_json.hpp"
@@ -41,6 +42,7 @@ dispatcher::dispatcher(strand_type strand, run_config cfg)
       speculation_timer_(strand),
       parser_(boost::json::storage_ptr(), record_parse_options()),
       retry_timer_(strand),
+      deadline_timer_(strand),
       inbox_timer_(strand),
       progress_timer_(strand) {
     run_driver& driver = *this;
@@ -102,6 +104,15 @@ void dispatcher::start(run_handler h) {
         return fail(std::current_exception());
     }
     for (auto* o : cfg_.observers) o->on_run_started(snapshot());
+    if (cfg_.opts.deadline) {
+        deadline_timer_.expires_after(*cfg_.opts.deadline);
+        deadline_timer_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
+            auto d = self.lock();
+            if (ec || !d || d->finished_) return;
+            d->deadline_passed_ = true;
+            d->machine_->cancel();
+        });
+    }
     if (cfg_.start_cancelled) machine_->cancel();
     if (cfg_.start_closed) machine_->close();
     std::vector<std::size_t> slots;
@@ -398,6 +409,7 @@ void dispatcher::finish() {
     speculation_timer_.cancel();
     retry_timer_.cancel();
     inbox_timer_.cancel();
+    deadline_timer_.cancel();
     for (auto& g : groups_) g->stop();
     cfg_.output->stop();
     run_summary s;
@@ -405,6 +417,12 @@ void dispatcher::finish() {
     s.cancelled = machine_->cancelled();
     s.halted = machine_->halted();
     s.halt_reason = machine_->halt_reason();
+    if (deadline_passed_) {
+        s.cancelled = false;
+        s.halted = true;
+        s.halt_reason = "deadline: the run was still going after " + format_duration(*cfg_.opts.deadline) +
+                        " (running attempts were killed, tasks not started were skipped)";
+    }
     s.run_dir = files_->dir();
     s.output = cfg_.output->describe();
     s.counts = snapshot();

@@ -153,6 +153,8 @@ private:
     std::priority_queue<retry_entry, std::vector<retry_entry>, std::greater<>> retry_heap_;
     std::unordered_map<std::uint32_t, clock::time_point> retry_due_;
     boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer deadline_timer_;
+    bool deadline_passed_ = false;
     clock::time_point retry_timer_at_ = clock::time_point::max();
 
     // Submissions arriving in a stream are taken in batches, one wake-up per batch: after a

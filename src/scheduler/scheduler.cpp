@@ -327,6 +327,7 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
             throw config_error("speculation: multiplier must be a number > 0");
         if (!(sp.quantile > 0.0 && sp.quantile <= 1.0)) throw config_error("speculation: quantile must be in (0, 1]");
         if (sp.min_runtime.count() < 0) throw config_error("speculation: min_runtime must not be negative");
+        if (m.opts.deadline && m.opts.deadline->count() <= 0) throw config_error("deadline: must be more than 0");
     } catch (...) {
         back_to_idle();
         throw;

@@ -94,3 +94,14 @@ TEST_CASE("job workflow: [speculation] and speculate are read, mistakes are loca
     CHECK(error_of("speculation = true\n").starts_with("w.toml:2:15: speculation: expected a table"));
     CHECK(error_of("[defaults]\nspeculate = \"no\"\n").starts_with("w.toml:3:13: defaults.speculate: expected a boolean"));
 }
+
+TEST_CASE("job workflow: deadline is read, mistakes are located errors") {
+    auto j = drover::parse_job("name = \"w\"\ndeadline = \"1h30m\"\n" + task, "w.toml");
+    REQUIRE(j.options.deadline);
+    CHECK(*j.options.deadline == std::chrono::minutes(90));
+    CHECK_FALSE(drover::parse_job("name = \"w\"\n" + task, "w.toml").options.deadline);
+    CHECK(error_of("deadline = \"0s\"\n") == "w.toml:2:12: deadline: must be more than 0 (leave it out for no deadline)");
+    CHECK(error_of("deadline = \"soon\"\n").find("w.toml:2:12: deadline: ") == 0);
+    CHECK(error_of("deadline = 5\n").find("w.toml:2:12: deadline: ") == 0);
+    CHECK(drover::to_json(j).find("\"deadline\":\"1h30m\"") != std::string::npos);
+}

@@ -177,3 +177,14 @@ def test_job_limits_table():
     job = drover.parse_job('name = "l"\n[limits]\nstderr_log_bytes = "1MiB"\nmax_bad_records = 10\n'
                            '[[tasks]]\nid = "a"\ncommand = ["true"]\n')
     assert job.limits == {"stderr_log_bytes": 1 << 20, "bad_record_bytes": 16 << 20, "max_bad_records": 10}
+
+
+def test_deadline_stops_a_run(tmp_path):
+    s = drover.Scheduler(state_dir=str(tmp_path / "state"), deadline="500ms")
+    s.add_executor(drover.LocalExecutor(slots=1))
+    s.submit(id="slow", command=["sleep", "30"])
+    summary = s.run()
+    assert summary.halted and not summary.cancelled
+    assert summary.halt_reason.startswith("deadline: the run was still going after 500ms")
+    with pytest.raises(drover.ConfigError, match="deadline"):
+        drover.Scheduler(deadline="0s").run()

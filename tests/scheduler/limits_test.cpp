@@ -131,3 +131,24 @@ TEST_CASE("limits: bad records past bad_record_bytes are counted, not kept, and 
     CHECK(first > 1);
     CHECK(last < 5000);
 }
+
+TEST_CASE("deadline: a run still going at its deadline is stopped - attempts killed, the rest skipped, halted with the reason") {
+    drover::test::temp_dir d;
+    drover::scheduler s({.state_dir = d / "state", .deadline = drover::duration(600)});
+    s.add_executor(drover::local_executor{{.slots = 1}});
+    s.submit({.id = "quick", .command = {"sh", "-c", "echo '{\"q\":1}'"}});
+    s.submit({.id = "slow", .command = {"sleep", "30"}});
+    s.submit({.id = "never", .command = {"sh", "-c", "echo '{\"n\":1}'"}});
+    auto t0 = std::chrono::steady_clock::now();
+    auto summary = s.run();
+    auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(took < std::chrono::seconds(10));
+    CHECK(took >= std::chrono::milliseconds(550));
+    CHECK(summary.halted);
+    CHECK_FALSE(summary.cancelled);
+    CHECK(summary.halt_reason.find("deadline: the run was still going after 600ms") == 0);
+    CHECK(summary.exit_code() == 1);
+    CHECK(summary.counts.succeeded == 1);
+    CHECK(summary.counts.succeeded + summary.counts.skipped + summary.counts.dead == 3);
+    CHECK_THROWS_AS(drover::scheduler({.deadline = drover::duration(0)}).run(), drover::config_error);
+}
