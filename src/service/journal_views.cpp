@@ -8,6 +8,10 @@
 
 #include <boost/json.hpp>
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +22,46 @@ namespace json = boost::json;
 using sql::database;
 
 namespace {
+
+// Read-only connections kept open per journal: opening one (and reading its schema) costs more
+// than the queries the API makes. A journal replaced by another file (its inode changed) is
+// opened again. The API answers on one thread; the lock makes any other caller safe.
+class connection_cache {
+public:
+    template <class F>
+    auto with(const std::filesystem::path& file, F f) {
+        struct stat st {};
+        ino_t ino = ::stat(file.c_str(), &st) == 0 ? st.st_ino : 0;
+        auto key = file.string();
+        std::lock_guard lock(mutex_);
+        if (entries_.size() > 256 && !entries_.count(key)) entries_.clear();  // jobs come and go
+        auto& e = entries_[key];
+        if (!e.db || e.inode != ino) {
+            e.db.reset();
+            e.db = std::make_unique<database>(file, database::mode::read_only);
+            e.inode = ino;
+        }
+        try {
+            return f(*e.db);
+        } catch (...) {
+            entries_.erase(key);  // maybe inside a transaction: never reuse it
+            throw;
+        }
+    }
+
+private:
+    struct entry {
+        std::unique_ptr<database> db;
+        ino_t inode = 0;
+    };
+    std::mutex mutex_;
+    std::map<std::string, entry> entries_;
+};
+
+connection_cache& connections() {
+    static connection_cache c;
+    return c;
+}
 
 bool has_journal(const std::filesystem::path& state_dir) {
     struct stat st {};
@@ -79,28 +123,29 @@ json::object run_row(const sql::statement& q) {
 json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit) {
     json::array out;
     if (!has_journal(state_dir)) return out;
-    database db(journal_path(state_dir), database::mode::read_only);
-    auto q = db.prepare(std::string(run_columns) + "ORDER BY started_ms DESC, run_id DESC LIMIT ?1");
-    q.bind(1, static_cast<std::int64_t>(limit));
-    while (q.step()) out.push_back(run_row(q));
-    return out;
+    return connections().with(journal_path(state_dir), [&](database& db) {
+        auto q = db.prepare(std::string(run_columns) + "ORDER BY started_ms DESC, run_id DESC LIMIT ?1");
+        q.bind(1, static_cast<std::int64_t>(limit));
+        while (q.step()) out.push_back(run_row(q));
+        return out;
+    });
 }
 
 std::optional<json::object> run_json(const std::filesystem::path& state_dir, const std::string& run_id) {
     if (!has_journal(state_dir)) return std::nullopt;
-    database db(journal_path(state_dir), database::mode::read_only);
-    auto q = db.prepare(std::string(run_columns) + "WHERE run_id=?1");
-    q.bind(1, run_id);
-    if (!q.step()) return std::nullopt;
-    return run_row(q);
+    return connections().with(journal_path(state_dir), [&](database& db) -> std::optional<json::object> {
+        auto q = db.prepare(std::string(run_columns) + "WHERE run_id=?1");
+        q.bind(1, run_id);
+        if (!q.step()) return std::nullopt;
+        return run_row(q);
+    });
 }
 
 json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,
                         std::size_t limit, std::size_t offset) {
     json::array tasks;
     std::int64_t total = 0;
-    if (has_journal(state_dir)) {
-        database db(journal_path(state_dir), database::mode::read_only);
+    if (has_journal(state_dir)) connections().with(journal_path(state_dir), [&](database& db) {
         db.exec("BEGIN");
         auto n = db.prepare("SELECT count(*) FROM tasks WHERE ?1 IS NULL OR state=?1");
         auto q = db.prepare(
@@ -121,17 +166,20 @@ json::object tasks_json(const std::filesystem::path& state_dir, const std::optio
                                          {"updated_ms", q.int_at(4)},  {"failure", text_or_null(q, 5)},
                                          {"message", text_or_null(q, 6)}});
         db.exec("COMMIT");
-    }
+    });
     return {{"total", total}, {"offset", offset}, {"tasks", std::move(tasks)}};
 }
 
 std::optional<json::object> task_json(const std::filesystem::path& state_dir, const std::string& task) {
     if (!has_journal(state_dir)) return std::nullopt;
-    database db(journal_path(state_dir), database::mode::read_only);
+    return connections().with(journal_path(state_dir), [&](database& db) -> std::optional<json::object> {
     db.exec("BEGIN");
     auto t = db.prepare("SELECT state,attempts,run_id,updated_ms,failure,message FROM tasks WHERE task_id=?1");
     t.bind(1, task);
-    if (!t.step()) return std::nullopt;
+    if (!t.step()) {
+        db.exec("COMMIT");
+        return std::nullopt;
+    }
     json::object o{{"id", task},           {"state", t.text_at(0)},       {"attempts", t.int_at(1)},
                    {"run_id", text_or_null(t, 2)}, {"updated_ms", t.int_at(3)}, {"failure", text_or_null(t, 4)},
                    {"message", text_or_null(t, 5)}};
@@ -161,6 +209,7 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
     db.exec("COMMIT");
     o["attempts"] = std::move(attempts);
     return o;
+    });
 }
 
 }  // namespace drover::detail
