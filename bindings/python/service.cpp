@@ -83,7 +83,8 @@ state directory is state_dir/<key>. listen: "host:port" (port 0: a free one, see
 for no HTTP. tokens_file: lines "admin TOKEN" / "read TOKEN"; without one the API only reads.
 )doc")
         .def(py::init([](const std::string& jobs_dir, const std::string& state_dir, const std::string& listen,
-                         py::object tokens_file, py::object reload_interval, std::size_t max_body_bytes) {
+                         py::object tokens_file, py::object reload_interval, std::size_t max_body_bytes,
+                         py::object tls_cert_file, py::object tls_key_file, double rate_limit) {
                  service_options o;
                  o.jobs_dir = jobs_dir;
                  o.state_dir = state_dir;
@@ -93,11 +94,15 @@ for no HTTP. tokens_file: lines "admin TOKEN" / "read TOKEN"; without one the AP
                      o.reload_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
                          to_duration(reload_interval, "reload_interval"));
                  o.max_body_bytes = max_body_bytes;
+                 if (!tls_cert_file.is_none()) o.tls_cert_file = py::cast<std::string>(tls_cert_file);
+                 if (!tls_key_file.is_none()) o.tls_key_file = py::cast<std::string>(tls_key_file);
+                 o.rate_limit = rate_limit;
                  return std::make_unique<service>(std::move(o));
              }),
              py::arg("jobs_dir"), py::arg("state_dir"), py::kw_only(), py::arg("listen") = "127.0.0.1:8080",
              py::arg("tokens_file") = py::none(), py::arg("reload_interval") = py::none(),
-             py::arg("max_body_bytes") = std::size_t{1} << 20)
+             py::arg("max_body_bytes") = std::size_t{1} << 20, py::arg("tls_cert_file") = py::none(),
+             py::arg("tls_key_file") = py::none(), py::arg("rate_limit") = 0.0)
         .def("start", [](service& s) { nogil([&] { s.start(); }); },
              "Loads the jobs, resumes interrupted runs, arms schedules, opens the HTTP listener.")
         .def("stop", [](service& s) { nogil([&] { s.stop(); }); },

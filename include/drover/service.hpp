@@ -42,6 +42,13 @@ struct DROVER_API service_options {
     std::filesystem::path tokens_file{};
     /// How often jobs_dir is looked at for added, changed and removed files.
     std::chrono::milliseconds reload_interval{2000};
+    /// HTTPS instead of HTTP: a PEM certificate chain and its private key (both or neither;
+    /// TLS 1.2 at least). Read at start().
+    std::filesystem::path tls_cert_file{};
+    std::filesystem::path tls_key_file{};
+    /// Requests per second one client address may make (bursts of twice as many); more get
+    /// 429 with Retry-After. 0 = no limit. Behind a proxy every client is the proxy's address.
+    double rate_limit = 0;
     std::size_t max_body_bytes = 1 << 20;  ///< larger request bodies get 413
     std::size_t max_connections = 256;     ///< more are refused (503) until some close
     /// The executor and sink kinds job files may use (default: the built-in kinds).

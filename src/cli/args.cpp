@@ -152,8 +152,9 @@ void add_client(CLI::App& app, client_args& c, bool with_task, bool task_require
     app.add_option("--token-file", c.token_file,
                    "a file holding the bearer token (default: $DROVER_TOKEN_FILE; $DROVER_TOKEN is the token itself)")
         ->type_name("FILE");
+    app.add_option("--ca-file", c.ca_file, "https: the PEM CA bundle to verify the service with (default: the system's)")
+        ->type_name("FILE");
 }
-
 
 }  // namespace
 

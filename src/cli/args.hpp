@@ -42,11 +42,15 @@ struct serve_args {
     std::string state_dir;
     std::string listen = "127.0.0.1:8080";
     std::string tokens_file;
+    std::string tls_cert;
+    std::string tls_key;
+    double rate_limit = 0;
 };
 
 /// `drover trigger|runs|logs|retry|cancel`: a client of a service's HTTP API.
 struct client_args {
     std::string url;         ///< --url, else $DROVER_URL, else http://127.0.0.1:8080
+    std::string ca_file;     ///< --ca-file: https with a CA of its own
     std::string token_file;  ///< --token-file, else $DROVER_TOKEN_FILE; $DROVER_TOKEN is the token itself
     std::string key;         ///< the job's key
     std::string task;        ///< logs, retry, cancel: a task id (cancel: empty = the run)

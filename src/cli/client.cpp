@@ -41,6 +41,7 @@ service_client_options client_options(const client_args& c) {
     o.url = c.url.empty() ? env_or("DROVER_URL", "http://127.0.0.1:8080") : c.url;
     auto file = c.token_file.empty() ? env_or("DROVER_TOKEN_FILE", "") : c.token_file;
     o.token = file.empty() ? env_or("DROVER_TOKEN", "") : read_token(file);
+    o.ca_file = c.ca_file;
     return o;
 }
 

@@ -23,6 +23,9 @@ int run_serve(const serve_args& a) {
     o.state_dir = a.state_dir;
     o.listen = a.listen;
     o.tokens_file = a.tokens_file;
+    o.tls_cert_file = a.tls_cert;
+    o.tls_key_file = a.tls_key;
+    o.rate_limit = a.rate_limit;
     o.log = [&](std::string_view m) {
         std::lock_guard lock(log_mutex);
         fmt::print(stderr, "drover: {}\n", detail::terminal_safe(m));

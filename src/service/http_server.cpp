@@ -3,14 +3,18 @@
 #include <drover/error.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <charconv>
 #include <fcntl.h>
+#include <map>
 #include <set>
 
 namespace drover::detail {
@@ -18,7 +22,9 @@ namespace drover::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
 
 std::string_view http_request::header(std::string_view name) const {
     for (auto& [k, v] : headers)
@@ -56,7 +62,14 @@ std::pair<asio::ip::address, std::uint16_t> parse_listen(std::string_view listen
 
 namespace {
 
-class session;
+struct session_base {
+    virtual ~session_base() = default;
+    virtual void close() = 0;
+};
+
+http_answer json_error(unsigned status, const std::string& message) {
+    return {status, "application/json", R"({"error":")" + message + "\"}\n", {}};
+}
 
 }  // namespace
 
@@ -65,66 +78,104 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     tcp::acceptor acceptor;
     http_server_options opts;
     handler handle;
+    std::optional<ssl::context> tls;
     std::uint16_t port = 0;
     bool stopped = false;
-    std::set<std::shared_ptr<session>> sessions;
+    std::set<std::shared_ptr<session_base>> sessions;
+
+    // Token buckets by client address (on the server's thread only).
+    struct bucket {
+        double tokens;
+        clock::time_point at;
+    };
+    std::map<asio::ip::address, bucket> buckets;
+
+    /// False when `from` is over the rate limit; takes one token otherwise.
+    bool allow(const asio::ip::address& from) {
+        if (opts.rate_limit <= 0) return true;
+        auto now = clock::now();
+        double burst = std::max(1.0, 2 * opts.rate_limit);
+        if (buckets.size() > 10'000)  // forget clients quiet for a minute
+            for (auto it = buckets.begin(); it != buckets.end();)
+                it = now - it->second.at > std::chrono::minutes(1) ? buckets.erase(it) : std::next(it);
+        auto [it, fresh] = buckets.try_emplace(from, bucket{burst, now});
+        auto& b = it->second;
+        b.tokens = std::min(burst, b.tokens + std::chrono::duration<double>(now - b.at).count() * opts.rate_limit);
+        b.at = now;
+        if (b.tokens < 1) return false;
+        b.tokens -= 1;
+        return true;
+    }
 
     void accept();
 };
 
 namespace {
 
-class session : public std::enable_shared_from_this<session> {
+template <class Stream>
+class session : public session_base, public std::enable_shared_from_this<session<Stream>> {
 public:
-    session(tcp::socket s, std::shared_ptr<http_server::impl> srv)
-        : stream_(std::move(s)), timer_(stream_.get_executor()), srv_(std::move(srv)) {}
+    session(Stream s, std::shared_ptr<http_server::impl> srv)
+        : stream_(std::move(s)), timer_(stream_.get_executor()), srv_(std::move(srv)) {
+        boost::system::error_code ec;
+        peer_ = tcp_layer().socket().remote_endpoint(ec).address();
+    }
 
-    void start() { read(); }
-    void close() {
+    void start() {
+        if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+            tcp_layer().expires_after(srv_->opts.read_timeout);
+            stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+                if (ec) return self->end();  // not TLS, or a certificate the client refused
+                self->read();
+            });
+        } else {
+            read();
+        }
+    }
+    void close() override {
         timer_.cancel();
         boost::system::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        stream_.close();
+        tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+        tcp_layer().close();
     }
     // Refuses the connection: too many are open.
     void refuse() {
-        http_answer a{503, "application/json", R"({"error":"too many connections"})" "\n", {}};
-        respond(bhttp::status::service_unavailable, a, false);
+        auto a = json_error(503, "too many connections");
+        respond(a, false);
     }
 
 private:
+    beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
     void read() {
         parser_.emplace();
         parser_->header_limit(srv_->opts.max_header_bytes);
         parser_->body_limit(srv_->opts.max_body_bytes);
-        stream_.expires_after(srv_->opts.read_timeout);
-        bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        tcp_layer().expires_after(srv_->opts.read_timeout);
+        bhttp::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             self->on_read(ec);
         });
     }
 
     void on_read(beast::error_code ec) {
         if (ec == bhttp::error::body_limit) {
-            http_answer a{413, "application/json",
-                          R"({"error":"the request body is larger than )" + std::to_string(srv_->opts.max_body_bytes) +
-                              R"( bytes"})" "\n",
-                          {}};
-            return respond(bhttp::status::payload_too_large, a, false);
+            auto a = json_error(413, "the request body is larger than " + std::to_string(srv_->opts.max_body_bytes) + " bytes");
+            return respond(a, false);
         }
-        if (ec == bhttp::error::header_limit) {
-            http_answer a{431, "application/json", R"({"error":"the request headers are too large"})" "\n", {}};
-            return respond(bhttp::status::request_header_fields_too_large, a, false);
-        }
+        if (ec == bhttp::error::header_limit) return respond(json_error(431, "the request headers are too large"), false);
         if (ec) {
             // Closed, timed out, or not HTTP: a bad request gets an answer when it can.
             if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout && ec != asio::error::operation_aborted &&
-                ec != asio::error::connection_reset && ec != asio::error::eof) {
-                http_answer a{400, "application/json", R"({"error":"malformed HTTP request"})" "\n", {}};
-                return respond(bhttp::status::bad_request, a, false);
-            }
+                ec != asio::error::connection_reset && ec != asio::error::eof && ec != ssl::error::stream_truncated)
+                return respond(json_error(400, "malformed HTTP request"), false);
             return finish();
         }
         auto msg = parser_->release();
+        if (!srv_->allow(peer_)) {
+            auto a = json_error(429, "too many requests from this address");
+            a.headers.emplace_back("Retry-After", "1");
+            return respond(a, msg.keep_alive());
+        }
         http_request req;
         req.method = std::string(msg.method_string());
         req.target = std::string(msg.target());
@@ -134,10 +185,10 @@ private:
         try {
             a = srv_->handle(req);
         } catch (const std::exception&) {
-            a = {500, "application/json", R"({"error":"internal error"})" "\n", {}};
+            a = json_error(500, "internal error");
         }
         if (a.next_event && a.status == 200) return start_events(std::move(a));
-        respond(static_cast<bhttp::status>(a.status), a, msg.keep_alive());
+        respond(a, msg.keep_alive());
     }
 
     void start_events(http_answer a) {
@@ -150,8 +201,8 @@ private:
     }
 
     void write_events() {
-        stream_.expires_after(srv_->opts.read_timeout);  // a client that does not read is dropped
-        asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        tcp_layer().expires_after(srv_->opts.read_timeout);  // a client that does not read is dropped
+        asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec || self->srv_->stopped) return self->end();
             self->timer_.expires_after(self->interval_);
             self->timer_.async_wait([self](beast::error_code ec) {
@@ -163,40 +214,49 @@ private:
         });
     }
 
-    void end() {
-        close();
-        finish();
-    }
-
-    void respond(bhttp::status status, const http_answer& a, bool keep_alive) {
-        auto res = std::make_shared<bhttp::response<bhttp::string_body>>(status, 11);
+    void respond(const http_answer& a, bool keep_alive) {
+        auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(a.status), 11);
         res->set(bhttp::field::server, "drover");
         res->set(bhttp::field::content_type, a.content_type);
         res->set(bhttp::field::cache_control, "no-store");
         res->set("X-Content-Type-Options", "nosniff");
+        if (srv_->tls) res->set("Strict-Transport-Security", "max-age=31536000");
         for (auto& [k, v] : a.headers) res->set(k, v);
         res->body() = a.body;
         res->keep_alive(keep_alive);
         res->prepare_payload();
-        stream_.expires_after(srv_->opts.read_timeout);
-        bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+        tcp_layer().expires_after(srv_->opts.read_timeout);
+        bhttp::async_write(stream_, *res, [self = this->shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
             if (!ec && keep_alive && !self->srv_->stopped) return self->read();
-            self->close();
-            self->finish();
+            self->end();
         });
     }
 
-    void finish() { srv_->sessions.erase(shared_from_this()); }
+    void end() {
+        close();
+        finish();
+    }
+    void finish() { srv_->sessions.erase(this->shared_from_this()); }
 
-    beast::tcp_stream stream_;
+    Stream stream_;
     asio::steady_timer timer_;
+    std::shared_ptr<http_server::impl> srv_;
+    asio::ip::address peer_;
     std::function<std::string()> next_event_;
     std::chrono::milliseconds interval_{1000};
     std::string out_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-    std::shared_ptr<http_server::impl> srv_;
 };
+
+template <class Stream>
+void admit(http_server::impl& srv, std::shared_ptr<session<Stream>> s) {
+    srv.sessions.insert(s);
+    if (srv.sessions.size() > srv.opts.max_connections)
+        s->refuse();
+    else
+        s->start();
+}
 
 }  // namespace
 
@@ -205,12 +265,11 @@ void http_server::impl::accept() {
         if (self->stopped) return;
         if (!ec) {
             ::fcntl(s.native_handle(), F_SETFD, FD_CLOEXEC);  // not inherited by the tasks runs spawn
-            auto sess = std::make_shared<session>(std::move(s), self);
-            self->sessions.insert(sess);
-            if (self->sessions.size() > self->opts.max_connections)
-                sess->refuse();
+            if (self->tls)
+                admit(*self, std::make_shared<session<beast::ssl_stream<beast::tcp_stream>>>(
+                                 beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(s)), *self->tls), self));
             else
-                sess->start();
+                admit(*self, std::make_shared<session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)), self));
         }
         self->accept();
     });
@@ -218,6 +277,18 @@ void http_server::impl::accept() {
 
 http_server::http_server(asio::any_io_executor ex, std::string_view listen, http_server_options o, handler h)
     : impl_(std::make_shared<impl>(ex, o, std::move(h))) {
+    if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+        throw config_error("TLS needs both a certificate and its key");
+    if (!o.tls_cert_file.empty()) {
+        auto& c = impl_->tls.emplace(ssl::context::tls_server);
+        c.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+        boost::system::error_code ec;
+        c.use_certificate_chain_file(o.tls_cert_file, ec);
+        if (ec) throw config_error("TLS certificate " + o.tls_cert_file + ": " + ec.message());
+        c.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+        if (ec) throw config_error("TLS key " + o.tls_key_file + ": " + ec.message());
+    }
     auto [addr, port] = parse_listen(listen);
     tcp::endpoint ep(addr, port);
     boost::system::error_code ec;

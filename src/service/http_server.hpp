@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP/1.1 server of `drover serve` (Beast): keep-alive, a limit on header and body
-// sizes, a read timeout and a cap on open connections. What a request means is the
+// The HTTP/1.1 server of `drover serve` (Beast), plain or TLS: keep-alive, a limit on header
+// and body sizes, a read timeout, a cap on open connections and a rate limit per client. What a request means is the
 // handler's business (service/api.hpp): this file only moves bytes.
 
 #include <boost/asio/any_io_executor.hpp>
@@ -45,6 +45,12 @@ struct http_server_options {
     std::uint32_t max_header_bytes = 16 * 1024;
     std::chrono::milliseconds read_timeout{30'000};
     std::size_t max_connections = 256;
+    /// HTTPS: a PEM certificate chain and its private key (both or neither). TLS 1.2 at least.
+    std::string tls_cert_file{};
+    std::string tls_key_file{};
+    /// Requests per second allowed to one client address (a token bucket holding as many as
+    /// two seconds' worth); more get 429 with Retry-After. 0 = no limit.
+    double rate_limit = 0;
 };
 
 /// "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (= 127.0.0.1). Throws config_error.
@@ -54,7 +60,8 @@ class http_server {
 public:
     using handler = std::function<http_answer(const http_request&)>;
 
-    /// Binds and listens at once (throws config_error when it cannot); serves once start()ed.
+    /// Binds and listens at once (throws config_error when it cannot, or for a certificate or
+    /// key it cannot use); serves once start()ed.
     /// The handler runs on `ex`'s thread.
     http_server(boost::asio::any_io_executor ex, std::string_view listen, http_server_options o, handler h);
     ~http_server();

@@ -160,7 +160,11 @@ void service::start() {
         m.api = std::make_unique<detail::service_api>(*this, m.tokens);
         m.server = std::make_unique<detail::http_server>(
             m.ctx.get_executor(), m.opts.listen,
-            detail::http_server_options{.max_body_bytes = m.opts.max_body_bytes, .max_connections = m.opts.max_connections},
+            detail::http_server_options{.max_body_bytes = m.opts.max_body_bytes,
+                                        .max_connections = m.opts.max_connections,
+                                        .tls_cert_file = m.opts.tls_cert_file.string(),
+                                        .tls_key_file = m.opts.tls_key_file.string(),
+                                        .rate_limit = m.opts.rate_limit},
             [api = m.api.get()](const detail::http_request& r) { return api->handle(r); });
     }
     m.scan();
@@ -176,7 +180,7 @@ void service::start() {
     m.work.emplace(m.ctx.get_executor());
     m.io_thread = std::thread([&m] { m.ctx.run(); });
     m.log("serving " + std::to_string(hosts.size()) + " job file(s) from " + m.opts.jobs_dir.string() +
-          (m.server ? " on http://" + m.opts.listen + " (port " + std::to_string(m.server->port()) + ")" : ""));
+          (m.server ? std::string(m.opts.tls_cert_file.empty() ? " on http://" : " on https://") + m.opts.listen + " (port " + std::to_string(m.server->port()) + ")" : ""));
 }
 
 void service::stop() {

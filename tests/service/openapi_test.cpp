@@ -144,14 +144,7 @@ TEST_CASE("openapi: the served document describes the real answers of every endp
     temp_dir d;
     fs::create_directories(d / "jobs");
     write_file(d / "jobs" / "days.toml", "schedule = \"0 3 * * *\"\n" + sleepy_job("days", 3, 0.1));
-    write_file(d / "jobs" / "ctl.toml", R"(name = "ctl"
-[[tasks]]
-id = "bad"
-command = ["sh", "-c", "echo oops >&2; exit 3"]
-[[tasks]]
-id = "long"
-command = ["sleep", "30"]
-)");
+    write_file(d / "jobs" / "ctl.toml", failing_job("ctl", "oops"));
     write_file(d / "jobs" / "broken.toml", "name = 1\n");
     write_tokens(d / "tokens");
     drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = ""});

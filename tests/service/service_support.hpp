@@ -3,6 +3,7 @@
 // waiting for a condition.
 
 #include <drover/service.hpp>
+#include <drover/service_client.hpp>
 
 #include "http/client.hpp"
 #include "support/support.hpp"
@@ -38,6 +39,20 @@ foreach = {{ i = {{ from = 1, to = {1} }} }}
 command = ["sh", "-c", "sleep {2}; echo '{{\"task\":\"t-{{i}}\"}}'"]
 )",
                        name, n, sleep, slots);
+}
+
+/// A job of two tasks: "bad" writes `stderr` and exits 3 (dead at once), "long" sleeps 30 s,
+/// so that its run stays while a test acts on it.
+inline std::string failing_job(const std::string& name, const std::string& stderr_line) {
+    return fmt::format(R"(name = "{}"
+[[tasks]]
+id = "bad"
+command = ["sh", "-c", "echo '{}' >&2; exit 3"]
+[[tasks]]
+id = "long"
+command = ["sleep", "30"]
+)",
+                       name, stderr_line);
 }
 
 /// Polls `pred` every 20 ms for at most `timeout`.

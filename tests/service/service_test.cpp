@@ -3,6 +3,7 @@
 // SIGTERM in the middle of a run, then started again.
 #include "service_support.hpp"
 
+#include "cron/service.hpp"
 #include "journal/cli_run.hpp"
 
 #include <csignal>
@@ -217,14 +218,7 @@ TEST_CASE("client commands: trigger, runs, logs, retry and cancel against drover
     write_tokens(d / "tokens");
     write_file(d / "token", std::string(admin_token) + "\n");
     write_file(d / "jobs" / "days.toml", sleepy_job("days", 3, 0.1));
-    write_file(d / "jobs" / "fail.toml", R"(name = "fail"
-[[tasks]]
-id = "bad"
-command = ["sh", "-c", "echo 'something broke' >&2; exit 3"]
-[[tasks]]
-id = "wait"
-command = ["sleep", "30"]
-)");
+    write_file(d / "jobs" / "fail.toml", failing_job("fail", "something broke"));
     int port = free_loopback_port();
     pid_t pid = start_serve(d.path(), port);
     auto cli = [&](const std::string& args, const std::string& token_file = "token") {
@@ -255,7 +249,7 @@ command = ["sleep", "30"]
     CHECK(retry.exit_code == 0);
     CHECK(retry.output.find("fail: bad runs again") != std::string::npos);
     REQUIRE(wait_until([&] { return cli("logs fail bad --json").output.find("\"attempt\":2") != std::string::npos; }));
-    CHECK(cli("retry fail wait").exit_code == 1);  // running: nothing to retry
+    CHECK(cli("retry fail long").exit_code == 1);  // running: nothing to retry
     auto cancel = cli("cancel fail");
     CHECK(cancel.exit_code == 0);
     REQUIRE(wait_until([&] { return cli("cancel fail").exit_code == 1; }));
@@ -271,4 +265,107 @@ command = ["sleep", "30"]
     auto gone = cli("runs days");
     CHECK(gone.exit_code == 2);
     CHECK(gone.output.find("cannot reach the drover service at http://127.0.0.1:") != std::string::npos);
+}
+
+TEST_CASE("serve: a schedule's tick runs the job, SIGKILL during it and a restart resume that tick - no second run" *
+          doctest::timeout(150)) {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    // Every minute; two tasks on one slot, 2 s each, print the tick they belong to.
+    write_file(d / "jobs" / "tick.toml", R"(name = "tick"
+schedule = "* * * * *"
+timezone = "UTC"
+[[executors]]
+kind = "local"
+slots = 1
+[[tasks]]
+id = "t-{i}"
+foreach = { i = { from = 1, to = 2 } }
+command = ["sh", "-c", "sleep 2; echo \"{\\\"task\\\":\\\"t-{i}\\\",\\\"tick\\\":\\\"$DROVER_TICK\\\"}\""]
+)");
+    // Not too close to a minute's end: the tick, the kill and the resume fit in one minute.
+    auto sec = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()).time_since_epoch().count() % 60; };
+    while (sec() > 45) std::this_thread::sleep_for(200ms);
+    int port = free_loopback_port();
+    pid_t pid = start_serve(d.path(), port);
+    auto job = json_of(call(port, verb::get, "/api/v1/jobs/tick").res.body);
+    auto next_ms = job.at("schedule").at("next_fire_ms").as_int64();
+    CHECK(next_ms % 60'000 == 0);
+    // The tick's run: its first record, then SIGKILL while the second task runs.
+    REQUIRE(wait_until([&] { return read_records(d / "state" / "tick" / "output").size() == 1; }, 75s));
+    std::this_thread::sleep_for(300ms);  // its journal entry follows the output by a group commit
+    kill_cli(pid);
+    pid = start_serve(d.path(), port);
+    REQUIRE(wait_until([&] { return read_records(d / "state" / "tick" / "output").size() == 2; }, 20s));
+    REQUIRE(wait_until([&] { return !fs::exists(d / "state" / "tick" / "service-run.json"); }, 10s));
+    auto tick = drover::detail::format_utc(std::chrono::sys_seconds(std::chrono::seconds(next_ms / 1000)));
+    CHECK(read_records(d / "state" / "tick" / "output") ==
+          std::vector<std::string>{fmt::format(R"({{"task":"t-1","tick":"{}"}})", tick),
+                                   fmt::format(R"({{"task":"t-2","tick":"{}"}})", tick)});
+    auto runs = json_of(call(port, verb::get, "/api/v1/jobs/tick/runs").res.body).at("runs").as_array();
+    REQUIRE(runs.size() == 2);  // the interrupted tick and its resume: the tick did not fire twice
+    CHECK(runs[1].at("status") == "interrupted");
+    CHECK(runs[0].at("status") == "finished");
+    CHECK(runs[0].at("resumed") == 1);
+    INFO(read_file(d / "serve.log"));
+    CHECK(read_file(d / "serve.log").find("started (schedule)") != std::string::npos);
+    CHECK(read_file(d / "serve.log").find("started (resume)") != std::string::npos);
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+}
+
+TEST_CASE("service https: a certificate of its own, clients that verify it, plain HTTP refused; rate limit 429") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "jobs" / "days.toml", sleepy_job("days", 1, 0.1));
+    auto gen = run_shell(fmt::format(
+        "cd {} && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 2>&1",
+        d.path().string()));
+    INFO(gen.output);
+    REQUIRE(gen.exit_code == 0);
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "127.0.0.1:0",
+                         .tokens_file = d / "tokens", .tls_cert_file = d / "cert.pem", .tls_key_file = d / "key.pem",
+                         .rate_limit = 20});
+    svc.start();
+    auto url = "https://127.0.0.1:" + std::to_string(svc.port());
+    drover::service_client good({.url = url, .token = admin_token, .ca_file = (d / "cert.pem").string()});
+    CHECK(good.jobs().at("jobs").as_array().size() == 1);
+    auto id = good.trigger("days");
+    REQUIRE(wait_until([&] { return run_ended(svc, "days"); }));
+    CHECK(good.runs("days").at("runs").as_array()[0].at("run_id").as_string() == id);
+    // A client that does not know the certificate refuses it.
+    drover::service_client strange({.url = url, .token = admin_token});
+    try {
+        strange.jobs();
+        FAIL("no error");
+    } catch (const drover::error& e) {
+        CHECK(std::string(e.what()).find("certificate verify failed") != std::string::npos);
+    }
+    // Plain HTTP on the TLS port gets no answer.
+    CHECK_FALSE(call(svc.port(), verb::get, "/api/v1/health", {}, ""));
+    // 20 requests a second, bursts of 40: a quick burst of 60 sees 429s with Retry-After.
+    int limited = 0;
+    for (int i = 0; i < 60; ++i) {
+        try {
+            good.jobs();
+        } catch (const drover::error& e) {
+            CHECK(std::string(e.what()).find("too many requests from this address (HTTP 429)") != std::string::npos);
+            ++limited;
+        }
+    }
+    CHECK(limited >= 10);
+    std::this_thread::sleep_for(1s);
+    CHECK_NOTHROW(good.jobs());  // the bucket fills again
+    CHECK_THROWS_AS(drover::service({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "127.0.0.1:0",
+                                     .tls_cert_file = d / "cert.pem"})
+                        .start(),
+                    drover::config_error);  // a certificate without its key
+    CHECK_THROWS_AS(drover::service({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "127.0.0.1:0",
+                                     .tls_cert_file = d / "key.pem", .tls_key_file = d / "key.pem"})
+                        .start(),
+                    drover::config_error);  // not a certificate
 }
