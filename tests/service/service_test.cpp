@@ -316,7 +316,7 @@ command = ["sh", "-c", "sleep 2; echo \"{\\\"task\\\":\\\"t-{i}\\\",\\\"tick\\\"
     REQUIRE(waitpid(pid, &status, 0) == pid);
 }
 
-TEST_CASE("service https: a certificate of its own, clients that verify it, plain HTTP refused; rate limit 429") {
+TEST_CASE("service https: a certificate of its own, clients that verify it, plain HTTP refused, a rate limit gives 429") {
     temp_dir d;
     fs::create_directories(d / "jobs");
     write_tokens(d / "tokens");
