@@ -17,7 +17,7 @@
 // Every target, as in targets.cmake: X(name) for each.
 #define DROVER_FUZZ_TARGETS(X) \
     X(job_file) X(stdout_lines) X(partition) X(http_read) X(docker_frames) X(docker_api) X(s3_xml) X(sigv4) \
-    X(cron) X(tzif) X(posix_tz) X(aws_ini) X(control_lines) X(slurm)
+    X(cron) X(tzif) X(posix_tz) X(aws_ini) X(control_lines) X(slurm) X(service_api)
 
 namespace drover::fuzz {
 

@@ -17,4 +17,5 @@ set(DROVER_FUZZ_TARGETS
   aws_ini        # AWS credentials and config files
   control_lines  # task control lines ({"$drover": {...}} on stdout) and the task JSON codec
   slurm          # sbatch and squeue answers, job comments (Slurm executor)
+  service_api    # drover serve's HTTP API, tokens file, cookies, listen addresses
 )

@@ -111,7 +111,10 @@ def browser(tmp_path):
               "--no-first-run", "--disable-background-networking", "--disable-component-update",
               "--disable-sync", "--window-size=1280,900", f"--user-data-dir={tmp_path / 'chromium'}"]:
         opts.add_argument(a)
-    service = ChromeService(executable_path="/usr/bin/chromedriver")
+    # In a sanitizer build the interpreter runs with the sanitizer runtime preloaded
+    # (DROVER_SANITIZE_ENV); the browser is no part of drover: it gets a clean environment.
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "TSAN_OPTIONS")}
+    service = ChromeService(executable_path="/usr/bin/chromedriver", env=env)
     driver = webdriver.Chrome(service=service, options=opts)
     driver.set_page_load_timeout(30)
     yield driver
