@@ -4,6 +4,7 @@
 #include <drover/outcome.hpp>
 
 #include "detail/json_fields.hpp"
+#include "detail/utf8.hpp"
 #include "scheduler/task_json.hpp"
 #include "service/dashboard.hpp"
 #include "service/journal_views.hpp"
@@ -22,9 +23,11 @@ http_answer answer(unsigned status, const json::value& v, std::vector<std::pair<
     return {status, "application/json", json::serialize(v) + "\n", std::move(headers)};
 }
 
+// Messages may quote what the request said (a job key, a task id, a query value decoded from
+// the URL): any bytes, made valid UTF-8 so the answer stays JSON.
 http_answer problem(unsigned status, std::string_view message, std::string_view field = {}) {
-    json::object o{{"error", message}};
-    if (!field.empty()) o["field"] = field;
+    json::object o{{"error", repair_utf8(message)}};
+    if (!field.empty()) o["field"] = repair_utf8(field);
     return answer(status, o);
 }
 

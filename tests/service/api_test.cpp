@@ -204,6 +204,8 @@ TEST_CASE("service api: bad requests name what is wrong") {
         {req("DELETE", "/api/v1/jobs"), 405, "use GET", ""},
         {req("GET", "/api/v1/jobs/days/cancel"), 405, "use POST", ""},
         {req("GET", "/api/v1/jobs/d%zzays"), 400, "bad percent-encoding in the URL", ""},
+        // Not UTF-8 once decoded: quoted in the message, which stays valid JSON (found by fuzzing).
+        {req("GET", "/api/v1/jobs/j%ACob"), 404, "no job 'j\xEF\xBF\xBDob'", ""},
         {req("GET", "/api/v1/jobs/days/runs?limit=-1"), 400, "limit: must be a whole number", "limit"},
         {req("GET", "/api/v1/jobs/days/tasks?offset=1e3"), 400, "offset: must be a whole number", "offset"},
         {req("POST", "/api/v1/jobs/days/tasks/t-1/retry"), 409, "days: no run is going", ""},
