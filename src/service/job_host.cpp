@@ -237,18 +237,25 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
 }
 
 void job_host::reap() {
-    std::unique_ptr<run> r;
+    run* r = nullptr;
     {
         std::lock_guard lock(mutex_);
         if (!run_ || !run_->finished || shut_) return;
-        r = std::move(run_);
-        info_.last_run_id = r->id;
-        info_.last_result = r->result;
+        r = run_.get();
     }
+    // Only this thread (the timer's) reaps, and shutdown() runs with it stopped.
     r->thread.join();
     remove_file(state_dir_ / run_file);  // ended by itself or by a request: nothing to resume
-    log("run " + r->id + " ended: " + r->result);
-    r.reset();
+    std::unique_ptr<run> done;
+    {
+        // Seen as ended (last_run_id) only now, with service-run.json gone.
+        std::lock_guard lock(mutex_);
+        done = std::move(run_);
+        info_.last_run_id = done->id;
+        info_.last_result = done->result;
+    }
+    log("run " + done->id + " ended: " + done->result);
+    done.reset();
     if (queued_tick_) {
         auto tick = *queued_tick_;
         queued_tick_.reset();

@@ -87,22 +87,25 @@ void service::impl::scan() {
         log("cannot read " + opts.jobs_dir.string() + ": " + ec.message());
         return;
     }
-    std::vector<std::shared_ptr<detail::job_host>> to_load, added, gone;
+    // New jobs are loaded before they are listed: nobody sees one half read.
+    std::vector<std::shared_ptr<detail::job_host>> changed, added, gone;
     {
         std::lock_guard lock(mutex);
         for (auto& [key, file] : files) {
             auto it = hosts.find(key);
-            if (it == hosts.end()) {
-                auto h = std::make_shared<detail::job_host>(key, file, opts.state_dir / key, opts.kinds, ctx.get_executor(),
-                                                            opts.log);
-                hosts.emplace(key, h);
-                to_load.push_back(h);
-                added.push_back(h);
-            } else if (it->second->changed()) {
-                to_load.push_back(it->second);
-            }
+            if (it == hosts.end())
+                added.push_back(std::make_shared<detail::job_host>(key, file, opts.state_dir / key, opts.kinds,
+                                                                   ctx.get_executor(), opts.log));
+            else if (it->second->changed())
+                changed.push_back(it->second);
         }
+    }
+    for (auto& h : added) h->load();
+    for (auto& h : changed) h->load();
+    {
+        std::lock_guard lock(mutex);
         serving = at == phase::running;
+        for (auto& h : added) hosts.emplace(h->key(), h);
         for (auto it = hosts.begin(); it != hosts.end();) {
             // A removed file's job goes once its run has ended.
             if (!files.count(it->first) && it->second->info().run_id.empty()) {
@@ -113,7 +116,6 @@ void service::impl::scan() {
             }
         }
     }
-    for (auto& h : to_load) h->load();
     // A job file added while serving may come back with a run to continue (service-run.json).
     if (serving)
         for (auto& h : added) h->resume();

@@ -18,6 +18,7 @@ REQUIRED = os.environ.get("DROVER_REQUIRE_SERVICES") == "1"
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service as ChromeService
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
@@ -130,7 +131,8 @@ def test_dashboard(served, browser, tmp_path):
     url, tmp = served
     shots = tmp / "shots"
     shots.mkdir()
-    wait = WebDriverWait(browser, 30, poll_frequency=0.1)
+    # The jobs table is rebuilt at every event: an element found may be replaced before it is read.
+    wait = WebDriverWait(browser, 30, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException])
     browser.get(url + "/")
     # Not logged in: the login form.
     wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
@@ -142,19 +144,19 @@ def test_dashboard(served, browser, tmp_path):
     browser.find_element(By.ID, "login-button").click()
     wait.until(lambda d: d.find_element(By.ID, "app").is_displayed())
     wait.until(lambda d: d.find_element(By.ID, "live").text.startswith("live"))
-    rows = browser.find_elements(By.CSS_SELECTOR, "#jobs tbody tr")
-    assert [r.get_attribute("data-key") for r in rows] == ["broken", "fail", "nightly", "slow"]
-    assert "does not load" in rows[0].text
-    assert "0 3 * * *" in rows[2].text
+    wait.until(lambda d: [r.get_attribute("data-key") for r in d.find_elements(By.CSS_SELECTOR, "#jobs tbody tr")]
+               == ["broken", "fail", "nightly", "slow"])
+    wait.until(lambda d: "does not load" in d.find_element(By.CSS_SELECTOR, '#jobs tr[data-key="broken"]').text)
+    wait.until(lambda d: "0 3 * * *" in d.find_element(By.CSS_SELECTOR, '#jobs tr[data-key="nightly"]').text)
     # The session is a cookie the page's script cannot read.
     assert browser.execute_script("return document.cookie") == ""
 
     # Trigger with the button; progress advances with no reload.
     marker = browser.execute_script("window.__same_page = 42; return 1")
     assert marker == 1
-    browser.find_element(By.ID, "trigger-slow").click()
+    wait.until(lambda d: d.find_element(By.ID, "trigger-slow").click() or True)
     wait.until(lambda d: done_count(d, "slow") >= 2)
-    first = done_count(browser, "slow")
+    first = wait.until(lambda d: done_count(d, "slow"))
     wait.until(lambda d: done_count(d, "slow") >= first + 3)
     assert browser.execute_script("return window.__same_page") == 42  # the same page, updated live
     # The job's panel opened with the trigger: its tasks table fills as the run goes.
@@ -163,13 +165,13 @@ def test_dashboard(served, browser, tmp_path):
     wait.until(lambda d: "succeeded" in d.find_element(By.CSS_SELECTOR, '#jobs tr[data-key="slow"]').text)
 
     # A dead task's stderr.
-    browser.find_element(By.ID, "trigger-fail").click()
+    wait.until(lambda d: d.find_element(By.ID, "trigger-fail").click() or True)
     wait.until(lambda d: "failed" in d.find_element(By.CSS_SELECTOR, '#jobs tr[data-key="fail"]').text)
-    browser.find_element(By.CSS_SELECTOR, '#jobs tr[data-key="fail"] a').click()
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#tasks tr[data-task="bad"]'))
-    row = browser.find_element(By.CSS_SELECTOR, '#tasks tr[data-task="bad"]')
-    assert "dead" in row.text and "exit_code" in row.text
-    row.find_element(By.CSS_SELECTOR, "a").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#jobs tr[data-key="fail"] a').click() or True)
+    wait.until(lambda d: "exit_code" in d.find_element(By.CSS_SELECTOR, '#tasks tr[data-task="bad"]').text)
+    wait.until(lambda d: "dead" in d.find_element(By.CSS_SELECTOR, '#tasks tr[data-task="bad"]').text)
+    # The tasks table is rebuilt every 2 s too: click the link in whichever table is there.
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#tasks tr[data-task="bad"] a').click() or True)
     wait.until(lambda d: "something broke: HTTP 503" in d.find_element(By.CSS_SELECTOR, "#attempts pre.stderr").text)
     browser.save_screenshot(str(shots / "job.png"))
 
