@@ -8,6 +8,7 @@
 #include "services/slurm.hpp"
 
 #include <drover/executors/slurm.hpp>
+#include <drover/journal.hpp>
 
 #include <fmt/format.h>
 
@@ -245,6 +246,9 @@ command = ["sh", "-c", "echo s{{i}} >> {1}; if [ -e {0}/fast ]; then echo '{{{{\
     REQUIRE_MESSAGE(eventually([&] { return cluster.live_jobs().size() == 4 && fs::exists(runs) && split_lines(read_file(runs)).size() >= 10; }, 60s),
                     (fs::exists(dir / "cli.log") ? read_file(dir / "cli.log") : std::string("(no log)")));
     REQUIRE(eventually([&] { return read_records(dir / "out").size() == 6; }, 30s));
+    // "Done" is what the journal says: it follows the sink by a group commit, and a task whose
+    // output is there but whose success is not journaled yet runs again (replacing its output).
+    REQUIRE(eventually([&] { return drover::read_journal_status(dir / "state").counts["succeeded"] == 6; }, 30s));
     kill_cli(pid);
     CHECK(cluster.live_jobs().size() == 4);  // orphans, until the next run
     write_file(dir / "fast", "");
