@@ -5,9 +5,10 @@
 #include "scheduler/dispatcher.hpp"
 
 #include <drover/error.hpp>
-#include <drover/job_file.hpp>
+#include <drover/duration.hpp>
 
 #include "detail/complete.hpp"
+#include "detail/durations.hpp"
 #include "scheduler/task_json.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -105,7 +106,7 @@ void dispatcher::start(run_handler h) {
     }
     for (auto* o : cfg_.observers) o->on_run_started(snapshot());
     if (cfg_.opts.deadline) {
-        deadline_timer_.expires_after(*cfg_.opts.deadline);
+        deadline_timer_.expires_after(timer_delay(*cfg_.opts.deadline));
         deadline_timer_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
             auto d = self.lock();
             if (ec || !d || d->finished_) return;
