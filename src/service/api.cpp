@@ -10,6 +10,7 @@
 #include "service/journal_views.hpp"
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 
 #include <charconv>
 
@@ -38,60 +39,21 @@ struct refused {
     std::string field{};
 };
 
-int hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%') {
-            if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0)
-                throw refused{400, "bad percent-encoding in the URL"};
-            out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 struct target {
     std::vector<std::string> path;              // decoded segments
     std::map<std::string, std::string> query;   // decoded
 };
 
+// The request target in origin form (RFC 3986, Boost.URL): its segments and query, decoded.
 target split_target(std::string_view t) {
+    auto u = boost::urls::parse_origin_form(t);
+    if (!u) {
+        if (t.empty() || t.front() != '/') throw refused{400, "the request target must be a path"};
+        throw refused{400, "bad percent-encoding in the URL"};
+    }
     target out;
-    auto q = t.find('?');
-    auto path = t.substr(0, q);
-    if (path.empty() || path.front() != '/') throw refused{400, "the request target must be a path"};
-    path.remove_prefix(1);
-    while (!path.empty()) {
-        auto slash = path.find('/');
-        auto seg = path.substr(0, slash);
-        out.path.push_back(percent_decode(seg));
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-        if (path.empty()) out.path.emplace_back();  // a trailing '/'
-    }
-    if (q != std::string_view::npos) {
-        auto qs = t.substr(q + 1);
-        while (!qs.empty()) {
-            auto amp = qs.find('&');
-            auto kv = qs.substr(0, amp);
-            auto eq = kv.find('=');
-            if (!kv.empty())
-                out.query[percent_decode(kv.substr(0, eq))] =
-                    eq == std::string_view::npos ? std::string() : percent_decode(kv.substr(eq + 1));
-            if (amp == std::string_view::npos) break;
-            qs.remove_prefix(amp + 1);
-        }
-    }
+    for (auto seg : u->segments()) out.path.push_back(std::string(seg));
+    for (auto param : u->params()) out.query[std::string(param.key)] = std::string(param.value);
     return out;
 }
 

@@ -10,7 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
-#include <condition_variable>
 #include <sys/stat.h>
 #include <thread>
 
@@ -209,12 +208,14 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
         if (reason != "resume") remove_file(record);
         std::lock_guard lock(mutex_);
         starting_ = false;
+        started_.notify_all();
         throw;
     }
     std::string id = r->id;
     {
         std::lock_guard lock(mutex_);
         starting_ = false;
+        started_.notify_all();
         r->reason = reason;
         r->params = o.params;
         run_ = std::move(r);
@@ -371,11 +372,7 @@ void job_host::shutdown() {
     timer_.cancel();
     lock.lock();
     // A trigger on another thread finishes starting first (at most one job load).
-    while (starting_) {
-        lock.unlock();
-        std::this_thread::sleep_for(chr::milliseconds(5));
-        lock.lock();
-    }
+    started_.wait(lock, [this] { return !starting_; });
     if (!run_) return;
     auto* r = run_.get();
     if (!r->finished) r->sched->cancel();

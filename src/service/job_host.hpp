@@ -16,6 +16,7 @@
 #include <boost/asio/system_timer.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -98,6 +99,7 @@ private:
     std::string overlap_ = "skip";
 
     mutable std::mutex mutex_;
+    std::condition_variable started_;  // starting_ went back to false
     file_id seen_{};
     service_job info_{};
     bool starting_ = false;
