@@ -7,7 +7,11 @@ JOBS ?= $(shell nproc)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 # Lets ccache share results between checkouts in different directories.
 export CCACHE_BASEDIR ?= $(CURDIR)
-CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
+# Unity builds: each target's sources compiled in batches (a library build takes 45% of the CPU
+# time it takes file by file). The fuzz build stays file by file (and with clang): it is the
+# check that every file includes what it uses.
+UNITY := -DCMAKE_UNITY_BUILD=ON
+CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(UNITY) $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 HELLO_JOB ?= examples/jobs/hello.toml
 ASAN_BUILD_DIR ?= build-asan
 TSAN_BUILD_DIR ?= build-tsan
@@ -54,14 +58,14 @@ bench: build
 
 # The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer (g++).
 check-asan: deps
-	cmake -S . -B $(ASAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=address,undefined -DDROVER_BUILD_BENCH=OFF
+	cmake -S . -B $(ASAN_BUILD_DIR) $(SAN_FLAGS) $(UNITY) -DDROVER_SANITIZE=address,undefined -DDROVER_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	@rm -f $(ASAN_BUILD_DIR)/tests/s3rver/.npm-ci-failed
 	ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) $(SAN_CTEST_ARGS)
 
 # The threaded parts with ThreadSanitizer (g++); a race stops the process that has it.
 check-tsan: deps
-	cmake -S . -B $(TSAN_BUILD_DIR) $(SAN_FLAGS) -DDROVER_SANITIZE=thread -DDROVER_BUILD_BENCH=OFF
+	cmake -S . -B $(TSAN_BUILD_DIR) $(SAN_FLAGS) $(UNITY) -DDROVER_SANITIZE=thread -DDROVER_BUILD_BENCH=OFF
 	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target $(TSAN_TARGETS)
 	@rm -f $(TSAN_BUILD_DIR)/tests/s3rver/.npm-ci-failed
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" \
@@ -70,7 +74,7 @@ check-tsan: deps
 # libFuzzer targets (clang, ASan+UBSan), each run for FUZZ_SECONDS (tests/fuzz/run.sh).
 fuzz:
 	@scripts/install-deps.sh --fuzz
-	cmake -S . -B $(FUZZ_BUILD_DIR) $(SAN_FLAGS) -DCMAKE_CXX_COMPILER=clang++-16 \
+	cmake -S . -B $(FUZZ_BUILD_DIR) $(SAN_FLAGS) -DCMAKE_UNITY_BUILD=OFF -DCMAKE_CXX_COMPILER=clang++-16 \
 	  -DDROVER_SANITIZE=address,undefined -DDROVER_BUILD_FUZZ=ON -DDROVER_BUILD_TESTS=OFF \
 	  -DDROVER_BUILD_EXAMPLES=OFF -DDROVER_BUILD_BENCH=OFF -DDROVER_BUILD_PYTHON=OFF -DDROVER_INSTALL=OFF
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets

@@ -1,4 +1,5 @@
 #include "robots.hpp"
+#include "url.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,12 +12,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
     return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return out;
 }
 
 }  // namespace
@@ -62,7 +57,7 @@ robots_rules robots_rules::parse(std::string_view text, std::string_view product
     };
     std::vector<group> groups;
     bool in_agents = false;
-    std::string want = lower(product);
+    std::string want = ascii_lower(product);
     while (!text.empty()) {
         auto nl = text.find('\n');
         auto line = text.substr(0, nl);
@@ -70,11 +65,11 @@ robots_rules robots_rules::parse(std::string_view text, std::string_view product
         line = line.substr(0, line.find('#'));
         auto colon = line.find(':');
         if (colon == std::string_view::npos) continue;
-        auto key = lower(trim(line.substr(0, colon)));
+        auto key = ascii_lower(trim(line.substr(0, colon)));
         auto value = trim(line.substr(colon + 1));
         if (key == "user-agent") {
             if (!in_agents) groups.emplace_back();
-            groups.back().agents.push_back(lower(value));
+            groups.back().agents.push_back(ascii_lower(value));
             in_agents = true;
             continue;
         }

@@ -17,11 +17,6 @@ namespace {
 
 namespace urls = boost::urls;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : char(c); });
-    return out;
-}
 
 std::string_view view(urls::string_view s) { return {s.data(), s.size()}; }
 
@@ -77,11 +72,11 @@ std::optional<url> from_uri(const urls::url_view_base& v, std::string_view text,
         return std::nullopt;
     };
     url u;
-    u.scheme = lower(view(v.scheme()));
+    u.scheme = ascii_lower(view(v.scheme()));
     if (u.scheme != "http" && u.scheme != "https")
         return fail("unsupported scheme '" + u.scheme + "' (only http and https)");
     if (v.has_userinfo()) return fail("user info in URLs is not supported");
-    u.host = lower(view(v.encoded_host_address()));  // IPv6 without its brackets
+    u.host = ascii_lower(view(v.encoded_host_address()));  // IPv6 without its brackets
     if (u.host.empty()) return fail("no host in '" + std::string(text) + "'");
     u.port = v.has_port() ? std::string(view(v.port())) : "";
     if (u.port.empty()) u.port = u.tls() ? "443" : "80";
@@ -150,6 +145,12 @@ std::optional<std::string> query_param(std::string_view target, std::string_view
     for (auto p : r->params())  // decoded, '+' as a space
         if (p.key == name) return p.value;
     return std::nullopt;
+}
+
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return c >= 'A' && c <= 'Z' ? char(c + 32) : char(c); });
+    return out;
 }
 
 }  // namespace news_crawler

@@ -36,4 +36,7 @@ std::optional<url> resolve(const url& base, std::string_view href);
 /// ('+' as a space); "" for a name without '='. nullopt when absent or the target is malformed.
 std::optional<std::string> query_param(std::string_view target, std::string_view name);
 
+/// ASCII letters to lower case, other bytes as they are (no locale).
+std::string ascii_lower(std::string_view s);
+
 }  // namespace news_crawler

@@ -19,7 +19,7 @@ namespace {
 // Names only the scheme and host: an endpoint from a job file or the environment may
 // carry a password (user:password@) or a token in its path.
 [[noreturn]] void bad(std::string_view what, std::string_view url, const std::string& why) {
-    throw config_error(std::string(what) + " " + detail::url_for_message(url) + ": " + why);
+    throw config_error(std::string(what) + " " + drover::detail::url_for_message(url) + ": " + why);
 }
 
 bool host_char(char c) {

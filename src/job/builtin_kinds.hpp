@@ -39,6 +39,9 @@ std::optional<std::string> timezone_key(const job_table& t);
 std::optional<bad_value_policy> bad_values_key(const job_table& t);
 /// bad_value_policy as written in job files.
 std::string_view to_string(bad_value_policy p);
+/// A duration key that must be more than zero when present (host_pool_keys.cpp).
+std::optional<duration> get_positive_duration(const job_table& t, std::string_view key);
+
 /// The keys of host_pool_options (host_pool_keys.cpp): add them to check_keys. `check`
 /// throws config_error for a host in the wrong format; `example` shows a good one.
 extern const std::vector<std::string_view> host_pool_keys;

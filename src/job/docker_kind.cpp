@@ -22,12 +22,6 @@ std::optional<std::string> nonempty(const job_table& t, std::string_view key) {
     return s;
 }
 
-std::optional<duration> positive(const job_table& t, std::string_view key) {
-    auto d = t.get_duration(key);
-    if (d && d->count() <= 0) t.fail(key, "must be more than 0s");
-    return d;
-}
-
 docker_executor_options read_docker(const job_table& t) {
     std::vector<std::string_view> keys = host_pool_keys;
     keys.insert(keys.end(), {"kind", "tls", "tls_ca", "tls_cert", "tls_key", "tls_verify", "default_image",
@@ -42,9 +36,9 @@ docker_executor_options read_docker(const job_table& t) {
     if (!o.tls.cert_file.empty() != !o.tls.key_file.empty())
         t.fail(o.tls.cert_file.empty() ? "tls_key" : "tls_cert", "tls_cert and tls_key go together: give both or neither");
     if (auto v = nonempty(t, "default_image")) o.default_image = *v;
-    if (auto v = positive(t, "connect_timeout")) o.connect_timeout = *v;
-    if (auto v = positive(t, "request_timeout")) o.request_timeout = *v;
-    if (auto v = positive(t, "ping_interval")) o.ping_interval = *v;
+    if (auto v = get_positive_duration(t, "connect_timeout")) o.connect_timeout = *v;
+    if (auto v = get_positive_duration(t, "request_timeout")) o.request_timeout = *v;
+    if (auto v = get_positive_duration(t, "ping_interval")) o.ping_interval = *v;
     if (auto v = line_limit(t)) o.max_line_bytes = *v;
     if (auto v = t.get_bool("reap")) o.reap = *v;
     if (auto v = t.get_string("reuse")) {

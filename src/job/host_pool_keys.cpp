@@ -12,13 +12,11 @@ const std::vector<std::string_view> host_pool_keys = {
     "hosts_timeout", "reprobe_initial", "reprobe_max", "down_timeout",
 };
 
-namespace {
-std::optional<duration> positive(const job_table& t, std::string_view key) {
+std::optional<duration> get_positive_duration(const job_table& t, std::string_view key) {
     auto d = t.get_duration(key);
     if (d && d->count() <= 0) t.fail(key, "must be more than 0s");
     return d;
 }
-}  // namespace
 
 void read_host_pool(const job_table& t, host_pool_options& o, const std::function<void(const std::string&)>& check,
                     std::string_view example) {
@@ -32,11 +30,11 @@ void read_host_pool(const job_table& t, host_pool_options& o, const std::functio
             t.fail("hosts_command", "must name a program, e.g. hosts_command = [\"aws\", \"ec2\", \"describe-instances\", ...]");
         o.hosts_command = *v;
     }
-    if (auto v = positive(t, "hosts_refresh")) o.hosts_refresh = *v;
-    if (auto v = positive(t, "hosts_timeout")) o.hosts_timeout = *v;
-    if (auto v = positive(t, "reprobe_initial")) o.reprobe_initial = *v;
-    if (auto v = positive(t, "reprobe_max")) o.reprobe_max = *v;
-    if (auto v = positive(t, "down_timeout")) o.down_timeout = *v;
+    if (auto v = get_positive_duration(t, "hosts_refresh")) o.hosts_refresh = *v;
+    if (auto v = get_positive_duration(t, "hosts_timeout")) o.hosts_timeout = *v;
+    if (auto v = get_positive_duration(t, "reprobe_initial")) o.reprobe_initial = *v;
+    if (auto v = get_positive_duration(t, "reprobe_max")) o.reprobe_max = *v;
+    if (auto v = get_positive_duration(t, "down_timeout")) o.down_timeout = *v;
     bool sourced = !o.hosts_file.empty() || !o.hosts_command.empty();
     if (auto hosts = t.get_strings("hosts")) {
         if (hosts->empty() && !sourced)

@@ -51,7 +51,7 @@ cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
 if(MODE STREQUAL "shared")
   must("configuring the shared drover build"
        ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${DROVER_BINARY_DIR} -G ${GENERATOR} ${cmake_args}
-       -DBUILD_SHARED_LIBS=ON -DDROVER_BUILD_EXAMPLES=OFF -DDROVER_BUILD_PYTHON=OFF)
+       -DBUILD_SHARED_LIBS=ON -DDROVER_BUILD_EXAMPLES=OFF -DDROVER_BUILD_PYTHON=OFF -DCMAKE_UNITY_BUILD=${UNITY})
   execute_process(COMMAND ${CMAKE_COMMAND} --build ${DROVER_BINARY_DIR} -j ${jobs} RESULT_VARIABLE rc)
   if(rc)
     message(FATAL_ERROR "building the shared drover failed: ${rc}")
