@@ -242,6 +242,15 @@ journal it is durable when submit() returns. Raises Error once the run was close
             "Runs one dead or cancelled task of the running run again, retries renewed; what failed "
             "because of it waits for it again. False when the task is not dead or cancelled.")
         .def(
+            "mark_succeeded",
+            [](py_scheduler& s, const std::string& id) {
+                py::gil_scoped_release nogil;
+                return s.sched->mark_succeeded(id);
+            },
+            py::arg("id"),
+            "Marks one task of the running run succeeded without running it (no output); what comes after "
+            "it runs. False for a running, succeeded or skipped task.")
+        .def(
             "find_task",
             [](const py_scheduler& s, const std::string& id) -> py::object {
                 auto t = s.sched->find_task(id);

@@ -6,6 +6,7 @@
 #include <drover/export.hpp>
 #include <drover/kinds.hpp>
 #include <drover/scheduler.hpp>
+#include <drover/shared_pool.hpp>
 #include <drover/task.hpp>
 
 #include <chrono>
@@ -74,6 +75,10 @@ struct DROVER_API job_load_options {
     /// The most tasks the job may expand to (`--max-tasks`), instead of the file's
     /// `max_tasks` key or the default, 10,000,000. 0 is a config error.
     std::optional<std::size_t> max_tasks{};
+    /// Pools shared with other jobs (a `drover serve`'s `--pool`): a task's `pool` may name
+    /// one of these without the file's [pools] declaring it; they go to the job's
+    /// scheduler_options::shared_pools.
+    std::vector<std::shared_ptr<shared_pool>> shared_pools{};
 };
 
 /// Reads and validates a job file. Throws config_error ("file:line:column: key: problem").

@@ -3,6 +3,7 @@
 /// The scheduler: an idle slot takes the next ready task.
 
 #include <drover/executor.hpp>
+#include <drover/shared_pool.hpp>
 #include <drover/export.hpp>
 #include <drover/journal.hpp>
 #include <drover/observer.hpp>
@@ -90,6 +91,10 @@ struct DROVER_API scheduler_options {
     std::filesystem::path state_dir = ".drover/default";
     halt_policy halt{};
     std::map<std::string, std::size_t> pools{};  ///< pool name -> max running tasks
+    /// Caps shared with other runs (shared_pool.hpp): a task whose `pool` is one of these
+    /// names runs only while it gets a place there too (and `pools` may set this run's own
+    /// limit for the name as well). A pool name may be in either or both.
+    std::vector<std::shared_ptr<shared_pool>> shared_pools{};
     std::size_t stderr_tail_lines = 20;         ///< kept in each attempt_outcome
     std::optional<std::uint64_t> seed{};        ///< for backoff jitter; random when unset
     attempt_limits limits{};                    ///< stderr log and bad records kept per attempt
@@ -120,7 +125,7 @@ struct DROVER_API scheduler_options {
 /// a task can fan out child tasks through control lines on its stdout (docs/workflows.md).
 ///
 /// Thread safety: add_executor, set_sink, add_observer and options() are for one thread,
-/// before running. submit, close, cancel, cancel_task, retry_task, find_task and size may
+/// before running. submit, close, cancel, cancel_task, retry_task, mark_succeeded, find_task and size may
 /// be called from any thread at any time (also from an observer's hook). A scheduler must
 /// outlive its run.
 ///
@@ -144,6 +149,11 @@ public:
     void add_executor(std::shared_ptr<executor> ex);
     template <std::derived_from<executor> E>
     void add_executor(E ex) { add_executor(std::make_shared<E>(std::move(ex))); }
+
+    /// The executors added, in order (any thread once the run started: e.g. to add or drain
+    /// hosts of a host_pool_executor while it runs). A run without any uses a local
+    /// executor that is not listed here.
+    std::vector<std::shared_ptr<executor>> executors() const;
 
     void set_sink(std::shared_ptr<sink> s);
     template <std::derived_from<sink> S>
@@ -173,6 +183,13 @@ public:
     /// the tasks that failed because of it wait for it again. Returns false when the task is
     /// not dead or cancelled (or the run is stopping). Throws like cancel_task.
     bool retry_task(std::string_view id);
+    /// Marks one task of the running run succeeded without running it (Airflow's "mark
+    /// success"): a pending, ready, retry_wait, dead, cancelled or upstream_failed task; it
+    /// publishes no output, and the tasks after it run (those that failed because of it are
+    /// revived). A resumed run keeps it succeeded. Returns false for a running, succeeded or
+    /// skipped task (cancel a running one first) or when the run is stopping. Throws like
+    /// cancel_task.
+    bool mark_succeeded(std::string_view id);
 
     /// The task with this id (submitted, fanned out, or recreated from the journal), or nullopt.
     std::optional<task_spec> find_task(std::string_view id) const;

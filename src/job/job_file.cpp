@@ -36,6 +36,7 @@ constexpr std::string_view setting_keys[] = {"retries",       "timeout",        
 job_parser::job_parser(std::string file, const drover::kinds& k, const job_load_options& o)
     : reader(std::move(file)), load_(o) {
     job_.kinds = k;
+    job_.options.shared_pools = o.shared_pools;
     for (auto key : setting_keys) task_keys_.push_back(key);
     for (auto key : job_.kinds.task_keys()) task_keys_.push_back(key);
 }
@@ -145,11 +146,19 @@ bool job_parser::apply_setting(std::string_view k, const toml::node& v, const st
             fail(v, key, fmt::format("must be between 0 and 1, got {}", t.backoff.jitter));
     } else if (k == "pool") {
         t.pool = string_of(v, key);
-        if (!t.pool.empty() && !job_.options.pools.contains(t.pool)) {
+        auto shared = [&](const std::string& name) {
+            return std::any_of(load_.shared_pools.begin(), load_.shared_pools.end(),
+                               [&](const auto& p) { return p && p->name() == name; });
+        };
+        if (!t.pool.empty() && !job_.options.pools.contains(t.pool) && !shared(t.pool)) {
             std::vector<std::string> names;
             for (const auto& [name, size] : job_.options.pools) names.push_back(name);
             std::string known = names.empty() ? "there is no [pools] table"
                                               : fmt::format("declared: {}", fmt::join(names, ", "));
+            std::vector<std::string> shared_names;
+            for (const auto& p : load_.shared_pools)
+                if (p) shared_names.push_back(p->name());
+            if (!shared_names.empty()) known += fmt::format("; shared: {}", fmt::join(shared_names, ", "));
             fail(v, key, fmt::format("pool '{}' is not declared in [pools] ({})", t.pool, known));
         }
     } else if (k == "workdir") {

@@ -30,8 +30,11 @@ boost::json::parse_options record_parse_options() {
 }
 
 run_machine_options machine_options(const scheduler_options& o) {
-    return {o.halt, o.pools, o.open, o.journal.enabled && o.journal.retry_dead,
-            o.seed ? *o.seed : std::random_device{}()};
+    run_machine_options m{o.halt, o.pools, o.open, o.journal.enabled && o.journal.retry_dead,
+                          o.seed ? *o.seed : std::random_device{}()};
+    for (const auto& p : o.shared_pools)
+        if (p) m.shared_pools.insert(p->name());
+    return m;
 }
 }  // namespace
 
@@ -122,6 +125,7 @@ void dispatcher::start(run_handler h) {
         watch_.emplace(cfg_.opts.speculation, cfg_.opts.seed.value_or(0));
         arm_speculation_timer();
     }
+    watch_shared_pools();
     machine_->start(std::move(graph_), std::move(slots));
     take_inbox();  // what was submitted while the start was on its way
 }
@@ -195,6 +199,14 @@ run_machine::control_result dispatcher::retry_task(std::string_view id) {
     auto i = index_of(id);
     if (finished_) return run_machine::control_result::not_applicable;
     auto r = machine_->retry_task(i);
+    check_journal();
+    return r;
+}
+
+run_machine::control_result dispatcher::mark_succeeded(std::string_view id) {
+    auto i = index_of(id);
+    if (finished_) return run_machine::control_result::not_applicable;
+    auto r = machine_->mark_succeeded(i);
     check_journal();
     return r;
 }
@@ -404,8 +416,33 @@ void dispatcher::check_journal() {
     }
 }
 
+// ---- shared pools ----
+
+void dispatcher::watch_shared_pools() {
+    for (const auto& p : cfg_.opts.shared_pools) {
+        if (!p || !shared_.emplace(p->name(), p).second) continue;
+        // Another run gave a place back: ready tasks of this run may start now.
+        shared_waits_.push_back(p->on_release([weak = weak_from_this()] {
+            if (auto d = weak.lock())
+                asio::post(d->strand(), [d] {
+                    if (!d->finished_) d->machine_->capacity_changed();
+                });
+        }));
+    }
+}
+
+bool dispatcher::acquire_shared(const std::string& pool) {
+    auto it = shared_.find(pool);
+    return it == shared_.end() || it->second->try_acquire();
+}
+
+void dispatcher::release_shared(const std::string& pool) {
+    if (auto it = shared_.find(pool); it != shared_.end()) it->second->release();
+}
+
 void dispatcher::finish() {
     finished_ = true;
+    shared_waits_.clear();
     progress_timer_.cancel();
     speculation_timer_.cancel();
     retry_timer_.cancel();

@@ -21,6 +21,7 @@
 #include <boost/json/parser.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -63,6 +64,7 @@ public:
     /// Per-task control by id; throws config_error for an id the run does not have.
     run_machine::control_result cancel_task(std::string_view id);
     run_machine::control_result retry_task(std::string_view id);
+    run_machine::control_result mark_succeeded(std::string_view id);
     /// Takes what was submitted into the run. `wake`: a submission's wake-up (waits for the
     /// batching window's timer if one is armed); `timer`: that timer; `now`: at once (per-task
     /// control must see a task submitted a moment ago).
@@ -85,6 +87,8 @@ private:
     void disarm_retry(std::uint32_t task) override;
     void dead_letter(std::uint32_t task) override;
     void progress_changed() override;
+    bool acquire_shared(const std::string& pool) override;
+    void release_shared(const std::string& pool) override;
     void finish() override;
 
     std::uint32_t index_of(std::string_view id) const;
@@ -161,6 +165,12 @@ private:
     // take, the next one waits for this timer (the gate's wake_posted stays set meanwhile).
     boost::asio::steady_timer inbox_timer_;
     bool inbox_timer_armed_ = false;  // guarded by the gate's mutex
+
+    // Shared pools (scheduler_options::shared_pools) by name, and the wake-ups they send when
+    // another run gives a place back (dropped when the run finishes).
+    std::map<std::string, std::shared_ptr<shared_pool>> shared_;
+    std::vector<std::shared_ptr<void>> shared_waits_;
+    void watch_shared_pools();
 
     bool started_ = false, finished_ = false;
     clock::time_point t0_;

@@ -34,7 +34,7 @@ void dispatcher::replay() {
                 auto v = boost::json::parse(row.spec, ec);
                 if (ec || !v.is_object()) throw config_error("its JSON does not parse");
                 t = task_from_journal(v.get_object(), cfg_.opts.defaults);
-                check_task(t, cfg_.opts.pools);
+                check_task(t, cfg_.opts);
             } catch (const std::exception& e) {
                 throw config_error("journal: task '" + std::string(row.id) +
                                    "' (it entered an earlier run while it went) cannot be recreated: " + e.what());
@@ -133,7 +133,7 @@ std::optional<std::string> dispatcher::admit_children(std::uint32_t parent, std:
         auto& c = children[k];
         auto where = "line " + std::to_string(c.line) + ": ";
         try {
-            check_task(c.spec, cfg_.opts.pools);
+            check_task(c.spec, cfg_.opts);
         } catch (const config_error& e) {
             return where + "submit: " + e.what();
         }

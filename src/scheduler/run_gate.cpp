@@ -2,17 +2,19 @@
 
 #include "scheduler/dag.hpp"
 
+#include <algorithm>
 #include <fnmatch.h>
 
 namespace drover::detail {
 
-void check_task(const task_spec& t, const std::map<std::string, std::size_t>& pools) {
+void check_task(const task_spec& t, const scheduler_options& o) {
     if (!valid_task_id(t.id))
         throw config_error("task id '" + t.id +
                            "' is invalid: use letters, digits, '.', '_', '-', '=' (not first: '.', '-')");
     if (t.command.empty()) throw config_error("task '" + t.id + "': empty command");
     if (t.retries < 0) throw config_error("task '" + t.id + "': retries must be >= 0");
-    if (!t.pool.empty() && !pools.contains(t.pool))
+    if (!t.pool.empty() && !o.pools.contains(t.pool) &&
+        std::none_of(o.shared_pools.begin(), o.shared_pools.end(), [&](const auto& p) { return p && p->name() == t.pool; }))
         throw config_error("task '" + t.id + "': unknown pool '" + t.pool + "'");
 }
 

@@ -9,6 +9,7 @@
 // under the mutex before submit() returns, and submit() waits until it is committed.
 
 #include <drover/error.hpp>
+#include <drover/scheduler.hpp>
 #include <drover/task.hpp>
 
 #include "scheduler/task_store.hpp"
@@ -74,7 +75,7 @@ struct run_gate {
 };
 
 /// Syntax checks of a task on its own: id, command, retries, pool. Throws config_error.
-void check_task(const task_spec& t, const std::map<std::string, std::size_t>& pools);
+void check_task(const task_spec& t, const scheduler_options& o);
 
 /// Whether `after` entry `a` names a task among the first `limit` tasks of the store or in
 /// `extra_ids`: an id, or a glob matching at least one of them. Returns the problem, or nullopt.

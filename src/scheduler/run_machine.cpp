@@ -31,6 +31,13 @@ run_machine::run_machine(const task_store& tasks, run_driver& driver, run_machin
         pool_names_.push_back(name);
         pool_limit_.push_back(size);
     }
+    for (auto& name : opts_.shared_pools)
+        if (std::find(pool_names_.begin(), pool_names_.end(), name) == pool_names_.end()) {
+            pool_names_.push_back(name);  // no limit of this run's own
+            pool_limit_.push_back(std::numeric_limits<std::size_t>::max());
+        }
+    pool_shared_.assign(pool_names_.size(), false);
+    for (std::size_t p = 1; p < pool_names_.size(); ++p) pool_shared_[p] = opts_.shared_pools.contains(pool_names_[p]);
     pool_running_.assign(pool_names_.size(), 0);
     ready_.resize(pool_names_.size());
     grow_to(tasks_.size());
@@ -345,6 +352,36 @@ run_machine::control_result run_machine::retry_task(std::uint32_t i) {
     return control_result::done;
 }
 
+run_machine::control_result run_machine::mark_succeeded(std::uint32_t i) {
+    if (!started_ || finished_ || stopping_ || i >= rt_.size()) return control_result::not_applicable;
+    auto& t = rt_[i];
+    switch (t.state) {
+        case task_state::pending:
+        case task_state::ready:
+        case task_state::retry_wait:
+        case task_state::dead:
+        case task_state::cancelled:
+        case task_state::upstream_failed: break;
+        default: return control_result::not_applicable;  // running, succeeded, skipped
+    }
+    if (t.state == task_state::ready) remove_ready(i);
+    if (t.state == task_state::retry_wait) d_.disarm_retry(i);
+    if ((t.flags & flag_resumed) && t.state == task_state::dead) --resumed_dead_;
+    t.flags &= static_cast<std::uint8_t>(~flag_resumed);
+    t.waiting = 0;
+    auto before = status(i);
+    set_state(i, task_state::succeeded);
+    auto& last = last_mut(i) = attempt_outcome{};
+    last.attempt = t.attempts;
+    last.message = "marked succeeded";
+    d_.state_changed(i, task_state::succeeded, last, false);
+    propagate(i, before);
+    dispatch();
+    d_.progress_changed();
+    maybe_finish();
+    return control_result::done;
+}
+
 // ---- dispatch ----
 
 namespace {
@@ -368,18 +405,37 @@ void run_machine::remove_ready(std::uint32_t i) {
     std::make_heap(q.begin(), q.end(), heap_order);
 }
 
-// The first ready task (by priority, then age) whose pool has room.
-std::optional<std::uint32_t> run_machine::next_ready() {
-    std::vector<ready_entry>* best = nullptr;
-    for (std::size_t p = 0; p < ready_.size(); ++p) {
-        auto& q = ready_[p];
-        if (q.empty() || pool_full(p)) continue;
-        if (!best || q.front() < best->front()) best = &q;
+bool run_machine::take_pool_place(std::size_t p) {
+    if (pool_full(p)) return false;
+    return !pool_shared_[p] || d_.acquire_shared(pool_names_[p]);
+}
+
+// The first ready task (by priority, then age) whose pool has room; with `take_places`, a
+// task of a shared pool comes with its place there (a pool without one is passed over).
+std::optional<std::uint32_t> run_machine::next_ready(bool take_places) {
+    std::vector<bool> refused;  // shared pools without a free place, this time
+    for (;;) {
+        std::vector<ready_entry>* best = nullptr;
+        std::size_t best_pool = 0;
+        for (std::size_t p = 0; p < ready_.size(); ++p) {
+            auto& q = ready_[p];
+            if (q.empty() || pool_full(p) || (p < refused.size() && refused[p])) continue;
+            if (!best || q.front() < best->front()) best = &q, best_pool = p;
+        }
+        if (!best) return std::nullopt;
+        if (take_places && pool_shared_[best_pool] && !d_.acquire_shared(pool_names_[best_pool])) {
+            refused.resize(ready_.size(), false);
+            refused[best_pool] = true;
+            continue;
+        }
+        return pop_ready(*best);
     }
-    if (!best) return std::nullopt;
-    auto i = best->front().task;
-    std::pop_heap(best->begin(), best->end(), heap_order);
-    best->pop_back();
+}
+
+std::uint32_t run_machine::pop_ready(std::vector<ready_entry>& best) {
+    auto i = best.front().task;
+    std::pop_heap(best.begin(), best.end(), heap_order);
+    best.pop_back();
     return i;
 }
 
@@ -426,7 +482,9 @@ std::uint32_t run_machine::take_slot(std::uint32_t i, std::size_t g) {
 void run_machine::free_slot(std::uint32_t slot) {
     auto& a = attempts_[slot];
     --groups_[a.group].busy;
-    --pool_running_[pool_of(a.task)];
+    auto p = pool_of(a.task);
+    --pool_running_[p];
+    if (pool_shared_[p]) d_.release_shared(pool_names_[p]);
     a = {};
     free_attempts_.push_back(slot);
 }
@@ -463,8 +521,8 @@ void run_machine::fail_unrunnable() {
         if (!f) return;
         why += (why.empty() ? "" : "; ") + *f;
     }
-    // (Nothing runs, so no pool is full: next_ready() drains every queue.)
-    while (auto i = next_ready()) {
+    // (Nothing runs, so no pool is full: next_ready() drains every queue, taking no places.)
+    while (auto i = next_ready(false)) {
         auto before = status(*i);
         set_state(*i, task_state::dead);
         auto& last = last_mut(*i) = attempt_outcome{};

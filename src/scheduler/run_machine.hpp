@@ -14,6 +14,7 @@
 //           ── failure, none left ──▶ dead            (lost with its executor: straight to ready)
 //   pending ── an upstream failed ──▶ upstream_failed
 //   any unfinished ── cancel_task ──▶ cancelled;  dead | cancelled ── retry_task ──▶ ready | pending
+//   not running, not succeeded ── mark_succeeded ──▶ succeeded (no attempt, no output)
 //   unfinished when the run ends (cancelled, halted) ──▶ skipped
 //
 // Speculation (speculate()): a running task may get a backup attempt on an idle slot. Its two
@@ -44,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -87,6 +89,11 @@ public:
     virtual void disarm_retry(std::uint32_t task) = 0;
     virtual void dead_letter(std::uint32_t task) = 0;
     virtual void progress_changed() = 0;
+    /// A place in shared pool `pool` for an attempt about to launch (false: none free now;
+    /// the driver calls capacity_changed() when one may be). Given back by release_shared
+    /// when the attempt ends.
+    virtual bool acquire_shared(const std::string& /*pool*/) { return true; }
+    virtual void release_shared(const std::string& /*pool*/) {}
     /// Nothing runs and nothing will: summarise and complete the run.
     virtual void finish() = 0;
 
@@ -96,10 +103,14 @@ protected:
 
 struct run_machine_options {
     halt_policy halt;
+    /// Pool name -> this run's limit (none: no limit of its own, only the shared one).
     std::map<std::string, std::size_t> pools;
     bool open = false;        ///< stay running with an empty queue until close()
     bool retry_dead = false;  ///< replayed dead and cancelled tasks run again
     std::uint64_t seed = 0;   ///< backoff jitter
+    /// Pools shared with other runs: an attempt of a task in one starts only when the driver
+    /// gets a place (acquire_shared) and gives it back when it ends (release_shared).
+    std::set<std::string> shared_pools{};
 };
 
 /// A task entering a running run: its index in the store, its resolved upstream tasks and
@@ -175,6 +186,10 @@ public:
     /// Runs one dead or cancelled task again, with its retries renewed; revives what failed
     /// because of it.
     control_result retry_task(std::uint32_t task);
+    /// Marks a task that is not running and not finished well (pending, ready, retry_wait,
+    /// dead, cancelled, upstream_failed) succeeded without running it: no output, and what
+    /// comes after it runs (tasks that failed because of it are revived).
+    control_result mark_succeeded(std::uint32_t task);
 
     // ---- state ----
     std::size_t size() const noexcept { return rt_.size(); }
@@ -263,7 +278,10 @@ private:
     std::uint32_t pool_of(std::uint32_t i);
     /// Pool `p` runs as many as it may (pool 0, no pool, never does).
     bool pool_full(std::size_t p) const noexcept { return p > 0 && pool_running_[p] >= pool_limit_[p]; }
-    std::optional<std::uint32_t> next_ready();
+    /// Room in pool `p` for one more attempt, taking a place in its shared pool if it has one
+    /// (given back in free_slot).
+    bool take_pool_place(std::size_t p);
+    std::optional<std::uint32_t> next_ready(bool take_places = true);
     void dispatch();
     void launch(std::uint32_t i, std::size_t g);
     std::uint32_t take_slot(std::uint32_t i, std::size_t g);
@@ -311,7 +329,9 @@ private:
     };
     std::vector<std::string> pool_names_;
     std::vector<std::size_t> pool_limit_, pool_running_;
+    std::vector<bool> pool_shared_;  // by pool: one of opts_.shared_pools
     std::vector<std::vector<ready_entry>> ready_;
+    std::uint32_t pop_ready(std::vector<ready_entry>& queue);
     std::vector<std::uint32_t> priority_;  // by task; empty: every task 0
     std::vector<std::int32_t> policy_pool_;  // policy id -> pool index, -1 = not looked up yet
     std::uint64_t seq_ = 0;

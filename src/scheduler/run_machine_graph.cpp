@@ -176,8 +176,8 @@ void run_machine::propagate(std::uint32_t i, sub before) {
         }
         for (auto d : downstream(n)) {
             auto& t = rt_[d];
-            if (a == sub::complete) {
-                if (t.state == task_state::pending && t.waiting > 0 && --t.waiting == 0) {
+            if (a == sub::complete && t.state == task_state::pending) {
+                if (t.waiting > 0 && --t.waiting == 0) {
                     set_state(d, task_state::ready);
                     push_ready(d);
                 }
@@ -190,7 +190,8 @@ void run_machine::propagate(std::uint32_t i, sub before) {
                 d_.state_changed(d, task_state::upstream_failed, last, false);
                 work.push_back({d, db, d});
             } else if (b == sub::failed && t.state == task_state::upstream_failed) {
-                // Revived: runs once nothing it comes after has failed any more.
+                // Revived (its upstream was retried, or marked succeeded): runs once nothing it
+                // comes after has failed any more.
                 std::uint32_t failed = no_task;
                 auto waiting = waiting_for(d, &failed);
                 if (failed != no_task) {

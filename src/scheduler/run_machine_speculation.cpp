@@ -53,6 +53,7 @@ run_machine::speculation run_machine::launch_backup(std::uint32_t i) {
             best = g;
     }
     if (best == groups_.size()) return speculation::no_slot;
+    if (!take_pool_place(pool_of(i))) return speculation::no_slot;  // a shared pool without a place
     ++t.attempts;
     t.flags |= flag_backed_up;
     auto first = t.slot;

@@ -104,6 +104,8 @@ scheduler& scheduler::operator=(scheduler&&) noexcept = default;
 const scheduler_options& scheduler::options() const noexcept { return impl_->opts; }
 scheduler_options& scheduler::options() noexcept { return impl_->opts; }
 
+std::vector<std::shared_ptr<executor>> scheduler::executors() const { return impl_->executors; }
+
 void scheduler::add_executor(std::shared_ptr<executor> ex) {
     if (!ex) throw config_error("add_executor: null executor");
     if (ex->slots() == 0 && !ex->elastic()) throw config_error("executor '" + ex->name() + "' has no slots");
@@ -172,7 +174,7 @@ void check_accepting(const run_gate& g) {
 void scheduler::submit_many(std::vector<task_spec> tasks) {
     auto& m = *impl_;
     auto& g = *m.gate;
-    for (const auto& t : tasks) detail::check_task(t, m.opts.pools);
+    for (const auto& t : tasks) detail::check_task(t, m.opts);
     bool journaled = false;
     {
         auto lock = g.lock_settled();
@@ -259,6 +261,13 @@ bool scheduler::retry_task(std::string_view id) {
     return impl_->on_strand([id = std::string(id)](detail::dispatcher& d) {
         d.take_inbox();
         return d.retry_task(id) == detail::run_machine::control_result::done;
+    });
+}
+
+bool scheduler::mark_succeeded(std::string_view id) {
+    return impl_->on_strand([id = std::string(id)](detail::dispatcher& d) {
+        d.take_inbox();
+        return d.mark_succeeded(id) == detail::run_machine::control_result::done;
     });
 }
 

@@ -162,6 +162,71 @@ TEST_CASE("machine control: retry_task runs a dead task again with its retries r
     CHECK(f.driver.finishes == 1);
 }
 
+TEST_CASE("machine control: mark_succeeded of a dead child revives what failed because of it, without an attempt") {
+    machine_fixture f;
+    f.add({.id = "split"});
+    f.add({.id = "merge", .after = {"split"}});
+    f.add({.id = "report", .after = {"merge"}});
+    f.driver.allow_finish = false;
+    f.start({1});
+    f.done("split", failure_class::none, {f.child("p1"), f.child("p2")});
+    f.done("p1", failure_class::exit_code);
+    f.done("p2");
+    CHECK(f.state("merge") == task_state::upstream_failed);
+    CHECK(f.state("report") == task_state::upstream_failed);
+    f.next();
+    using R = run_machine::control_result;
+    CHECK(f.m->mark_succeeded(f.idx("p1")) == R::done);
+    f.check();
+    CHECK(f.state("p1") == task_state::succeeded);
+    CHECK(f.m->attempts(f.idx("p1")) == 1);  // no attempt was made for it
+    CHECK(f.m->last(f.idx("p1")).message == "marked succeeded");
+    CHECK(f.state("merge") == task_state::running);  // revived and launched
+    CHECK(f.state("report") == task_state::pending);
+    CHECK(f.m->mark_succeeded(f.idx("p1")) == R::not_applicable);     // succeeded already
+    CHECK(f.m->mark_succeeded(f.idx("merge")) == R::not_applicable);  // running: cancel it first
+    f.done("merge");
+    f.driver.allow_finish = true;
+    f.done("report");
+    CHECK(f.driver.finishes == 1);
+    CHECK(f.m->counts().succeeded == 5);
+    CHECK(f.m->counts().dead == 0);
+}
+
+TEST_CASE("machine control: mark_succeeded of waiting, ready and retry_wait tasks - they never launch") {
+    machine_fixture f;
+    f.add({.id = "slow"});
+    f.add({.id = "waits", .after = {"slow"}});
+    f.add({.id = "then", .after = {"waits"}});
+    f.add({.id = "queued"});
+    f.add({.id = "flaky", .retries = 3});
+    f.start({1});  // one slot: slow runs, the others wait
+    CHECK(f.state("slow") == task_state::running);
+    using R = run_machine::control_result;
+    CHECK(f.m->mark_succeeded(f.idx("waits")) == R::done);  // pending on slow
+    CHECK(f.state("then") == task_state::ready);            // what comes after it may run
+    CHECK(f.m->mark_succeeded(f.idx("queued")) == R::done);  // ready
+    f.check();
+    f.next();
+    f.done("slow");  // its completion does not make the marked task ready again
+    CHECK(f.state("waits") == task_state::succeeded);
+    CHECK(f.state("flaky") == task_state::running);  // ready since the start: first in line
+    f.done("flaky", failure_class::exit_code);
+    CHECK(f.state("flaky") == task_state::retry_wait);
+    CHECK(f.state("then") == task_state::running);
+    f.next();
+    CHECK(f.m->mark_succeeded(f.idx("flaky")) == R::done);
+    auto log = f.next();
+    REQUIRE(log.size() >= 2);
+    CHECK(log[0] == "disarm flaky");
+    CHECK(log[1] == "state flaky succeeded: marked succeeded");
+    f.check();
+    f.done("then");
+    CHECK(f.driver.finishes == 1);
+    CHECK(f.m->counts().succeeded == 5);
+    for (std::uint32_t i = 0; i < f.m->size(); ++i) CHECK(f.driver.final_states[i] == 1);
+}
+
 // ---- a fault at every step ----
 
 namespace {

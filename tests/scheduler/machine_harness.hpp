@@ -36,6 +36,7 @@ struct script_driver final : detail::run_driver {
     std::set<std::uint32_t> backed_up;                 // tasks that had two attempts at once: kills name the attempt
     std::map<std::uint32_t, int> final_states;   // task -> times it reached a final state
     std::map<std::uint32_t, int> dead_letters;
+    std::map<std::string, int> shared_free;  // shared pool -> places free (acquire_shared takes one)
 
     explicit script_driver(const detail::task_store& s) : store(s) {}
     std::string id(std::uint32_t i) const { return std::string(store.id(i)); }
@@ -97,6 +98,17 @@ struct script_driver final : detail::run_driver {
         ++dead_letters[t];
     }
     void progress_changed() override {}
+    bool acquire_shared(const std::string& pool) override {
+        auto& n = shared_free[pool];
+        bool ok = n > 0;
+        if (ok) --n;
+        log.push_back(std::string(ok ? "acquire " : "refused ") + pool);
+        return ok;
+    }
+    void release_shared(const std::string& pool) override {
+        ++shared_free[pool];
+        log.push_back("release " + pool);
+    }
     void finish() override {
         log.push_back("finish");
         ++finishes;

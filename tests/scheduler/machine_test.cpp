@@ -1,6 +1,8 @@
 // The run state machine driven by scripts: every transition, without processes.
 #include "scheduler/machine_harness.hpp"
 
+#include <algorithm>
+
 using namespace drover;
 using namespace drover::test;
 using V = std::vector<std::string>;
@@ -108,6 +110,49 @@ TEST_CASE("machine: pools bound their tasks while other tasks take the free slot
     CHECK(f.next() == V{"finished x none -> succeeded committed"});  // n2 waits for the pool
     f.done("n1");
     CHECK(f.next() == V{"finished n1 none -> succeeded committed", "launch n2#1@0"});
+}
+
+TEST_CASE("machine: a shared pool without a free place holds its tasks, others run - a place given back lets them go") {
+    machine_fixture f;
+    f.opts.shared_pools = {"gpu"};  // no limit of the run's own: only the shared places
+    f.driver.shared_free["gpu"] = 1;
+    f.add({.id = "g1", .pool = "gpu"});
+    f.add({.id = "g2", .pool = "gpu"});
+    f.add({.id = "x"});
+    f.start({3});
+    CHECK(f.next() == V{"queued g1", "queued g2", "queued x", "acquire gpu", "launch g1#1@0", "refused gpu",
+                        "launch x#1@0", "refused gpu"});
+    // Another run takes the place g1 gives back before this one asks again: g2 still waits.
+    f.done("g1");
+    auto log = f.next();
+    CHECK(std::count(log.begin(), log.end(), "release gpu") == 1);
+    CHECK(std::count(log.begin(), log.end(), "acquire gpu") == 1);  // g2 took it at once
+    CHECK(f.state("g2") == task_state::running);
+    f.driver.shared_free["gpu"] = 0;
+    f.done("x");
+    f.done("g2");
+    CHECK(f.driver.shared_free["gpu"] == 1);  // every place taken was given back
+    CHECK(f.driver.finishes == 1);
+}
+
+TEST_CASE("machine: a task held by its shared pool waits until capacity_changed finds a place") {
+    machine_fixture f;
+    f.opts.pools = {{"gpu", 5}};
+    f.opts.shared_pools = {"gpu"};
+    f.driver.shared_free["gpu"] = 0;  // another run holds every place
+    f.add({.id = "g"});
+    f.add({.id = "h", .pool = "gpu"});
+    f.start({2});
+    CHECK(f.state("h") == task_state::ready);
+    f.m->capacity_changed();  // a wake-up without a place: still waits
+    CHECK(f.state("h") == task_state::ready);
+    f.driver.shared_free["gpu"] = 1;  // the other run gave one back
+    f.m->capacity_changed();
+    CHECK(f.state("h") == task_state::running);
+    f.done("g");
+    f.done("h");
+    CHECK(f.driver.shared_free["gpu"] == 1);
+    CHECK(f.driver.finishes == 1);
 }
 
 TEST_CASE("machine: executor groups: the one with the most free slots first - one that cannot accept is passed over") {

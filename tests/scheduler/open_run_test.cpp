@@ -164,6 +164,50 @@ TEST_CASE("open run: cancel_task kills a running task, retry_task runs a dead on
     CHECK_THROWS_WITH_AS(s.cancel_task("flaky"), "no run is going", drover::error);
 }
 
+TEST_CASE("open run: mark_succeeded lets the tasks after a dead one run - a resumed run keeps it succeeded" *
+          doctest::timeout(60)) {
+    sched_fixture f;
+    auto journaled = [](bool open) {
+        scheduler_options o;
+        o.open = open;
+        o.journal.enabled = true;
+        o.journal.job_name = "j";
+        return o;
+    };
+    {
+        auto s = f.make(2, journaled(true));
+        s.submit(sh("bad", "exit 3"));
+        auto after = rec("after-bad");
+        after.after = {"bad"};
+        s.submit(after);
+        bool marked = false, twice = true;
+        std::thread t([&] {
+            eventually([&] { return f.events.has_finished("bad"); });
+            marked = s.mark_succeeded("bad");
+            eventually([&] { return f.events.has_finished("after-bad", task_state::succeeded); });
+            twice = s.mark_succeeded("bad");
+            s.close();
+        });
+        auto r = s.run();
+        t.join();
+        CHECK(marked);
+        CHECK_FALSE(twice);
+        CHECK(result(r, "bad").state == task_state::succeeded);
+        CHECK(result(r, "bad").last.message == "marked succeeded");
+        CHECK(result(r, "after-bad").state == task_state::succeeded);
+        CHECK(r.exit_code() == 0);
+    }
+    auto s = f.make(2, journaled(false));
+    s.submit(sh("bad", "exit 3"));
+    auto after = rec("after-bad");
+    after.after = {"bad"};
+    s.submit(after);
+    auto r = s.run();
+    CHECK(r.counts.resumed == 2);  // neither runs again
+    CHECK(result(r, "bad").state == task_state::succeeded);
+    CHECK(read_records(f.out) == std::vector<std::string>{R"({"id":"after-bad"})"});
+}
+
 TEST_CASE("open run: a task submitted while running is journaled - a resumed run recreates and runs it" *
           doctest::timeout(60)) {
     sched_fixture f;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <thread>
 
 using namespace drover;
 using namespace drover::test;
@@ -51,11 +52,13 @@ std::size_t max_concurrency(const std::vector<interval>& ivs, const std::string&
     return static_cast<std::size_t>(best);
 }
 
-task_spec timed(const fs::path& dir, const std::string& id, const std::string& pool) {
+// `label`: what read_intervals calls its pool (default: the pool, or "none").
+task_spec timed(const fs::path& dir, const std::string& id, const std::string& pool, std::string label = {},
+                const char* sleep = "0.1") {
     auto f = (dir / id).string();
-    auto t = sh(id, "echo " + (pool.empty() ? std::string("none") : pool) + " start $(date +%s%N) >> " + f +
-                        "; sleep 0.1; echo " + (pool.empty() ? std::string("none") : pool) + " end $(date +%s%N) >> " +
-                        f);
+    if (label.empty()) label = pool.empty() ? std::string("none") : pool;
+    auto t = sh(id, "echo " + label + " start $(date +%s%N) >> " + f + "; sleep " + sleep + "; echo " + label +
+                        " end $(date +%s%N) >> " + f);
     t.pool = pool;
     return t;
 }
@@ -97,4 +100,76 @@ foreach.n = [1, 2]
     CHECK(j.options.pools.at("heavy") == 3);
     CHECK(j.tasks[0].pool == "heavy");
     CHECK(j.tasks[1].pool == "heavy");
+}
+
+TEST_CASE("shared pools: two runs on their own threads share a pool - its cap holds over both, each run's own limit too" *
+          doctest::timeout(60)) {
+    auto heavy = std::make_shared<shared_pool>("heavy", 2);
+    sched_fixture fa, fb;
+    auto times = fa.dir / "times";
+    fs::create_directories(times);
+    scheduler_options oa;
+    oa.shared_pools = {heavy};  // no [pools] entry of its own: only the shared cap
+    auto a = fa.make(4, oa);
+    scheduler_options ob;
+    ob.shared_pools = {heavy};
+    ob.pools = {{"heavy", 1}};  // and a cap of this run's own
+    auto b = fb.make(4, ob);
+    for (int i = 0; i < 6; ++i) a.submit(timed(times, "a-" + std::to_string(i), "heavy", "A", "0.2"));
+    for (int i = 0; i < 6; ++i) b.submit(timed(times, "b-" + std::to_string(i), "heavy", "B", "0.2"));
+    for (int i = 0; i < 4; ++i) a.submit(timed(times, "free-" + std::to_string(i), ""));
+    run_summary ra, rb;
+    std::thread ta([&] { ra = a.run(); });
+    std::thread tb([&] { rb = b.run(); });
+    ta.join();
+    tb.join();
+    REQUIRE(ra.ok());
+    REQUIRE(rb.ok());
+    auto ivs = read_intervals(times);
+    REQUIRE(ivs.size() == 16);
+    std::vector<interval> both;
+    for (auto iv : ivs)
+        if (iv.pool != "none") {
+            iv.pool = "heavy";
+            both.push_back(iv);
+        }
+    CHECK(max_concurrency(both, "heavy") == 2);  // reached, never passed, over both runs
+    CHECK(max_concurrency(ivs, "B") == 1);       // b's own [pools] limit
+    CHECK(max_concurrency(ivs, "none") >= 2);    // tasks outside the pool were not held up
+    CHECK(heavy->in_use() == 0);                  // every place given back
+}
+
+TEST_CASE("shared pools: a task may name one that [pools] does not declare - job files too, with a located error otherwise") {
+    auto heavy = std::make_shared<shared_pool>("heavy", 3);
+    CHECK_THROWS_AS(shared_pool("x", 0), config_error);
+    CHECK_THROWS_AS(shared_pool("", 1), config_error);
+    scheduler_options o;
+    o.shared_pools = {heavy};
+    scheduler s(o);
+    task_spec t{.id = "t", .command = {"true"}};
+    t.pool = "heavy";
+    CHECK_NOTHROW(s.submit(t));
+    t.id = "u";
+    t.pool = "light";
+    CHECK_THROWS_WITH_AS(s.submit(t), "task 'u': unknown pool 'light'", config_error);
+
+    const char* text = R"(name = "p"
+[[tasks]]
+id = "h"
+command = ["x"]
+pool = "heavy"
+)";
+    CHECK_THROWS_WITH_AS(parse_job(text, "p.toml"),
+                         doctest::Contains("pool 'heavy' is not declared in [pools] (there is no [pools] table)"),
+                         config_error);
+    auto j = parse_job(text, "p.toml", job_load_options{.shared_pools = {heavy}});
+    CHECK(j.tasks[0].pool == "heavy");
+    REQUIRE(j.options.shared_pools.size() == 1);
+    CHECK(j.options.shared_pools[0] == heavy);
+    auto other = std::make_shared<shared_pool>("gpu", 1);
+    CHECK_THROWS_WITH_AS(parse_job(std::string(text) + "[[tasks]]\nid = \"x\"\ncommand = [\"x\"]\npool = \"cpu\"\n",
+                                   "p.toml", job_load_options{.shared_pools = {heavy, other}}),
+                         doctest::Contains("p.toml:9:8: tasks[1].pool: pool 'cpu' is not declared in [pools] "
+                                           "(there is no [pools] table; shared: heavy, gpu)"),
+                         config_error);
 }
