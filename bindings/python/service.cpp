@@ -53,6 +53,19 @@ py::dict job_dict(const service_job& j) {
     return d;
 }
 
+py::dict host_dict(const service_host& h) {
+    py::dict d;
+    d["executor"] = h.executor;
+    d["kind"] = h.kind;
+    d["host"] = h.host.spec;
+    d["state"] = std::string(to_string(h.host.state));
+    d["running"] = h.host.running;
+    d["started"] = h.host.started;
+    d["since_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(h.host.since.time_since_epoch()).count();
+    d["reason"] = h.host.reason.empty() ? py::object(py::none()) : py::object(py::str(h.host.reason));
+    return d;
+}
+
 // A list of JSON objects as a pandas DataFrame (with these columns when it is empty).
 py::object frame(const boost::json::value& rows, std::initializer_list<const char*> columns) {
     auto pd = import_pandas("drover.Client tables");
@@ -81,10 +94,11 @@ interrupted resumed with the same parameters, and the HTTP API with /metrics (do
 jobs_dir: every *.toml is a job, its file name without .toml its key. state_dir: each job's
 state directory is state_dir/<key>. listen: "host:port" (port 0: a free one, see .port), ""
 for no HTTP. tokens_file: lines "admin TOKEN" / "read TOKEN"; without one the API only reads.
+pools: {name: places}, pools every job's tasks may name, capped across jobs.
 )doc")
         .def(py::init([](const std::string& jobs_dir, const std::string& state_dir, const std::string& listen,
                          py::object tokens_file, py::object reload_interval, std::size_t max_body_bytes,
-                         py::object tls_cert_file, py::object tls_key_file, double rate_limit) {
+                         py::object tls_cert_file, py::object tls_key_file, double rate_limit, py::object pools) {
                  service_options o;
                  o.jobs_dir = jobs_dir;
                  o.state_dir = state_dir;
@@ -97,12 +111,13 @@ for no HTTP. tokens_file: lines "admin TOKEN" / "read TOKEN"; without one the AP
                  if (!tls_cert_file.is_none()) o.tls_cert_file = py::cast<std::string>(tls_cert_file);
                  if (!tls_key_file.is_none()) o.tls_key_file = py::cast<std::string>(tls_key_file);
                  o.rate_limit = rate_limit;
+                 if (!pools.is_none()) o.pools = py::cast<std::map<std::string, std::size_t>>(pools);
                  return std::make_unique<service>(std::move(o));
              }),
              py::arg("jobs_dir"), py::arg("state_dir"), py::kw_only(), py::arg("listen") = "127.0.0.1:8080",
              py::arg("tokens_file") = py::none(), py::arg("reload_interval") = py::none(),
              py::arg("max_body_bytes") = std::size_t{1} << 20, py::arg("tls_cert_file") = py::none(),
-             py::arg("tls_key_file") = py::none(), py::arg("rate_limit") = 0.0)
+             py::arg("tls_key_file") = py::none(), py::arg("rate_limit") = 0.0, py::arg("pools") = py::none())
         .def("start", [](service& s) { nogil([&] { s.start(); }); },
              "Loads the jobs, resumes interrupted runs, arms schedules, opens the HTTP listener.")
         .def("stop", [](service& s) { nogil([&] { s.stop(); }); },
@@ -125,7 +140,38 @@ for no HTTP. tokens_file: lines "admin TOKEN" / "read TOKEN"; without one the AP
         .def("cancel", &service::cancel, py::arg("key"), "Cancels the job's run; False when none is going.")
         .def("cancel_task", &service::cancel_task, py::arg("key"), py::arg("task"))
         .def("retry_task", &service::retry_task, py::arg("key"), py::arg("task"))
+        .def("mark_succeeded", &service::mark_succeeded, py::arg("key"), py::arg("task"),
+             "Marks a task of the job's running run succeeded without running it; False for a running, succeeded "
+             "or skipped task.")
+        .def("hosts", [](const service& s, const std::string& key) {
+                 py::list out;
+                 for (auto& h : s.hosts(key)) out.append(host_dict(h));
+                 return out;
+             }, py::arg("key"), "The hosts of the fleet executors of the job's running run, as dicts.")
+        .def("add_host",
+             [](service& s, const std::string& key, const std::string& host, std::optional<std::size_t> executor) {
+                 nogil([&] { s.add_host(key, host, executor); });
+             },
+             py::arg("key"), py::arg("host"), py::kw_only(), py::arg("executor") = py::none(),
+             "Adds a host to a fleet executor of the job's running run.")
+        .def("drain_host",
+             [](service& s, const std::string& key, const std::string& host, bool remove) {
+                 nogil([&] { s.drain_host(key, host, remove); });
+             },
+             py::arg("key"), py::arg("host"), py::kw_only(), py::arg("remove") = false,
+             "The host takes no new attempts (remove=True: leaves now, its attempts run again elsewhere).")
         .def("submit", &service::submit, py::arg("key"), py::arg("tasks"), "Adds TaskSpecs to the job's running run.")
+        .def("pools", [](const service& s) {
+                 py::list out;
+                 for (auto& p : s.pools()) {
+                     py::dict d;
+                     d["name"] = p.name;
+                     d["limit"] = p.limit;
+                     d["in_use"] = p.in_use;
+                     out.append(d);
+                 }
+                 return out;
+             }, "The shared pools as dicts (name, limit, in_use).")
         .def("reload", [](service& s) { nogil([&] { s.reload(); }); }, "Looks at jobs_dir for changes now.")
         .def("metrics", &service::metrics, "The Prometheus text of every job's metrics.")
         .def("__enter__", [](service& s) -> service& {
@@ -196,6 +242,23 @@ bad request), Error (no connection, 401, 403, 5xx).
         .def("retry_task", [](service_client& c, const std::string& key, const std::string& id) {
                  return nogil([&] { return c.retry_task(key, id); });
              }, py::arg("key"), py::arg("task"))
+        .def("mark_succeeded", [](service_client& c, const std::string& key, const std::string& id) {
+                 return nogil([&] { return c.mark_succeeded(key, id); });
+             }, py::arg("key"), py::arg("task"))
+        .def("hosts", [](service_client& c, const std::string& key) {
+                 auto v = nogil([&] { return c.hosts(key); });
+                 return frame(v.at("hosts"), {"executor", "kind", "host", "state", "running", "started", "since_ms", "reason"});
+             }, py::arg("key"), "The hosts of the job's running run, with their health, as a DataFrame.")
+        .def("add_host",
+             [](service_client& c, const std::string& key, const std::string& host, std::optional<std::size_t> executor) {
+                 nogil([&] { c.add_host(key, host, executor); });
+             },
+             py::arg("key"), py::arg("host"), py::kw_only(), py::arg("executor") = py::none())
+        .def("drain_host",
+             [](service_client& c, const std::string& key, const std::string& host, bool remove) {
+                 nogil([&] { c.drain_host(key, host, remove); });
+             },
+             py::arg("key"), py::arg("host"), py::kw_only(), py::arg("remove") = false)
         .def("submit", [](service_client& c, const std::string& key, py::object tasks) {
                  auto text = py::cast<std::string>(py::module_::import("json").attr("dumps")(tasks));
                  boost::system::error_code ec;
@@ -204,6 +267,10 @@ bad request), Error (no connection, 401, 403, 5xx).
                  return nogil([&] { return c.submit(key, v.as_array()); });
              }, py::arg("key"), py::arg("tasks"),
              "Adds tasks (dicts with the keys of a control line's submit) to the job's running run.")
+        .def("pools", [](service_client& c) {
+                 auto v = nogil([&] { return c.pools(); });
+                 return frame(v.at("pools"), {"name", "limit", "in_use"});
+             }, "The pools the service's jobs share, as a DataFrame.")
         .def("metrics", [](service_client& c) { return nogil([&] { return c.metrics(); }); })
         .def("reachable", [](service_client& c) { return nogil([&] { return c.reachable(); }); },
              "True when the service answers.");

@@ -6,7 +6,9 @@
 /// HTTP API with Prometheus metrics.
 
 #include <drover/error.hpp>
+#include <drover/executors/host_pool.hpp>
 #include <drover/export.hpp>
+#include <drover/shared_pool.hpp>
 #include <drover/kinds.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
@@ -51,6 +53,11 @@ struct DROVER_API service_options {
     double rate_limit = 0;
     std::size_t max_body_bytes = 1 << 20;  ///< larger request bodies get 413
     std::size_t max_connections = 256;     ///< more are refused (503) until some close
+    /// Pools shared by every job (name -> places; Airflow's pools): a task whose `pool` names
+    /// one runs only while a place is free, whichever job it is in. A job file's tasks may
+    /// name these pools without declaring them in its [pools] (which would add a limit of
+    /// the job's own). Names: letters, digits, '.', '_' and '-'.
+    std::map<std::string, std::size_t> pools{};
     /// The executor and sink kinds job files may use (default: the built-in kinds).
     drover::kinds kinds{};
     /// Messages ("news: run 20261130T... started"): from any of the service's threads.
@@ -75,6 +82,20 @@ struct DROVER_API service_job {
     progress counts{};                   ///< of the run going now, or the last one in this process
     std::string last_run_id{};           ///< the last run this process ran of the job
     std::string last_result{};           ///< succeeded, failed, cancelled, halted, error: ...
+};
+
+/// A host of a fleet executor (ssh, docker) of a job's running run.
+struct DROVER_API service_host {
+    std::size_t executor = 0;  ///< the executor's position in the job file's [[executors]]
+    std::string kind{};        ///< its kind: "ssh", "docker"
+    host_info host{};
+};
+
+/// A pool shared by the service's jobs (service_options::pools).
+struct DROVER_API service_pool {
+    std::string name{};
+    std::size_t limit = 0;
+    std::size_t in_use = 0;  ///< attempts running in it now, over every job
 };
 
 /// How service::trigger starts a run.
@@ -136,11 +157,30 @@ public:
     /// unknown job or task, conflict_error when no run of the job is going.
     bool cancel_task(std::string_view key, std::string_view task);
     bool retry_task(std::string_view key, std::string_view task);
+    /// scheduler::mark_succeeded on the job's run. Throws like cancel_task.
+    bool mark_succeeded(std::string_view key, std::string_view task);
     /// scheduler::submit_many on the job's run (all or none). Throws like cancel_task, and
     /// config_error for a bad task.
     void submit(std::string_view key, std::vector<task_spec> tasks);
     /// The `[defaults]` of the job's running run: what tasks given as JSON start from.
     task_spec task_defaults(std::string_view key) const;
+
+    /// The hosts of the fleet executors of the job's running run (empty without a run).
+    /// Throws not_found_error for an unknown job.
+    std::vector<service_host> hosts(std::string_view key) const;
+    /// Adds a host to a fleet executor of the job's running run (probed first, then it takes
+    /// attempts; it is not written to the job file: the next run starts with the file's
+    /// hosts). `executor`: its position in [[executors]], needed when the job has several
+    /// fleet executors. Throws conflict_error without a run, config_error for a malformed host
+    /// or a job without a fleet executor.
+    void add_host(std::string_view key, std::string_view spec, std::optional<std::size_t> executor = std::nullopt);
+    /// The host takes no new attempts and leaves when its running ones end; `remove`: it
+    /// leaves now and its running attempts go back to the queue without spending retries.
+    /// Throws conflict_error without a run, not_found_error for a host no executor has.
+    void drain_host(std::string_view key, std::string_view spec, bool remove = false);
+
+    /// The shared pools, in name order.
+    std::vector<service_pool> pools() const;
 
     /// Looks at jobs_dir now (it is also looked at every reload_interval).
     void reload();

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// A client of a drover service's HTTP API (docs/service.md): what `drover trigger`, `drover
-/// runs`, `drover logs`, `drover retry` and `drover cancel` use, and drover.Client in Python.
+/// runs`, `drover logs`, `drover retry`, `drover succeed`, `drover cancel` and `drover hosts` use, and drover.Client in Python.
 
 #include <drover/error.hpp>
 #include <drover/export.hpp>
@@ -53,8 +53,15 @@ public:
     bool cancel(std::string_view key);
     bool cancel_task(std::string_view key, std::string_view id);
     bool retry_task(std::string_view key, std::string_view id);
+    bool mark_succeeded(std::string_view key, std::string_view id);
+    /// {"hosts": [...]}: the hosts of the running run's fleet executors (service::hosts).
+    boost::json::value hosts(std::string_view key);
+    void add_host(std::string_view key, std::string_view spec, std::optional<std::size_t> executor = std::nullopt);
+    void drain_host(std::string_view key, std::string_view spec, bool remove = false);
     /// Tasks as JSON objects (the keys of a control line's "submit"); returns how many.
     std::size_t submit(std::string_view key, const boost::json::array& tasks);
+    /// {"pools": [{"name", "limit", "in_use"}, ...]}: the pools the service's jobs share.
+    boost::json::value pools();
     std::string metrics();
 
     /// True when something answers GET /api/v1/health with 200.

@@ -208,6 +208,25 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     serve->add_option("--tokens", a.serve.tokens_file,
                       "bearer tokens, lines \"admin TOKEN\" or \"read TOKEN\"; without, the API only reads")
         ->type_name("FILE");
+    serve->add_option("--tls-cert", a.serve.tls_cert, "HTTPS: the PEM certificate chain (with --tls-key)")
+        ->type_name("FILE");
+    serve->add_option("--tls-key", a.serve.tls_key, "HTTPS: the certificate's PEM private key")->type_name("FILE");
+    serve->add_option("--rate-limit", a.serve.rate_limit,
+                      "requests per second each client address may make (bursts of twice as many); 0: no limit")
+        ->type_name("N")
+        ->check(CLI::NonNegativeNumber);
+    serve->add_option("--pool", a.serve.pools,
+                      "a pool every job's tasks may name (`pool = \"NAME\"`), with N places across jobs; repeatable")
+        ->type_name("NAME=N");
+    auto* pools = app.add_subcommand("pools", "The pools a service's jobs share, with the places taken now.");
+    pools->add_option("--url", a.client.url, "the service (default: $DROVER_URL, else http://127.0.0.1:8080)")
+        ->type_name("URL");
+    pools->add_option("--token-file", a.client.token_file,
+                      "a file holding the bearer token (default: $DROVER_TOKEN_FILE; $DROVER_TOKEN is the token itself)")
+        ->type_name("FILE");
+    pools->add_option("--ca-file", a.client.ca_file, "https: the PEM CA bundle to verify the service with")
+        ->type_name("FILE");
+    pools->add_flag("--json", a.json, "print the API's JSON");
 
     auto* trigger = app.add_subcommand("trigger", "Start a run of a served job now (prints the run id).");
     add_client(*trigger, a.client, false, false);
@@ -229,6 +248,20 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     add_client(*retry, a.client, true, true);
     auto* cancel = app.add_subcommand("cancel", "Cancel a served job's running run, or one task of it.");
     add_client(*cancel, a.client, true, false);
+    auto* succeed = app.add_subcommand(
+        "succeed", "Mark a task of a served job's running run succeeded without running it; what comes after it runs.");
+    add_client(*succeed, a.client, true, true);
+    auto* hosts = app.add_subcommand("hosts", "The hosts of a served job's running run; add, drain or remove one.");
+    add_client(*hosts, a.client, false, false);
+    hosts->add_option("--add", a.client.add_host, "add this host (ssh: [user@]host[:port], docker: a daemon URL)")
+        ->type_name("HOST");
+    hosts->add_option("--executor", a.client.executor, "--add to this executor (its position in [[executors]], from 0)")
+        ->type_name("N");
+    hosts->add_option("--drain", a.client.drain_host, "no new attempts on this host; it leaves when they end")
+        ->type_name("HOST");
+    hosts->add_option("--remove", a.client.remove_host, "this host leaves now; its attempts run again elsewhere")
+        ->type_name("HOST");
+    hosts->add_flag("--json", a.json, "print the API's JSON");
 
     if (argc >= 2 && argv[1][0] != '-' && std::string_view(argv[1]) != "help") {
         std::string cmd = argv[1];
@@ -276,8 +309,12 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     if (run->parsed()) a.command = "run";
     if (validate->parsed()) a.command = "validate";
     if (serve->parsed()) a.command = "serve";
-    for (auto* c : {trigger, runs, logs, retry, cancel})
+    for (auto* c : {trigger, runs, logs, retry, cancel, succeed, hosts, pools})
         if (c->parsed()) a.command = c->get_name();
+    if (hosts->parsed() && (!a.client.add_host.empty() + !a.client.drain_host.empty() + !a.client.remove_host.empty()) > 1)
+        return cli_exit{{}, "drover: hosts: give one of --add, --drain and --remove\n", exit_usage};
+    if (hosts->parsed() && a.client.executor && a.client.add_host.empty())
+        return cli_exit{{}, "drover: hosts: --executor goes with --add\n", exit_usage};
     if (exec->parsed()) {
         a.command = "exec";
         // Words before `--` that are not options start the command: then `--` is one of its words.

@@ -45,9 +45,10 @@ struct serve_args {
     std::string tls_cert;
     std::string tls_key;
     double rate_limit = 0;
+    std::vector<std::string> pools;  ///< --pool NAME=N, repeatable
 };
 
-/// `drover trigger|runs|logs|retry|cancel`: a client of a service's HTTP API.
+/// `drover trigger|runs|logs|retry|succeed|cancel|hosts|pools`: a client of a service's HTTP API.
 struct client_args {
     std::string url;         ///< --url, else $DROVER_URL, else http://127.0.0.1:8080
     std::string ca_file;     ///< --ca-file: https with a CA of its own
@@ -56,10 +57,14 @@ struct client_args {
     std::string task;        ///< logs, retry, cancel: a task id (cancel: empty = the run)
     std::size_t limit = 20;  ///< runs
     std::optional<std::string> state_dir;  ///< runs, logs: the service's state directory, read when no service answers
+    std::string add_host;                  ///< hosts --add
+    std::optional<std::size_t> executor;   ///< hosts --executor: which fleet executor --add goes to
+    std::string drain_host;                ///< hosts --drain
+    std::string remove_host;               ///< hosts --remove
 };
 
 struct cli_args {
-    std::string command;  ///< run, validate, status, exec, serve, trigger, runs, logs, retry, cancel
+    std::string command;  ///< run, validate, status, exec, serve, trigger, runs, logs, retry, succeed, cancel, hosts, pools
     std::string job_file;
     std::optional<std::string> state_dir;
     bool json = false;

@@ -91,6 +91,17 @@ void print_task(const json::value& t) {
     }
 }
 
+void print_hosts(const json::value& v) {
+    fmt::print("{:<4} {:<7} {:<32} {:<9} {:>7} {:>7} {:<21} {}\n", "EXEC", "KIND", "HOST", "STATE", "RUNNING",
+               "STARTED", "SINCE", "REASON");
+    for (auto& h : v.at("hosts").as_array()) {
+        auto* reason = h.as_object().if_contains("reason");
+        fmt::print("{:<4} {:<7} {:<32} {:<9} {:>7} {:>7} {:<21} {}\n", str(h.at("executor")), str(h.at("kind")),
+                   str(h.at("host")), str(h.at("state")), str(h.at("running")), str(h.at("started")),
+                   when(h.at("since_ms")), reason ? str(*reason) : "");
+    }
+}
+
 }  // namespace
 
 int run_client(const cli_args& a) {
@@ -128,6 +139,33 @@ int run_client(const cli_args& a) {
     if (cmd == "retry") {
         if (client.retry_task(c.key, c.task)) return fmt::print("{}: {} runs again\n", c.key, c.task), 0;
         return fmt::print(stderr, "drover: retry: {} is not dead or cancelled\n", terminal_safe(c.task)), 1;
+    }
+    if (cmd == "succeed") {
+        if (client.mark_succeeded(c.key, c.task)) return fmt::print("{}: {} is marked succeeded\n", c.key, c.task), 0;
+        return fmt::print(stderr, "drover: succeed: {} is running, succeeded or skipped\n", terminal_safe(c.task)), 1;
+    }
+    if (cmd == "pools") {
+        auto v = client.pools();
+        if (a.json) return std::cout << json::serialize(v) << "\n", 0;
+        fmt::print("{:<24} {:>6} {:>7}\n", "POOL", "LIMIT", "IN_USE");
+        for (auto& p : v.at("pools").as_array())
+            fmt::print("{:<24} {:>6} {:>7}\n", str(p.at("name")), str(p.at("limit")), str(p.at("in_use")));
+        return 0;
+    }
+    if (cmd == "hosts") {
+        if (!c.add_host.empty()) {
+            client.add_host(c.key, c.add_host, c.executor);
+            return fmt::print("{}: {} added\n", c.key, terminal_safe(c.add_host)), 0;
+        }
+        if (!c.drain_host.empty() || !c.remove_host.empty()) {
+            bool remove = !c.remove_host.empty();
+            const auto& h = remove ? c.remove_host : c.drain_host;
+            client.drain_host(c.key, h, remove);
+            return fmt::print("{}: {} {}\n", c.key, terminal_safe(h), remove ? "removed" : "draining"), 0;
+        }
+        auto v = client.hosts(c.key);
+        a.json ? void(std::cout << json::serialize(v) << "\n") : print_hosts(v);
+        return 0;
     }
     // cancel
     if (c.task.empty()) {

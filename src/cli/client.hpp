@@ -1,5 +1,5 @@
 #pragma once
-// `drover trigger|runs|logs|retry|cancel`: the HTTP API of a running `drover serve`
+// `drover trigger|runs|logs|retry|succeed|cancel|hosts`: the HTTP API of a running `drover serve`
 // (drover::service_client); runs and logs read the journal with --state when no service answers.
 
 #include "cli/args.hpp"

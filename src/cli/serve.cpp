@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -26,6 +27,15 @@ int run_serve(const serve_args& a) {
     o.tls_cert_file = a.tls_cert;
     o.tls_key_file = a.tls_key;
     o.rate_limit = a.rate_limit;
+    for (const auto& p : a.pools) {
+        auto eq = p.find('=');
+        std::size_t n = 0;
+        auto digits = eq == std::string::npos ? std::string_view{} : std::string_view(p).substr(eq + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (eq == 0 || digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || n == 0)
+            throw config_error("--pool '" + p + "': give NAME=N with N at least 1");
+        if (!o.pools.emplace(p.substr(0, eq), n).second) throw config_error("--pool: '" + p.substr(0, eq) + "' given twice");
+    }
     o.log = [&](std::string_view m) {
         std::lock_guard lock(log_mutex);
         fmt::print(stderr, "drover: {}\n", detail::terminal_safe(m));

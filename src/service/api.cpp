@@ -13,6 +13,8 @@
 #include <boost/url/parse.hpp>
 
 #include <charconv>
+#include <chrono>
+#include <optional>
 
 namespace drover::detail {
 
@@ -189,6 +191,23 @@ std::vector<task_spec> tasks_body(const json::object& o, const task_spec& defaul
     return out;
 }
 
+json::object host_json(const service_host& h) {
+    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(h.host.since.time_since_epoch()).count();
+    json::object o{{"executor", h.executor},         {"kind", h.kind},
+                   {"host", h.host.spec},            {"state", std::string(to_string(h.host.state))},
+                   {"running", h.host.running},      {"started", h.host.started},
+                   {"since_ms", since}};
+    if (!h.host.reason.empty()) o["reason"] = h.host.reason;
+    return o;
+}
+
+std::string host_field(const json::object& o) {
+    auto* v = o.if_contains("host");
+    if (!v || !v->is_string() || v->as_string().empty())
+        throw refused{400, "host: must be a non-empty string", "host"};
+    return std::string(v->as_string());
+}
+
 }  // namespace
 
 std::string service_api::jobs_event() const {
@@ -273,6 +292,13 @@ http_answer service_api::handle(const http_request& r) const {
             if (!reading) return problem(405, "use GET");
             return {200, "text/plain; version=0.0.4; charset=utf-8", svc_.metrics(), {}};
         }
+        if (api && p.size() == 3 && p[2] == "pools") {
+            if (!reading) return problem(405, "use GET");
+            json::array pools;
+            for (auto& pool : svc_.pools())
+                pools.push_back(json::object{{"name", pool.name}, {"limit", pool.limit}, {"in_use", pool.in_use}});
+            return answer(200, {{"pools", std::move(pools)}});
+        }
         if (p.size() < 3 || p[0] != "api" || p[1] != "v1" || p[2] != "jobs") return problem(404, "no such endpoint");
         if (p.size() == 3) {
             if (!reading) return problem(405, "use GET");
@@ -294,6 +320,12 @@ http_answer service_api::handle(const http_request& r) const {
             if (r.method != "POST") return problem(405, "use GET or POST");
             auto id = svc_.trigger(key, trigger_body(body_object(r)));
             return answer(201, {{"job", key}, {"run_id", id}}, {{"Location", "/api/v1/jobs/" + key + "/runs/" + id}});
+        }
+        if (p.size() == 7 && what == "runs" && p[6] == "attempts") {
+            if (!reading) return problem(405, "use GET");
+            auto a = run_attempts_json(job.state_dir, p[5], query_number(t, "limit", 5000, 100'000));
+            if (!a) return problem(404, "no run '" + p[5] + "' in the journal of " + key);
+            return answer(200, *a);
         }
         if (p.size() == 6 && what == "runs") {
             if (!reading) return problem(405, "use GET");
@@ -331,11 +363,41 @@ http_answer service_api::handle(const http_request& r) const {
             if (!task) return problem(404, "no task '" + p[5] + "' in the journal of " + key);
             return answer(200, *task);
         }
-        if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry")) {
+        if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry" || p[6] == "succeed")) {
             if (r.method != "POST") return problem(405, "use POST");
             only_fields(body_object(r), {});
+            if (p[6] == "succeed") return answer(200, {{"marked", svc_.mark_succeeded(key, p[5])}});
             bool done = p[6] == "cancel" ? svc_.cancel_task(key, p[5]) : svc_.retry_task(key, p[5]);
             return answer(200, {{p[6] == "cancel" ? "cancelled" : "retried", done}});
+        }
+        if (p.size() == 5 && what == "hosts") {
+            if (reading) {
+                json::array hosts;
+                for (auto& h : svc_.hosts(key)) hosts.push_back(host_json(h));
+                return answer(200, {{"hosts", std::move(hosts)}});
+            }
+            if (r.method != "POST") return problem(405, "use GET or POST");
+            auto o = body_object(r);
+            only_fields(o, {"host", "executor"});
+            auto host = host_field(o);
+            std::optional<std::size_t> executor;
+            if (auto* v = o.if_contains("executor")) {
+                if (!v->is_int64() || v->as_int64() < 0 || v->as_int64() > 1'000'000)
+                    throw refused{400, "executor: must be the executor's position in [[executors]] (0, 1, ...)",
+                                  "executor"};
+                executor = static_cast<std::size_t>(v->as_int64());
+            }
+            svc_.add_host(key, host, executor);
+            return answer(201, {{"added", host}});
+        }
+        if (p.size() == 6 && what == "hosts" && p[5] == "drain") {
+            if (r.method != "POST") return problem(405, "use POST");
+            auto o = body_object(r);
+            only_fields(o, {"host", "remove"});
+            auto host = host_field(o);
+            bool remove = bool_field(o, "remove");
+            svc_.drain_host(key, host, remove);
+            return answer(200, {{remove ? "removed" : "drained", host}});
         }
         return problem(404, "no such endpoint");
     } catch (const refused& e) {

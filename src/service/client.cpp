@@ -148,11 +148,30 @@ bool service_client::retry_task(std::string_view key, std::string_view id) {
     return flag(impl_->call(verb::post, job_path(key) + "/tasks/" + segment(id) + "/retry"), "retried");
 }
 
+bool service_client::mark_succeeded(std::string_view key, std::string_view id) {
+    return flag(impl_->call(verb::post, job_path(key) + "/tasks/" + segment(id) + "/succeed"), "marked");
+}
+
+json::value service_client::hosts(std::string_view key) { return impl_->call(verb::get, job_path(key) + "/hosts"); }
+
+void service_client::add_host(std::string_view key, std::string_view spec, std::optional<std::size_t> executor) {
+    json::object body{{"host", spec}};
+    if (executor) body["executor"] = *executor;
+    impl_->call(verb::post, job_path(key) + "/hosts", json::serialize(body));
+}
+
+void service_client::drain_host(std::string_view key, std::string_view spec, bool remove) {
+    json::object body{{"host", spec}, {"remove", remove}};
+    impl_->call(verb::post, job_path(key) + "/hosts/drain", json::serialize(body));
+}
+
 std::size_t service_client::submit(std::string_view key, const json::array& tasks) {
     auto v = impl_->call(verb::post, job_path(key) + "/tasks", json::serialize(json::object{{"tasks", tasks}}));
     auto* n = v.is_object() ? v.as_object().if_contains("submitted") : nullptr;
     return n && n->is_int64() ? static_cast<std::size_t>(n->as_int64()) : 0;
 }
+
+json::value service_client::pools() { return impl_->call(verb::get, "/api/v1/pools"); }
 
 std::string service_client::metrics() {
     auto r = impl_->send(verb::get, "/metrics", {});

@@ -1,5 +1,8 @@
 #include "service/job_host.hpp"
 
+#include "scheduler/defaults.hpp"
+#include "service/fleet_control.hpp"
+
 #include <drover/scheduler.hpp>
 
 #include "alerts/alerts.hpp"
@@ -48,11 +51,12 @@ struct job_host::run {
 };
 
 job_host::job_host(std::string key, std::filesystem::path file, std::filesystem::path state_dir, drover::kinds kinds,
-                   asio::any_io_executor ex, log_fn log)
+                   std::vector<std::shared_ptr<shared_pool>> pools, asio::any_io_executor ex, log_fn log)
     : key_(std::move(key)),
       file_(std::move(file)),
       state_dir_(std::move(state_dir)),
       kinds_(std::move(kinds)),
+      pools_(std::move(pools)),
       ex_(ex),
       log_(std::move(log)),
       timer_(ex) {
@@ -85,7 +89,7 @@ void job_host::load() {
     cron_.reset();
     tz_.reset();
     try {
-        auto j = load_job(file_, kinds_);
+        auto j = load_job(file_, job_load_options{.shared_pools = pools_}, kinds_);
         name = j.name;
         tasks = j.tasks.size();
         if (j.schedule) {
@@ -171,7 +175,7 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
     auto r = std::make_unique<run>();
     auto record = state_dir_ / run_file;
     try {
-        auto j = load_job(file_, job_load_options{.params = o.params}, kinds_);
+        auto j = load_job(file_, job_load_options{.params = o.params, .shared_pools = pools_}, kinds_);
         j.options.state_dir = state_dir_;
         j.options.journal.fresh = o.fresh;
         j.options.journal.retry_dead = o.retry_dead;
@@ -331,6 +335,29 @@ bool job_host::retry_task(std::string_view task) {
     return s.retry_task(task);
 }
 
+bool job_host::mark_succeeded(std::string_view task) {
+    std::lock_guard lock(mutex_);
+    auto& s = running_scheduler();
+    check_task(s, key_, task);
+    return s.mark_succeeded(task);
+}
+
+std::vector<service_host> job_host::hosts() const {
+    std::lock_guard lock(mutex_);
+    if (!run_ || run_->finished) return {};
+    return list_hosts(run_->sched->executors());
+}
+
+void job_host::add_host(std::string_view spec, std::optional<std::size_t> executor) {
+    std::lock_guard lock(mutex_);
+    add_fleet_host(running_scheduler().executors(), spec, executor, key_);
+}
+
+void job_host::drain_host(std::string_view spec, bool remove) {
+    std::lock_guard lock(mutex_);
+    drain_fleet_host(running_scheduler().executors(), spec, remove, key_);
+}
+
 void job_host::submit(std::vector<task_spec> tasks) {
     std::lock_guard lock(mutex_);
     running_scheduler().submit_many(std::move(tasks));
@@ -357,10 +384,15 @@ service_job job_host::info() const {
 }
 
 job_metrics_view job_host::metrics() const {
-    job_metrics_view v{key_, true, std::nullopt, metrics_.snapshot()};
+    job_metrics_view v{key_, true, std::nullopt, 0, metrics_.snapshot()};
     std::lock_guard lock(mutex_);
     v.loaded = info_.error.empty();
     if (info_.next_fire_ms) v.next_fire_s = double(*info_.next_fire_ms) / 1000.0;
+    if (run_ && !run_->finished) {
+        auto executors = run_->sched->executors();
+        if (executors.empty()) executors.push_back(default_executor());  // what the run uses then
+        for (const auto& e : executors) v.slots += e->slots();
+    }
     return v;
 }
 

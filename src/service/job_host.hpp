@@ -33,8 +33,9 @@ public:
     using log_fn = std::function<void(std::string_view)>;
 
     /// `ex`: where the schedule's timer runs (one thread: load(), arm() and the ticks).
+    /// `pools`: the service's shared pools, which the job's tasks may name.
     job_host(std::string key, std::filesystem::path file, std::filesystem::path state_dir, drover::kinds kinds,
-             boost::asio::any_io_executor ex, log_fn log);
+             std::vector<std::shared_ptr<shared_pool>> pools, boost::asio::any_io_executor ex, log_fn log);
     /// shutdown().
     ~job_host();
     job_host(const job_host&) = delete;
@@ -59,6 +60,11 @@ public:
     bool cancel();
     bool cancel_task(std::string_view task);
     bool retry_task(std::string_view task);
+    bool mark_succeeded(std::string_view task);
+    /// The hosts of the running run's fleet executors (fleet_control.hpp); empty without a run.
+    std::vector<service_host> hosts() const;
+    void add_host(std::string_view spec, std::optional<std::size_t> executor);
+    void drain_host(std::string_view spec, bool remove);
     void submit(std::vector<task_spec> tasks);
     task_spec task_defaults() const;
 
@@ -87,6 +93,7 @@ private:
     const std::string key_;
     const std::filesystem::path file_, state_dir_;
     const drover::kinds kinds_;
+    const std::vector<std::shared_ptr<shared_pool>> pools_;
     boost::asio::any_io_executor ex_;
     log_fn log_;
     job_metrics metrics_;

@@ -141,6 +141,37 @@ std::optional<json::object> run_json(const std::filesystem::path& state_dir, con
     });
 }
 
+std::optional<json::object> run_attempts_json(const std::filesystem::path& state_dir, const std::string& run_id,
+                                             std::size_t limit) {
+    if (!has_journal(state_dir)) return std::nullopt;
+    return connections().with(journal_path(state_dir), [&](database& db) -> std::optional<json::object> {
+        db.exec("BEGIN");
+        auto r = db.prepare("SELECT 1 FROM runs WHERE run_id=?1");
+        r.bind(1, run_id);
+        if (!r.step()) {
+            db.exec("COMMIT");
+            return std::nullopt;
+        }
+        auto q = db.prepare(
+            "SELECT task_id,attempt,executor,started_ms,finished_ms,failure FROM attempts WHERE run_id=?1 "
+            "ORDER BY started_ms, task_id, attempt LIMIT ?2");
+        q.bind(1, run_id).bind(2, static_cast<std::int64_t>(limit) + 1);
+        json::array attempts;
+        bool truncated = false;
+        while (q.step()) {
+            if (attempts.size() == limit) {
+                truncated = true;
+                break;
+            }
+            attempts.push_back(json::object{{"task", q.text_at(0)},         {"attempt", q.int_at(1)},
+                                            {"executor", q.text_at(2)},     {"started_ms", q.int_at(3)},
+                                            {"finished_ms", int_or_null(q, 4)}, {"failure", text_or_null(q, 5)}});
+        }
+        db.exec("COMMIT");
+        return json::object{{"run_id", run_id}, {"attempts", std::move(attempts)}, {"truncated", truncated}};
+    });
+}
+
 json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,
                         std::size_t limit, std::size_t offset) {
     json::array tasks;

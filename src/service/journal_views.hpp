@@ -18,6 +18,11 @@ boost::json::value journal_status_json(const std::filesystem::path& state_dir);
 boost::json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit);
 /// One run; nullopt when the journal has no such run.
 std::optional<boost::json::object> run_json(const std::filesystem::path& state_dir, const std::string& run_id);
+/// {"attempts": [...], "truncated": bool}: a run's attempts in start order (task, attempt,
+/// executor and host, start, end, failure), at most `limit`: what the dashboard's timeline
+/// draws; nullopt when the journal has no such run.
+std::optional<boost::json::object> run_attempts_json(const std::filesystem::path& state_dir, const std::string& run_id,
+                                                     std::size_t limit);
 /// {"total": N, "tasks": [...]}: tasks in id order, only those in `state` when given.
 boost::json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,
                                std::size_t limit, std::size_t offset);

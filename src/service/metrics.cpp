@@ -119,7 +119,7 @@ std::string job_label(const job_metrics_view& j) { return fmt::format("drover_jo
 
 }  // namespace
 
-std::string prometheus_text(const std::vector<job_metrics_view>& jobs) {
+std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std::vector<pool_metrics_view>& pools) {
     std::string out;
     writer w(out);
     w.family("drover_job_loaded", "gauge", "1 when the job file loads, 0 when it has an error.");
@@ -134,6 +134,16 @@ std::string prometheus_text(const std::vector<job_metrics_view>& jobs) {
             {"upstream_failed", t.upstream_failed}, {"cancelled", t.cancelled}};
         for (auto& [state, n] : states) w.sample("", fmt::format("{},state=\"{}\"", job_label(j), state), double(n));
     }
+    w.family("drover_slots", "gauge", "Executor slots of the job's running run (hosts up times their slots).");
+    for (auto& j : jobs)
+        if (j.v.run_active) w.sample("", job_label(j), double(j.slots));
+    w.family("drover_slots_busy", "gauge", "Slots of the job's running run with an attempt on them.");
+    for (auto& j : jobs)
+        if (j.v.run_active) w.sample("", job_label(j), double(j.v.tasks.running));
+    w.family("drover_pool_limit", "gauge", "Places of a pool shared across jobs (drover serve --pool).");
+    for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.limit));
+    w.family("drover_pool_in_use", "gauge", "Places of a shared pool taken by running attempts, over every job.");
+    for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.in_use));
     w.family("drover_run_active", "gauge", "1 while a run of the job is going.");
     for (auto& j : jobs) w.sample("", job_label(j), j.v.run_active ? 1 : 0);
     w.family("drover_run_start_timestamp_seconds", "gauge", "When the job's current (or last) run started.");

@@ -68,11 +68,19 @@ struct job_metrics_view {
     std::string job;                       ///< the job's key
     bool loaded = true;                    ///< false: its file does not load
     std::optional<double> next_fire_s{};   ///< next cron tick, Unix time
+    std::size_t slots = 0;                 ///< executor slots of the running run (0: none going)
     job_metrics::values v{};
 };
 
+/// A shared pool as /metrics shows it.
+struct pool_metrics_view {
+    std::string pool;
+    std::size_t limit = 0;
+    std::size_t in_use = 0;
+};
+
 /// The Prometheus text exposition of these jobs (each family with HELP and TYPE once).
-std::string prometheus_text(const std::vector<job_metrics_view>& jobs);
+std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std::vector<pool_metrics_view>& pools = {});
 
 /// A label value escaped for the text format (backslash, double quote, newline).
 std::string prometheus_label(std::string_view v);

@@ -36,7 +36,8 @@ struct service::impl {
     std::unique_ptr<detail::http_server> server;
     std::unique_ptr<detail::service_api> api;
 
-    mutable std::mutex mutex;  // hosts, state
+    mutable std::mutex mutex;  // hosts, state, pools
+    std::vector<std::shared_ptr<shared_pool>> pools;  // made by start()
     std::map<std::string, std::shared_ptr<detail::job_host>, std::less<>> hosts;
     enum class phase { idle, running, stopping, stopped } at = phase::idle;
     std::condition_variable stopped_cv;
@@ -94,7 +95,7 @@ void service::impl::scan() {
         for (auto& [key, file] : files) {
             auto it = hosts.find(key);
             if (it == hosts.end())
-                added.push_back(std::make_shared<detail::job_host>(key, file, opts.state_dir / key, opts.kinds,
+                added.push_back(std::make_shared<detail::job_host>(key, file, opts.state_dir / key, opts.kinds, pools,
                                                                    ctx.get_executor(), opts.log));
             else if (it->second->changed())
                 changed.push_back(it->second);
@@ -155,6 +156,15 @@ void service::start() {
     fs::create_directories(m.opts.state_dir, ec);
     if (ec) throw config_error("cannot create the state directory " + m.opts.state_dir.string() + ": " + ec.message());
     if (!m.opts.tokens_file.empty()) m.tokens = detail::token_set::load(m.opts.tokens_file);
+    std::vector<std::shared_ptr<shared_pool>> pools;
+    for (const auto& [name, limit] : m.opts.pools) {
+        if (!valid_key(name)) throw config_error("pool '" + name + "': use letters, digits, '.', '_' and '-'");
+        pools.push_back(std::make_shared<shared_pool>(name, limit));  // config_error: limit 0
+    }
+    {
+        std::lock_guard lock(m.mutex);
+        m.pools = std::move(pools);
+    }
     if (!m.opts.listen.empty()) {
         auto [addr, port] = detail::parse_listen(m.opts.listen);
         if (!addr.is_loopback() && m.tokens.empty())
@@ -251,6 +261,16 @@ std::string service::trigger(std::string_view key, const trigger_options& o) {
 bool service::cancel(std::string_view key) { return impl_->host(key)->cancel(); }
 bool service::cancel_task(std::string_view key, std::string_view task) { return impl_->host(key)->cancel_task(task); }
 bool service::retry_task(std::string_view key, std::string_view task) { return impl_->host(key)->retry_task(task); }
+bool service::mark_succeeded(std::string_view key, std::string_view task) {
+    return impl_->host(key)->mark_succeeded(task);
+}
+std::vector<service_host> service::hosts(std::string_view key) const { return impl_->host(key)->hosts(); }
+void service::add_host(std::string_view key, std::string_view spec, std::optional<std::size_t> executor) {
+    impl_->host(key)->add_host(spec, executor);
+}
+void service::drain_host(std::string_view key, std::string_view spec, bool remove) {
+    impl_->host(key)->drain_host(spec, remove);
+}
 void service::submit(std::string_view key, std::vector<task_spec> tasks) { impl_->host(key)->submit(std::move(tasks)); }
 task_spec service::task_defaults(std::string_view key) const { return impl_->host(key)->task_defaults(); }
 
@@ -272,6 +292,17 @@ void service::reload() {
     f.wait();
 }
 
+std::vector<service_pool> service::pools() const {
+    std::vector<std::shared_ptr<shared_pool>> pools;
+    {
+        std::lock_guard lock(impl_->mutex);
+        pools = impl_->pools;
+    }
+    std::vector<service_pool> out;
+    for (const auto& p : pools) out.push_back({p->name(), p->limit(), p->in_use()});
+    return out;
+}
+
 std::string service::metrics() const {
     std::vector<std::shared_ptr<detail::job_host>> hosts;
     {
@@ -280,7 +311,9 @@ std::string service::metrics() const {
     }
     std::vector<detail::job_metrics_view> views;
     for (auto& h : hosts) views.push_back(h->metrics());
-    return detail::prometheus_text(views);
+    std::vector<detail::pool_metrics_view> pool_views;
+    for (const auto& p : pools()) pool_views.push_back({p.name, p.limit, p.in_use});
+    return detail::prometheus_text(views, pool_views);
 }
 
 }  // namespace drover

@@ -159,6 +159,11 @@ def test_dashboard(served, browser, tmp_path):
     first = wait.until(lambda d: done_count(d, "slow"))
     wait.until(lambda d: done_count(d, "slow") >= first + 3)
     assert browser.execute_script("return window.__same_page") == 42  # the same page, updated live
+    # Mark the last day succeeded before it runs: it never runs, and is listed so.
+    last = '#tasks tr[data-task="day-2018-01-24"]'
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, last + " button.succeed").is_enabled())
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, last + " button.succeed").click() or True)
+    wait.until(lambda d: "marked succeeded" in d.find_element(By.CSS_SELECTOR, last).text)
     # The job's panel opened with the trigger: its tasks table fills as the run goes.
     wait.until(lambda d: d.find_element(By.ID, "job-panel").is_displayed())
     browser.save_screenshot(str(shots / "jobs.png"))
@@ -173,6 +178,12 @@ def test_dashboard(served, browser, tmp_path):
     # The tasks table is rebuilt every 2 s too: click the link in whichever table is there.
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#tasks tr[data-task="bad"] a').click() or True)
     wait.until(lambda d: "something broke: HTTP 503" in d.find_element(By.CSS_SELECTOR, "#attempts pre.stderr").text)
+    # The newest run's timeline: a bar per attempt, red for the failed one, green for the other.
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#timeline rect.bad[data-task="bad"]'))
+    assert browser.find_element(By.CSS_SELECTOR, '#timeline rect.ok[data-task="ok"]')
+    # No run goes: nothing to mark succeeded; no fleet executor: no hosts table.
+    assert not browser.find_element(By.CSS_SELECTOR, '#tasks tr[data-task="bad"] button.succeed').is_enabled()
+    assert not browser.find_element(By.ID, "hosts-box").is_displayed()
     browser.save_screenshot(str(shots / "job.png"))
 
     for name in ("jobs.png", "job.png"):

@@ -107,3 +107,73 @@ def test_client_against_the_service(served):
     with pytest.raises(drover.ConfigError, match=r"tasks\[0\]\.timeout"):
         c.submit("long", [{"id": "x", "command": ["true"], "timeout": "soon"}])
     assert c.cancel("long") is True
+
+
+def test_mark_succeeded_and_hosts(served):
+    svc, tmp = served
+    jobs = tmp / "jobs"
+    (jobs / "mark.toml").write_text(
+        'name = "mark"\n[[executors]]\nkind = "local"\nslots = 3\n'
+        '[[tasks]]\nid = "bad"\ncommand = ["sh", "-c", "exit 3"]\n'
+        '[[tasks]]\nid = "after"\nafter = ["bad"]\ncommand = ["sh", "-c", "echo \'{\\"task\\":\\"after\\"}\'"]\n'
+        '[[tasks]]\nid = "long"\ncommand = ["sleep", "30"]\n')
+    (jobs / "fleet.toml").write_text(
+        'name = "fleet"\n[[executors]]\nkind = "ssh"\nhosts = ["127.0.0.1:1"]\nconnect_timeout = "2s"\n'
+        '[[tasks]]\nid = "t"\ncommand = ["true"]\n')
+    svc.reload()
+    c = drover.Client(f"http://127.0.0.1:{svc.port}", token=ADMIN)
+
+    c.trigger("mark")
+    assert wait_for(lambda: svc.job("mark")["counts"].upstream_failed == 1)
+    assert c.mark_succeeded("mark", "long") is False  # running
+    assert c.mark_succeeded("mark", "bad") is True
+    assert wait_for(lambda: svc.job("mark")["counts"].succeeded == 2)
+    assert c.task("mark", "bad")["message"] == "marked succeeded"
+    assert svc.mark_succeeded("mark", "bad") is False  # succeeded already
+    with pytest.raises(drover.NotFoundError):
+        c.mark_succeeded("mark", "nope")
+    assert c.cancel("mark")
+
+    assert c.hosts("fleet").empty  # no run: no hosts
+    svc.trigger("fleet")
+    assert wait_for(lambda: [h["state"] for h in svc.hosts("fleet")] == ["down"])
+    c.add_host("fleet", "127.0.0.2:1")
+    assert wait_for(lambda: len(c.hosts("fleet")) == 2)
+    frame = c.hosts("fleet")
+    assert list(frame["host"]) == ["127.0.0.1:1", "127.0.0.2:1"] and set(frame["kind"]) == {"ssh"}
+    with pytest.raises(drover.ConfigError, match="executor"):
+        svc.add_host("fleet", "127.0.0.3:1", executor=2)
+    with pytest.raises(drover.NotFoundError, match="no host"):
+        c.drain_host("fleet", "127.9.9.9:1")
+    svc.drain_host("fleet", "127.0.0.2:1")
+    c.drain_host("fleet", "127.0.0.1:1", remove=True)
+    assert wait_for(lambda: svc.hosts("fleet") == [])
+    svc.cancel("fleet")
+
+
+def test_shared_pools(tmp_path):
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    for name in ("one", "two"):
+        (jobs / f"{name}.toml").write_text(
+            f'name = "{name}"\n[[executors]]\nkind = "local"\nslots = 3\n'
+            f'[[tasks]]\nid = "{name}-{{i}}"\nforeach.i = {{ from = 1, to = 3 }}\npool = "heavy"\n'
+            f'command = ["sleep", "0.2"]\n')
+    with pytest.raises(drover.ConfigError, match="at least 1"):
+        drover.Service(str(jobs), str(tmp_path / "s0"), listen="", pools={"heavy": 0}).start()
+    with drover.Service(str(jobs), str(tmp_path / "state"), listen="127.0.0.1:0", pools={"heavy": 2}) as svc:
+        assert svc.pools() == [{"name": "heavy", "limit": 2, "in_use": 0}]
+        svc.trigger("one")
+        svc.trigger("two")
+        most = 0
+
+        def done():
+            nonlocal most
+            most = max(most, svc.pools()[0]["in_use"])
+            return all(svc.job(k)["last_result"] == "succeeded" for k in ("one", "two"))
+
+        assert wait_for(done)
+        assert 1 <= most <= 2
+        frame = drover.Client(f"http://127.0.0.1:{svc.port}").pools()
+        assert list(frame["name"]) == ["heavy"] and list(frame["limit"]) == [2] and list(frame["in_use"]) == [0]
+        assert 'drover_pool_limit{pool="heavy"} 2' in svc.metrics()

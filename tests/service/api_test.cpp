@@ -4,6 +4,9 @@
 #include "service/tokens.hpp"
 #include "service_support.hpp"
 
+#include <algorithm>
+#include <map>
+
 using namespace drover::test;
 namespace json = boost::json;
 namespace detail = drover::detail;
@@ -292,6 +295,15 @@ TEST_CASE("service api: /metrics is the Prometheus text format with the job's co
     CHECK(t.find("drover_attempt_duration_seconds_bucket{drover_job=\"days\",le=\"0.1\"} 0\n") != std::string::npos);
     CHECK(t.find("drover_job_loaded{drover_job=\"broken\"} 0\n") != std::string::npos);
     CHECK(t.find("t-1") == std::string::npos);  // no task ids as labels
+    CHECK(t.find("drover_slots{drover_job=\"days\"}") == std::string::npos);  // no run going: no slots
+    // Slots of a running run, and how many are busy.
+    REQUIRE(f(req("POST", "/api/v1/jobs/long/runs")).status == 201);
+    REQUIRE(wait_until([&] { return f.svc->job("long").counts.running == 2; }));
+    auto running = f(req("GET", "/metrics")).body;
+    CHECK(running.find("drover_slots{drover_job=\"long\"} 2\n") != std::string::npos);
+    CHECK(running.find("drover_slots_busy{drover_job=\"long\"} 2\n") != std::string::npos);
+    CHECK(f(req("POST", "/api/v1/jobs/long/cancel")).status == 200);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "long"); }));
     // The exposition format, as Prometheus' own linter reads it.
     if (auto promtool = run_shell("command -v promtool"); promtool.exit_code == 0) {
         write_file(f.d / "metrics.txt", t);
@@ -358,4 +370,178 @@ TEST_CASE("service api: dashboard files, a login cookie, CSRF on changing reques
     CHECK(with_cookie("POST", "/api/v1/logout", {}, csrf).status == 200);
     CHECK(with_cookie("GET", "/api/v1/jobs", {}, "").status == 401);  // the session is gone
     CHECK(f(req("GET", "/api/v1/events", {}, "")).status == 401);
+}
+
+TEST_CASE("service api: a dead task marked succeeded lets what comes after it run, the journal keeps it") {
+    api_fixture f;
+    write_file(f.d / "jobs" / "mark.toml", R"(name = "mark"
+[[executors]]
+kind = "local"
+slots = 4
+[[tasks]]
+id = "bad"
+command = ["sh", "-c", "echo 'broken upstream' >&2; exit 3"]
+[[tasks]]
+id = "after"
+after = ["bad"]
+command = ["sh", "-c", "echo '{\"task\":\"after\"}'"]
+[[tasks]]
+id = "long"
+command = ["sleep", "30"]
+)");
+    f.svc->reload();
+    auto t = f(req("POST", "/api/v1/jobs/mark/runs"));
+    REQUIRE(t.status == 201);
+    auto run_id = std::string(json_of(t.body).at("run_id").as_string());
+    REQUIRE(wait_until([&] { return f.svc->job("mark").counts.upstream_failed == 1; }));
+    // A read token may not; a running task is not marked; an unknown one is 404.
+    CHECK(f(req("POST", "/api/v1/jobs/mark/tasks/bad/succeed", {}, read_token)).status == 403);
+    auto running = f(req("POST", "/api/v1/jobs/mark/tasks/long/succeed"));
+    CHECK(running.status == 200);
+    CHECK(json_of(running.body).at("marked") == false);
+    CHECK(f(req("POST", "/api/v1/jobs/mark/tasks/nope/succeed")).status == 404);
+    CHECK(f(req("POST", "/api/v1/jobs/mark/tasks/bad/succeed", R"({"why":1})")).status == 400);
+
+    auto r = f(req("POST", "/api/v1/jobs/mark/tasks/bad/succeed"));
+    CHECK(r.status == 200);
+    CHECK(json_of(r.body).at("marked") == true);
+    REQUIRE(wait_until([&] { return f.svc->job("mark").counts.succeeded == 2; }));
+    auto bad = json_of(f(req("GET", "/api/v1/jobs/mark/tasks/bad")).body);
+    CHECK(bad.at("state") == "succeeded");
+    CHECK(bad.at("message") == "marked succeeded");
+    CHECK(bad.at("attempts").as_array().size() == 1);  // the failed one; marking ran nothing
+    CHECK(f(req("POST", "/api/v1/jobs/mark/tasks/bad/succeed")).body.find("false") != std::string::npos);
+
+    // The run's attempts, for the timeline: bad failed, after succeeded, long runs.
+    auto at = f(req("GET", "/api/v1/jobs/mark/runs/" + run_id + "/attempts"));
+    REQUIRE(at.status == 200);
+    std::map<std::string, std::string> outcome;
+    auto attempts = json_of(at.body);  // (a range-for over a temporary's member would dangle)
+    for (auto& a : attempts.at("attempts").as_array())
+        outcome[std::string(a.at("task").as_string())] =
+            a.at("finished_ms").is_null() ? "running" : std::string(a.at("failure").as_string());
+    CHECK(outcome == std::map<std::string, std::string>{{"after", "none"}, {"bad", "exit_code"}, {"long", "running"}});
+    CHECK(json_of(at.body).at("truncated") == false);
+    auto one = json_of(f(req("GET", "/api/v1/jobs/mark/runs/" + run_id + "/attempts?limit=1")).body);
+    CHECK(one.at("attempts").as_array().size() == 1);
+    CHECK(one.at("truncated") == true);
+    CHECK(f(req("GET", "/api/v1/jobs/mark/runs/nope/attempts")).status == 404);
+    CHECK(f(req("GET", "/api/v1/jobs/mark/runs/" + run_id + "/attempts?limit=-1")).status == 400);
+
+    CHECK(f(req("POST", "/api/v1/jobs/mark/cancel")).status == 200);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "mark"); }));
+    CHECK(read_records(f.d / "state" / "mark" / "output") == std::vector<std::string>{R"({"task":"after"})"});
+    CHECK(f(req("POST", "/api/v1/jobs/mark/tasks/bad/succeed")).status == 409);  // no run going
+}
+
+TEST_CASE("service api: hosts of a running SSH fleet - listed with their health, added, drained, removed") {
+    api_fixture f;
+    // Hosts nobody answers on (port 1 of loopback): they stay down, so the run waits and the
+    // list can be acted on.
+    write_file(f.d / "jobs" / "fleet.toml", R"(name = "fleet"
+[[executors]]
+kind = "ssh"
+hosts = ["127.0.0.1:1"]
+slots = 2
+connect_timeout = "2s"
+[[tasks]]
+id = "t"
+command = ["true"]
+)");
+    f.svc->reload();
+    CHECK(json_of(f(req("GET", "/api/v1/jobs/fleet/hosts")).body).at("hosts").as_array().empty());  // no run
+    CHECK(f(req("POST", "/api/v1/jobs/fleet/hosts", R"({"host":"127.0.0.2:1"})")).status == 409);
+    REQUIRE(f(req("POST", "/api/v1/jobs/fleet/runs")).status == 201);
+    auto hosts = [&] { return json_of(f(req("GET", "/api/v1/jobs/fleet/hosts")).body).at("hosts").as_array(); };
+    REQUIRE(wait_until([&] { auto h = hosts(); return h.size() == 1 && h[0].at("state") == "down"; }));
+    auto h0 = hosts()[0];
+    CHECK(h0.at("host") == "127.0.0.1:1");
+    CHECK(h0.at("kind") == "ssh");
+    CHECK(h0.at("executor") == 0);
+    CHECK(!h0.at("reason").as_string().empty());
+
+    // Bad requests name the field; a read token may only look.
+    CHECK(json_of(f(req("POST", "/api/v1/jobs/fleet/hosts", R"({"host":""})")).body).at("field") == "host");
+    CHECK(json_of(f(req("POST", "/api/v1/jobs/fleet/hosts", R"({"host":"h","executor":"0"})")).body).at("field") ==
+          "executor");
+    CHECK(json_of(f(req("POST", "/api/v1/jobs/fleet/hosts", R"({"host":"h","slots":2})")).body).at("field") == "slots");
+    CHECK(f(req("POST", "/api/v1/jobs/fleet/hosts", R"({"host":"h","executor":3})")).status == 400);
+    CHECK(f(req("POST", "/api/v1/jobs/fleet/hosts", R"({"host":"h"})", read_token)).status == 403);
+    CHECK(f(req("POST", "/api/v1/jobs/fleet/hosts/drain", R"({"host":"127.9.9.9:1"})")).status == 404);
+
+    auto add = f(req("POST", "/api/v1/jobs/fleet/hosts", R"({"host":"127.0.0.2:1","executor":0})"));
+    CHECK(add.status == 201);
+    REQUIRE(wait_until([&] { return hosts().size() == 2; }));
+    CHECK(hosts()[1].at("host") == "127.0.0.2:1");
+    // Draining a host without attempts: it leaves at once; removing the other leaves none.
+    CHECK(f(req("POST", "/api/v1/jobs/fleet/hosts/drain", R"({"host":"127.0.0.2:1"})")).status == 200);
+    REQUIRE(wait_until([&] { return hosts().size() == 1; }));
+    auto rm = f(req("POST", "/api/v1/jobs/fleet/hosts/drain", R"({"host":"127.0.0.1:1","remove":true})"));
+    CHECK(rm.status == 200);
+    CHECK(json_of(rm.body).at("removed") == "127.0.0.1:1");
+    REQUIRE(wait_until([&] { return hosts().empty(); }));
+    CHECK(f(req("POST", "/api/v1/jobs/fleet/cancel")).status == 200);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "fleet"); }));
+}
+
+TEST_CASE("service pools: tasks of two jobs share a pool - never more running than its places, listed and measured") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    fs::create_directories(d / "times");
+    // Each task appends "start NS" and "end NS" to a file of its own.
+    auto job = [&](const std::string& name) {
+        return fmt::format(R"(name = "{0}"
+[[executors]]
+kind = "local"
+slots = 4
+[[tasks]]
+id = "{0}-{{i}}"
+foreach = {{ i = {{ from = 1, to = 4 }} }}
+pool = "heavy"
+command = ["sh", "-c", "f={1}/{0}-{{i}}; echo start $(date +%s%N) >> $f; sleep 0.3; echo end $(date +%s%N) >> $f"]
+)",
+                           name, (d / "times").string());
+    };
+    write_file(d / "jobs" / "one.toml", job("one"));
+    write_file(d / "jobs" / "two.toml", job("two"));
+    write_file(d / "jobs" / "undeclared.toml", "name = \"u\"\n[[tasks]]\nid = \"t\"\ncommand = [\"true\"]\npool = \"gpu\"\n");
+    CHECK_THROWS_AS(drover::service({.jobs_dir = d / "jobs", .state_dir = d / "s0", .listen = "", .pools = {{"a b", 1}}})
+                        .start(),
+                    drover::config_error);
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "", .pools = {{"heavy", 2}}});
+    svc.start();
+    detail::token_set tokens;
+    detail::service_api api(svc, tokens);
+    CHECK(svc.job("one").error.empty());
+    CHECK(svc.job("undeclared").error.find("pool 'gpu' is not declared in [pools] (there is no [pools] table; shared: heavy)") !=
+          std::string::npos);
+    svc.trigger("one");
+    svc.trigger("two");
+    std::size_t seen_in_use = 0;
+    REQUIRE(wait_until([&] {
+        seen_in_use = std::max(seen_in_use, svc.pools().at(0).in_use);
+        return run_ended(svc, "one") && run_ended(svc, "two");
+    }));
+    CHECK(svc.job("one").last_result == "succeeded");
+    CHECK(svc.job("two").last_result == "succeeded");
+    // The tasks' own clocks: at no moment more than 2 of the 8 ran.
+    std::vector<std::pair<long long, int>> events;
+    for (const auto& e : fs::directory_iterator(d / "times")) {
+        auto lines = split_lines(read_file(e.path()));
+        REQUIRE(lines.size() == 2);
+        events.emplace_back(std::stoll(lines[0].substr(6)), +1);
+        events.emplace_back(std::stoll(lines[1].substr(4)), -1);
+    }
+    REQUIRE(events.size() == 16);
+    std::sort(events.begin(), events.end());
+    int cur = 0, most = 0;
+    for (auto [t, delta] : events) most = std::max(most, cur += delta);
+    CHECK(most == 2);
+    CHECK(seen_in_use <= 2);
+    auto pools = json_of(api.handle(req("GET", "/api/v1/pools", {}, {})).body);
+    CHECK(pools == json::parse(R"({"pools":[{"name":"heavy","limit":2,"in_use":0}]})"));
+    auto metrics = svc.metrics();
+    CHECK(metrics.find("drover_pool_limit{pool=\"heavy\"} 2\n") != std::string::npos);
+    CHECK(metrics.find("drover_pool_in_use{pool=\"heavy\"} 0\n") != std::string::npos);
+    svc.stop();
 }

@@ -4,6 +4,8 @@
 #include "service/api.hpp"
 #include "service_support.hpp"
 
+#include <set>
+
 using namespace drover::test;
 namespace json = boost::json;
 namespace detail = drover::detail;
@@ -104,6 +106,8 @@ struct checker {
         return std::nullopt;
     }
 
+    mutable std::set<std::string> exercised;  // "get /api/v1/jobs/{key}"
+
     void answer_fits(const detail::http_request& r, const detail::http_answer& a) const {
         CAPTURE(r.method);
         CAPTURE(r.target);
@@ -115,6 +119,7 @@ struct checker {
         for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         const auto& item = doc.at("paths").at(*path).as_object();
         REQUIRE(item.contains(method));
+        exercised.insert(method + " " + *path);
         const auto& responses = item.at(method).at("responses").as_object();
         auto code = std::to_string(a.status);
         REQUIRE(responses.contains(code));
@@ -203,4 +208,32 @@ TEST_CASE("openapi: the served document describes the real answers of every endp
     run(req("POST", "/api/v1/login", std::string(R"({"token":")") + admin_token + "\"}"));
     run(req("POST", "/api/v1/logout"));
     run({"GET", "/api/v1/jobs", {}, {}});  // 401
+
+    // Marking a task succeeded, a run's attempts, hosts (ctl has no fleet executor: none to
+    // list, add or drain).
+    run(req("POST", "/api/v1/jobs/ctl/runs", R"({"fresh":true})"));
+    REQUIRE(wait_until([&] { return svc.job("ctl").counts.dead == 1 && svc.job("ctl").counts.running == 1; }));
+    run(req("POST", "/api/v1/jobs/ctl/tasks/bad/succeed"));
+    run(req("POST", "/api/v1/jobs/ctl/tasks/long/succeed"));  // running: marked false
+    run(req("GET", "/api/v1/jobs/ctl/hosts"));
+    run(req("GET", "/api/v1/pools"));
+    run(req("GET", "/api/v1/openapi.json"));
+    run(req("POST", "/api/v1/jobs/ctl/hosts", R"({"host":"ssh://example.invalid"})"));
+    run(req("POST", "/api/v1/jobs/ctl/hosts", R"({"host":7})"));
+    run(req("POST", "/api/v1/jobs/ctl/hosts/drain", R"({"host":"nope"})"));
+    run(req("GET", "/api/v1/jobs/days/runs/" + run_id + "/attempts"));
+    run(req("GET", "/api/v1/jobs/days/runs/" + run_id + "/attempts?limit=1"));
+    run(req("GET", "/api/v1/jobs/days/runs/nope/attempts"));
+    run(req("POST", "/api/v1/jobs/ctl/cancel"));
+    REQUIRE(wait_until([&] { return run_ended(svc, "ctl"); }));
+    run(req("POST", "/api/v1/jobs/ctl/hosts", R"({"host":"h"})"));  // 409: no run
+
+    // Every operation the document lists was called (the event stream is a stream: the
+    // service test reads it over a socket).
+    for (auto& [templ, item] : doc.at("paths").as_object())
+        for (auto& [method, op] : item.as_object()) {
+            if (method == "parameters" || templ == "/api/v1/events") continue;
+            auto op_name = std::string(method) + " " + std::string(templ);
+            CHECK_MESSAGE(c.exercised.contains(op_name), op_name);
+        }
 }

@@ -212,7 +212,7 @@ TEST_CASE("serve: SIGTERM cancels the run going, the next start resumes it") {
     REQUIRE(waitpid(pid, &status, 0) == pid);
 }
 
-TEST_CASE("client commands: trigger, runs, logs, retry and cancel against drover serve, the journal without it") {
+TEST_CASE("client commands: trigger, runs, logs, retry, succeed, hosts, pools and cancel against drover serve, the journal without it") {
     temp_dir d;
     fs::create_directories(d / "jobs");
     write_tokens(d / "tokens");
@@ -250,6 +250,24 @@ TEST_CASE("client commands: trigger, runs, logs, retry and cancel against drover
     CHECK(retry.output.find("fail: bad runs again") != std::string::npos);
     REQUIRE(wait_until([&] { return cli("logs fail bad --json").output.find("\"attempt\":2") != std::string::npos; }));
     CHECK(cli("retry fail long").exit_code == 1);  // running: nothing to retry
+    auto mark = cli("succeed fail long");
+    CHECK(mark.exit_code == 1);  // running: cancel it first
+    CHECK(mark.output.find("drover: succeed: long is running, succeeded or skipped") != std::string::npos);
+    REQUIRE(wait_until([&] { return cli("logs fail bad --json").output.find("\"state\":\"dead\"") != std::string::npos; }));
+    auto marked = cli("succeed fail bad");
+    CHECK(marked.exit_code == 0);
+    CHECK(marked.output.find("fail: bad is marked succeeded") != std::string::npos);
+    auto hosts = cli("hosts fail");  // a local executor: no hosts
+    CHECK(hosts.exit_code == 0);
+    CHECK(hosts.output.find("EXEC") == 0);
+    auto add = cli("hosts fail --add 127.0.0.1:1");
+    CHECK(add.exit_code == 2);
+    CHECK(add.output.find("has no executor with hosts") != std::string::npos);
+    CHECK(cli("hosts fail --add a --drain b").exit_code == 2);  // one at a time
+    CHECK(cli("hosts fail --executor 1").exit_code == 2);       // --executor goes with --add
+    auto pools = cli("pools --json");
+    CHECK(pools.exit_code == 0);
+    CHECK(pools.output.find("{\"pools\":[]}") == 0);
     auto cancel = cli("cancel fail");
     CHECK(cancel.exit_code == 0);
     REQUIRE(wait_until([&] { return cli("cancel fail").exit_code == 1; }));
@@ -368,4 +386,50 @@ TEST_CASE("service https: a certificate of its own, clients that verify it, plai
                                      .tls_cert_file = d / "key.pem", .tls_key_file = d / "key.pem"})
                         .start(),
                     drover::config_error);  // not a certificate
+}
+
+TEST_CASE("serve options: --tls-cert, --tls-key, --rate-limit and --pool reach the service - mistakes exit 2") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "token", std::string(admin_token) + "\n");
+    write_file(d / "jobs" / "days.toml", sleepy_job("days", 2, 0.1));
+    auto gen = run_shell(fmt::format(
+        "cd {} && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 2>&1",
+        d.path().string()));
+    REQUIRE(gen.exit_code == 0);
+    auto serve = [&](const std::string& extra) {
+        return run_shell(fmt::format("cd {} && timeout 20 {} serve --jobs jobs --state state --listen 127.0.0.1:0 "
+                                     "--tokens tokens {} 2>&1",
+                                     d.path().string(), DROVER_CLI_PATH, extra));
+    };
+    for (const char* bad : {"--pool heavy", "--pool heavy=0", "--pool =2", "--pool 'a b=1'", "--pool h=1 --pool h=2",
+                            "--rate-limit -1", "--tls-cert cert.pem"}) {
+        CAPTURE(bad);
+        auto r = serve(bad);
+        CHECK(r.exit_code == 2);
+    }
+    CHECK(serve("--pool heavy").output.find("--pool 'heavy': give NAME=N with N at least 1") != std::string::npos);
+
+    int port = free_loopback_port();
+    std::string cmd = fmt::format(
+        "cd {0} && exec {1} serve --jobs jobs --state state --listen 127.0.0.1:{2} --tokens tokens --tls-cert cert.pem "
+        "--tls-key key.pem --rate-limit 1000 --pool heavy=3 --pool gpu=1 >> serve.log 2>&1",
+        d.path().string(), DROVER_CLI_PATH, port);
+    const char* argv[] = {"/bin/sh", "-c", cmd.c_str(), nullptr};
+    pid_t pid = -1;
+    REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0);
+    auto cli = [&](const std::string& args) {
+        return run_shell(fmt::format("cd {} && {} {} --url https://127.0.0.1:{} --token-file token --ca-file cert.pem 2>&1",
+                                     d.path().string(), DROVER_CLI_PATH, args, port));
+    };
+    REQUIRE(wait_until([&] { return cli("pools").exit_code == 0; }, 20s));
+    auto pools = cli("pools");
+    CHECK(pools.output.find("POOL") == 0);
+    CHECK(pools.output.find("gpu") != std::string::npos);
+    CHECK(cli("pools --json").output.find(R"({"pools":[{"name":"gpu","limit":1,"in_use":0},{"name":"heavy","limit":3,"in_use":0}]})") == 0);
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
 }

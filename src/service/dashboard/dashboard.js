@@ -1,6 +1,7 @@
 // The dashboard of `drover serve`: jobs with live progress (Server-Sent Events), a job's runs
-// and tasks, a task's attempts with the end of their stderr; trigger, cancel and retry with an
-// admin token. No framework: the DOM is built with textContent, never from HTML strings.
+// and tasks, the hosts of its running run, a timeline of the newest run's attempts per host
+// (SVG), a task's attempts with the end of their stderr; trigger, cancel, retry, mark
+// succeeded and drain with an admin token. No framework: the DOM is built with textContent, never from HTML strings.
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
@@ -204,9 +205,10 @@ async function loadPanel() {
   $('#job-error').textContent = job && job.error ? job.error : '';
   try {
     const filter = $('#task-state').value;
-    const [runs, tasks] = await Promise.all([
+    const [runs, tasks, hosts] = await Promise.all([
       api('GET', '/jobs/' + path(key) + '/runs?limit=20'),
       api('GET', '/jobs/' + path(key) + '/tasks?limit=500' + (filter ? '&state=' + encodeURIComponent(filter) : '')),
+      api('GET', '/jobs/' + path(key) + '/hosts'),
     ]);
     const rb = $('#runs tbody');
     rb.replaceChildren();
@@ -229,14 +231,99 @@ async function loadPanel() {
         },
       }, 'Retry');
       retry.disabled = !admin || !(t.state === 'dead' || t.state === 'cancelled');
+      const succeed = el('button', {
+        class: 'succeed',
+        onclick: async () => {
+          try { await api('POST', '/jobs/' + path(key) + '/tasks/' + path(t.id) + '/succeed'); message(''); loadPanel(); } catch (e) { message(t.id + ': ' + e.message); }
+        },
+      }, 'Mark succeeded');
+      succeed.disabled = !admin || !job || !job.run || ['running', 'succeeded', 'skipped'].includes(t.state);
       tb.append(el('tr', { 'data-task': t.id },
         el('td', {}, el('a', { onclick: () => loadTask(key, t.id) }, t.id)),
         el('td', { class: 'state-' + t.state }, t.state), el('td', { class: 'num' }, t.attempts),
-        el('td', {}, t.failure || ''), el('td', {}, t.message || ''), el('td', {}, retry)));
+        el('td', {}, t.failure || ''), el('td', {}, t.message || ''), el('td', { class: 'actions' }, retry, ' ', succeed)));
+    }
+    renderHosts(key, hosts.hosts, admin);
+    if (runs.runs.length) {
+      const newest = runs.runs[0];
+      const attempts = await api('GET', '/jobs/' + path(key) + '/runs/' + path(newest.run_id) + '/attempts?limit=5000');
+      renderTimeline(newest, attempts);
+    } else {
+      $('#timeline-box').hidden = true;
     }
   } catch (e) {
     $('#job-error').textContent = e.message;
   }
+}
+
+function renderHosts(key, hosts, admin) {
+  $('#hosts-box').hidden = hosts.length === 0;
+  const hb = $('#hosts tbody');
+  hb.replaceChildren();
+  for (const h of hosts) {
+    const drain = el('button', {
+      class: 'drain',
+      onclick: async () => {
+        try { await api('POST', '/jobs/' + path(key) + '/hosts/drain', { host: h.host }); message(''); loadPanel(); } catch (e) { message(h.host + ': ' + e.message); }
+      },
+    }, 'Drain');
+    drain.disabled = !admin || h.state === 'draining';
+    hb.append(el('tr', { 'data-host': h.host },
+      el('td', {}, h.kind + ' ' + h.executor), el('td', {}, h.host),
+      el('td', { class: 'state-' + (h.state === 'up' ? 'succeeded' : h.state === 'down' || h.state === 'rejected' ? 'dead' : 'running') }, h.state),
+      el('td', { class: 'num' }, h.running), el('td', { class: 'num' }, h.started), el('td', {}, when(h.since_ms)),
+      el('td', {}, h.reason || ''), el('td', {}, drain)));
+  }
+}
+
+// Dask's task stream: a lane per slot of each host (attempts packed greedily into lanes by
+// start time), a bar per attempt from its start to its end, coloured by its outcome.
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function renderTimeline(run, data) {
+  const list = data.attempts;
+  $('#timeline-box').hidden = list.length === 0;
+  $('#timeline-run').textContent = run.run_id + (data.truncated ? ' (the first ' + list.length + ' attempts)' : '');
+  if (!list.length) return;
+  const now = Date.now();
+  const t0 = Math.min(...list.map((a) => a.started_ms));
+  const end = (a) => (a.finished_ms === null ? Math.max(now, a.started_ms) : a.finished_ms);
+  const t1 = Math.max(t0 + 1, ...list.map(end));
+  const lanes = [];  // {host, ends}
+  const byHost = new Map();
+  for (const a of list) {
+    if (!byHost.has(a.executor)) byHost.set(a.executor, []);
+    const mine = byHost.get(a.executor);
+    let lane = mine.find((l) => l.end <= a.started_ms);
+    if (!lane) { lane = { host: a.executor, index: mine.length, end: 0, bars: [] }; mine.push(lane); lanes.push(lane); }
+    lane.end = end(a);
+    lane.bars.push(a);
+  }
+  lanes.sort((x, y) => (x.host === y.host ? x.index - y.index : x.host < y.host ? -1 : 1));
+  const left = 170, width = 1000, row = 16, top = 18;
+  const x = (ms) => left + ((ms - t0) / (t1 - t0)) * (width - left - 10);
+  const box = svg('svg', { viewBox: '0 0 ' + width + ' ' + (top + lanes.length * row + 4), role: 'img', 'aria-label': 'attempts per host and slot' });
+  box.append(svg('text', { x: left, y: 12 }, '0 s'), svg('text', { x: width - 60, y: 12 }, ((t1 - t0) / 1000).toFixed(1) + ' s'));
+  lanes.forEach((lane, i) => {
+    const y = top + i * row;
+    box.append(svg('line', { class: 'lane', x1: left, x2: width - 10, y1: y + row - 1, y2: y + row - 1 }));
+    if (lane.index === 0) box.append(svg('text', { x: 4, y: y + 11 }, lane.host.length > 26 ? lane.host.slice(0, 25) + '…' : lane.host));
+    for (const a of lane.bars) {
+      const cls = a.finished_ms === null ? 'run' : a.failure === 'none' ? 'ok' : a.failure === 'cancelled' ? 'other' : 'bad';
+      const w = Math.max(1, x(end(a)) - x(a.started_ms));
+      const r = svg('rect', { class: cls, x: x(a.started_ms), y: y + 2, width: w, height: row - 5, 'data-task': a.task });
+      r.append(svg('title', {}, a.task + ' #' + a.attempt + ': ' + (a.finished_ms === null ? 'running' : a.failure) + ', ' + took(a.started_ms, end(a))));
+      r.addEventListener('click', () => loadTask(state.selected, a.task));
+      box.append(r);
+    }
+  });
+  $('#timeline').replaceChildren(box);
 }
 
 async function loadTask(key, id) {
