@@ -5,9 +5,11 @@
 #include <drover/executors/host_pool.hpp>
 #include <drover/export.hpp>
 #include <drover/outcome.hpp>
+#include <drover/sink.hpp>
 #include <drover/summary.hpp>
 #include <drover/task.hpp>
 
+#include <cstddef>
 #include <string_view>
 
 namespace drover {
@@ -32,6 +34,12 @@ public:
     virtual void on_executor_event(std::string_view /*executor*/, std::string_view /*message*/) {}
     /// A host of a fleet executor joined, changed state (up, down, draining, ...) or left.
     virtual void on_host_changed(std::string_view /*executor*/, const host_info&, bool /*left*/) {}
+    /// The sink published a successful attempt's output: records and (compressed) bytes, and
+    /// `commit_time`, from the attempt's end until the sink confirmed (an upload, a rename).
+    virtual void on_output_committed(const task_spec&, const committed_output&, duration /*commit_time*/) {}
+    /// The journal made `changes` task transitions durable in one group commit; `lag` is how
+    /// long the oldest of them waited (from its transition to the commit's end).
+    virtual void on_journal_committed(std::size_t /*changes*/, duration /*lag*/) {}
     /// After every state change, at most every 100 ms, and once at the end.
     virtual void on_progress(const progress&) {}
     virtual void on_run_finished(const run_summary&) {}

@@ -179,6 +179,11 @@ public:
     /// Throws conflict_error without a run, not_found_error for a host no executor has.
     void drain_host(std::string_view key, std::string_view spec, bool remove = false);
 
+    /// `text` (a task's stderr, a message) with the values of the job's secret env variables
+    /// replaced by "[redacted]": what the HTTP API does to everything it shows of a task.
+    /// Throws not_found_error for an unknown job.
+    std::string redact(std::string_view key, std::string text) const;
+
     /// The shared pools, in name order.
     std::vector<service_pool> pools() const;
 

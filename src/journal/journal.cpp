@@ -361,6 +361,7 @@ void journal::history(const std::function<void(std::string_view, std::int64_t)>&
 
 std::uint64_t journal::push(op&& o) {
     auto t0 = std::chrono::steady_clock::now();
+    if (o.t_ms == 0) o.t_ms = now_ms();  // the commit lag counts from here
     bool merged = false;
     std::uint64_t seq = 0;
     {
@@ -527,6 +528,11 @@ std::exception_ptr journal::error() const {
     return error_;
 }
 
+void journal::on_commit(std::function<void(std::size_t, std::int64_t)> f) {
+    std::lock_guard lock(mutex_);
+    on_commit_ = std::move(f);
+}
+
 journal::stats journal::statistics() const {
     std::lock_guard lock(mutex_);
     return stats_;
@@ -559,10 +565,15 @@ void journal::writer_loop() {
                     rows += batch[last].weight();
                 }
                 w_->commit.run();
-                std::lock_guard lock(mutex_);
-                committed_ += rows;
-                ++stats_.commits;
-                if (last < batch.size()) committed_cv_.notify_all();
+                std::function<void(std::size_t, std::int64_t)> report;
+                {
+                    std::lock_guard lock(mutex_);
+                    committed_ += rows;
+                    ++stats_.commits;
+                    if (last < batch.size()) committed_cv_.notify_all();
+                    report = on_commit_;
+                }
+                if (report) report(last - first, std::max<std::int64_t>(0, now_ms() - batch[first].t_ms));
                 first = last;
             }
         } catch (...) {

@@ -123,6 +123,10 @@ public:
         std::uint64_t total_enqueue_ns = 0;
     };
     stats statistics() const;
+    /// Called on the writer's thread after each group commit: how many operations it made
+    /// durable and how long the oldest of them waited (from its call here to the commit's
+    /// end, in milliseconds). Any thread; replaces the previous one.
+    void on_commit(std::function<void(std::size_t ops, std::int64_t lag_ms)> f);
 
 private:
     struct op;
@@ -147,6 +151,7 @@ private:
     bool flush_requested_ = false, stopping_ = false;
     std::exception_ptr error_;
     stats stats_;
+    std::function<void(std::size_t, std::int64_t)> on_commit_;  // under mutex_
     std::thread writer_;
 };
 

@@ -256,8 +256,9 @@ void attempt_run::complete(attempt_outcome o) {
         // The writer stays alive in the handler until the commit completes.
         auto* w = writer_.get();
         w->async_commit(asio::bind_executor(
-            ctx_.strand, [self = shared_from_this(), o = std::move(o), children = std::move(children)](
-                             std::exception_ptr error, committed_output out) mutable {
+            ctx_.strand, [self = shared_from_this(), o = std::move(o), children = std::move(children),
+                          asked = std::chrono::steady_clock::now()](std::exception_ptr error, committed_output out) mutable {
+                self->commit_time_ = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - asked);
                 if (error) {
                     out = {};
                     self->writer_->abort();

@@ -89,6 +89,8 @@ public:
     void on_running() override;
     /// Where a fleet executor placed the attempt (empty: not a fleet, or not placed yet).
     const std::string& host() const noexcept { return host_; }
+    /// How long the final commit took (from the attempt's end to the sink's answer); 0 without one.
+    duration commit_time() const noexcept { return commit_time_; }
 
 private:
     void on_executed(execution_result r);
@@ -109,6 +111,7 @@ private:
     boost::asio::cancellation_signal cancel_signal_;
     boost::asio::steady_timer timeout_timer_;
     std::chrono::steady_clock::time_point started_;
+    duration commit_time_{0};
     bool timed_out_ = false;
     bool queued_ = false;               // waiting in the executor's queue: no timeout
     std::uint32_t timeouts_armed_ = 0;

@@ -75,6 +75,14 @@ void dispatcher::prepare() {
     std::lock_guard lock(gate_.mutex);
     gate_.settle(run_gate::phase::running);
     gate_.journal_ = journal_;
+    if (journal_ && !cfg_.observers.empty())
+        journal_->on_commit([weak = weak_from_this()](std::size_t ops, std::int64_t lag_ms) {
+            if (auto d = weak.lock())
+                asio::post(d->strand(), [d, ops, lag_ms] {
+                    if (d->finished_) return;  // the observers may be gone with the run
+                    for (auto* ob : d->cfg_.observers) ob->on_journal_committed(ops, duration(lag_ms));
+                });
+        });
     gate_.wake = [weak = weak_from_this()] {
         if (auto d = weak.lock()) asio::post(d->strand(), [d] { d->take_inbox(take::wake); });
     };
@@ -315,6 +323,8 @@ void dispatcher::finished(std::uint32_t task, const attempt_outcome& o, task_sta
         journal_->task_checkpoint(tasks_.id(task), o.attempt, {}, 0, {});
     if (cfg_.observers.empty()) return;
     if (reporting_run_) {
+        if (out && next == task_state::succeeded)
+            for (auto* ob : cfg_.observers) ob->on_output_committed(reporting_run_->task(), *out, reporting_run_->commit_time());
         for (auto* ob : cfg_.observers) ob->on_task_finished(reporting_run_->task(), o, next);
         return;
     }

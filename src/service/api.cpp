@@ -210,6 +210,11 @@ std::string host_field(const json::object& o) {
 
 }  // namespace
 
+void service_api::redact_text(json::object& o, std::string_view field, const std::string& key) const {
+    auto* v = o.if_contains(field);
+    if (v && v->is_string()) *v = svc_.redact(key, std::string(v->as_string()));
+}
+
 std::string service_api::jobs_event() const {
     json::array jobs;
     for (auto& j : svc_.jobs()) jobs.push_back(job_json(j));
@@ -348,8 +353,10 @@ http_answer service_api::handle(const http_request& r) const {
                                            "upstream_failed, skipped, cancelled)",
                                       "state"};
                 }
-                return answer(200, tasks_json(job.state_dir, state, query_number(t, "limit", 100, 100'000),
-                                              query_number(t, "offset", 0, 100'000'000)));
+                auto tasks = tasks_json(job.state_dir, state, query_number(t, "limit", 100, 100'000),
+                                        query_number(t, "offset", 0, 100'000'000));
+                for (auto& row : tasks.at("tasks").as_array()) redact_text(row.as_object(), "message", key);
+                return answer(200, tasks);
             }
             if (r.method != "POST") return problem(405, "use GET or POST");
             auto tasks = tasks_body(body_object(r), svc_.task_defaults(key));
@@ -361,6 +368,12 @@ http_answer service_api::handle(const http_request& r) const {
             if (!reading) return problem(405, "use GET");
             auto task = task_json(job.state_dir, p[5]);
             if (!task) return problem(404, "no task '" + p[5] + "' in the journal of " + key);
+            // A task may print its own secrets: what the API shows has them replaced.
+            redact_text(*task, "message", key);
+            for (auto& a : task->at("attempts").as_array()) {
+                redact_text(a.as_object(), "message", key);
+                redact_text(a.as_object(), "stderr_tail", key);
+            }
             return answer(200, *task);
         }
         if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry" || p[6] == "succeed")) {

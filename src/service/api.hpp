@@ -13,6 +13,11 @@
 #include "service/sessions.hpp"
 #include "service/tokens.hpp"
 
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <string_view>
+
 namespace drover::detail {
 
 class service_api {
@@ -24,6 +29,8 @@ public:
 
 private:
     http_answer login(const http_request& r) const;
+    /// o[field], a string, with the job's secret env values replaced (service::redact).
+    void redact_text(boost::json::object& o, std::string_view field, const std::string& key) const;
 
     drover::service& svc_;
     const token_set& tokens_;

@@ -13,6 +13,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <set>
 #include <sys/stat.h>
 #include <thread>
 
@@ -90,6 +92,7 @@ void job_host::load() {
     tz_.reset();
     try {
         auto j = load_job(file_, job_load_options{.shared_pools = pools_}, kinds_);
+        learn_secrets(j, true);
         name = j.name;
         tasks = j.tasks.size();
         if (j.schedule) {
@@ -176,6 +179,7 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
     auto record = state_dir_ / run_file;
     try {
         auto j = load_job(file_, job_load_options{.params = o.params, .shared_pools = pools_}, kinds_);
+        learn_secrets(j, false);
         j.options.state_dir = state_dir_;
         j.options.journal.fresh = o.fresh;
         j.options.journal.retry_dead = o.retry_dead;
@@ -366,6 +370,25 @@ void job_host::submit(std::vector<task_spec> tasks) {
 task_spec job_host::task_defaults() const {
     std::lock_guard lock(mutex_);
     return running_scheduler().options().defaults;
+}
+
+void job_host::learn_secrets(const job& j, bool replace) {
+    std::set<std::string> found;
+    auto scan = [&](const std::map<std::string, std::string>& env) {
+        for (auto& v : secret_values(env)) found.insert(std::move(v));
+    };
+    scan(j.options.defaults.env);
+    for (const auto& t : j.tasks) scan(t.env);
+    std::lock_guard lock(mutex_);
+    if (!replace) found.insert(secrets_.begin(), secrets_.end());
+    secrets_.assign(found.begin(), found.end());
+    // Longest first, so a secret containing another is replaced whole.
+    std::stable_sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+}
+
+std::string job_host::redact(std::string text) const {
+    std::lock_guard lock(mutex_);
+    return detail::redact(std::move(text), secrets_);
 }
 
 service_job job_host::info() const {

@@ -52,6 +52,9 @@ public:
     void resume();
 
     service_job info() const;
+    /// `text` with the values of the job's secret env variables (those of its tasks and
+    /// [defaults], and of the runs started here with parameters) replaced by "[redacted]".
+    std::string redact(std::string text) const;
     job_metrics_view metrics() const;
 
     /// Starts a run; returns its id. `reason`: trigger, schedule or resume.
@@ -89,6 +92,9 @@ private:
     /// The run going now; throws conflict_error without one. Under mutex_.
     scheduler& running_scheduler() const;
     void log(const std::string& m) const;
+    /// The job's secret env values: secrets_ becomes them (`replace`: the file was loaded
+    /// again) or gains them (a run with parameters).
+    void learn_secrets(const job& j, bool replace);
 
     const std::string key_;
     const std::filesystem::path file_, state_dir_;
@@ -109,6 +115,7 @@ private:
     std::condition_variable started_;  // starting_ went back to false
     file_id seen_{};
     service_job info_{};
+    std::vector<std::string> secrets_;  // longest first
     bool starting_ = false;
     bool shut_ = false;
     std::unique_ptr<run> run_;

@@ -40,11 +40,18 @@ void job_metrics::on_task_finished(const task_spec&, const attempt_outcome& o, t
     (void)next;
     std::lock_guard lock(mutex_);
     ++v_.attempts_finished[outcome_label(o)];
-    double s = std::chrono::duration<double>(o.elapsed).count();
-    for (std::size_t i = 0; i < buckets.size(); ++i)
-        if (s <= buckets[i]) ++v_.duration_counts[i];
-    ++v_.duration_count;
-    v_.duration_sum_s += s;
+    v_.durations.observe(std::chrono::duration<double>(o.elapsed).count());
+}
+
+void job_metrics::on_output_committed(const task_spec&, const committed_output& out, duration commit_time) {
+    std::lock_guard lock(mutex_);
+    v_.sink_bytes += out.bytes;
+    v_.commits.observe(std::chrono::duration<double>(commit_time).count());
+}
+
+void job_metrics::on_journal_committed(std::size_t, duration lag) {
+    std::lock_guard lock(mutex_);
+    v_.journal_lag.observe(std::chrono::duration<double>(lag).count());
 }
 
 void job_metrics::on_executor_event(std::string_view, std::string_view) {
@@ -109,6 +116,13 @@ public:
     void sample(std::string_view suffix, const std::string& labels, double v) {
         out_ += fmt::format("{}{}{{{}}} {}\n", name_, suffix, labels, v);
     }
+    void histogram(const std::string& labels, const detail::histogram& h) {
+        for (std::size_t i = 0; i < h.bounds.size(); ++i)
+            sample("_bucket", fmt::format("{},le=\"{}\"", labels, h.bounds[i]), double(h.counts[i]));
+        sample("_bucket", fmt::format("{},le=\"+Inf\"", labels), double(h.count));
+        sample("_sum", labels, h.sum);
+        sample("_count", labels, double(h.count));
+    }
 
 private:
     std::string& out_;
@@ -160,14 +174,15 @@ std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std
         for (auto& [o, n] : j.v.attempts_finished)
             w.sample("", fmt::format("{},outcome=\"{}\"", job_label(j), prometheus_label(o)), double(n));
     w.family("drover_attempt_duration_seconds", "histogram", "How long attempts ran.");
-    for (auto& j : jobs) {
-        for (std::size_t i = 0; i < job_metrics::buckets.size(); ++i)
-            w.sample("_bucket", fmt::format("{},le=\"{}\"", job_label(j), job_metrics::buckets[i]),
-                     double(j.v.duration_counts[i]));
-        w.sample("_bucket", fmt::format("{},le=\"+Inf\"", job_label(j)), double(j.v.duration_count));
-        w.sample("_sum", job_label(j), j.v.duration_sum_s);
-        w.sample("_count", job_label(j), double(j.v.duration_count));
-    }
+    for (auto& j : jobs) w.histogram(job_label(j), j.v.durations);
+    w.family("drover_sink_commit_duration_seconds", "histogram",
+             "How long the sink took to publish a successful attempt's output (upload, rename).");
+    for (auto& j : jobs) w.histogram(job_label(j), j.v.commits);
+    w.family("drover_sink_bytes_total", "counter", "Bytes the job's sink published (compressed).");
+    for (auto& j : jobs) w.sample("", job_label(j), double(j.v.sink_bytes));
+    w.family("drover_journal_lag_seconds", "histogram",
+             "How long task transitions waited for the journal's group commit (the oldest of each commit).");
+    for (auto& j : jobs) w.histogram(job_label(j), j.v.journal_lag);
     w.family("drover_backup_attempts_total", "counter", "Backup attempts started for stragglers.");
     for (auto& j : jobs) w.sample("", job_label(j), double(j.v.backups));
     w.family("drover_records_total", "counter", "Records committed to the job's sink.");

@@ -20,12 +20,25 @@
 
 namespace drover::detail {
 
+/// A Prometheus histogram: counts per upper bound (cumulative), their count and sum.
+struct histogram {
+    std::vector<double> bounds;          ///< upper bounds, ascending (+Inf is implied)
+    std::vector<std::uint64_t> counts{};  ///< per bound, cumulative
+    std::uint64_t count = 0;
+    double sum = 0;
+    explicit histogram(std::vector<double> b) : bounds(std::move(b)), counts(bounds.size(), 0) {}
+    void observe(double v) {
+        for (std::size_t i = 0; i < bounds.size(); ++i)
+            if (v <= bounds[i]) ++counts[i];
+        ++count;
+        sum += v;
+    }
+};
+
 /// Counters of one job over the service's life. The observer's hooks come from the run's
 /// strand; snapshot() from any thread.
 class job_metrics final : public observer {
 public:
-    /// Upper bounds of the attempt duration histogram, in seconds.
-    static constexpr std::array<double, 12> buckets{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600};
 
     struct values {
         progress tasks{};                   ///< the run going now, or the last one
@@ -33,9 +46,13 @@ public:
         double run_started_s = 0;           ///< Unix time of the current/last run's start
         std::uint64_t attempts_started = 0;
         std::map<std::string, std::uint64_t> attempts_finished;  ///< outcome -> count
-        std::array<std::uint64_t, buckets.size()> duration_counts{};  ///< cumulative per bucket
-        std::uint64_t duration_count = 0;
-        double duration_sum_s = 0;
+        /// How long attempts ran, seconds.
+        histogram durations{{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600}};
+        /// How long the sink took to publish a successful attempt's output, seconds.
+        histogram commits{{0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60}};
+        /// How long task transitions waited for the journal's group commit, seconds.
+        histogram journal_lag{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}};
+        std::uint64_t sink_bytes = 0;       ///< published by the sink (compressed), over all runs
         std::uint64_t records = 0;          ///< committed, over all runs
         std::uint64_t bad_records = 0;
         std::uint64_t backups = 0;
@@ -50,6 +67,8 @@ public:
     void on_task_finished(const task_spec&, const attempt_outcome& o, task_state next) override;
     void on_executor_event(std::string_view executor, std::string_view message) override;
     void on_host_changed(std::string_view executor, const host_info& h, bool left) override;
+    void on_output_committed(const task_spec&, const committed_output& out, duration commit_time) override;
+    void on_journal_committed(std::size_t changes, duration lag) override;
     void on_progress(const progress& p) override;
     void on_run_finished(const run_summary& s) override;
 

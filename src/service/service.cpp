@@ -292,6 +292,10 @@ void service::reload() {
     f.wait();
 }
 
+std::string service::redact(std::string_view key, std::string text) const {
+    return impl_->host(key)->redact(std::move(text));
+}
+
 std::vector<service_pool> service::pools() const {
     std::vector<std::shared_ptr<shared_pool>> pools;
     {

@@ -294,6 +294,12 @@ TEST_CASE("service api: /metrics is the Prometheus text format with the job's co
     CHECK(t.find("drover_attempt_duration_seconds_bucket{drover_job=\"days\",le=\"+Inf\"} 4\n") != std::string::npos);
     CHECK(t.find("drover_attempt_duration_seconds_bucket{drover_job=\"days\",le=\"0.1\"} 0\n") != std::string::npos);
     CHECK(t.find("drover_job_loaded{drover_job=\"broken\"} 0\n") != std::string::npos);
+    // The sink's bytes and commit times, the journal's commit lag.
+    CHECK(t.find("drover_sink_commit_duration_seconds_count{drover_job=\"days\"} 4\n") != std::string::npos);
+    CHECK(t.find("drover_sink_bytes_total{drover_job=\"days\"} 0\n") == std::string::npos);
+    CHECK(t.find("drover_sink_bytes_total{drover_job=\"days\"} ") != std::string::npos);
+    CHECK(t.find("drover_journal_lag_seconds_count{drover_job=\"days\"} 0\n") == std::string::npos);
+    CHECK(t.find("drover_journal_lag_seconds_bucket{drover_job=\"days\",le=\"+Inf\"} ") != std::string::npos);
     CHECK(t.find("t-1") == std::string::npos);  // no task ids as labels
     CHECK(t.find("drover_slots{drover_job=\"days\"}") == std::string::npos);  // no run going: no slots
     // Slots of a running run, and how many are busy.
@@ -544,4 +550,42 @@ command = ["sh", "-c", "f={1}/{0}-{{i}}; echo start $(date +%s%N) >> $f; sleep 0
     CHECK(metrics.find("drover_pool_limit{pool=\"heavy\"} 2\n") != std::string::npos);
     CHECK(metrics.find("drover_pool_in_use{pool=\"heavy\"} 0\n") != std::string::npos);
     svc.stop();
+}
+
+TEST_CASE("service secrets: a task's secret env values never reach an answer - its own stderr redacted, tokens never echoed") {
+    api_fixture f;
+    write_file(f.d / "jobs" / "leaky.toml", R"(name = "leaky"
+[defaults]
+env = { API_TOKEN = "tok-0123456789-secret" }
+[[tasks]]
+id = "leak"
+params = { pw = "default-password-1" }
+env = { DB_PASSWORD = "{pw}" }
+command = ["sh", "-c", "echo \"token=$API_TOKEN password=$DB_PASSWORD\" >&2; echo \"$API_TOKEN\"; exit 3"]
+)");
+    f.svc->reload();
+    REQUIRE(f(req("POST", "/api/v1/jobs/leaky/runs", R"({"params":{"pw":"param-password-2"}})")).status == 201);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "leaky"); }));
+    std::string everything;
+    for (const char* target : {"/api/v1/jobs", "/api/v1/jobs/leaky", "/api/v1/jobs/leaky/runs", "/api/v1/jobs/leaky/tasks",
+                               "/api/v1/jobs/leaky/tasks/leak", "/api/v1/jobs/leaky/tasks?state=dead", "/metrics",
+                               "/api/v1/session"}) {
+        auto a = f(req("GET", target));
+        CHECK(a.status == 200);
+        everything += a.body;
+    }
+    everything += f.api->jobs_event();
+    for (const char* secret : {"tok-0123456789-secret", "param-password-2", "default-password-1", admin_token, read_token}) {
+        CAPTURE(secret);
+        CHECK(everything.find(secret) == std::string::npos);
+    }
+    // What the task printed is there, with its secrets replaced.
+    auto leak = json_of(f(req("GET", "/api/v1/jobs/leaky/tasks/leak")).body);
+    CHECK(leak.at("attempts").at(0).at("stderr_tail").as_string().find("token=[redacted] password=[redacted]") !=
+          std::string::npos);
+    CHECK(f.svc->redact("leaky", "x tok-0123456789-secret y") == "x [redacted] y");
+    // A wrong token is not echoed in the refusal.
+    auto refused = f(req("GET", "/api/v1/jobs", {}, "wrong-token-that-is-long-enough"));
+    CHECK(refused.status == 401);
+    CHECK(refused.body.find("wrong-token") == std::string::npos);
 }
