@@ -204,17 +204,19 @@ run_machine::control_result dispatcher::cancel_task(std::string_view id) {
 }
 
 run_machine::control_result dispatcher::retry_task(std::string_view id) {
-    auto i = index_of(id);
-    if (finished_) return run_machine::control_result::not_applicable;
-    auto r = machine_->retry_task(i);
-    check_journal();
-    return r;
+    return revive(id, &run_machine::retry_task);
 }
 
 run_machine::control_result dispatcher::mark_succeeded(std::string_view id) {
+    return revive(id, &run_machine::mark_succeeded);
+}
+
+// A control that may start tasks again (their transitions are journaled): then the journal's health.
+run_machine::control_result dispatcher::revive(std::string_view id,
+                                               run_machine::control_result (run_machine::*control)(std::uint32_t)) {
     auto i = index_of(id);
     if (finished_) return run_machine::control_result::not_applicable;
-    auto r = machine_->mark_succeeded(i);
+    auto r = ((*machine_).*control)(i);
     check_journal();
     return r;
 }

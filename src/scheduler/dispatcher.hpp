@@ -92,6 +92,8 @@ private:
     void finish() override;
 
     std::uint32_t index_of(std::string_view id) const;
+    run_machine::control_result revive(std::string_view id,
+                                       run_machine::control_result (run_machine::*control)(std::uint32_t));
     void replay();
     /// Longest expected first: priorities for the machine from the journal's history.
     void order_by_history();
