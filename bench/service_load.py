@@ -8,7 +8,8 @@ SLEEP is given (tasks that wait rather than compute: what is measured is then di
 CPU shared with the clients on the same machine). Each round triggers the
 job twice, once with no clients and once while 200 API clients each poll every second
 (GET /api/v1/jobs and GET /api/v1/jobs/KEY/tasks?limit=100 in turn, keep-alive, as dashboards
-and scripts do) and 20 browsers hold /api/v1/events open; the order alternates between rounds.
+and scripts do) and 20 browsers hold /api/v1/events open, all in one process (bench/http_clients)
+whose CPU is measured; the order alternates between rounds.
 Each run is timed from the trigger to the end the journal records (the makespan). Prints the
 medians and their ratio, and the service's RSS before and after.
 """
@@ -22,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
@@ -101,39 +101,53 @@ class Service:
         self.log.close()
 
 
-def clients(svc, stop, counts):
-    def poller(i):
-        conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=30)
-        paths = ["/api/v1/jobs", "/api/v1/jobs/load/tasks?limit=100"]
-        n = 0
-        next_at = time.monotonic() + (i % 100) / 100.0  # spread over the second
-        while not stop.is_set():
-            time.sleep(max(0.0, next_at - time.monotonic()))
-            next_at += 1.0
-            try:
-                status, _ = svc.request("GET", paths[n % 2], conn=conn)
-                counts[i] += status == 200
-            except OSError:
-                conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=30)
-            n += 1
+def cpu_seconds(pid):
+    """User plus system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stream():
-        s = socket.create_connection(("127.0.0.1", svc.port))
-        s.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode())
-        s.settimeout(0.5)
-        while not stop.is_set():
-            try:
-                if not s.recv(65536):
-                    break
-            except socket.timeout:
-                pass
-        s.close()
 
-    threads = [threading.Thread(target=poller, args=(i,), daemon=True) for i in range(CLIENTS)]
-    threads += [threading.Thread(target=stream, daemon=True) for _ in range(STREAMS)]
-    for t in threads:
-        t.start()
-    return threads
+def thread_cpu_seconds(pid, name):
+    """CPU time so far of the process's threads named `name` (drover names its threads)."""
+    total = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != name:
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except FileNotFoundError:
+            pass
+    return total
+
+
+class Clients:
+    """The API clients and event streams: one process on one thread (bench/http_clients.cpp),
+    so that what they cost the machine is small and measured. (Python clients, a thread each,
+    cost the machine about as much CPU as the service spends answering them.)"""
+
+    def __init__(self, svc):
+        self.proc = subprocess.Popen([f"{BUILD}/bench/http_clients", str(svc.port), TOKEN, str(CLIENTS),
+                                      str(STREAMS), "load"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def count(self):
+        """Requests answered so far."""
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def stop(self):
+        """Ends the clients; returns (answered, failed) requests."""
+        self.proc.stdin.write("stop\n")
+        self.proc.stdin.flush()
+        answered, failed = map(int, self.proc.stdout.readline().split())
+        self.proc.wait(timeout=30)
+        return answered, failed
 
 
 def main():
@@ -141,32 +155,43 @@ def main():
         svc = Service(work)
         svc.run_once()  # warm-up: the journal exists, the binary is in the page cache
         rss_start = rss_kib(svc.proc.pid)
-        quiet, loaded, requests = [], [], 0
+        quiet, loaded, requests, failures = [], [], 0, 0
+        quiet_cpu, loaded_cpu, clients_cpu, api_cpu = [], [], [], []
         for r in range(ROUNDS):
             for with_clients in ((False, True) if r % 2 == 0 else (True, False)):
                 if not with_clients:
+                    before = cpu_seconds(svc.proc.pid)
                     quiet.append(svc.run_once())
+                    quiet_cpu.append(cpu_seconds(svc.proc.pid) - before)
                     continue
-                stop = threading.Event()
-                counts = [0] * CLIENTS
-                threads = clients(svc, stop, counts)
-                time.sleep(1.0)  # all connected and polling
-                before = sum(counts)
-                t = svc.run_once()
-                requests += sum(counts) - before
-                loaded.append(t)
-                stop.set()
-                for th in threads:
-                    th.join(timeout=5)
+                cl = Clients(svc)
+                before, answered = cpu_seconds(svc.proc.pid), cl.count()
+                api_before = thread_cpu_seconds(svc.proc.pid, "drover-service")
+                client_before = cpu_seconds(cl.proc.pid)
+                loaded.append(svc.run_once())
+                loaded_cpu.append(cpu_seconds(svc.proc.pid) - before)
+                api_cpu.append(thread_cpu_seconds(svc.proc.pid, "drover-service") - api_before)
+                clients_cpu.append(cpu_seconds(cl.proc.pid) - client_before)
+                requests += cl.count() - answered
+                failures += cl.stop()[1]
         rss_end = rss_kib(svc.proc.pid)
         svc.stop()
     q, l = statistics.median(quiet), statistics.median(loaded)
     print(f"tasks per run: {TASKS} x {'sleep ' + SLEEP if SLEEP else 'true'} (4 slots), rounds: {ROUNDS}")
     print(f"no clients:    {', '.join(f'{x:.3f}' for x in quiet)} s  median {q:.3f} s")
     print(f"with clients:  {', '.join(f'{x:.3f}' for x in loaded)} s  median {l:.3f} s "
-          f"({CLIENTS} pollers at 1/s, {STREAMS} event streams; {requests} requests answered during the runs)")
-    print(f"ratio: {l / q:.3f} (target <= 1.05)")
+          f"({CLIENTS} pollers at 1/s, {STREAMS} event streams; {requests} requests answered during the runs, "
+          f"{failures} not 200)")
+    pairs = statistics.median(b / a for a, b in zip(quiet, loaded))  # each round's two runs are neighbours
+    print(f"ratio: {l / q:.3f} of the medians, {pairs:.3f} median of each round's ratio (target <= 1.05)")
+    print(f"CPU of drover serve per run (median; process starts are the children's): "
+          f"{statistics.median(quiet_cpu):.2f} s without clients, {statistics.median(loaded_cpu):.2f} s with them; "
+          f"of the client process per loaded run: {statistics.median(clients_cpu):.2f} s")
+    per_request = sum(api_cpu) / max(requests, 1) * 1e6
+    print(f"CPU of the service's API thread (drover-service) in the loaded runs: {sum(api_cpu):.2f} s, "
+          f"{per_request:.0f} us per request answered")
     print(f"service RSS: {rss_start} KiB after warm-up, {rss_end} KiB at the end")
+
 
 
 if __name__ == "__main__":

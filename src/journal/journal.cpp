@@ -1,6 +1,7 @@
 #include "journal/journal.hpp"
 
 #include "detail/fs.hpp"
+#include "detail/thread_name.hpp"
 
 #include <drover/error.hpp>
 
@@ -366,7 +367,10 @@ std::uint64_t journal::push(op&& o) {
     std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);
-        if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+        if (!writer_.joinable()) writer_ = std::thread([this] {
+            name_this_thread("drover-journal");
+            writer_loop();
+        });
         queued_ += o.weight();
         seq = queued_;
         // The writer has not taken the queue's last op yet: a pending batch can still grow.

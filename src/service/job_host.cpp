@@ -8,6 +8,7 @@
 #include "alerts/alerts.hpp"
 #include "cron/service.hpp"
 #include "detail/fs.hpp"
+#include "detail/thread_name.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -228,6 +229,7 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
         r->params = o.params;
         run_ = std::move(r);
         run_->thread = std::thread([this, rp = run_.get()] {
+            name_this_thread("drover-run");
             rp->ctx.run();
             if (rp->alerts) {  // alerts still on their way: at most on_failure.timeout
                 rp->ctx.restart();

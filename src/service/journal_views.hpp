@@ -24,8 +24,9 @@ std::optional<boost::json::object> run_json(const std::filesystem::path& state_d
 std::optional<boost::json::object> run_attempts_json(const std::filesystem::path& state_dir, const std::string& run_id,
                                                      std::size_t limit);
 /// {"total": N, "tasks": [...]}: tasks in id order, only those in `state` when given.
+/// Every value is allocated from `storage` (an arena, when the caller serializes and drops it).
 boost::json::object tasks_json(const std::filesystem::path& state_dir, const std::optional<std::string>& state,
-                               std::size_t limit, std::size_t offset);
+                               std::size_t limit, std::size_t offset, boost::json::storage_ptr storage = {});
 /// The task with its attempts (newest run first) and each attempt's stderr tail (the last
 /// 4 KiB of runs/<run>/logs/<task>.<n>.stderr); nullopt when the journal has no such task.
 std::optional<boost::json::object> task_json(const std::filesystem::path& state_dir, const std::string& task);

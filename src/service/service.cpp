@@ -3,6 +3,7 @@
 
 #include <drover/service.hpp>
 
+#include "detail/thread_name.hpp"
 #include "service/api.hpp"
 #include "service/http_server.hpp"
 #include "service/job_host.hpp"
@@ -190,7 +191,10 @@ void service::start() {
     if (m.server) m.server->start();
     m.arm_reload();
     m.work.emplace(m.ctx.get_executor());
-    m.io_thread = std::thread([&m] { m.ctx.run(); });
+    m.io_thread = std::thread([&m] {
+        detail::name_this_thread("drover-service");
+        m.ctx.run();
+    });
     m.log("serving " + std::to_string(hosts.size()) + " job file(s) from " + m.opts.jobs_dir.string() +
           (m.server ? std::string(m.opts.tls_cert_file.empty() ? " on http://" : " on https://") + m.opts.listen + " (port " + std::to_string(m.server->port()) + ")" : ""));
 }

@@ -9,6 +9,7 @@
 #include <drover/error.hpp>
 #include <drover/sinks/s3.hpp>
 
+#include "detail/thread_name.hpp"
 #include "s3/uploader.hpp"
 #include "s3/url.hpp"
 #include "sinks/sink_options.hpp"
@@ -59,7 +60,10 @@ public:
         ioc_.restart();
         api_ = std::make_unique<s3::api>(ioc_.get_executor(), std::move(api_opts));
         work_.emplace(ioc_.get_executor());
-        thread_ = std::thread([this] { ioc_.run(); });
+        thread_ = std::thread([this] {
+            detail::name_this_thread("drover-s3");
+            ioc_.run();
+        });
         return stdfs::absolute(ctx.state_dir) / "s3-spool";
     }
 
