@@ -1,6 +1,9 @@
 # Thin wrapper: `make demo` and `make test` install what is missing, build, and run.
-# `make demo` is the news pipeline (scripts/demo-news.sh); `make hello` the minimal job.
-# `make check-asan`, `make check-tsan` and `make fuzz` build in their own directories
+# `make demo` is the news pipeline (scripts/demo-news.sh) on the Release build in build/;
+# `make hello` the minimal job. `make test` builds everything with AddressSanitizer and
+# UndefinedBehaviorSanitizer in build-asan and runs the whole suite there: one build serves the
+# tests and the sanitizers (`make check-asan` is the same; `make test-release` runs the suite on
+# the Release build). `make check-tsan` and `make fuzz` build in their own directories
 # (docs/reliability.md).
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
@@ -8,8 +11,7 @@ CCACHE := $(shell command -v ccache 2>/dev/null)
 # Lets ccache share results between checkouts in different directories.
 export CCACHE_BASEDIR ?= $(CURDIR)
 # Unity builds: each target's sources compiled in batches (a library build takes 45% of the CPU
-# time it takes file by file). The fuzz build stays file by file (and with clang): it is the
-# check that every file includes what it uses.
+# time it takes file by file). CMakeLists.txt makes them the default for any build.
 UNITY := -DCMAKE_UNITY_BUILD=ON
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=Release $(UNITY) $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 HELLO_JOB ?= examples/jobs/hello.toml
@@ -29,7 +31,7 @@ TSAN_TARGETS := scheduler_tests journal_tests s3_tests s3_fault_tests sink_tests
 # Extra ctest arguments for the sanitizer runs, e.g. SAN_CTEST_ARGS='-E "http read"'.
 SAN_CTEST_ARGS ?=
 
-.PHONY: all deps build test demo hello bench clean check-asan check-tsan fuzz
+.PHONY: all deps build test test-release demo hello bench clean check-asan check-tsan fuzz
 
 all: build
 
@@ -40,7 +42,10 @@ build: deps
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: check-asan
+
+# The suite on the Release build (build/), without the sanitizers.
+test-release: build
 	@rm -f $(BUILD_DIR)/tests/s3rver/.npm-ci-failed
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
@@ -56,9 +61,9 @@ bench: build
 	@scripts/install-deps.sh --bench
 	bench/run-all.sh $(BUILD_DIR)
 
-# The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer (g++).
+# The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer (g++): `make test`.
 check-asan: deps
-	cmake -S . -B $(ASAN_BUILD_DIR) $(SAN_FLAGS) $(UNITY) -DDROVER_SANITIZE=address,undefined -DDROVER_BUILD_BENCH=OFF
+	cmake -S . -B $(ASAN_BUILD_DIR) $(SAN_FLAGS) $(UNITY) -DDROVER_SANITIZE=address,undefined
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	@rm -f $(ASAN_BUILD_DIR)/tests/s3rver/.npm-ci-failed
 	ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) $(SAN_CTEST_ARGS)
@@ -74,7 +79,7 @@ check-tsan: deps
 # libFuzzer targets (clang, ASan+UBSan), each run for FUZZ_SECONDS (tests/fuzz/run.sh).
 fuzz:
 	@scripts/install-deps.sh --fuzz
-	cmake -S . -B $(FUZZ_BUILD_DIR) $(SAN_FLAGS) -DCMAKE_UNITY_BUILD=OFF -DCMAKE_CXX_COMPILER=clang++-16 \
+	cmake -S . -B $(FUZZ_BUILD_DIR) $(SAN_FLAGS) $(UNITY) -DCMAKE_CXX_COMPILER=clang++-16 \
 	  -DDROVER_SANITIZE=address,undefined -DDROVER_BUILD_FUZZ=ON -DDROVER_BUILD_TESTS=OFF \
 	  -DDROVER_BUILD_EXAMPLES=OFF -DDROVER_BUILD_BENCH=OFF -DDROVER_BUILD_PYTHON=OFF -DDROVER_INSTALL=OFF
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_targets
