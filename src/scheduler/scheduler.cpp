@@ -17,12 +17,14 @@
 
 #include <fnmatch.h>
 
+#include <chrono>
 #include <cmath>
 #include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 namespace drover {
 
@@ -385,7 +387,19 @@ run_summary scheduler::run() {
         err = e;
         out = std::move(s);
     });
+    // The run's dispatcher must be destroyed before ctx: its timers and strand belong to ctx.
+    // Another thread may hold it for a moment when the run ends (close(), cancel(), submit()'s
+    // wake-up, a question on its strand); were that the last reference, the dispatcher would
+    // be destroyed there, after ctx (ASan: heap-use-after-free in ~dispatcher). So this thread
+    // holds one from the start and lets it go last, once the others have (2 s at most).
+    std::shared_ptr<detail::dispatcher> keep;
+    {
+        std::lock_guard lock(impl_->mutex);
+        keep = impl_->active.lock();
+    }
     ctx.run();
+    for (int i = 0; keep && keep.use_count() > 1 && i < 2000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    keep.reset();
     if (err) std::rethrow_exception(err);
     return out;
 }
