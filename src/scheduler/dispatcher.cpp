@@ -507,6 +507,7 @@ void dispatcher::finish() {
         o->on_progress(s.counts);
         o->on_run_finished(s);
     }
+    if (cfg_.released) cfg_.released(this);
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();
     complete_later(strand_, std::move(handler_), err, std::move(s));
@@ -531,6 +532,7 @@ void dispatcher::fail(std::exception_ptr e) {
     journal_.reset();  // commits what is queued; the run is not marked finished
     for (auto& g : groups_) g->stop();
     if (started_) cfg_.output->stop();
+    if (cfg_.released) cfg_.released(this);
     auto slot = asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected()) slot.clear();
     complete_later(strand_, std::move(handler_), e, run_summary{});

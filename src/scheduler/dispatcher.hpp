@@ -32,6 +32,8 @@ namespace drover::detail {
 
 using run_handler = boost::asio::any_completion_handler<void(std::exception_ptr, run_summary)>;
 
+class dispatcher;
+
 struct run_config {
     scheduler_options opts;
     std::vector<std::shared_ptr<executor>> executors;
@@ -40,6 +42,11 @@ struct run_config {
     std::shared_ptr<run_gate> gate;
     bool start_cancelled = false;
     bool start_closed = false;
+    /// Called on the strand once the run has ended (or failed to start), before its completion
+    /// is posted. After it returns, no other thread may take a new reference to the
+    /// dispatcher: the references left are handlers on the strand, so the last one goes on the
+    /// io_context's thread while the io_context lives (its timers and strand belong to it).
+    std::function<void(const dispatcher*)> released;
 };
 
 class dispatcher final : public std::enable_shared_from_this<dispatcher>, private run_driver {

@@ -17,14 +17,12 @@
 
 #include <fnmatch.h>
 
-#include <chrono>
 #include <cmath>
 #include <future>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 
 namespace drover {
 
@@ -39,6 +37,10 @@ struct scheduler::impl {
     std::shared_ptr<run_gate> gate = std::make_shared<run_gate>();
 
     std::mutex mutex;  // guards active and the before-the-run requests
+    // The running dispatcher. A thread other than the strand's locks it only under `mutex` and
+    // lets go of it before unlocking (or hands it to a handler posted on the strand); the run
+    // resets it under `mutex` when it ends (run_config::released). So the dispatcher is never
+    // destroyed off the strand, after the io_context its timers and strand belong to.
     std::weak_ptr<detail::dispatcher> active;
     bool cancel_requested = false;
     bool close_requested = false;
@@ -52,12 +54,7 @@ struct scheduler::impl {
 
 template <class F>
 auto scheduler::impl::on_strand(F f) -> decltype(f(std::declval<detail::dispatcher&>())) {
-    std::shared_ptr<detail::dispatcher> d;
-    {
-        std::lock_guard lock(mutex);
-        d = active.lock();
-    }
-    using R = decltype(f(*d));
+    using R = decltype(f(std::declval<detail::dispatcher&>()));
     // The answer as plain data: an exception_ptr handed from the strand to this thread would be
     // released on either, behind refcounts ThreadSanitizer cannot see.
     struct answer {
@@ -67,10 +64,15 @@ auto scheduler::impl::on_strand(F f) -> decltype(f(std::declval<detail::dispatch
     };
     std::promise<answer> p;
     auto result = p.get_future();
+    std::shared_ptr<detail::dispatcher> d;  // on the strand only: taken and let go under `mutex`
     {
-        std::lock_guard lock(gate->mutex);
-        if (!d || (gate->at != run_gate::phase::running && gate->at != run_gate::phase::closed))
+        std::lock_guard lock(mutex);
+        d = active.lock();
+        std::lock_guard glock(gate->mutex);
+        if (!d || (gate->at != run_gate::phase::running && gate->at != run_gate::phase::closed)) {
+            d.reset();  // here, under `mutex`
             throw error("no run is going");
+        }
         if (d->strand().running_in_this_thread()) {
             // From an observer's hook: run it here (waiting for ourselves would never end).
         } else {
@@ -90,7 +92,7 @@ auto scheduler::impl::on_strand(F f) -> decltype(f(std::declval<detail::dispatch
             d.reset();
         }
     }
-    if (d) return f(*d);
+    if (d) return f(*d);  // on the strand, during the run: never the last reference
     answer a = result.get();
     if (a.failed == answer::config) throw config_error(a.message);
     if (a.failed == answer::drover_error) throw error(a.message);
@@ -353,6 +355,10 @@ void scheduler::async_run_impl(asio::any_io_executor ex,
         std::lock_guard lock(m.mutex);
         cfg.start_cancelled = m.cancel_requested;
         cfg.start_closed = m.close_requested;
+        cfg.released = [&m](const detail::dispatcher* self) {
+            std::lock_guard lock(m.mutex);
+            if (m.active.lock().get() == self) m.active.reset();  // not a later run's after a failed start
+        };
         d = std::make_shared<detail::dispatcher>(strand, std::move(cfg));
         m.active = d;
     } catch (...) {
@@ -387,19 +393,7 @@ run_summary scheduler::run() {
         err = e;
         out = std::move(s);
     });
-    // The run's dispatcher must be destroyed before ctx: its timers and strand belong to ctx.
-    // Another thread may hold it for a moment when the run ends (close(), cancel(), submit()'s
-    // wake-up, a question on its strand); were that the last reference, the dispatcher would
-    // be destroyed there, after ctx (ASan: heap-use-after-free in ~dispatcher). So this thread
-    // holds one from the start and lets it go last, once the others have (2 s at most).
-    std::shared_ptr<detail::dispatcher> keep;
-    {
-        std::lock_guard lock(impl_->mutex);
-        keep = impl_->active.lock();
-    }
-    ctx.run();
-    for (int i = 0; keep && keep.use_count() > 1 && i < 2000; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    keep.reset();
+    ctx.run();  // the dispatcher is gone when it returns (impl::active)
     if (err) std::rethrow_exception(err);
     return out;
 }

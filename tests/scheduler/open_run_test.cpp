@@ -4,6 +4,8 @@
 
 #include "scheduler/fixture.hpp"
 
+#include <boost/asio/io_context.hpp>
+
 #include <atomic>
 #include <thread>
 
@@ -72,6 +74,50 @@ TEST_CASE("open run: an open run with nothing to do waits for close(), then ends
     CHECK(closed);
     CHECK(r.ok());
     CHECK(r.counts.total == 0);
+}
+
+// The run's dispatcher holds timers and a strand of the caller's io_context: it must be gone
+// when async_run completes, although other threads were at it a moment before (close(),
+// cancel(), a question on its strand). Were one of them left holding the last reference,
+// the dispatcher would be destroyed there, after the io_context (ASan: heap-use-after-free).
+TEST_CASE("open run: async_run's io_context can go as soon as it returns, while other threads still call in" *
+          doctest::timeout(120)) {
+    for (int round = 0; round < 20; ++round) {
+        sched_fixture f;
+        scheduler_options o;
+        o.open = true;
+        auto s = f.make(1, o);
+        std::atomic<bool> done{false};
+        std::atomic<int> calls{0};
+        std::thread caller([&] {
+            while (!done) {
+                s.close();
+                s.cancel();
+                try {
+                    (void)s.cancel_task("none");
+                } catch (const drover::error&) {
+                    // no run is going (not yet, or no more)
+                }
+                ++calls;
+            }
+        });
+        bool completed = false;
+        std::exception_ptr err;
+        {
+            boost::asio::io_context ctx;
+            s.async_run(ctx.get_executor(), [&](std::exception_ptr e, run_summary) {
+                completed = true;
+                err = e;
+            });
+            ctx.run();
+        }  // the io_context goes here, the other thread still calling
+        std::this_thread::sleep_for(2ms);
+        done = true;
+        caller.join();
+        CHECK(completed);
+        CHECK_FALSE(err);
+        CHECK(calls > 0);
+    }
 }
 
 TEST_CASE("open run: while running, submit() checks ids and after at once, and refuses after close()" *
