@@ -46,7 +46,11 @@ set(cmake_args -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${CXX})
 if(LAUNCHER)
   list(APPEND cmake_args -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
 endif()
-cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+if(JOBS)
+  set(jobs ${JOBS})  # one compile at a time: ctest runs other tests beside this one
+else()
+  cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+endif()
 
 if(MODE STREQUAL "shared")
   must("configuring the shared drover build"
