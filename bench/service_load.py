@@ -101,11 +101,16 @@ class Service:
         self.log.close()
 
 
-def cpu_seconds(pid):
-    """User plus system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as f:
+def stat_cpu_seconds(stat_file):
+    """User plus system CPU time in a /proc .../stat file."""
+    with open(stat_file) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """CPU time of a process so far."""
+    return stat_cpu_seconds(f"/proc/{pid}/stat")
 
 
 def thread_cpu_seconds(pid, name):
@@ -116,9 +121,7 @@ def thread_cpu_seconds(pid, name):
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
                 if f.read().strip() != name:
                     continue
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += stat_cpu_seconds(f"/proc/{pid}/task/{tid}/stat")
         except FileNotFoundError:
             pass
     return total

@@ -66,6 +66,26 @@ py::dict host_dict(const service_host& h) {
     return d;
 }
 
+py::dict event_dict(const service_task_event& e) {
+    py::dict d;
+    d["seq"] = e.seq;
+    d["time_ms"] = e.time_ms;
+    d["run_id"] = e.run_id;
+    d["kind"] = e.kind;
+    auto text = [](const std::string& s) { return s.empty() ? py::object(py::none()) : py::object(py::str(s)); };
+    d["task"] = text(e.task);
+    d["state"] = text(e.state);
+    d["attempt"] = e.attempt;
+    d["executor"] = text(e.executor);
+    d["failure"] = text(e.failure);
+    d["exit_code"] = e.exit_code >= 0 ? py::object(py::int_(e.exit_code)) : py::object(py::none());
+    d["elapsed_ms"] = e.elapsed_ms;
+    d["records"] = e.records;
+    d["message"] = text(e.message);
+    d["tasks"] = e.tasks;
+    return d;
+}
+
 // A list of JSON objects as a pandas DataFrame (with these columns when it is empty).
 py::object frame(const boost::json::value& rows, std::initializer_list<const char*> columns) {
     auto pd = import_pandas("drover.Client tables");
@@ -172,6 +192,20 @@ pools: {name: places}, pools every job's tasks may name, capped across jobs.
                  }
                  return out;
              }, "The shared pools as dicts (name, limit, in_use).")
+        .def("task_events",
+             [](const service& s, const std::string& key, std::uint64_t after, std::size_t limit) {
+                 auto got = s.task_events(key, after, limit);
+                 py::list events;
+                 for (auto& e : got.events) events.append(event_dict(e));
+                 py::dict d;
+                 d["events"] = events;
+                 d["lost"] = got.lost;
+                 d["last_seq"] = got.last_seq;
+                 return d;
+             },
+             py::arg("key"), py::kw_only(), py::arg("after") = 0, py::arg("limit") = 1000,
+             "The job's events numbered after `after` (runs started and finished, attempts started, tasks' new "
+             "states): {'events': [dict, ...], 'lost': N, 'last_seq': N}. Follow a job with after=the last seq.")
         .def("reload", [](service& s) { nogil([&] { s.reload(); }); }, "Looks at jobs_dir for changes now.")
         .def("metrics", &service::metrics, "The Prometheus text of every job's metrics.")
         .def("__enter__", [](service& s) -> service& {
@@ -227,6 +261,29 @@ bad request), Error (no connection, 401, 403, 5xx).
                  auto v = nogil([&] { return c.task(key, id); });
                  return to_python(v);
              }, py::arg("key"), py::arg("task"), "A task with its attempts and their stderr tails.")
+        .def("attempt_stderr",
+             [](service_client& c, const std::string& key, const std::string& id, int attempt, std::size_t bytes,
+                py::object run) {
+                 std::string r = run.is_none() ? std::string() : py::cast<std::string>(run);
+                 auto v = nogil([&] { return c.attempt_stderr(key, id, attempt, bytes, r); });
+                 return to_python(v);
+             },
+             py::arg("key"), py::arg("task"), py::arg("attempt"), py::kw_only(), py::arg("bytes") = 64 * 1024,
+             py::arg("run") = py::none(),
+             "The end of an attempt's stderr log (at most 16 MiB) as a dict: task, run_id, attempt, size (of the "
+             "whole log), offset (where text starts), text.")
+        .def("task_events",
+             [](service_client& c, const std::string& key, std::uint64_t after, std::size_t limit) {
+                 auto v = nogil([&] { return c.task_events(key, after, limit); });
+                 auto df = frame(v.at("events"), {"seq", "time_ms", "run_id", "kind", "task", "state", "attempt",
+                                                  "executor", "failure", "exit_code", "elapsed_ms", "records", "message"});
+                 df.attr("attrs")["lost"] = to_python(v.at("lost"));
+                 df.attr("attrs")["last_seq"] = to_python(v.at("last_seq"));
+                 return df;
+             },
+             py::arg("key"), py::kw_only(), py::arg("after") = 0, py::arg("limit") = 1000,
+             "The job's events numbered after `after` as a DataFrame (attrs: lost, last_seq); follow a job with "
+             "after=the last seq.")
         .def("trigger",
              [](service_client& c, const std::string& key, py::object params, bool fresh, bool retry_dead) {
                  auto o = trigger_from(params, fresh, retry_dead);

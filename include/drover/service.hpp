@@ -98,6 +98,39 @@ struct DROVER_API service_pool {
     std::size_t in_use = 0;  ///< attempts running in it now, over every job
 };
 
+/// Something that happened in a job's runs (service::task_events): a run started or ended, an
+/// attempt of a task started, or a task's state changed (an attempt ended, or a request or the
+/// run's rules moved it: cancelled, upstream_failed, marked succeeded).
+struct DROVER_API service_task_event {
+    std::uint64_t seq = 0;     ///< 1, 2, ... per job, over the service's life
+    std::int64_t time_ms = 0;  ///< Unix milliseconds
+    std::string run_id{};
+    /// "run_started", "run_finished", "task_started" (an attempt began) or "task_state".
+    std::string kind{};
+    std::string task{};  ///< the task's id (task_started, task_state)
+    /// task_started: "running"; task_state: the task's new state (succeeded, retry_wait, dead,
+    /// cancelled, upstream_failed, ...); run_finished: succeeded, failed, cancelled or halted.
+    std::string state{};
+    int attempt = 0;             ///< the attempt (task events; 0: none ran)
+    std::string executor{};      ///< where the attempt runs or ran
+    std::string failure{};       ///< task_state: the attempt's failure class ("none": it succeeded)
+    int exit_code = -1;          ///< task_state: when the process exited
+    std::int64_t elapsed_ms = 0; ///< task_state: how long the attempt ran
+    std::uint64_t records = 0;   ///< task_state: records the attempt printed
+    /// task_state, run_finished: why ("exit code 3", a halt's reason), secrets redacted.
+    std::string message{};
+    std::size_t tasks = 0;  ///< run_started, run_finished: tasks in the run
+};
+
+/// What service::task_events answers.
+struct DROVER_API service_task_events {
+    std::vector<service_task_event> events{};  ///< oldest first
+    /// Events after the number asked for that are no longer kept (the service keeps the
+    /// newest 10,000 of each job): a reader that fell behind learns how many it missed.
+    std::uint64_t lost = 0;
+    std::uint64_t last_seq = 0;  ///< the newest event's number (0: none yet)
+};
+
 /// How service::trigger starts a run.
 struct DROVER_API trigger_options {
     /// As job_load_options::params: a name in a task's `params` takes one value, a `foreach`
@@ -183,6 +216,11 @@ public:
     /// replaced by "[redacted]": what the HTTP API does to everything it shows of a task.
     /// Throws not_found_error for an unknown job.
     std::string redact(std::string_view key, std::string text) const;
+
+    /// The job's events numbered after `after` (0: from the oldest kept), at most `max`,
+    /// oldest first; their messages have the job's secrets redacted. Read again with the last
+    /// `seq` seen to follow the job. Throws not_found_error for an unknown job.
+    service_task_events task_events(std::string_view key, std::uint64_t after = 0, std::size_t max = 1000) const;
 
     /// The shared pools, in name order.
     std::vector<service_pool> pools() const;

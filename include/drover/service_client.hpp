@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,14 @@ public:
                              std::size_t offset = 0);
     /// A task with its attempts and their stderr tails.
     boost::json::value task(std::string_view key, std::string_view id);
+    /// {"task", "run_id", "attempt", "size", "offset", "text"}: the last `bytes` (at most 16 MiB)
+    /// of an attempt's stderr log, of `run` (empty: the newest run with that attempt).
+    boost::json::value attempt_stderr(std::string_view key, std::string_view id, int attempt,
+                                      std::size_t bytes = 64 * 1024, std::string_view run = {});
+
+    /// {"events": [...], "lost", "last_seq"}: the job's events numbered after `after`
+    /// (service::task_events); follow a job by asking again with the last "seq" seen.
+    boost::json::value task_events(std::string_view key, std::uint64_t after = 0, std::size_t limit = 1000);
 
     /// Starts a run; returns its run id.
     std::string trigger(std::string_view key, const trigger_options& o = {});

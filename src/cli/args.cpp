@@ -243,7 +243,20 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     add_client(*logs, a.client, true, true);
     add_state(*logs, a.client.state_dir);
     logs->get_option("--state")->description("the service's state directory: read its journal when no service answers");
+    logs->add_option("--attempt", a.client.attempt, "print this attempt's stderr log (its end: --bytes)")
+        ->type_name("N")
+        ->check(CLI::PositiveNumber);
+    logs->add_option("--bytes", a.client.bytes, "with --attempt: how many bytes of the log's end (at most 16 MiB)")
+        ->type_name("N")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{16} * 1024 * 1024))
+        ->capture_default_str();
     logs->add_flag("--json", a.json, "print the API's JSON");
+    auto* events = app.add_subcommand(
+        "events", "A served job's events: runs started and finished, attempts started, tasks' new states.");
+    add_client(*events, a.client, false, false);
+    events->add_option("--after", a.client.after, "only events numbered after N (the last one seen)")->type_name("N");
+    events->add_flag("--follow,-f", a.client.follow, "print new events as they come, until interrupted");
+    events->add_flag("--json", a.json, "one JSON object per event and line");
     auto* retry = app.add_subcommand("retry", "Run a dead or cancelled task of a served job's running run again.");
     add_client(*retry, a.client, true, true);
     auto* cancel = app.add_subcommand("cancel", "Cancel a served job's running run, or one task of it.");
@@ -309,7 +322,7 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     if (run->parsed()) a.command = "run";
     if (validate->parsed()) a.command = "validate";
     if (serve->parsed()) a.command = "serve";
-    for (auto* c : {trigger, runs, logs, retry, cancel, succeed, hosts, pools})
+    for (auto* c : {trigger, runs, logs, events, retry, cancel, succeed, hosts, pools})
         if (c->parsed()) a.command = c->get_name();
     if (hosts->parsed() && (!a.client.add_host.empty() + !a.client.drain_host.empty() + !a.client.remove_host.empty()) > 1)
         return cli_exit{{}, "drover: hosts: give one of --add, --drain and --remove\n", exit_usage};

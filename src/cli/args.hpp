@@ -5,6 +5,7 @@
 
 #include <drover/job_file.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,10 +62,14 @@ struct client_args {
     std::optional<std::size_t> executor;   ///< hosts --executor: which fleet executor --add goes to
     std::string drain_host;                ///< hosts --drain
     std::string remove_host;               ///< hosts --remove
+    int attempt = 0;                       ///< logs --attempt: that attempt's stderr (0: the summary)
+    std::size_t bytes = 64 * 1024;         ///< logs --bytes: how much of its end
+    std::uint64_t after = 0;               ///< events --after: the last event number seen
+    bool follow = false;                   ///< events --follow: wait for more until interrupted
 };
 
 struct cli_args {
-    std::string command;  ///< run, validate, status, exec, serve, trigger, runs, logs, retry, succeed, cancel, hosts, pools
+    std::string command;  ///< run, validate, status, exec, serve, trigger, runs, logs, events, retry, succeed, cancel, hosts, pools
     std::string job_file;
     std::optional<std::string> state_dir;
     bool json = false;

@@ -9,10 +9,13 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 namespace drover::cli {
 
@@ -102,6 +105,57 @@ void print_hosts(const json::value& v) {
     }
 }
 
+// An attempt's stderr (attempt_stderr_json): a line saying which part of the log, then the log.
+void print_stderr(const json::value& v) {
+    auto size = v.at("size").to_number<std::uint64_t>();
+    auto offset = v.at("offset").to_number<std::uint64_t>();
+    fmt::print("{} attempt {} of run {}: {} byte(s) of stderr{}\n", str(v.at("task")), str(v.at("attempt")),
+               str(v.at("run_id")), size, offset ? fmt::format(", the last {} shown", size - offset) : "");
+    std::istringstream lines{std::string(v.at("text").as_string())};
+    for (std::string line; std::getline(lines, line);) fmt::print("{}\n", terminal_safe(line));
+}
+
+// "    12 2026-11-30 17:40:01Z task_state   t-3 dead, attempt 2 on local: exit code 3"
+void print_event(const json::object& e) {
+    auto field = [&](const char* k) {
+        auto* v = e.if_contains(k);
+        return v ? str(*v) : std::string();
+    };
+    auto kind = field("kind");
+    std::string line = fmt::format("{:>6} {} {:<12}", field("seq"), when(e.at("time_ms")), kind);
+    if (kind == "run_started" || kind == "run_finished") {
+        line += fmt::format(" run {}: {} task(s)", field("run_id"), field("tasks"));
+        if (kind == "run_finished") line += ", " + field("state");
+    } else {
+        line += " " + field("task") + " " + field("state");
+        if (auto n = field("attempt"); !n.empty() && n != "0") line += ", attempt " + n;
+        if (auto x = field("executor"); !x.empty()) line += " on " + x;
+    }
+    if (auto m = field("message"); !m.empty()) line += ": " + m;
+    fmt::print("{}\n", line);
+}
+
+// The job's events after c.after, page by page; with --follow, new ones as they come.
+int print_events(service_client& client, const client_args& c, bool as_json) {
+    constexpr std::size_t page = 1000;
+    auto after = c.after;
+    for (;;) {
+        auto v = client.task_events(c.key, after, page);
+        if (auto lost = v.at("lost"); lost != 0)
+            fmt::print(stderr, "drover: events: {} event(s) after {} are no longer kept\n", str(lost), after);
+        const auto& events = v.at("events").as_array();
+        for (const auto& e : events) {
+            as_json ? void(std::cout << json::serialize(e) << "\n") : print_event(e.as_object());
+            after = e.at("seq").to_number<std::uint64_t>();
+        }
+        std::cout.flush();
+        std::fflush(stdout);
+        if (events.size() == page) continue;
+        if (!c.follow) return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+}
+
 }  // namespace
 
 int run_client(const cli_args& a) {
@@ -114,6 +168,14 @@ int run_client(const cli_args& a) {
         if (cmd == "runs") {
             json::value v = json::object{{"runs", detail::runs_json(dir, c.limit)}};
             a.json ? void(std::cout << json::serialize(v) << "\n") : print_runs(v);
+            return 0;
+        }
+        if (c.attempt > 0) {
+            auto log = detail::attempt_stderr_json(dir, c.task, c.attempt, std::nullopt, c.bytes);
+            if (!log)
+                throw not_found_error("no attempt " + std::to_string(c.attempt) + " of task '" + c.task +
+                                      "' in the journal of " + dir.string());
+            a.json ? void(std::cout << json::serialize(*log) << "\n") : print_stderr(*log);
             return 0;
         }
         auto t = detail::task_json(dir, c.task);
@@ -131,11 +193,17 @@ int run_client(const cli_args& a) {
         a.json ? void(std::cout << json::serialize(v) << "\n") : print_runs(v);
         return 0;
     }
+    if (cmd == "logs" && c.attempt > 0) {
+        auto v = client.attempt_stderr(c.key, c.task, c.attempt, c.bytes);
+        a.json ? void(std::cout << json::serialize(v) << "\n") : print_stderr(v);
+        return 0;
+    }
     if (cmd == "logs") {
         auto v = client.task(c.key, c.task);
         a.json ? void(std::cout << json::serialize(v) << "\n") : print_task(v);
         return 0;
     }
+    if (cmd == "events") return print_events(client, c, a.json);
     if (cmd == "retry") {
         if (client.retry_task(c.key, c.task)) return fmt::print("{}: {} runs again\n", c.key, c.task), 0;
         return fmt::print(stderr, "drover: retry: {} is not dead or cancelled\n", terminal_safe(c.task)), 1;

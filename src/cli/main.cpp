@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
         if (args.command == "status") return status(args);
         if (args.command == "exec") return drover::cli::run_exec(args.exec);
         if (args.command == "serve") return drover::cli::run_serve(args.serve);
-        for (const char* c : {"trigger", "runs", "logs", "retry", "succeed", "cancel", "hosts", "pools"})
+        for (const char* c : {"trigger", "runs", "logs", "events", "retry", "succeed", "cancel", "hosts", "pools"})
             if (args.command == c) return drover::cli::run_client(args);
         drover::job_stream js(args.job_file, args.load);
         if (args.command == "validate") return validate(args, js);

@@ -8,12 +8,14 @@
 #include "scheduler/task_json.hpp"
 #include "service/dashboard.hpp"
 #include "service/journal_views.hpp"
+#include "service/task_events.hpp"
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
 #include <charconv>
 #include <chrono>
+#include <limits>
 #include <optional>
 
 namespace drover::detail {
@@ -195,6 +197,29 @@ std::vector<task_spec> tasks_body(const json::object& o, const task_spec& defaul
     return out;
 }
 
+// Server-Sent Events of task_events: each with its number as the id, which a reconnecting
+// EventSource sends back in Last-Event-ID; "lost" first when the reader fell behind the ring.
+std::string sse_task_events(const service_task_events& got) {
+    std::string out;
+    if (got.lost) out += "event: lost\ndata: " + json::serialize(json::object{{"lost", got.lost}}) + "\n\n";
+    for (const auto& e : got.events)
+        out += "id: " + std::to_string(e.seq) + "\nevent: " + e.kind + "\ndata: " + json::serialize(task_event_json(e)) +
+               "\n\n";
+    return out;
+}
+
+// Where a reader of the job's events starts: Last-Event-ID (a reconnecting EventSource), else
+// ?after=, else 0 (from the oldest kept).
+std::uint64_t events_after(const http_request& r, const target& t) {
+    auto id = r.header("Last-Event-ID");
+    if (id.empty()) return query_number(t, "after", 0, std::numeric_limits<std::uint64_t>::max());
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+    if (ec != std::errc{} || end != id.data() + id.size())
+        throw refused{400, "Last-Event-ID: must be an event's number", "Last-Event-ID"};
+    return n;
+}
+
 json::object host_json(const service_host& h) {
     auto since = std::chrono::duration_cast<std::chrono::milliseconds>(h.host.since.time_since_epoch()).count();
     json::object o{{"executor", h.executor},         {"kind", h.kind},
@@ -342,6 +367,26 @@ http_answer service_api::handle(const http_request& r) const {
             if (!run) return problem(404, "no run '" + p[5] + "' in the journal of " + key);
             return answer(200, std::move(*run));
         }
+        if (what == "events" && (p.size() == 5 || (p.size() == 6 && p[5] == "stream"))) {
+            if (!reading) return problem(405, "use GET");
+            auto after = events_after(r, t);
+            if (p.size() == 5) {
+                auto got = svc_.task_events(key, after, query_number(t, "limit", 1000, 10'000));
+                json::array events;
+                for (const auto& e : got.events) events.push_back(task_event_json(e));
+                return answer(200, {{"events", std::move(events)}, {"lost", got.lost}, {"last_seq", got.last_seq}});
+            }
+            // Four times a second, what is new; nothing when nothing is (a keep-alive comment
+            // now and then). A removed job ends the stream (the exception closes it).
+            http_answer a{200, "text/event-stream", {}, {}};
+            a.event_interval = std::chrono::milliseconds(250);
+            a.next_event = [this, key, after]() mutable {
+                auto got = svc_.task_events(key, after, 1000);
+                if (!got.events.empty()) after = got.events.back().seq;
+                return sse_task_events(got);
+            };
+            return a;
+        }
         if (p.size() == 5 && what == "cancel") {
             if (r.method != "POST") return problem(405, "use POST");
             only_fields(body_object(r), {});
@@ -382,6 +427,21 @@ http_answer service_api::handle(const http_request& r) const {
                 redact_text(a.as_object(), "stderr_tail", key);
             }
             return answer(200, std::move(*task));
+        }
+        if (p.size() == 9 && what == "tasks" && p[6] == "attempts" && p[8] == "stderr") {
+            if (!reading) return problem(405, "use GET");
+            std::int64_t n = 0;
+            auto& a = p[7];
+            auto [end, ec] = std::from_chars(a.data(), a.data() + a.size(), n);
+            if (ec != std::errc{} || end != a.data() + a.size() || n < 1)
+                return problem(404, "no attempt '" + a + "': attempts are numbered 1, 2, ...");
+            std::optional<std::string> run;
+            if (auto it = t.query.find("run"); it != t.query.end()) run = it->second;
+            auto log = attempt_stderr_json(job.state_dir, p[5], n, run,
+                                           query_number(t, "bytes", 64 * 1024, 16 * 1024 * 1024));
+            if (!log) return problem(404, "no attempt " + a + " of task '" + p[5] + "' in the journal of " + key);
+            redact_text(*log, "text", key);
+            return answer(200, std::move(*log));
         }
         if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry" || p[6] == "succeed")) {
             if (r.method != "POST") return problem(405, "use POST");

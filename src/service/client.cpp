@@ -118,8 +118,20 @@ json::value service_client::tasks(std::string_view key, std::string_view state, 
     return impl_->call(verb::get, t);
 }
 
+json::value service_client::task_events(std::string_view key, std::uint64_t after, std::size_t limit) {
+    return impl_->call(verb::get, job_path(key) + "/events?after=" + std::to_string(after) + "&limit=" + std::to_string(limit));
+}
+
 json::value service_client::task(std::string_view key, std::string_view id) {
     return impl_->call(verb::get, job_path(key) + "/tasks/" + segment(id));
+}
+
+json::value service_client::attempt_stderr(std::string_view key, std::string_view id, int attempt, std::size_t bytes,
+                                           std::string_view run) {
+    auto t = job_path(key) + "/tasks/" + segment(id) + "/attempts/" + std::to_string(attempt) +
+             "/stderr?bytes=" + std::to_string(bytes);
+    if (!run.empty()) t += "&run=" + segment(run);
+    return impl_->call(verb::get, t);
 }
 
 std::string service_client::trigger(std::string_view key, const trigger_options& o) {

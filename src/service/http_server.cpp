@@ -195,22 +195,42 @@ private:
         next_event_ = std::move(a.next_event);
         interval_ = a.event_interval;
         out_ = "HTTP/1.1 200 OK\r\nServer: drover\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-               "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" +
-               next_event_();
+               "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n";
+        try {
+            out_ += next_event_();
+        } catch (const std::exception&) {
+            return end();
+        }
         write_events();
     }
 
+    // Nothing new for this long: a comment goes out, so proxies keep the stream and a client
+    // that went away is noticed.
+    static constexpr std::chrono::seconds keep_alive_every{15};
+
     void write_events() {
+        last_write_ = std::chrono::steady_clock::now();
         tcp_layer().expires_after(srv_->opts.read_timeout);  // a client that does not read is dropped
         asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec || self->srv_->stopped) return self->end();
-            self->timer_.expires_after(self->interval_);
-            self->timer_.async_wait([self](beast::error_code ec) {
-                if (ec || self->srv_->stopped) return self->end();
+            self->next_events();
+        });
+    }
+
+    void next_events() {
+        timer_.expires_after(interval_);
+        timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+            if (ec || self->srv_->stopped) return self->end();
+            try {
                 self->out_ = self->next_event_();
-                if (self->out_.empty()) self->out_ = ": keep-alive\n\n";
-                self->write_events();
-            });
+            } catch (const std::exception&) {
+                return self->end();  // what the stream followed is gone (a removed job)
+            }
+            if (self->out_.empty()) {
+                if (std::chrono::steady_clock::now() - self->last_write_ < keep_alive_every) return self->next_events();
+                self->out_ = ": keep-alive\n\n";
+            }
+            self->write_events();
         });
     }
 
@@ -244,6 +264,7 @@ private:
     asio::ip::address peer_;
     std::function<std::string()> next_event_;
     std::chrono::milliseconds interval_{1000};
+    std::chrono::steady_clock::time_point last_write_{};
     std::string out_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

@@ -34,7 +34,8 @@ struct http_answer {
     std::vector<std::pair<std::string, std::string>> headers;  ///< besides Content-Type/Length
     /// Server-Sent Events: when set, a 200 text/event-stream goes out instead, and this is
     /// called (on the server's thread) for the next events at once and then every
-    /// `event_interval` until the client goes; an empty string sends a keep-alive comment.
+    /// `event_interval` until the client goes; an empty string sends nothing (a keep-alive
+    /// comment after 15 s of nothing), an exception ends the stream.
     /// One write at a time per client: a slow client gets fewer events, never a queue.
     std::function<std::string()> next_event{};
     std::chrono::milliseconds event_interval{1000};

@@ -189,6 +189,7 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
         r->sched = std::make_unique<scheduler>(make_scheduler(j));
         std::vector<task_spec>().swap(j.tasks);
         r->sched->add_observer(metrics_);
+        r->sched->add_observer(events_);
         if (j.on_failure) {
             r->alerts.emplace(j.name, *j.on_failure, [this](const std::string& m) { log(m); });
             r->sched->add_observer(*r->alerts);
@@ -213,6 +214,7 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
             rp->result = std::move(result);
         });
         r->id = r->sched->run_id();
+        events_.begin_run(r->id);  // before the run's thread: its first hook comes from there
     } catch (...) {
         if (reason != "resume") remove_file(record);
         std::lock_guard lock(mutex_);
@@ -391,6 +393,14 @@ void job_host::learn_secrets(const job& j, bool replace) {
 std::string job_host::redact(std::string text) const {
     std::lock_guard lock(mutex_);
     return detail::redact(std::move(text), secrets_);
+}
+
+service_task_events job_host::task_events(std::uint64_t after, std::size_t max) const {
+    auto out = events_.read(after, max);
+    std::lock_guard lock(mutex_);
+    for (auto& e : out.events)
+        if (!e.message.empty()) e.message = detail::redact(std::move(e.message), secrets_);
+    return out;
 }
 
 service_job job_host::info() const {

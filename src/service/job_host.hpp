@@ -11,6 +11,7 @@
 
 #include "cron/cron.hpp"
 #include "service/metrics.hpp"
+#include "service/task_events.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/system_timer.hpp>
@@ -56,6 +57,8 @@ public:
     /// [defaults], and of the runs started here with parameters) replaced by "[redacted]".
     std::string redact(std::string text) const;
     job_metrics_view metrics() const;
+    /// The job's events after `after` (task_events.hpp), messages redacted.
+    service_task_events task_events(std::uint64_t after, std::size_t max) const;
 
     /// Starts a run; returns its id. `reason`: trigger, schedule or resume.
     std::string trigger(const trigger_options& o, std::string_view reason,
@@ -103,6 +106,7 @@ private:
     boost::asio::any_io_executor ex_;
     log_fn log_;
     job_metrics metrics_;
+    task_event_log events_;
 
     // On the timer's executor.
     boost::asio::system_timer timer_;

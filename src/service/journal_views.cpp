@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -23,6 +24,31 @@ namespace json = boost::json;
 using sql::database;
 
 namespace {
+
+// A read-only connection with its prepared statements kept: preparing costs about as much as
+// the small queries the API makes. The statements one use took are reset after it, so none
+// holds a read transaction (and the journal's WAL) open between requests.
+class cached_connection {
+public:
+    explicit cached_connection(const std::filesystem::path& file) : db_(file, database::mode::read_only) {}
+    void exec(std::string_view sql) { db_.exec(sql); }
+    sql::statement& prepare(std::string_view sql) {
+        auto it = statements_.find(sql);
+        if (it == statements_.end()) it = statements_.emplace(std::string(sql), db_.prepare(sql)).first;
+        it->second.reset();
+        taken_.push_back(&it->second);
+        return it->second;
+    }
+    void release() noexcept {
+        for (auto* s : taken_) s->reset();
+        taken_.clear();
+    }
+
+private:
+    database db_;
+    std::map<std::string, sql::statement, std::less<>> statements_;
+    std::vector<sql::statement*> taken_;
+};
 
 // Read-only connections kept open per journal: opening one (and reading its schema) costs more
 // than the queries the API makes. A journal replaced by another file (its inode changed) is
@@ -39,10 +65,14 @@ public:
         auto& e = entries_[key];
         if (!e.db || e.inode != ino) {
             e.db.reset();
-            e.db = std::make_unique<database>(file, database::mode::read_only);
+            e.db = std::make_unique<cached_connection>(file);
             e.inode = ino;
         }
         try {
+            struct release_after {
+                cached_connection& c;
+                ~release_after() { c.release(); }
+            } release{*e.db};
             return f(*e.db);
         } catch (...) {
             entries_.erase(key);  // maybe inside a transaction: never reuse it
@@ -52,7 +82,7 @@ public:
 
 private:
     struct entry {
-        std::unique_ptr<database> db;
+        std::unique_ptr<cached_connection> db;
         ino_t inode = 0;
     };
     std::mutex mutex_;
@@ -69,9 +99,9 @@ bool has_journal(const std::filesystem::path& state_dir) {
     return ::stat(journal_path(state_dir).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-json::value text_or_null(const sql::statement& q, int col) {
-    if (q.null_at(col)) return nullptr;
-    return json::string(q.text_at(col));
+json::value text_or_null(const sql::statement& q, int col, json::storage_ptr sp = {}) {
+    if (q.null_at(col)) return json::value(nullptr, std::move(sp));
+    return json::string(q.text_at(col), std::move(sp));
 }
 
 json::value int_or_null(const sql::statement& q, int col) {
@@ -79,21 +109,33 @@ json::value int_or_null(const sql::statement& q, int col) {
     return q.int_at(col);
 }
 
-// The last `max` bytes of a log file, as valid UTF-8; empty when it cannot be read.
-std::string tail_of(const std::filesystem::path& file, std::size_t max) {
+struct log_tail {
+    std::string text;         // valid UTF-8
+    std::uint64_t size = 0;   // of the whole file
+    std::uint64_t offset = 0; // where text starts
+};
+
+// The last `max` bytes of a log file; empty when it cannot be read.
+log_tail tail_of(const std::filesystem::path& file, std::size_t max) {
+    log_tail out;
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return {};
+    if (fd < 0) return out;
     struct stat st {};
-    std::string out;
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        auto size = static_cast<std::size_t>(st.st_size);
-        auto from = size > max ? size - max : 0;
-        out.resize(size - from);
-        auto n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(from));
-        out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+        out.size = static_cast<std::uint64_t>(st.st_size);
+        out.offset = out.size > max ? out.size - max : 0;
+        out.text.resize(out.size - out.offset);
+        auto n = ::pread(fd, out.text.data(), out.text.size(), static_cast<off_t>(out.offset));
+        out.text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
     }
     ::close(fd);
-    return repair_utf8(out);
+    out.text = repair_utf8(out.text);
+    return out;
+}
+
+std::filesystem::path stderr_log_of(const std::filesystem::path& state_dir, std::string_view run, const std::string& task,
+                                    std::int64_t attempt) {
+    return state_dir / "runs" / std::string(run) / "logs" / (task + "." + std::to_string(attempt) + ".stderr");
 }
 
 }  // namespace
@@ -124,8 +166,8 @@ json::object run_row(const sql::statement& q) {
 json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit) {
     json::array out;
     if (!has_journal(state_dir)) return out;
-    return connections().with(journal_path(state_dir), [&](database& db) {
-        auto q = db.prepare(std::string(run_columns) + "ORDER BY started_ms DESC, run_id DESC LIMIT ?1");
+    return connections().with(journal_path(state_dir), [&](cached_connection& db) {
+        auto& q = db.prepare(std::string(run_columns) + "ORDER BY started_ms DESC, run_id DESC LIMIT ?1");
         q.bind(1, static_cast<std::int64_t>(limit));
         while (q.step()) out.push_back(run_row(q));
         return out;
@@ -134,8 +176,8 @@ json::array runs_json(const std::filesystem::path& state_dir, std::size_t limit)
 
 std::optional<json::object> run_json(const std::filesystem::path& state_dir, const std::string& run_id) {
     if (!has_journal(state_dir)) return std::nullopt;
-    return connections().with(journal_path(state_dir), [&](database& db) -> std::optional<json::object> {
-        auto q = db.prepare(std::string(run_columns) + "WHERE run_id=?1");
+    return connections().with(journal_path(state_dir), [&](cached_connection& db) -> std::optional<json::object> {
+        auto& q = db.prepare(std::string(run_columns) + "WHERE run_id=?1");
         q.bind(1, run_id);
         if (!q.step()) return std::nullopt;
         return run_row(q);
@@ -145,15 +187,15 @@ std::optional<json::object> run_json(const std::filesystem::path& state_dir, con
 std::optional<json::object> run_attempts_json(const std::filesystem::path& state_dir, const std::string& run_id,
                                              std::size_t limit) {
     if (!has_journal(state_dir)) return std::nullopt;
-    return connections().with(journal_path(state_dir), [&](database& db) -> std::optional<json::object> {
+    return connections().with(journal_path(state_dir), [&](cached_connection& db) -> std::optional<json::object> {
         db.exec("BEGIN");
-        auto r = db.prepare("SELECT 1 FROM runs WHERE run_id=?1");
+        auto& r = db.prepare("SELECT 1 FROM runs WHERE run_id=?1");
         r.bind(1, run_id);
         if (!r.step()) {
             db.exec("COMMIT");
             return std::nullopt;
         }
-        auto q = db.prepare(
+        auto& q = db.prepare(
             "SELECT task_id,attempt,executor,started_ms,finished_ms,failure FROM attempts WHERE run_id=?1 "
             "ORDER BY started_ms, task_id, attempt LIMIT ?2");
         q.bind(1, run_id).bind(2, static_cast<std::int64_t>(limit) + 1);
@@ -177,12 +219,12 @@ json::object tasks_json(const std::filesystem::path& state_dir, const std::optio
                         std::size_t limit, std::size_t offset, json::storage_ptr storage) {
     json::array tasks(storage);
     std::int64_t total = 0;
-    if (has_journal(state_dir)) connections().with(journal_path(state_dir), [&](database& db) {
+    if (has_journal(state_dir)) connections().with(journal_path(state_dir), [&](cached_connection& db) {
         db.exec("BEGIN");
         // Without a filter, a plain count: SQLite counts the b-tree's entries without reading
         // the rows (the page read during a run costs most of this answer).
-        auto n = db.prepare(state ? "SELECT count(*) FROM tasks WHERE state=?1" : "SELECT count(*) FROM tasks");
-        auto q = db.prepare(
+        auto& n = db.prepare(state ? "SELECT count(*) FROM tasks WHERE state=?1" : "SELECT count(*) FROM tasks");
+        auto& q = db.prepare(
             "SELECT task_id,state,attempts,run_id,updated_ms,failure,message FROM tasks "
             "WHERE ?1 IS NULL OR state=?1 ORDER BY task_id LIMIT ?2 OFFSET ?3");
         if (state) {
@@ -193,10 +235,7 @@ json::object tasks_json(const std::filesystem::path& state_dir, const std::optio
         }
         if (n.step()) total = n.int_at(0);
         q.bind(2, static_cast<std::int64_t>(limit)).bind(3, static_cast<std::int64_t>(offset));
-        auto text = [&](int col) -> json::value {
-            if (q.null_at(col)) return json::value(nullptr, storage);
-            return json::string(q.text_at(col), storage);
-        };
+        auto text = [&](int col) { return text_or_null(q, col, storage); };
         tasks.reserve(std::min<std::size_t>(limit, static_cast<std::size_t>(total)));
         while (q.step()) {
             json::object row(storage);
@@ -222,9 +261,9 @@ json::object tasks_json(const std::filesystem::path& state_dir, const std::optio
 
 std::optional<json::object> task_json(const std::filesystem::path& state_dir, const std::string& task) {
     if (!has_journal(state_dir)) return std::nullopt;
-    return connections().with(journal_path(state_dir), [&](database& db) -> std::optional<json::object> {
+    return connections().with(journal_path(state_dir), [&](cached_connection& db) -> std::optional<json::object> {
     db.exec("BEGIN");
-    auto t = db.prepare("SELECT state,attempts,run_id,updated_ms,failure,message FROM tasks WHERE task_id=?1");
+    auto& t = db.prepare("SELECT state,attempts,run_id,updated_ms,failure,message FROM tasks WHERE task_id=?1");
     t.bind(1, task);
     if (!t.step()) {
         db.exec("COMMIT");
@@ -233,7 +272,7 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
     json::object o{{"id", task},           {"state", t.text_at(0)},       {"attempts", t.int_at(1)},
                    {"run_id", text_or_null(t, 2)}, {"updated_ms", t.int_at(3)}, {"failure", text_or_null(t, 4)},
                    {"message", text_or_null(t, 5)}};
-    auto a = db.prepare(
+    auto& a = db.prepare(
         "SELECT run_id,attempt,executor,started_ms,finished_ms,failure,exit_code,signal,message,records,bad_records,"
         "elapsed_ms FROM attempts WHERE task_id=?1 ORDER BY started_ms DESC, attempt DESC LIMIT 100");
     a.bind(1, task);
@@ -241,7 +280,7 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
     while (a.step()) {
         std::string run(a.text_at(0));
         auto n = a.int_at(1);
-        auto log = state_dir / "runs" / run / "logs" / (task + "." + std::to_string(n) + ".stderr");
+        auto log = stderr_log_of(state_dir, run, task, n);
         attempts.push_back(json::object{{"run_id", run},
                                         {"attempt", n},
                                         {"executor", a.text_at(2)},
@@ -254,12 +293,31 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
                                         {"records", int_or_null(a, 9)},
                                         {"bad_records", int_or_null(a, 10)},
                                         {"elapsed_ms", int_or_null(a, 11)},
-                                        {"stderr_tail", tail_of(log, 4096)}});
+                                        {"stderr_tail", tail_of(log, 4096).text}});
     }
     db.exec("COMMIT");
     o["attempts"] = std::move(attempts);
     return o;
     });
+}
+
+std::optional<json::object> attempt_stderr_json(const std::filesystem::path& state_dir, const std::string& task,
+                                                std::int64_t attempt, const std::optional<std::string>& run,
+                                                std::size_t max_bytes) {
+    if (!has_journal(state_dir)) return std::nullopt;
+    auto run_id = connections().with(journal_path(state_dir), [&](cached_connection& db) -> std::optional<std::string> {
+        auto& q = db.prepare(run ? "SELECT run_id FROM attempts WHERE task_id=?1 AND attempt=?2 AND run_id=?3"
+                                 : "SELECT run_id FROM attempts WHERE task_id=?1 AND attempt=?2 "
+                                   "ORDER BY started_ms DESC LIMIT 1");
+        q.bind(1, task).bind(2, attempt);
+        if (run) q.bind(3, *run);
+        if (!q.step()) return std::nullopt;
+        return std::string(q.text_at(0));
+    });
+    if (!run_id) return std::nullopt;
+    auto tail = tail_of(stderr_log_of(state_dir, *run_id, task, attempt), max_bytes);
+    return json::object{{"task", task},       {"run_id", *run_id},      {"attempt", attempt},
+                        {"size", tail.size}, {"offset", tail.offset}, {"text", std::move(tail.text)}};
 }
 
 }  // namespace drover::detail

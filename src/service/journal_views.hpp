@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -30,5 +31,12 @@ boost::json::object tasks_json(const std::filesystem::path& state_dir, const std
 /// The task with its attempts (newest run first) and each attempt's stderr tail (the last
 /// 4 KiB of runs/<run>/logs/<task>.<n>.stderr); nullopt when the journal has no such task.
 std::optional<boost::json::object> task_json(const std::filesystem::path& state_dir, const std::string& task);
+/// {"task", "run_id", "attempt", "size", "offset", "text"}: the last `max_bytes` of an attempt's
+/// stderr log (`size`: the whole log's, `offset`: where `text` starts), of `run` or else of the
+/// newest run with that attempt; nullopt when the journal has no such attempt. A log that is
+/// missing (pruned, or the attempt kept none) reads as empty.
+std::optional<boost::json::object> attempt_stderr_json(const std::filesystem::path& state_dir, const std::string& task,
+                                                       std::int64_t attempt, const std::optional<std::string>& run,
+                                                       std::size_t max_bytes);
 
 }  // namespace drover::detail

@@ -1,5 +1,6 @@
-// drover::service: the job files of a directory, each a job_host, on one thread that also
-// serves the HTTP API (service/api.cpp) and looks at the directory for changes.
+// drover::service: the job files of a directory, each a job_host. Two threads: one serves the
+// HTTP API (service/api.cpp); the other looks at the directory for changes, loads the files and
+// runs their schedules, so a large job file being read again never holds up an answer.
 
 #include <drover/service.hpp>
 
@@ -26,13 +27,16 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 struct service::impl {
-    explicit impl(service_options o) : opts(std::move(o)), reload_timer(ctx) {}
+    explicit impl(service_options o) : opts(std::move(o)), reload_timer(jobs_ctx) {}
 
     service_options opts;
     detail::token_set tokens;
-    asio::io_context ctx;
+    asio::io_context ctx;  // the HTTP server
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::thread io_thread;
+    asio::io_context jobs_ctx;  // scan(), loads, the hosts' schedules
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> jobs_work;
+    std::thread jobs_thread;
     asio::steady_timer reload_timer;
     std::unique_ptr<detail::http_server> server;
     std::unique_ptr<detail::service_api> api;
@@ -52,7 +56,7 @@ struct service::impl {
         if (it == hosts.end()) throw not_found_error("no job '" + std::string(key) + "'");
         return it->second;
     }
-    /// Adds, loads again and removes hosts as jobs_dir says. On the io thread (or before it runs).
+    /// Adds, loads again and removes hosts as jobs_dir says. On the jobs thread (or before it runs).
     void scan();
     void arm_reload();
 };
@@ -97,7 +101,7 @@ void service::impl::scan() {
             auto it = hosts.find(key);
             if (it == hosts.end())
                 added.push_back(std::make_shared<detail::job_host>(key, file, opts.state_dir / key, opts.kinds, pools,
-                                                                   ctx.get_executor(), opts.log));
+                                                                   jobs_ctx.get_executor(), opts.log));
             else if (it->second->changed())
                 changed.push_back(it->second);
         }
@@ -195,6 +199,11 @@ void service::start() {
         detail::name_this_thread("drover-service");
         m.ctx.run();
     });
+    m.jobs_work.emplace(m.jobs_ctx.get_executor());
+    m.jobs_thread = std::thread([&m] {
+        detail::name_this_thread("drover-jobs");
+        m.jobs_ctx.run();
+    });
     m.log("serving " + std::to_string(hosts.size()) + " job file(s) from " + m.opts.jobs_dir.string() +
           (m.server ? std::string(m.opts.tls_cert_file.empty() ? " on http://" : " on https://") + m.opts.listen + " (port " + std::to_string(m.server->port()) + ")" : ""));
 }
@@ -215,16 +224,22 @@ void service::stop() {
         if (m.at == impl::phase::stopped) return;
         m.at = impl::phase::stopping;
     }
-    // The io thread stops first: no tick, reload or request runs while the runs end.
-    if (std::this_thread::get_id() == m.io_thread.get_id())
-        throw error("service::stop() cannot be called from the service's own thread");
+    // Both threads stop first: no tick, reload or request runs while the runs end.
+    auto me = std::this_thread::get_id();
+    if (me == m.io_thread.get_id() || me == m.jobs_thread.get_id())
+        throw error("service::stop() cannot be called from the service's own threads");
     asio::post(m.ctx, [&m] {
         if (m.server) m.server->stop();
-        m.reload_timer.cancel();
         m.work.reset();
         m.ctx.stop();
     });
+    asio::post(m.jobs_ctx, [&m] {
+        m.reload_timer.cancel();
+        m.jobs_work.reset();
+        m.jobs_ctx.stop();
+    });
     if (m.io_thread.joinable()) m.io_thread.join();
+    if (m.jobs_thread.joinable()) m.jobs_thread.join();
     std::vector<std::shared_ptr<detail::job_host>> hosts;
     {
         std::lock_guard lock(m.mutex);
@@ -277,6 +292,9 @@ void service::drain_host(std::string_view key, std::string_view spec, bool remov
 }
 void service::submit(std::string_view key, std::vector<task_spec> tasks) { impl_->host(key)->submit(std::move(tasks)); }
 task_spec service::task_defaults(std::string_view key) const { return impl_->host(key)->task_defaults(); }
+service_task_events service::task_events(std::string_view key, std::uint64_t after, std::size_t max) const {
+    return impl_->host(key)->task_events(after, max);
+}
 
 void service::reload() {
     auto& m = *impl_;
@@ -284,12 +302,12 @@ void service::reload() {
         std::lock_guard lock(m.mutex);
         if (m.at != impl::phase::running) return;
     }
-    if (std::this_thread::get_id() == m.io_thread.get_id()) return m.scan();
-    // On the io thread, where the hosts' timers live. A stop in between drops the handler:
+    if (std::this_thread::get_id() == m.jobs_thread.get_id()) return m.scan();
+    // On the jobs thread, where the hosts' timers live. A stop in between drops the handler:
     // the promise breaks and the wait ends.
     auto done = std::make_shared<std::promise<void>>();
     auto f = done->get_future();
-    asio::post(m.ctx, [&m, done] {
+    asio::post(m.jobs_ctx, [&m, done] {
         m.scan();
         done->set_value();
     });

@@ -90,6 +90,11 @@ def test_client_against_the_service(served):
     bad = c.task("fail", "bad")
     assert bad["state"] == "dead" and bad["attempts"][0]["exit_code"] == 3
     assert "broken" in bad["attempts"][0]["stderr_tail"]
+    log = c.attempt_stderr("fail", "bad", 1)
+    assert log["text"] == "broken\n" and log["size"] == 7 and log["offset"] == 0
+    assert c.attempt_stderr("fail", "bad", 1, bytes=3)["text"] == "en\n"
+    with pytest.raises(drover.NotFoundError, match="no attempt 2"):
+        c.attempt_stderr("fail", "bad", 2)
     assert "drover_attempts_finished_total" in c.metrics()
 
     with pytest.raises(drover.NotFoundError):
@@ -107,6 +112,35 @@ def test_client_against_the_service(served):
     with pytest.raises(drover.ConfigError, match=r"tasks\[0\]\.timeout"):
         c.submit("long", [{"id": "x", "command": ["true"], "timeout": "soon"}])
     assert c.cancel("long") is True
+
+
+def test_task_events(served):
+    svc, tmp = served
+    c = drover.Client(f"http://127.0.0.1:{svc.port}", token=ADMIN)
+    assert svc.task_events("days") == {"events": [], "lost": 0, "last_seq": 0}
+    run_id = svc.trigger("days", params={"i": ["1", "2"]})
+    assert wait_for(lambda: svc.task_events("days")["last_seq"] == 6)  # run, 2 x (started, state), run
+    got = svc.task_events("days")
+    kinds = [(e["kind"], e["task"], e["state"]) for e in got["events"]]
+    assert kinds[0] == ("run_started", None, None) and kinds[-1] == ("run_finished", None, "succeeded")
+    assert {k for k in kinds if k[0] == "task_state"} == {("task_state", "t-1", "succeeded"),
+                                                           ("task_state", "t-2", "succeeded")}
+    assert all(e["run_id"] == run_id for e in got["events"])
+    assert [e["seq"] for e in svc.task_events("days", after=4)["events"]] == [5, 6]
+
+    c.trigger("fail")
+    assert wait_for(lambda: len(c.task_events("fail")) == 4)
+    frame = c.task_events("fail")
+    assert frame.attrs == {"lost": 0, "last_seq": 4}
+    dead = frame[frame["kind"] == "task_state"].iloc[0]
+    assert dead["task"] == "bad" and dead["state"] == "dead" and dead["exit_code"] == 3
+    assert dead["failure"] == "exit_code" and dead["message"] == "exit code 3"
+    assert list(c.task_events("fail", after=3)["seq"]) == [4]
+    assert c.task_events("fail", after=4).empty
+    with pytest.raises(drover.NotFoundError):
+        c.task_events("nope")
+    with pytest.raises(drover.NotFoundError):
+        svc.task_events("nope")
 
 
 def test_mark_succeeded_and_hosts(served):

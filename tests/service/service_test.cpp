@@ -212,7 +212,7 @@ TEST_CASE("serve: SIGTERM cancels the run going, the next start resumes it") {
     REQUIRE(waitpid(pid, &status, 0) == pid);
 }
 
-TEST_CASE("client commands: trigger, runs, logs, retry, succeed, hosts, pools and cancel against drover serve, the journal without it") {
+TEST_CASE("client commands: trigger, runs, logs, events, retry, succeed, hosts, pools and cancel against drover serve, the journal without it") {
     temp_dir d;
     fs::create_directories(d / "jobs");
     write_tokens(d / "tokens");
@@ -245,6 +245,13 @@ TEST_CASE("client commands: trigger, runs, logs, retry, succeed, hosts, pools an
     auto logs = cli("logs fail bad");
     CHECK(logs.output.find("bad: dead after 1 attempt(s)") == 0);
     CHECK(logs.output.find("  | something broke") != std::string::npos);
+    auto whole = cli("logs fail bad --attempt 1");
+    CHECK(whole.exit_code == 0);
+    CHECK(whole.output.find("bad attempt 1 of run ") == 0);
+    CHECK(whole.output.find(": 16 byte(s) of stderr\nsomething broke\n") != std::string::npos);
+    CHECK(cli("logs fail bad --attempt 1 --bytes 6").output.find("the last 6 shown\nbroke\n") != std::string::npos);
+    CHECK(cli("logs fail bad --attempt 7").output.find("no attempt 7 of task 'bad'") != std::string::npos);
+    CHECK(cli("logs fail bad --attempt 0").exit_code == 2);
     auto retry = cli("retry fail bad");
     CHECK(retry.exit_code == 0);
     CHECK(retry.output.find("fail: bad runs again") != std::string::npos);
@@ -268,6 +275,24 @@ TEST_CASE("client commands: trigger, runs, logs, retry, succeed, hosts, pools an
     auto pools = cli("pools --json");
     CHECK(pools.exit_code == 0);
     CHECK(pools.output.find("{\"pools\":[]}") == 0);
+    auto events = cli("events fail");
+    CHECK(events.exit_code == 0);
+    CHECK(events.output.find("run_started  run ") != std::string::npos);
+    CHECK(events.output.find("task_state   bad dead, attempt 1 on ") != std::string::npos);
+    CHECK(events.output.find(": exit code 3\n") != std::string::npos);
+    CHECK(events.output.find("task_state   bad succeeded") != std::string::npos);  // marked
+    auto events_json = cli("events fail --json --after 1");
+    CHECK(events_json.output.find("{\"seq\":2,") == 0);
+    CHECK(cli("events fail --after x").exit_code == 2);
+    CHECK(cli("events nope").output.find("no job 'nope'") != std::string::npos);
+    // --follow prints what comes until it is stopped.
+    auto follow = run_shell(fmt::format("cd {}; (sleep 1; DROVER_URL=http://127.0.0.1:{} {} trigger days --fresh --token-file token) "
+                                        ">/dev/null & DROVER_URL=http://127.0.0.1:{} timeout 8 {} events days --follow --after 6 "
+                                        "--token-file token 2>&1",
+                                        d.path().string(), port, DROVER_CLI_PATH, port, DROVER_CLI_PATH));
+    CHECK(follow.exit_code == 124);  // stopped by timeout: it was still following
+    CHECK(follow.output.find("run_finished run ") != std::string::npos);
+    CHECK(follow.output.find("     7 ") == 0);
     auto cancel = cli("cancel fail");
     CHECK(cancel.exit_code == 0);
     REQUIRE(wait_until([&] { return cli("cancel fail").exit_code == 1; }));
@@ -280,6 +305,7 @@ TEST_CASE("client commands: trigger, runs, logs, retry, succeed, hosts, pools an
     CHECK(offline.exit_code == 0);
     CHECK(offline.output.find(run_id) != std::string::npos);
     CHECK(cli("logs fail bad --state state").output.find("  | something broke") != std::string::npos);
+    CHECK(cli("logs fail bad --attempt 1 --state state").output.find("\nsomething broke\n") != std::string::npos);
     auto gone = cli("runs days");
     CHECK(gone.exit_code == 2);
     CHECK(gone.output.find("cannot reach the drover service at http://127.0.0.1:") != std::string::npos);

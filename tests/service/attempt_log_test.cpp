@@ -1,0 +1,97 @@
+// An attempt's whole stderr log through the API (GET .../tasks/ID/attempts/N/stderr), beyond the
+// 4 KiB tail a task's answer carries: real runs of local processes, the API without sockets.
+#include "service/api.hpp"
+#include "service/tokens.hpp"
+#include "service_support.hpp"
+
+using namespace drover::test;
+namespace json = boost::json;
+namespace detail = drover::detail;
+
+namespace {
+
+detail::http_request log_get(std::string target) {
+    detail::http_request r{"GET", std::move(target), {}, {}};
+    r.headers.emplace_back("Authorization", std::string("Bearer ") + admin_token);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("service logs: an attempt's stderr beyond the 4 KiB tail - its end by bytes, each run's, secrets redacted") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    // 3,000 numbered lines and the secret on stderr (100,921 bytes), then exit 3.
+    write_file(d / "jobs" / "loud.toml", R"(name = "loud"
+[defaults]
+env = { API_TOKEN = "tok-0123456789-secret" }
+[[tasks]]
+id = "noisy"
+retries = 1
+backoff = "10ms"
+command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the attempt's stderr\" >&2; i=$((i+1)); done; echo \"token $API_TOKEN\" >&2; exit 3"]
+)");
+    write_tokens(d / "tokens");
+    auto tokens = detail::token_set::load(d / "tokens");
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "", .tokens_file = d / "tokens"});
+    svc.start();
+    detail::service_api api(svc, tokens);
+    auto first = svc.trigger("loud");
+    REQUIRE(wait_until([&] { return run_ended(svc, "loud"); }));
+
+    auto whole = api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/2/stderr?bytes=16777216"));
+    REQUIRE(whole.status == 200);
+    auto v = json_of(whole.body);
+    auto text = std::string(v.at("text").as_string());
+    std::uint64_t size = 0;
+    for (int i = 1; i <= 3000; ++i) size += fmt::format("line {} of the attempt's stderr\n", i).size();
+    size += std::string("token tok-0123456789-secret\n").size();
+    CHECK(v.at("size") == size);
+    CHECK(v.at("offset") == 0);
+    CHECK(v.at("attempt") == 2);
+    CHECK(v.at("task") == "noisy");
+    CHECK(v.at("run_id").as_string() == first);
+    CHECK(text.find("line 1 of the attempt's stderr\nline 2 of") == 0);
+    CHECK(text.find("line 3000 of the attempt's stderr\ntoken [redacted]\n") != std::string::npos);
+    CHECK(text.find("tok-0123456789-secret") == std::string::npos);
+
+    // bytes=100: the end only; the default: the last 64 KiB.
+    auto tail = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=100")).body);
+    CHECK(tail.at("offset") == size - 100);
+    CHECK(tail.at("text").as_string().ends_with("token [redacted]\n"));
+    auto dflt = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr")).body);
+    CHECK(dflt.at("offset") == size - 64 * 1024);
+    CHECK(dflt.at("text").as_string().size() == 64 * 1024 - (21 - 10));  // the secret became "[redacted]"
+
+    // A second run: attempt 1 is that of the newest run that has one, unless ?run= names the first.
+    svc.trigger("loud", {.fresh = true});
+    REQUIRE(wait_until([&] { return run_ended(svc, "loud") && svc.job("loud").last_run_id != first; }));
+    std::string expected;
+    auto task = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy")).body);
+    for (auto& a : task.at("attempts").as_array())
+        if (a.at("attempt") == 1 && expected.empty()) expected = std::string(a.at("run_id").as_string());  // newest first
+    CHECK(expected == svc.job("loud").last_run_id);
+    auto newest = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=10")).body);
+    CHECK(newest.at("run_id").as_string() == expected);
+    auto older = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=10&run=" + first)).body);
+    CHECK(older.at("run_id").as_string() == first);
+
+    auto status = [&](const std::string& target) { return api.handle(log_get(target)).status; };
+    CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/3/stderr") == 404);
+    CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/0/stderr") == 404);
+    CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/x/stderr") == 404);
+    CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/-1/stderr") == 404);
+    CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?run=nope") == 404);
+    CHECK(status("/api/v1/jobs/loud/tasks/nope/attempts/1/stderr") == 404);
+    CHECK(status("/api/v1/jobs/nope/tasks/noisy/attempts/1/stderr") == 404);
+    auto big = api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=16777217"));
+    CHECK(big.status == 400);
+    CHECK(json_of(big.body).at("field") == "bytes");
+
+    // The log file gone (a pruned run directory): the attempt is there, its log empty.
+    fs::remove_all(d / "state" / "loud" / "runs" / first / "logs");
+    auto pruned = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/2/stderr?run=" + first)).body);
+    CHECK(pruned.at("size") == 0);
+    CHECK(pruned.at("text") == "");
+    svc.stop();
+}
