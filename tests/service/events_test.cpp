@@ -236,7 +236,7 @@ TEST_CASE("service events api: the JSON page fits what service::task_events says
     CHECK(next.find("id: 16\nevent: run_finished\n") != std::string::npos);
 }
 
-TEST_CASE("service events stream: over a socket, resumed by Last-Event-ID; a reader that never reads holds nothing up; a removed job ends it") {
+TEST_CASE("service events stream: over a socket, resumed by Last-Event-ID - a reader that never reads holds nothing up, a removed job ends it") {
     events_fixture f("127.0.0.1:0");
     auto port = f.svc->port();
     namespace asio = boost::asio;
