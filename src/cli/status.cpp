@@ -3,6 +3,7 @@
 #include "cli/progress.hpp"
 
 #include "detail/utf8.hpp"
+#include "detail/unix_time.hpp"
 
 #include <fmt/format.h>
 
@@ -20,11 +21,6 @@ std::string utc_time(std::int64_t ms) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
     return buf;
-}
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 }  // namespace
@@ -52,7 +48,7 @@ std::string status_text(const journal_status& s) {
     out += "\n";
     if (!s.running.empty()) {
         out += "  running:\n";
-        auto now = now_ms();
+        auto now = detail::unix_now_ms();
         for (const auto& a : s.running)
             out += fmt::format("    {} attempt {} on {}, for {}\n", terminal_safe(a.task_id), a.attempt,
                                terminal_safe(a.executor),

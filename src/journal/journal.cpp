@@ -7,6 +7,7 @@
 
 #include "journal/schema.hpp"
 #include "journal/sqlite.hpp"
+#include "detail/unix_time.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,16 +19,6 @@
 #include <unordered_set>
 
 namespace drover::detail {
-
-namespace {
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-
-}  // namespace
 
 std::optional<task_state> parse_task_state(std::string_view s) noexcept {
     for (int i = 0; i < 256; ++i) {
@@ -362,7 +353,7 @@ void journal::history(const std::function<void(std::string_view, std::int64_t)>&
 
 std::uint64_t journal::push(op&& o) {
     auto t0 = std::chrono::steady_clock::now();
-    if (o.t_ms == 0) o.t_ms = now_ms();  // the commit lag counts from here
+    if (o.t_ms == 0) o.t_ms = unix_now_ms();  // the commit lag counts from here
     bool merged = false;
     std::uint64_t seq = 0;
     {
@@ -395,7 +386,7 @@ std::uint64_t journal::push(op&& o) {
 std::uint64_t journal::begin_run(std::string_view run_id, std::size_t total, std::size_t resumed) {
     op o{op::kind::begin_run};
     o.text = run_id;
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     o.n1 = static_cast<std::int64_t>(total);
     o.n2 = static_cast<std::int64_t>(resumed);
     return push(std::move(o));
@@ -406,7 +397,7 @@ std::uint64_t journal::task_pending(std::string_view id) {
     o.text.reserve(id.size() + 1);
     o.text.append(id).push_back('\0');
     o.n1 = 1;
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     return push(std::move(o));
 }
 
@@ -415,7 +406,7 @@ std::uint64_t journal::attempt_started(std::string_view id, int attempt, std::st
     o.id = id;
     o.attempt = attempt;
     o.text = executor;
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     return push(std::move(o));
 }
 
@@ -423,7 +414,7 @@ std::uint64_t journal::task_recovered(std::string_view id, std::vector<std::stri
     op o{op::kind::task_recovered};
     o.id = id;
     o.locations = std::move(locations);
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     return push(std::move(o));
 }
 
@@ -435,7 +426,7 @@ std::uint64_t journal::task_checkpoint(std::string_view id, int attempt, std::st
     o.text = token;
     o.n1 = next_segment;
     o.locations = std::move(locations);
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     return push(std::move(o));
 }
 
@@ -476,7 +467,7 @@ std::uint64_t journal::finish_attempt(std::string_view id, const attempt_outcome
     o.n1 = static_cast<std::int64_t>(a.records);
     o.n2 = static_cast<std::int64_t>(a.bad_records);
     o.n3 = a.elapsed.count();
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     if (out) o.locations = out->locations;
     o.children = std::move(children);
     return push(std::move(o));
@@ -489,7 +480,7 @@ std::uint64_t journal::task_state_changed(std::string_view id, task_state s, std
     o.state = s;
     o.text = message;
     o.text2 = failure;
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     return push(std::move(o));
 }
 
@@ -497,7 +488,7 @@ std::uint64_t journal::end_run(std::string_view status, const progress& counts) 
     op o{op::kind::end_run};
     o.text = status;
     o.counts = std::make_unique<progress>(counts);
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     return push(std::move(o));
 }
 
@@ -505,7 +496,7 @@ std::uint64_t journal::task_submitted(std::string_view id, std::string spec) {
     op o{op::kind::task_submitted};
     o.id = id;
     o.text = std::move(spec);
-    o.t_ms = now_ms();
+    o.t_ms = unix_now_ms();
     return push(std::move(o));
 }
 
@@ -577,7 +568,7 @@ void journal::writer_loop() {
                     if (last < batch.size()) committed_cv_.notify_all();
                     report = on_commit_;
                 }
-                if (report) report(last - first, std::max<std::int64_t>(0, now_ms() - batch[first].t_ms));
+                if (report) report(last - first, std::max<std::int64_t>(0, unix_now_ms() - batch[first].t_ms));
                 first = last;
             }
         } catch (...) {

@@ -4,20 +4,12 @@
 #include <drover/summary.hpp>
 
 #include "detail/utf8.hpp"
+#include "detail/unix_time.hpp"
 
 #include <algorithm>
 #include <chrono>
 
 namespace drover::detail {
-
-namespace {
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
 
 task_event_log::task_event_log(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
 
@@ -27,7 +19,7 @@ void task_event_log::begin_run(std::string run_id) {
 }
 
 void task_event_log::add(service_task_event e) {
-    e.time_ms = now_ms();
+    e.time_ms = unix_now_ms();
     std::lock_guard lock(mutex_);
     e.seq = ++seq_;
     e.run_id = run_id_;

@@ -8,16 +8,6 @@ using namespace drover::test;
 namespace json = boost::json;
 namespace detail = drover::detail;
 
-namespace {
-
-detail::http_request log_get(std::string target) {
-    detail::http_request r{"GET", std::move(target), {}, {}};
-    r.headers.emplace_back("Authorization", std::string("Bearer ") + admin_token);
-    return r;
-}
-
-}  // namespace
-
 TEST_CASE("service logs: an attempt's stderr beyond the 4 KiB tail - its end by bytes, each run's, secrets redacted") {
     temp_dir d;
     fs::create_directories(d / "jobs");
@@ -39,7 +29,7 @@ command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the att
     auto first = svc.trigger("loud");
     REQUIRE(wait_until([&] { return run_ended(svc, "loud"); }));
 
-    auto whole = api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/2/stderr?bytes=16777216"));
+    auto whole = api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/2/stderr?bytes=16777216"));
     REQUIRE(whole.status == 200);
     auto v = json_of(whole.body);
     auto text = std::string(v.at("text").as_string());
@@ -56,10 +46,10 @@ command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the att
     CHECK(text.find("tok-0123456789-secret") == std::string::npos);
 
     // bytes=100: the end only; the default: the last 64 KiB.
-    auto tail = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=100")).body);
+    auto tail = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=100")).body);
     CHECK(tail.at("offset") == size - 100);
     CHECK(tail.at("text").as_string().ends_with("token [redacted]\n"));
-    auto dflt = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr")).body);
+    auto dflt = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr")).body);
     CHECK(dflt.at("offset") == size - 64 * 1024);
     CHECK(dflt.at("text").as_string().size() == 64 * 1024 - (21 - 10));  // the secret became "[redacted]"
 
@@ -67,16 +57,16 @@ command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the att
     svc.trigger("loud", {.fresh = true});
     REQUIRE(wait_until([&] { return run_ended(svc, "loud") && svc.job("loud").last_run_id != first; }));
     std::string expected;
-    auto task = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy")).body);
+    auto task = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy")).body);
     for (auto& a : task.at("attempts").as_array())
         if (a.at("attempt") == 1 && expected.empty()) expected = std::string(a.at("run_id").as_string());  // newest first
     CHECK(expected == svc.job("loud").last_run_id);
-    auto newest = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=10")).body);
+    auto newest = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=10")).body);
     CHECK(newest.at("run_id").as_string() == expected);
-    auto older = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=10&run=" + first)).body);
+    auto older = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=10&run=" + first)).body);
     CHECK(older.at("run_id").as_string() == first);
 
-    auto status = [&](const std::string& target) { return api.handle(log_get(target)).status; };
+    auto status = [&](const std::string& target) { return api.handle(api_get(target)).status; };
     CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/3/stderr") == 404);
     CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/0/stderr") == 404);
     CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/x/stderr") == 404);
@@ -84,13 +74,13 @@ command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the att
     CHECK(status("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?run=nope") == 404);
     CHECK(status("/api/v1/jobs/loud/tasks/nope/attempts/1/stderr") == 404);
     CHECK(status("/api/v1/jobs/nope/tasks/noisy/attempts/1/stderr") == 404);
-    auto big = api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=16777217"));
+    auto big = api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=16777217"));
     CHECK(big.status == 400);
     CHECK(json_of(big.body).at("field") == "bytes");
 
     // The log file gone (a pruned run directory): the attempt is there, its log empty.
     fs::remove_all(d / "state" / "loud" / "runs" / first / "logs");
-    auto pruned = json_of(api.handle(log_get("/api/v1/jobs/loud/tasks/noisy/attempts/2/stderr?run=" + first)).body);
+    auto pruned = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/2/stderr?run=" + first)).body);
     CHECK(pruned.at("size") == 0);
     CHECK(pruned.at("text") == "");
     svc.stop();

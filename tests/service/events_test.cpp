@@ -18,12 +18,6 @@ namespace detail = drover::detail;
 
 namespace {
 
-detail::http_request events_get(std::string target, std::vector<std::pair<std::string, std::string>> headers = {}) {
-    detail::http_request r{"GET", std::move(target), std::move(headers), {}};
-    r.headers.emplace_back("Authorization", std::string("Bearer ") + admin_token);
-    return r;
-}
-
 struct events_fixture {
     temp_dir d;
     std::unique_ptr<drover::service> svc;
@@ -178,7 +172,7 @@ retries = 0
     CHECK(spawn->failure == "spawn_error");
     CHECK(spawn->message.find("cannot start '/nonexistent/[redacted]'") == 0);
     for (const char* job : {"leaky", "ctl"}) {
-        auto body = f.api->handle(events_get(std::string("/api/v1/jobs/") + job + "/events")).body;
+        auto body = f.api->handle(api_get(std::string("/api/v1/jobs/") + job + "/events")).body;
         CHECK(body.find("tok-0123456789-secret") == std::string::npos);
     }
 }
@@ -187,7 +181,7 @@ TEST_CASE("service events api: the JSON page fits what service::task_events says
     events_fixture f;
     f.svc->trigger("days");
     REQUIRE(wait_until([&] { return run_ended(*f.svc, "days"); }));
-    auto a = f.api->handle(events_get("/api/v1/jobs/days/events?after=2&limit=3"));
+    auto a = f.api->handle(api_get("/api/v1/jobs/days/events?after=2&limit=3"));
     REQUIRE(a.status == 200);
     auto v = json_of(a.body);
     CHECK(v.at("last_seq") == 8);
@@ -196,7 +190,7 @@ TEST_CASE("service events api: the JSON page fits what service::task_events says
     REQUIRE(events.size() == 3);
     CHECK(events[0].at("seq") == 3);
     CHECK(events[2].at("seq") == 5);
-    auto all = json_of(f.api->handle(events_get("/api/v1/jobs/days/events")).body);
+    auto all = json_of(f.api->handle(api_get("/api/v1/jobs/days/events")).body);
     CHECK(all.at("events").as_array().size() == 8);
     CHECK(all.at("events").at(0).at("kind") == "run_started");
     CHECK(all.at("events").at(0).at("tasks") == 3);
@@ -207,21 +201,21 @@ TEST_CASE("service events api: the JSON page fits what service::task_events says
         CHECK(x.status == 400);
         CHECK(json_of(x.body).at("field") == field);
     };
-    refused(events_get("/api/v1/jobs/days/events?after=x"), "after");
-    refused(events_get("/api/v1/jobs/days/events?after=-1"), "after");
-    refused(events_get("/api/v1/jobs/days/events?limit=10001"), "limit");
-    refused(events_get("/api/v1/jobs/days/events/stream", {{"Last-Event-ID", "12abc"}}), "Last-Event-ID");
-    refused(events_get("/api/v1/jobs/days/events/stream", {{"Last-Event-ID", "99999999999999999999999"}}), "Last-Event-ID");
-    CHECK(f.api->handle(events_get("/api/v1/jobs/nope/events")).status == 404);
-    CHECK(f.api->handle(events_get("/api/v1/jobs/nope/events/stream")).status == 404);
-    CHECK(f.api->handle(events_get("/api/v1/jobs/days/events/more")).status == 404);
-    auto post = events_get("/api/v1/jobs/days/events");
+    refused(api_get("/api/v1/jobs/days/events?after=x"), "after");
+    refused(api_get("/api/v1/jobs/days/events?after=-1"), "after");
+    refused(api_get("/api/v1/jobs/days/events?limit=10001"), "limit");
+    refused(api_get("/api/v1/jobs/days/events/stream", {{"Last-Event-ID", "12abc"}}), "Last-Event-ID");
+    refused(api_get("/api/v1/jobs/days/events/stream", {{"Last-Event-ID", "99999999999999999999999"}}), "Last-Event-ID");
+    CHECK(f.api->handle(api_get("/api/v1/jobs/nope/events")).status == 404);
+    CHECK(f.api->handle(api_get("/api/v1/jobs/nope/events/stream")).status == 404);
+    CHECK(f.api->handle(api_get("/api/v1/jobs/days/events/more")).status == 404);
+    auto post = api_get("/api/v1/jobs/days/events");
     post.method = "POST";
     CHECK(f.api->handle(post).status == 405);
     CHECK(f.api->handle({"GET", "/api/v1/jobs/days/events", {}, {}}).status == 401);
 
     // The stream, without a socket: what is new at each call, with the numbers as ids.
-    auto s = f.api->handle(events_get("/api/v1/jobs/days/events/stream", {{"Last-Event-ID", "6"}}));
+    auto s = f.api->handle(api_get("/api/v1/jobs/days/events/stream", {{"Last-Event-ID", "6"}}));
     REQUIRE(s.status == 200);
     CHECK(s.content_type == "text/event-stream");
     REQUIRE(s.next_event);

@@ -6,6 +6,7 @@
 #include <drover/service_client.hpp>
 
 #include "http/client.hpp"
+#include "service/http_server.hpp"
 #include "support/support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -80,6 +81,13 @@ inline http::result call(std::uint16_t port, boost::beast::http::verb method, co
     c.async_request(std::move(req), [&](http::result r) { out = std::move(r); });
     io.run();
     return out;
+}
+
+/// A GET for service_api::handle with the admin token (and these headers).
+inline detail::http_request api_get(std::string target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    detail::http_request r{"GET", std::move(target), std::move(headers), {}};
+    r.headers.emplace_back("Authorization", std::string("Bearer ") + admin_token);
+    return r;
 }
 
 inline boost::json::value json_of(const std::string& body) {
