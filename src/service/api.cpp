@@ -65,15 +65,20 @@ target split_target(std::string_view t) {
     return out;
 }
 
+// Digits only, the whole string; nullopt otherwise (a sign, spaces, empty, too large).
+std::optional<std::uint64_t> whole_number(std::string_view s) {
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+    return n;
+}
+
 std::size_t query_number(const target& t, const std::string& key, std::size_t fallback, std::size_t max) {
     auto it = t.query.find(key);
     if (it == t.query.end()) return fallback;
-    std::size_t n = 0;
-    auto& s = it->second;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || n > max)
-        throw refused{400, key + ": must be a whole number from 0 to " + std::to_string(max), key};
-    return n;
+    auto n = whole_number(it->second);
+    if (!n || *n > max) throw refused{400, key + ": must be a whole number from 0 to " + std::to_string(max), key};
+    return *n;
 }
 
 // The states the journal keeps ("ready" is a moment of a run, never journaled).
@@ -213,11 +218,9 @@ std::string sse_task_events(const service_task_events& got) {
 std::uint64_t events_after(const http_request& r, const target& t) {
     auto id = r.header("Last-Event-ID");
     if (id.empty()) return query_number(t, "after", 0, std::numeric_limits<std::uint64_t>::max());
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
-    if (ec != std::errc{} || end != id.data() + id.size())
-        throw refused{400, "Last-Event-ID: must be an event's number", "Last-Event-ID"};
-    return n;
+    auto n = whole_number(id);
+    if (!n) throw refused{400, "Last-Event-ID: must be an event's number", "Last-Event-ID"};
+    return *n;
 }
 
 json::object host_json(const service_host& h) {
@@ -430,14 +433,13 @@ http_answer service_api::handle(const http_request& r) const {
         }
         if (p.size() == 9 && what == "tasks" && p[6] == "attempts" && p[8] == "stderr") {
             if (!reading) return problem(405, "use GET");
-            std::int64_t n = 0;
             auto& a = p[7];
-            auto [end, ec] = std::from_chars(a.data(), a.data() + a.size(), n);
-            if (ec != std::errc{} || end != a.data() + a.size() || n < 1)
+            auto n = whole_number(a);
+            if (!n || *n < 1 || *n > std::uint64_t(std::numeric_limits<int>::max()))
                 return problem(404, "no attempt '" + a + "': attempts are numbered 1, 2, ...");
             std::optional<std::string> run;
             if (auto it = t.query.find("run"); it != t.query.end()) run = it->second;
-            auto log = attempt_stderr_json(job.state_dir, p[5], n, run,
+            auto log = attempt_stderr_json(job.state_dir, p[5], static_cast<std::int64_t>(*n), run,
                                            query_number(t, "bytes", 64 * 1024, 16 * 1024 * 1024));
             if (!log) return problem(404, "no attempt " + a + " of task '" + p[5] + "' in the journal of " + key);
             redact_text(*log, "text", key);

@@ -35,8 +35,7 @@ public:
     sql::statement& prepare(std::string_view sql) {
         auto it = statements_.find(sql);
         if (it == statements_.end()) it = statements_.emplace(std::string(sql), db_.prepare(sql)).first;
-        it->second.reset();
-        taken_.push_back(&it->second);
+        taken_.push_back(&it->second);  // reset by release() after the use (a failed use drops the connection)
         return it->second;
     }
     void release() noexcept {
