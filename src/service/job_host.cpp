@@ -173,8 +173,19 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
         std::lock_guard lock(mutex_);
         if (shut_) throw conflict_error(key_ + ": the service is stopping");
         if (starting_) throw conflict_error(key_ + ": a run is starting");
-        if (run_) throw conflict_error(key_ + ": run " + run_->id + " is going");
+        if (run_ && !run_->finished) throw conflict_error(key_ + ": run " + run_->id + " is going");
         starting_ = true;
+    }
+    // A run that has ended but that the jobs thread has not let go of yet is let go of here,
+    // so a trigger right after a run's end starts the next one instead of answering 409.
+    // starting_ keeps shutdown() waiting meanwhile.
+    try {
+        retire_finished();
+    } catch (...) {
+        std::lock_guard lock(mutex_);
+        starting_ = false;
+        started_.notify_all();
+        throw;
     }
     auto r = std::make_unique<run>();
     auto record = state_dir_ / run_file;
@@ -249,15 +260,15 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
     return id;
 }
 
-void job_host::reap() {
+bool job_host::retire_finished() {
+    std::lock_guard retiring(retire_mutex_);  // the jobs thread's reap() and a trigger
     run* r = nullptr;
     {
         std::lock_guard lock(mutex_);
-        if (!run_ || !run_->finished || shut_) return;
+        if (!run_ || !run_->finished) return false;
         r = run_.get();
     }
-    // Only this thread (the timer's) reaps, and shutdown() runs with it stopped.
-    r->thread.join();
+    r->thread.join();  // it has set finished: nothing is left for it but to return
     remove_file(state_dir_ / run_file);  // ended by itself or by a request: nothing to resume
     std::unique_ptr<run> done;
     {
@@ -268,15 +279,26 @@ void job_host::reap() {
         info_.last_result = done->result;
     }
     log("run " + done->id + " ended: " + done->result);
-    done.reset();
-    if (queued_tick_) {
-        auto tick = *queued_tick_;
-        queued_tick_.reset();
-        try {
-            trigger({.fresh = true}, "schedule", tick);
-        } catch (const std::exception& e) {
-            log("the queued run for the tick at " + format_utc(tick) + " could not start: " + e.what());
-        }
+    return true;
+}
+
+void job_host::reap() {
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_) return;  // shutdown() runs with this thread stopped
+    }
+    retire_finished();
+    if (!queued_tick_) return;
+    {
+        std::lock_guard lock(mutex_);
+        if (starting_ || run_) return;  // a trigger came first: the tick waits for that run's end
+    }
+    auto tick = *queued_tick_;
+    queued_tick_.reset();
+    try {
+        trigger({.fresh = true}, "schedule", tick);
+    } catch (const std::exception& e) {
+        log("the queued run for the tick at " + format_utc(tick) + " could not start: " + e.what());
     }
 }
 

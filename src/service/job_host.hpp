@@ -90,7 +90,10 @@ private:
 
     void arm();
     void on_tick(std::chrono::sys_seconds tick);
-    void run_ended(std::string result);
+    /// Lets go of the run if it has ended: joins its thread, removes service-run.json and
+    /// records its result. From the jobs thread (reap) or a trigger; false without one.
+    bool retire_finished();
+    /// After a run's end, on the jobs thread: retire_finished(), then a queued tick.
     void reap();
     /// The run going now; throws conflict_error without one. Under mutex_.
     scheduler& running_scheduler() const;
@@ -115,6 +118,7 @@ private:
     std::optional<time_zone> tz_;
     std::string overlap_ = "skip";
 
+    std::mutex retire_mutex_;  // one retire_finished() at a time
     mutable std::mutex mutex_;
     std::condition_variable started_;  // starting_ went back to false
     file_id seen_{};

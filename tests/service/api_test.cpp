@@ -180,6 +180,26 @@ TEST_CASE("service api: a second trigger while a run goes is 409, cancel ends th
     CHECK(error_of(broken).find("broken.toml:4:") != std::string::npos);
 }
 
+TEST_CASE("service api: a trigger as soon as the job shows no run going starts the next run - no 409 while the last one is let go") {
+    api_fixture f;
+    for (int i = 0; i < 8; ++i) {
+        auto a = f(req("POST", "/api/v1/jobs/days/runs"));
+        INFO("run " << i << ": " << a.body);
+        REQUIRE(a.status == 201);
+        // Ask as fast as we can: the moment the run shows as ended, before the jobs thread
+        // has let it go, is the one where a trigger used to get 409.
+        auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!f.svc->job("days").run_id.empty() && std::chrono::steady_clock::now() < end) std::this_thread::yield();
+        REQUIRE(f.svc->job("days").run_id.empty());
+    }
+    auto last = f(req("POST", "/api/v1/jobs/days/runs"));
+    CHECK(last.status == 201);
+    REQUIRE(wait_until([&] { return run_ended(*f.svc, "days"); }, std::chrono::seconds(10)));
+    CHECK(f.svc->job("days").last_result == "succeeded");
+    CHECK_FALSE(fs::exists(f.d / "state" / "days" / "service-run.json"));
+    CHECK(json_of(f(req("GET", "/api/v1/jobs/days/runs")).body).at("runs").as_array().size() == 9);
+}
+
 TEST_CASE("service api: bad requests name what is wrong") {
     api_fixture f;
     struct bad {

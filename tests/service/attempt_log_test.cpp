@@ -54,7 +54,7 @@ command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the att
     CHECK(dflt.at("text").as_string().size() == 64 * 1024 - (21 - 10));  // the secret became "[redacted]"
 
     // A second run: attempt 1 is that of the newest run that has one, unless ?run= names the first.
-    trigger_when_free(svc, "loud", {.fresh = true});
+    svc.trigger("loud", {.fresh = true});
     REQUIRE(wait_until([&] { return run_ended(svc, "loud") && svc.job("loud").last_run_id != first; }));
     std::string expected;
     auto task = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy")).body);

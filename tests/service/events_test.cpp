@@ -144,7 +144,7 @@ command = ["sleep", "30"]
     CHECK(c.events.front().seq == 1);  // numbered per job
 
     // The same job again: numbers go on, the new run's id.
-    trigger_when_free(svc, "days", {.fresh = true});
+    svc.trigger("days", {.fresh = true});
     REQUIRE(wait_until([&] { return run_ended(svc, "days") && svc.task_events("days").last_seq == 16; }));
     auto second = svc.task_events("days", 8);
     REQUIRE(second.events.size() == 8);
@@ -223,7 +223,7 @@ TEST_CASE("service events api: the JSON page fits what service::task_events says
     CHECK(first.find("id: 7\nevent: task_") == 0);
     CHECK(first.find("id: 8\nevent: run_finished\ndata: {\"seq\":8,") != std::string::npos);
     CHECK(s.next_event().empty());  // nothing new
-    trigger_when_free(*f.svc, "days", {.fresh = true});
+    f.svc->trigger("days", {.fresh = true});
     REQUIRE(wait_until([&] { return run_ended(*f.svc, "days") && f.svc->task_events("days").last_seq == 16; }));
     auto next = s.next_event();
     CHECK(next.find("id: 9\nevent: run_started\n") == 0);
@@ -272,7 +272,7 @@ TEST_CASE("service events stream: over a socket, resumed by Last-Event-ID - a re
 
     // Many runs while `stuck` reads nothing: they all finish.
     for (int i = 0; i < 3; ++i) {
-        trigger_when_free(*f.svc, "days", {.fresh = true});
+        f.svc->trigger("days", {.fresh = true});
         REQUIRE(wait_until([&] { return run_ended(*f.svc, "days"); }));
     }
     CHECK(f.svc->task_events("days").last_seq == 32);

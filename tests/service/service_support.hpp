@@ -98,21 +98,6 @@ inline boost::json::value json_of(const std::string& body) {
     return v;
 }
 
-/// Triggers `key` once its last run is gone: a run that has ended (run_ended) is released a
-/// moment later on the service's jobs thread, and a trigger before that gets conflict_error.
-inline std::string trigger_when_free(drover::service& s, const std::string& key, const drover::trigger_options& o = {}) {
-    std::string id;
-    REQUIRE(wait_until([&] {
-        try {
-            id = s.trigger(key, o);
-            return true;
-        } catch (const drover::conflict_error&) {
-            return false;
-        }
-    }));
-    return id;
-}
-
 /// The run of `key` the service went through last has ended (none is going).
 inline bool run_ended(const drover::service& s, const std::string& key) {
     auto j = s.job(key);
