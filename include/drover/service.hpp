@@ -153,6 +153,14 @@ struct DROVER_API trigger_options {
 /// auto run = svc.trigger("news", {.params = {{"date", {"2018-01-06"}}}});
 /// svc.wait();  // until stop()
 /// @endcode
+/// Where a text given to service::redact was cut out of a longer one: at its `front` (the tail
+/// of a log), at its `back` (a log still being written). A secret cut there shows only a part,
+/// which is redacted too.
+struct redact_cuts {
+    bool front = false;
+    bool back = false;
+};
+
 class DROVER_API service {
 public:
     explicit service(service_options o);
@@ -215,7 +223,7 @@ public:
     /// `text` (a task's stderr, a message) with the values of the job's secret env variables
     /// replaced by "[redacted]": what the HTTP API does to everything it shows of a task.
     /// Throws not_found_error for an unknown job.
-    std::string redact(std::string_view key, std::string text) const;
+    std::string redact(std::string_view key, std::string text, redact_cuts cuts = {}) const;
 
     /// The job's events numbered after `after` (0: from the oldest kept), at most `max`,
     /// oldest first; their messages have the job's secrets redacted. Read again with the last

@@ -30,6 +30,33 @@ std::string redact(std::string text, const std::vector<std::string>& secrets) {
     return text;
 }
 
+std::string redact(std::string text, const std::vector<std::string>& secrets, bool cut_front, bool cut_back) {
+    text = redact(std::move(text), secrets);
+    if (cut_front && cut_back && !text.empty())  // cut out of the middle of one
+        for (const auto& s : secrets)
+            if (s.find(text) != std::string::npos) return "[redacted]";
+    // The longest part of a secret (short of the whole, replaced above) at the cut.
+    auto longest = [&](auto matches) {
+        std::size_t best = 0;
+        for (const auto& s : secrets)
+            for (auto n = std::min(s.empty() ? 0 : s.size() - 1, text.size()); n > best; --n)
+                if (matches(s, n)) {
+                    best = n;
+                    break;
+                }
+        return best;
+    };
+    if (cut_front) {
+        auto n = longest([&](const std::string& s, std::size_t k) { return text.compare(0, k, s, s.size() - k, k) == 0; });
+        if (n) text.replace(0, n, "[redacted]");
+    }
+    if (cut_back) {
+        auto n = longest([&](const std::string& s, std::size_t k) { return text.compare(text.size() - k, k, s, 0, k) == 0; });
+        if (n) text.replace(text.size() - n, n, "[redacted]");
+    }
+    return text;
+}
+
 std::vector<std::string> secret_values(const std::map<std::string, std::string>& env) {
     std::vector<std::string> out;
     for (const auto& [name, value] : env)

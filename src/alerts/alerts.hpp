@@ -38,6 +38,10 @@ std::pair<http::endpoint, std::string> parse_webhook_url(std::string_view url);
 
 /// Replaces every occurrence of each secret in `text` with "[redacted]".
 std::string redact(std::string text, const std::vector<std::string>& secrets);
+/// The same for a piece cut out of a longer text (a log's tail, a log still being written):
+/// with `cut_front`, a start that is the end of a secret cut there is redacted too; with
+/// `cut_back`, an end that is a secret's beginning. Secrets longest first.
+std::string redact(std::string text, const std::vector<std::string>& secrets, bool cut_front, bool cut_back);
 
 /// Values of `env` entries whose names look secret (see above).
 std::vector<std::string> secret_values(const std::map<std::string, std::string>& env);

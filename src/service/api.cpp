@@ -247,6 +247,11 @@ void service_api::redact_text(json::object& o, std::string_view field, const std
     if (v && v->is_string()) *v = svc_.redact(key, std::string(v->as_string()));
 }
 
+stderr_filter service_api::redactor(const std::string& key) const {
+    // Also where the tail of a log cuts a secret (journal_views.hpp).
+    return [this, &key](std::string text, redact_cuts cuts) { return svc_.redact(key, std::move(text), cuts); };
+}
+
 std::string service_api::jobs_event() const {
     json::array jobs;
     for (auto& j : svc_.jobs()) jobs.push_back(job_json(j));
@@ -421,14 +426,11 @@ http_answer service_api::handle(const http_request& r) const {
         }
         if (p.size() == 6 && what == "tasks") {
             if (!reading) return problem(405, "use GET");
-            auto task = task_json(job.state_dir, p[5]);
-            if (!task) return problem(404, "no task '" + p[5] + "' in the journal of " + key);
             // A task may print its own secrets: what the API shows has them replaced.
+            auto task = task_json(job.state_dir, p[5], redactor(key));
+            if (!task) return problem(404, "no task '" + p[5] + "' in the journal of " + key);
             redact_text(*task, "message", key);
-            for (auto& a : task->at("attempts").as_array()) {
-                redact_text(a.as_object(), "message", key);
-                redact_text(a.as_object(), "stderr_tail", key);
-            }
+            for (auto& a : task->at("attempts").as_array()) redact_text(a.as_object(), "message", key);
             return answer(200, std::move(*task));
         }
         if (p.size() == 9 && what == "tasks" && p[6] == "attempts" && p[8] == "stderr") {
@@ -440,9 +442,8 @@ http_answer service_api::handle(const http_request& r) const {
             std::optional<std::string> run;
             if (auto it = t.query.find("run"); it != t.query.end()) run = it->second;
             auto log = attempt_stderr_json(job.state_dir, p[5], static_cast<std::int64_t>(*n), run,
-                                           query_number(t, "bytes", 64 * 1024, 16 * 1024 * 1024));
+                                           query_number(t, "bytes", 64 * 1024, 16 * 1024 * 1024), redactor(key));
             if (!log) return problem(404, "no attempt " + a + " of task '" + p[5] + "' in the journal of " + key);
-            redact_text(*log, "text", key);
             return answer(200, std::move(*log));
         }
         if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry" || p[6] == "succeed")) {

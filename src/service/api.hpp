@@ -10,6 +10,7 @@
 #include <drover/service.hpp>
 
 #include "service/http_server.hpp"
+#include "service/journal_views.hpp"
 #include "service/sessions.hpp"
 #include "service/tokens.hpp"
 
@@ -31,6 +32,8 @@ private:
     http_answer login(const http_request& r) const;
     /// o[field], a string, with the job's secret env values replaced (service::redact).
     void redact_text(boost::json::object& o, std::string_view field, const std::string& key) const;
+    /// service::redact for a stderr log of `key` (which must outlive it).
+    stderr_filter redactor(const std::string& key) const;
 
     drover::service& svc_;
     const token_set& tokens_;

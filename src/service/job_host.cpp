@@ -198,6 +198,9 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
         if (tick)
             for (auto& t : j.tasks) t.env["DROVER_TICK"] = format_utc(*tick);
         r->sched = std::make_unique<scheduler>(make_scheduler(j));
+        // The executor a job without [[executors]] runs on, given here so that metrics() and
+        // hosts() see it (one object, not one per scrape).
+        if (r->sched->executors().empty()) r->sched->add_executor(default_executor());
         std::vector<task_spec>().swap(j.tasks);
         r->sched->add_observer(metrics_);
         r->sched->add_observer(events_);
@@ -412,9 +415,9 @@ void job_host::learn_secrets(const job& j, bool replace) {
     std::stable_sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
 }
 
-std::string job_host::redact(std::string text) const {
+std::string job_host::redact(std::string text, redact_cuts cuts) const {
     std::lock_guard lock(mutex_);
-    return detail::redact(std::move(text), secrets_);
+    return detail::redact(std::move(text), secrets_, cuts.front, cuts.back);
 }
 
 service_task_events job_host::task_events(std::uint64_t after, std::size_t max) const {
@@ -446,9 +449,7 @@ job_metrics_view job_host::metrics() const {
     v.loaded = info_.error.empty();
     if (info_.next_fire_ms) v.next_fire_s = double(*info_.next_fire_ms) / 1000.0;
     if (run_ && !run_->finished) {
-        auto executors = run_->sched->executors();
-        if (executors.empty()) executors.push_back(default_executor());  // what the run uses then
-        for (const auto& e : executors) v.slots += e->slots();
+        for (const auto& e : run_->sched->executors()) v.slots += e->slots();
     }
     return v;
 }

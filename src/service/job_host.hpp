@@ -55,7 +55,7 @@ public:
     service_job info() const;
     /// `text` with the values of the job's secret env variables (those of its tasks and
     /// [defaults], and of the runs started here with parameters) replaced by "[redacted]".
-    std::string redact(std::string text) const;
+    std::string redact(std::string text, redact_cuts cuts = {}) const;
     job_metrics_view metrics() const;
     /// The job's events after `after` (task_events.hpp), messages redacted.
     service_task_events task_events(std::uint64_t after, std::size_t max) const;

@@ -112,9 +112,18 @@ struct log_tail {
     std::string text;         // valid UTF-8
     std::uint64_t size = 0;   // of the whole file
     std::uint64_t offset = 0; // where text starts
+    bool in_line = false;     // text starts inside a line
+
+    std::string filtered(const stderr_filter& f) && {
+        if (!f) return std::move(text);
+        bool open_end = !text.empty() && text.back() != '\n';  // a line still being written, or the last without a break
+        return f(std::move(text), redact_cuts{.front = in_line, .back = open_end});
+    }
 };
 
-// The last `max` bytes of a log file; empty when it cannot be read.
+// The last `max` bytes of a log file, from the first line that starts in them when they start
+// inside a line and another begins in them (a secret cut at the front would show its end);
+// empty when it cannot be read.
 log_tail tail_of(const std::filesystem::path& file, std::size_t max) {
     log_tail out;
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -126,6 +135,16 @@ log_tail tail_of(const std::filesystem::path& file, std::size_t max) {
         out.text.resize(out.size - out.offset);
         auto n = ::pread(fd, out.text.data(), out.text.size(), static_cast<off_t>(out.offset));
         out.text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+        char before = '\n';
+        if (out.offset > 0 && ::pread(fd, &before, 1, static_cast<off_t>(out.offset - 1)) != 1) before = 0;
+        if (before != '\n') {
+            if (auto nl = out.text.find('\n'); nl != std::string::npos && nl + 1 < out.text.size()) {
+                out.text.erase(0, nl + 1);
+                out.offset += nl + 1;
+            } else {
+                out.in_line = true;  // a single line's end: shown, a secret's end in it redacted
+            }
+        }
     }
     ::close(fd);
     out.text = repair_utf8(out.text);
@@ -258,7 +277,8 @@ json::object tasks_json(const std::filesystem::path& state_dir, const std::optio
     return out;
 }
 
-std::optional<json::object> task_json(const std::filesystem::path& state_dir, const std::string& task) {
+std::optional<json::object> task_json(const std::filesystem::path& state_dir, const std::string& task,
+                                      const stderr_filter& filter) {
     if (!has_journal(state_dir)) return std::nullopt;
     return connections().with(journal_path(state_dir), [&](cached_connection& db) -> std::optional<json::object> {
     db.exec("BEGIN");
@@ -292,7 +312,7 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
                                         {"records", int_or_null(a, 9)},
                                         {"bad_records", int_or_null(a, 10)},
                                         {"elapsed_ms", int_or_null(a, 11)},
-                                        {"stderr_tail", tail_of(log, 4096).text}});
+                                        {"stderr_tail", tail_of(log, 4096).filtered(filter)}});
     }
     db.exec("COMMIT");
     o["attempts"] = std::move(attempts);
@@ -302,7 +322,7 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
 
 std::optional<json::object> attempt_stderr_json(const std::filesystem::path& state_dir, const std::string& task,
                                                 std::int64_t attempt, const std::optional<std::string>& run,
-                                                std::size_t max_bytes) {
+                                                std::size_t max_bytes, const stderr_filter& filter) {
     if (!has_journal(state_dir)) return std::nullopt;
     auto run_id = connections().with(journal_path(state_dir), [&](cached_connection& db) -> std::optional<std::string> {
         auto& q = db.prepare(run ? "SELECT run_id FROM attempts WHERE task_id=?1 AND attempt=?2 AND run_id=?3"
@@ -315,8 +335,9 @@ std::optional<json::object> attempt_stderr_json(const std::filesystem::path& sta
     });
     if (!run_id) return std::nullopt;
     auto tail = tail_of(stderr_log_of(state_dir, *run_id, task, attempt), max_bytes);
-    return json::object{{"task", task},       {"run_id", *run_id},      {"attempt", attempt},
-                        {"size", tail.size}, {"offset", tail.offset}, {"text", std::move(tail.text)}};
+    auto size = tail.size, offset = tail.offset;
+    return json::object{{"task", task},   {"run_id", *run_id},  {"attempt", attempt},
+                        {"size", size}, {"offset", offset}, {"text", std::move(tail).filtered(filter)}};
 }
 
 }  // namespace drover::detail

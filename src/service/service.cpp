@@ -314,8 +314,8 @@ void service::reload() {
     f.wait();
 }
 
-std::string service::redact(std::string_view key, std::string text) const {
-    return impl_->host(key)->redact(std::move(text));
+std::string service::redact(std::string_view key, std::string text, redact_cuts cuts) const {
+    return impl_->host(key)->redact(std::move(text), cuts);
 }
 
 std::vector<service_pool> service::pools() const {

@@ -186,6 +186,28 @@ TEST_CASE("alerts: which env values count as secrets") {
     CHECK(detail::redact("a hunter22 b hunter22", {"hunter22"}) == "a [redacted] b [redacted]");
 }
 
+TEST_CASE("alerts: a secret cut at the front or the back of a piece of text is redacted as far as it shows") {
+    std::vector<std::string> secrets{"tok-0123456789-secret", "hunter22"};
+    // Cut at the front: the end of a secret, the longest that fits, and nothing shorter than
+    // the piece's start.
+    CHECK(detail::redact("9-secret and more", secrets, true, false) == "[redacted] and more");
+    CHECK(detail::redact("t and more", secrets, true, false) == "[redacted] and more");
+    CHECK(detail::redact("ter22 x hunter22", secrets, true, false) == "[redacted] x [redacted]");
+    CHECK(detail::redact("x-secret", secrets, true, false) == "x-secret");  // not a cut secret's end
+    CHECK(detail::redact("9-secret and more", secrets, false, false) == "9-secret and more");
+    // Cut at the back: a secret's beginning.
+    CHECK(detail::redact("token tok-01234", secrets, false, true) == "token [redacted]");
+    CHECK(detail::redact("a hunter22 b hun", secrets, false, true) == "a [redacted] b [redacted]");
+    // At a cut, even one character that could be a secret's last goes: "t" of "...secret".
+    CHECK(detail::redact("token tok-01234", secrets, true, false) == "[redacted]oken tok-01234");
+    CHECK(detail::redact("zoken tok-01234", secrets, true, false) == "zoken tok-01234");
+    // Both, a piece inside one secret, and pieces shorter than anything.
+    CHECK(detail::redact("secret x tok-0", secrets, true, true) == "[redacted] x [redacted]");
+    CHECK(detail::redact("0123456789", secrets, true, true) == "[redacted]");
+    CHECK(detail::redact("", secrets, true, true).empty());
+    CHECK(detail::redact("abc", {""}, true, true) == "abc");
+}
+
 TEST_CASE("alerts: a command's whole process group dies with it, children included" * doctest::timeout(30)) {
     temp_dir d;
     auto pidfile = d / "child.pid";

@@ -45,13 +45,17 @@ command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the att
     CHECK(text.find("line 3000 of the attempt's stderr\ntoken [redacted]\n") != std::string::npos);
     CHECK(text.find("tok-0123456789-secret") == std::string::npos);
 
-    // bytes=100: the end only; the default: the last 64 KiB.
+    // bytes=100: the end only, from the first whole line in it (the last two lines of 34 bytes
+    // and the secret's of 28); the default: the last 64 KiB, from a line's start.
     auto tail = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr?bytes=100")).body);
-    CHECK(tail.at("offset") == size - 100);
-    CHECK(tail.at("text").as_string().ends_with("token [redacted]\n"));
+    CHECK(tail.at("offset") == size - 96);
+    CHECK(tail.at("text") == "line 2999 of the attempt's stderr\nline 3000 of the attempt's stderr\ntoken [redacted]\n");
     auto dflt = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/1/stderr")).body);
-    CHECK(dflt.at("offset") == size - 64 * 1024);
-    CHECK(dflt.at("text").as_string().size() == 64 * 1024 - (21 - 10));  // the secret became "[redacted]"
+    auto offset = dflt.at("offset").to_number<std::uint64_t>();
+    CHECK(offset > size - 64 * 1024);
+    CHECK(offset < size - 64 * 1024 + 34);
+    CHECK(dflt.at("text").as_string().starts_with("line "));
+    CHECK(dflt.at("text").as_string().size() == size - offset - (21 - 10));  // the secret became "[redacted]"
 
     // A second run: attempt 1 is that of the newest run that has one, unless ?run= names the first.
     svc.trigger("loud", {.fresh = true});
@@ -83,5 +87,64 @@ command = ["sh", "-c", "i=1; while [ $i -le 3000 ]; do echo \"line $i of the att
     auto pruned = json_of(api.handle(api_get("/api/v1/jobs/loud/tasks/noisy/attempts/2/stderr?run=" + first)).body);
     CHECK(pruned.at("size") == 0);
     CHECK(pruned.at("text") == "");
+    svc.stop();
+}
+
+TEST_CASE("service logs: a tail that starts or ends inside a secret shows none of it - whole lines where there are any") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    // lines: the secret on a line of its own among others. one-line: the secret, then 4,090 y
+    // and no line break (its 4 KiB tail starts 15 bytes into the secret). open-end: a log that
+    // ends in the secret's first 9 bytes, as one still being written does.
+    write_file(d / "jobs" / "cut.toml", R"(name = "cut"
+[defaults]
+env = { API_TOKEN = "tok-0123456789-secret" }
+[[tasks]]
+id = "lines"
+command = ["sh", "-c", "echo first >&2; echo \"token $API_TOKEN\" >&2; echo last >&2"]
+[[tasks]]
+id = "one-line"
+command = ["sh", "-c", "printf '%s' \"$API_TOKEN\" >&2; i=0; while [ $i -lt 409 ]; do printf yyyyyyyyyy >&2; i=$((i+1)); done"]
+[[tasks]]
+id = "open-end"
+command = ["sh", "-c", "printf 'token %.9s' \"$API_TOKEN\" >&2"]
+)");
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = ""});
+    svc.start();
+    detail::token_set no_tokens;
+    detail::service_api api(svc, no_tokens);
+    svc.trigger("cut");
+    REQUIRE(wait_until([&] { return run_ended(svc, "cut"); }));
+    auto log = [&](const std::string& task, int bytes) {
+        auto v = json_of(api.handle(api_get("/api/v1/jobs/cut/tasks/" + task + "/attempts/1/stderr?bytes=" + std::to_string(bytes))).body);
+        INFO(task << " " << bytes << ": " << json::serialize(v));
+        CHECK(v.at("text").as_string().find("secret") == std::string::npos);
+        CHECK(v.at("text").as_string().find("0123") == std::string::npos);
+        return v;
+    };
+    // "first\ntoken tok-0123456789-secret\nlast\n" (6 + 28 + 5 bytes): 10 bytes from the end
+    // start inside the secret's line, so the tail starts at the next line.
+    auto v = log("lines", 10);
+    CHECK(v.at("text") == "last\n");
+    CHECK(v.at("offset") == 34);
+    CHECK(v.at("size") == 39);
+    CHECK(log("lines", 5).at("text") == "last\n");  // starts at a line: nothing dropped
+    CHECK(log("lines", 35).at("text") == "token [redacted]\nlast\n");
+    // No line break to start at: the secret's end is redacted where the tail starts.
+    v = log("one-line", 4100);
+    CHECK(v.at("offset") == 21 + 4090 - 4100);
+    CHECK(v.at("text").as_string() == "[redacted]" + std::string(4090, 'y'));
+    CHECK(log("one-line", 4).at("text") == "yyyy");
+    v = log("open-end", 8);  // "ok-01234", out of the middle of the secret
+    CHECK(v.at("text") == "[redacted]");
+    CHECK(log("open-end", 100).at("text") == "token [redacted]");
+    // The task's 4 KiB tails, as a task's answer carries them.
+    auto tail_of = [&](const std::string& task) {
+        auto t = json_of(api.handle(api_get("/api/v1/jobs/cut/tasks/" + task)).body);
+        return std::string(t.at("attempts").as_array().at(0).at("stderr_tail").as_string());
+    };
+    CHECK(tail_of("one-line") == "[redacted]" + std::string(4090, 'y'));
+    CHECK(tail_of("open-end") == "token [redacted]");
+    CHECK(tail_of("lines") == "first\ntoken [redacted]\nlast\n");
     svc.stop();
 }
