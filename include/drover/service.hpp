@@ -140,6 +140,14 @@ struct DROVER_API trigger_options {
     bool retry_dead = false;  ///< run dead and cancelled tasks again (journal_options::retry_dead)
 };
 
+/// Where a text given to service::redact was cut out of a longer one: at its `front` (the tail
+/// of a log), at its `back` (a log still being written). A secret cut there shows only a part,
+/// which is redacted too.
+struct redact_cuts {
+    bool front = false;
+    bool back = false;
+};
+
 /// Hosts the jobs of a directory. Thread-safe: every member may be called from any thread.
 ///
 /// A job runs at most one run at a time (its journal is locked by the run). A run started
@@ -153,14 +161,6 @@ struct DROVER_API trigger_options {
 /// auto run = svc.trigger("news", {.params = {{"date", {"2018-01-06"}}}});
 /// svc.wait();  // until stop()
 /// @endcode
-/// Where a text given to service::redact was cut out of a longer one: at its `front` (the tail
-/// of a log), at its `back` (a log still being written). A secret cut there shows only a part,
-/// which is redacted too.
-struct redact_cuts {
-    bool front = false;
-    bool back = false;
-};
-
 class DROVER_API service {
 public:
     explicit service(service_options o);
