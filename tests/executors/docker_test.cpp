@@ -336,7 +336,9 @@ TEST_CASE("docker: TLS works with the right client certificate and fails naming 
         s.submit(sh("t", "true"));
         auto t0 = std::chrono::steady_clock::now();
         auto sum = s.run();
-        CHECK(std::chrono::steady_clock::now() - t0 < 15s);  // rejected at once, not waited for
+        // Rejected at once, not after down_timeout (300 s by default). 60 s: on a loaded
+        // machine under ASan a fresh clone's run once took 16.9 s.
+        CHECK(std::chrono::steady_clock::now() - t0 < 60s);
         CHECK(sum.counts.dead == 1);
         auto f = r.ex->failed();
         REQUIRE(f);
