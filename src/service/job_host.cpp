@@ -176,20 +176,13 @@ std::string job_host::trigger(const trigger_options& o, std::string_view reason,
         if (run_ && !run_->finished) throw conflict_error(key_ + ": run " + run_->id + " is going");
         starting_ = true;
     }
-    // A run that has ended but that the jobs thread has not let go of yet is let go of here,
-    // so a trigger right after a run's end starts the next one instead of answering 409.
-    // starting_ keeps shutdown() waiting meanwhile.
-    try {
-        retire_finished();
-    } catch (...) {
-        std::lock_guard lock(mutex_);
-        starting_ = false;
-        started_.notify_all();
-        throw;
-    }
     auto r = std::make_unique<run>();
     auto record = state_dir_ / run_file;
     try {
+        // A run that has ended but that the jobs thread has not let go of yet is let go of
+        // here, so a trigger right after a run's end starts the next one instead of answering
+        // 409. starting_ keeps shutdown() waiting meanwhile.
+        retire_finished();
         auto j = load_job(file_, job_load_options{.params = o.params, .shared_pools = pools_}, kinds_);
         learn_secrets(j, false);
         j.options.state_dir = state_dir_;

@@ -132,12 +132,17 @@ log_tail tail_of(const std::filesystem::path& file, std::size_t max) {
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         out.size = static_cast<std::uint64_t>(st.st_size);
         out.offset = out.size > max ? out.size - max : 0;
-        out.text.resize(out.size - out.offset);
-        auto n = ::pread(fd, out.text.data(), out.text.size(), static_cast<off_t>(out.offset));
+        // With the byte before the tail, in the same read: whether the tail starts a line.
+        std::size_t lead = out.offset > 0 ? 1 : 0;
+        out.text.resize(out.size - out.offset + lead);
+        auto n = ::pread(fd, out.text.data(), out.text.size(), static_cast<off_t>(out.offset - lead));
         out.text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-        char before = '\n';
-        if (out.offset > 0 && ::pread(fd, &before, 1, static_cast<off_t>(out.offset - 1)) != 1) before = 0;
-        if (before != '\n') {
+        bool line_start = true;
+        if (lead) {
+            line_start = !out.text.empty() && out.text.front() == '\n';
+            if (!out.text.empty()) out.text.erase(0, 1);
+        }
+        if (!line_start) {
             if (auto nl = out.text.find('\n'); nl != std::string::npos && nl + 1 < out.text.size()) {
                 out.text.erase(0, nl + 1);
                 out.offset += nl + 1;
