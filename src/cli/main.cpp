@@ -80,18 +80,23 @@ int serve(const cli_args& a, const drover::job& j) {
     auto overlap = j.schedule->overlap == "queue" ? overlap_policy::queue : overlap_policy::skip;
     bool stop = false;
     int last = 0;
+    // The signals are caught from before the first line is logged to the end of the service: one
+    // that comes while nothing waits for it (before the first sleep, as a run starts) is kept and
+    // ends the next sleep or cancels the run, never the process with the default action.
+    drover::cli::run_signals caught;
+    auto& ctx = caught.ctx;
+    auto& signals = caught.set;
     service_hooks hooks;
     hooks.now = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
     hooks.sleep_until = [&](std::chrono::sys_seconds t) {
         if (stop) return false;
-        boost::asio::io_context ctx;
         boost::asio::system_timer timer(ctx, t);
-        boost::asio::signal_set signals(ctx, SIGINT, SIGTERM, SIGHUP);
         signals.async_wait([&](boost::system::error_code ec, int) {
             if (!ec) stop = true;
             timer.cancel();
         });
         timer.async_wait([&](boost::system::error_code) { signals.cancel(); });
+        ctx.restart();
         ctx.run();
         return !stop;
     };
@@ -101,7 +106,7 @@ int serve(const cli_args& a, const drover::job& j) {
         run.options.journal.fresh = true;
         for (auto& t : run.tasks) t.env["DROVER_TICK"] = format_utc(tick);
         try {
-            last = drover::cli::run_job_once({.json = a.json, .quiet = a.quiet}, std::move(run), stop);
+            last = drover::cli::run_job_once({.json = a.json, .quiet = a.quiet, .signals = &caught}, std::move(run), stop);
         } catch (const drover::config_error&) {
             throw;
         } catch (const std::exception& e) {

@@ -64,8 +64,11 @@ int run_job_once(const run_job_options& o, const job& j, scheduler& sched, bool&
         sched.add_observer(*alerts);
     }
 
-    boost::asio::io_context ctx;
-    boost::asio::signal_set signals(ctx, SIGINT, SIGTERM, SIGHUP);
+    std::optional<run_signals> own;
+    run_signals& caught = o.signals ? *o.signals : own.emplace();
+    auto& ctx = caught.ctx;
+    auto& signals = caught.set;
+    ctx.restart();
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
         if (ec) return;
         reporter.clear_line();

@@ -4,14 +4,28 @@
 
 #include <drover/job_file.hpp>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
 #include <cstdio>
 
 namespace drover::cli {
+
+/// SIGINT, SIGTERM and SIGHUP caught from its construction to its end. One that comes while
+/// nothing waits for it (the job file being read, between a service's runs) is kept by the set
+/// and ends the next wait - it cancels the run that starts next - never the process with the
+/// default action (exit 143 without a journal flush or the tasks killed).
+struct run_signals {
+    boost::asio::io_context ctx;
+    boost::asio::signal_set set{ctx, SIGINT, SIGTERM, SIGHUP};
+};
 
 struct run_job_options {
     bool json = false;             ///< the summary as one JSON object
     bool quiet = false;            ///< no progress output
     std::FILE* summary = stdout;   ///< where the summary goes (exec: stderr, stdout has records)
+    run_signals* signals = nullptr;  ///< caught since before the run; null: from the run's start
 };
 
 /// Runs `j` once and returns the exit code (0 ok, 1 dead or skipped tasks, 130 cancelled).

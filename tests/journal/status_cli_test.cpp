@@ -113,3 +113,28 @@ command = ["sh", "-c", "echo '{\"tick\":\"'$DROVER_TICK'\"}'"]
     REQUIRE(next != std::string::npos);
     CHECK(r.output.substr(next + 16, 16) == "-01-01T00:00:00Z");  // the next New Year, UTC
 }
+
+TEST_CASE("cli service: SIGTERM as soon as the service logs its first line ends it with 130, never the default action" *
+          doctest::timeout(120)) {
+    temp_dir d;
+    write_file(d / "job.toml", R"(name = "svc"
+schedule = "0 0 1 1 *"
+[sink]
+kind = "file"
+path = "out"
+[[tasks]]
+id = "t"
+command = ["true"]
+)");
+    // The signal is sent the moment stderr is not empty (a busy wait, no sleep): before the
+    // service's first sleep began. A service that caught signals only while it slept died of
+    // this one with 143 (CI saw it once, under load, with the 50 ms poll of the test above).
+    for (int i = 0; i < 10; ++i) {
+        auto err = "svc" + std::to_string(i) + ".err";  // a new file: the last one is not empty
+        auto r = run_shell("cd " + d.path().string() + " && (" + DROVER_CLI_PATH + " run job.toml --quiet 2> " + err +
+                           " & pid=$!; until [ -s " + err + " ]; do :; done; "
+                           "kill -TERM $pid; wait $pid; echo rc=$?; cat " + err + ")");
+        INFO(i, ": ", r.output);
+        CHECK(r.output.find("rc=130") != std::string::npos);
+    }
+}
