@@ -272,8 +272,7 @@ void dockerd_fleet::stop(std::size_t i, bool hard) {
         for (auto end = clock::now() + 5s; clock::now() < end && process_alive(containerd);)
             std::this_thread::sleep_for(50ms);
         if (process_alive(containerd)) {
-            std::ifstream cmd("/proc/" + std::to_string(containerd) + "/cmdline");
-            std::string c((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+            auto c = read_proc("/proc/" + std::to_string(containerd) + "/cmdline");
             if (c.find(d.root.string()) != std::string::npos) ::kill(containerd, SIGKILL);
         }
     }
@@ -310,8 +309,7 @@ void dockerd_fleet::kill_leftovers() {
     for (auto& e : fs::directory_iterator("/proc")) {
         auto name = e.path().filename().string();
         if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto c = read_proc(e.path() / "cmdline");
         std::replace(c.begin(), c.end(), '\0', ' ');
         if (c.find(mine + "/") != std::string::npos) ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
     }

@@ -75,9 +75,8 @@ std::map<pid_t, pid_t> parent_map() {
     for (auto& e : fs::directory_iterator("/proc")) {
         auto name = e.path().filename().string();
         if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-        std::ifstream in(e.path() / "stat");
-        std::string line;
-        if (!std::getline(in, line)) continue;  // exited meanwhile
+        auto line = read_proc(e.path() / "stat");
+        if (line.empty()) continue;  // exited meanwhile
         auto close = line.rfind(')');           // the command name may contain anything
         if (close == std::string::npos) continue;
         char state = 0;

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -124,11 +125,18 @@ command_result run_shell(const std::string& cmd) {
     return r;
 }
 
+std::string read_proc(const fs::path& file) {
+    std::string out;
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
 bool process_alive(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    if (!stat) return false;
-    std::string line;
-    std::getline(stat, line);
+    auto line = read_proc("/proc/" + std::to_string(pid) + "/stat");
     auto close = line.rfind(')');
     return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
 }
@@ -151,11 +159,12 @@ bool process_gone(int pid, int timeout_ms) {
 
 std::vector<int> processes_matching(std::string_view needle) {
     std::vector<int> pids;
-    for (auto& e : fs::directory_iterator("/proc")) {
+    std::error_code ec;
+    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& e = *it;
         auto name = e.path().filename().string();
         if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-        std::ifstream in(e.path() / "cmdline", std::ios::binary);
-        std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+        auto cmdline = read_proc(e.path() / "cmdline");
         std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
         int pid = std::stoi(name);
         if (pid != getpid() && cmdline.find(needle) != std::string::npos && process_alive(pid))

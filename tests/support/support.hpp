@@ -47,6 +47,9 @@ bool process_alive(int pid);
 bool process_gone(int pid, int timeout_ms = 2000);
 /// Whitespace-separated pids written by test tasks (`echo $! >> pidfile`).
 std::vector<int> read_pids(const fs::path& p);
+/// A /proc file's bytes; empty when it cannot be read. read(2), not a stream: a process that
+/// exits while its file is read fails the read with ESRCH, which libstdc++'s filebuf throws.
+std::string read_proc(const fs::path& file);
 /// Pids of live processes whose command line contains `needle`.
 std::vector<int> processes_matching(std::string_view needle);
 
