@@ -6,10 +6,12 @@
 
 #include "detail/utf8.hpp"
 #include "journal/sqlite.hpp"
+#include "journal/status.hpp"
 
 #include <boost/json.hpp>
 
 #include <cerrno>
+#include <deque>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -107,28 +109,41 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
     s.live = state_dir_locked(state_dir);
     using detail::sql::database;
     database db(file, open_mode(file, s.live));
+    std::deque<detail::sql::statement> statements;
+    detail::read_journal_status(
+        s, [&](std::string_view sql) -> detail::sql::statement& { return statements.emplace_back(db, sql); },
+        [&](std::string_view sql) { db.exec(sql); });
+    return s;
+}
+
+namespace detail {
+
+bool journal_locked(const std::filesystem::path& state_dir) { return state_dir_locked(state_dir); }
+
+void read_journal_status(journal_status& s, const std::function<sql::statement&(std::string_view)>& prepare,
+                         const std::function<void(std::string_view)>& exec) {
+    auto file = journal_path(s.state_dir);
     // One read transaction: every query sees the same commit.
-    db.exec("BEGIN");
+    exec("BEGIN");
     // A run killed in its first moments can leave the file without the schema.
-    if (auto t = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='tasks'"); !t.step())
+    if (auto& t = prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name='tasks'"); !t.step())
         throw error("the journal " + file.string() + " has no runs yet (the first run stopped before writing any)");
 
-    auto meta = db.prepare("SELECT value FROM meta WHERE key='job_name'");
+    auto& meta = prepare("SELECT value FROM meta WHERE key='job_name'");
     if (meta.step()) s.job_name = meta.text_at(0);
-
     for (int i = 0; i < 256; ++i) {
         auto name = to_string(static_cast<task_state>(i));
         if (name == "unknown") break;
         if (name != "ready") s.counts[std::string(name)] = 0;
     }
-    auto counts = db.prepare("SELECT state, count(*) FROM tasks GROUP BY state");
+    auto& counts = prepare("SELECT state, count(*) FROM tasks GROUP BY state");
     while (counts.step()) {
         auto n = static_cast<std::size_t>(counts.int_at(1));
         s.counts[std::string(counts.text_at(0))] += n;
         s.total += n;
     }
 
-    auto runs = db.prepare("SELECT run_id,status,started_ms,coalesce(finished_ms,0),(SELECT count(*) FROM runs) "
+    auto& runs = prepare("SELECT run_id,status,started_ms,coalesce(finished_ms,0),(SELECT count(*) FROM runs) "
                            "FROM runs ORDER BY started_ms DESC, run_id DESC LIMIT 1");
     if (runs.step()) {
         journal_status::run_info r;
@@ -143,7 +158,7 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
     }
 
     if (s.live && s.last_run) {
-        auto running = db.prepare(
+        auto& running = prepare(
             "SELECT a.task_id,a.attempt,a.run_id,a.executor,a.started_ms FROM attempts a JOIN tasks t "
             "ON t.task_id=a.task_id WHERE a.run_id=?1 AND a.finished_ms IS NULL AND t.state='running' "
             "ORDER BY a.started_ms, a.task_id");
@@ -153,17 +168,18 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
                                  std::string(running.text_at(2)), std::string(running.text_at(3)), running.int_at(4)});
     }
 
-    auto dead = db.prepare(
+    auto& dead = prepare(
         "SELECT task_id,state,attempts,coalesce(failure,''),coalesce(message,'') FROM tasks "
         "WHERE state IN ('dead','upstream_failed','cancelled') ORDER BY state, task_id");
     while (dead.step())
         s.dead.push_back({std::string(dead.text_at(0)), std::string(dead.text_at(1)),
                           static_cast<int>(dead.int_at(2)), std::string(dead.text_at(3)),
                           std::string(dead.text_at(4))});
-    db.exec("COMMIT");
-    if (s.last_run) s.hosts = read_hosts(state_dir / "runs" / s.last_run->run_id / "hosts.json");
-    return s;
+    exec("COMMIT");
+    if (s.last_run) s.hosts = read_hosts(s.state_dir / "runs" / s.last_run->run_id / "hosts.json");
 }
+
+}  // namespace detail
 
 std::string to_json(const journal_status& s) {
     namespace json = boost::json;

@@ -5,6 +5,7 @@
 
 #include "detail/utf8.hpp"
 #include "journal/sqlite.hpp"
+#include "journal/status.hpp"
 
 #include <boost/json.hpp>
 
@@ -166,7 +167,18 @@ std::filesystem::path stderr_log_of(const std::filesystem::path& state_dir, std:
 json::value journal_status_json(const std::filesystem::path& state_dir) {
     if (!has_journal(state_dir)) return nullptr;
     try {
-        return json::parse(to_json(read_journal_status(state_dir)));
+        // On the journal's kept connection and statements: opening the file and reading its
+        // schema per request cost more than the queries.
+        journal_status s;
+        s.state_dir = state_dir;
+        s.live = journal_locked(state_dir);
+        connections().with(journal_path(state_dir), [&](cached_connection& db) {
+            read_journal_status(
+                s, [&](std::string_view sql) -> sql::statement& { return db.prepare(sql); },
+                [&](std::string_view sql) { db.exec(sql); });
+            return 0;
+        });
+        return json::parse(to_json(s));
     } catch (const std::exception& e) {
         return json::object{{"error", e.what()}};
     }
