@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <set>
 #include <cctype>
 
 namespace drover::detail {
@@ -63,6 +64,18 @@ std::vector<std::string> secret_values(const std::map<std::string, std::string>&
         if (detail::is_secret_env(name, value)) out.push_back(value);
     // Longest first, so a secret containing another is replaced whole.
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    return out;
+}
+
+std::vector<std::string> secret_values(const job& j) {
+    std::set<std::string> found;
+    auto scan = [&](const std::map<std::string, std::string>& env) {
+        for (auto& v : secret_values(env)) found.insert(std::move(v));
+    };
+    scan(j.options.defaults.env);
+    for (const auto& t : j.tasks) scan(t.env);
+    std::vector<std::string> out(found.begin(), found.end());
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
     return out;
 }
 

@@ -43,8 +43,10 @@ std::string redact(std::string text, const std::vector<std::string>& secrets);
 /// `cut_back`, an end that is a secret's beginning. Secrets longest first.
 std::string redact(std::string text, const std::vector<std::string>& secrets, bool cut_front, bool cut_back);
 
-/// Values of `env` entries whose names look secret (see above).
+/// Values of `env` entries whose names look secret (see above), longest first.
 std::vector<std::string> secret_values(const std::map<std::string, std::string>& env);
+/// The same over a job's [defaults] env and every task's env, each value once.
+std::vector<std::string> secret_values(const job& j);
 
 class alerter final : public observer {
 public:

@@ -243,6 +243,10 @@ std::variant<cli_args, cli_exit> parse_args(int argc, const char* const* argv) {
     add_client(*logs, a.client, true, true);
     add_state(*logs, a.client.state_dir);
     logs->get_option("--state")->description("the service's state directory: read its journal when no service answers");
+    logs->add_option("--jobs", a.client.jobs_dir,
+                     "with --state: the service's job files; the secret env values of <DIR>/<job>.toml are redacted "
+                     "from what the journal shows, as the service does")
+        ->type_name("DIR");
     logs->add_option("--attempt", a.client.attempt, "print this attempt's stderr log (its end: --bytes)")
         ->type_name("N")
         ->check(CLI::PositiveNumber);

@@ -58,6 +58,7 @@ struct client_args {
     std::string task;        ///< logs, retry, cancel: a task id (cancel: empty = the run)
     std::size_t limit = 20;  ///< runs
     std::optional<std::string> state_dir;  ///< runs, logs: the service's state directory, read when no service answers
+    std::optional<std::string> jobs_dir;   ///< logs --jobs: the job files, whose secrets a journal read redacts
     std::string add_host;                  ///< hosts --add
     std::optional<std::size_t> executor;   ///< hosts --executor: which fleet executor --add goes to
     std::string drain_host;                ///< hosts --drain

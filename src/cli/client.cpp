@@ -1,7 +1,9 @@
 #include "cli/client.hpp"
 
+#include <drover/job_file.hpp>
 #include <drover/service_client.hpp>
 
+#include "alerts/alerts.hpp"
 #include "cron/service.hpp"
 #include "detail/utf8.hpp"
 #include "service/journal_views.hpp"
@@ -170,16 +172,37 @@ int run_client(const cli_args& a) {
             a.json ? void(std::cout << json::serialize(v) << "\n") : print_runs(v);
             return 0;
         }
+        // The job file's secrets, replaced as the service replaces them (without --jobs the
+        // journal is shown as it is: its files are readable by whoever reads it here).
+        std::vector<std::string> secrets;
+        detail::stderr_filter redacted;
+        if (c.jobs_dir) {
+            auto file = std::filesystem::path(*c.jobs_dir) / (c.key + ".toml");
+            try {
+                secrets = detail::secret_values(drover::load_job(file));
+            } catch (const std::exception& e) {
+                throw config_error("cannot read " + file.string() + " for the secrets to redact: " + e.what());
+            }
+            redacted = [&](std::string text, redact_cuts cuts) {
+                return detail::redact(std::move(text), secrets, cuts.front, cuts.back);
+            };
+        }
         if (c.attempt > 0) {
-            auto log = detail::attempt_stderr_json(dir, c.task, c.attempt, std::nullopt, c.bytes);
+            auto log = detail::attempt_stderr_json(dir, c.task, c.attempt, std::nullopt, c.bytes, redacted);
             if (!log)
                 throw not_found_error("no attempt " + std::to_string(c.attempt) + " of task '" + c.task +
                                       "' in the journal of " + dir.string());
             a.json ? void(std::cout << json::serialize(*log) << "\n") : print_stderr(*log);
             return 0;
         }
-        auto t = detail::task_json(dir, c.task);
+        auto t = detail::task_json(dir, c.task, redacted);
         if (!t) throw not_found_error("no task '" + c.task + "' in the journal of " + dir.string());
+        auto redact_message = [&](json::object& o) {
+            if (auto* v = o.if_contains("message"); v && v->is_string())
+                *v = detail::redact(std::string(v->as_string()), secrets);
+        };
+        redact_message(*t);
+        for (auto& at : t->at("attempts").as_array()) redact_message(at.as_object());
         a.json ? void(std::cout << json::serialize(*t) << "\n") : print_task(*t);
         return 0;
     }

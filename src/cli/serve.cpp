@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <functional>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -46,9 +47,19 @@ int run_serve(const serve_args& a) {
     service svc(o);
     svc.start();
     int sig = 0;
-    signals.async_wait([&](boost::system::error_code ec, int s) {
-        if (!ec) sig = s;
-    });
+    // SIGHUP, as for other daemons, reads the jobs directory now (added, changed and removed
+    // files) instead of at the next reload_interval; SIGINT and SIGTERM stop.
+    std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int s) {
+        if (ec) return;
+        if (s != SIGHUP) {
+            sig = s;
+            return;
+        }
+        o.log("HUP received: reading the jobs directory now");
+        svc.reload();
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
     ctx.run();
     o.log(fmt::format("{} received: stopping (running runs are cancelled and resumed by the next start)",
                       sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal"));

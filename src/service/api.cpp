@@ -274,215 +274,13 @@ http_answer service_api::login(const http_request& r) const {
                                       std::to_string(std::chrono::seconds(session_store::lifetime).count())}});
 }
 
-http_answer service_api::handle(const http_request& r) const {
+namespace {
+
+// An answer for each of the errors a request can end in.
+template <class F>
+http_answer answering(F&& f) {
     try {
-        auto t = split_target(r.target);
-        auto& p = t.path;
-        bool reading = r.method == "GET";
-        if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health")
-            return reading ? answer(200, {{"status", "ok"}}) : problem(405, "use GET");
-        if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "openapi.json")
-            return reading ? http_answer{200, "application/json", std::string(openapi_document()), {}} : problem(405, "use GET");
-        // The dashboard's files: no token (the page asks for one).
-        if (reading && p.size() <= 1) {
-            auto asset = dashboard_asset(p.empty() ? std::string_view() : std::string_view(p[0]));
-            if (asset) return *asset;
-        }
-        bool api = p.size() >= 2 && p[0] == "api" && p[1] == "v1";
-        if (api && p.size() == 3 && p[2] == "login") return login(r);
-        // Who asks, and may they do this.
-        auto cookie = cookie_value(r.header("Cookie"), session_store::cookie_name);
-        std::optional<session_store::session> session;
-        std::optional<api_scope> scope;
-        if (tokens_.empty()) {
-            scope = api_scope::read;
-        } else if (auto auth = r.header("Authorization"); !auth.empty()) {
-            auto token = bearer_token(auth);
-            scope = token ? tokens_.check(*token) : std::nullopt;
-        } else if (!cookie.empty() && (session = sessions_.find(cookie))) {
-            scope = session->scope;
-        }
-        if (!scope)
-            return {401, "application/json", R"({"error":"a valid bearer token is needed"})" "\n",
-                    {{"WWW-Authenticate", "Bearer realm=\"drover\""}}};
-        if (api && p.size() == 3 && p[2] == "session" && reading)
-            return answer(200, {{"scope", *scope == api_scope::admin ? "admin" : "read"},
-                                {"csrf", session ? json::value(session->csrf) : json::value(nullptr)},
-                                {"tokens", !tokens_.empty()}});
-        if (api && p.size() == 3 && p[2] == "logout" && r.method == "POST") {
-            if (!cookie.empty()) sessions_.remove(cookie);
-            return answer(200, {{"logged_out", true}},
-                          {{"Set-Cookie", std::string(session_store::cookie_name) +
-                                              "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"}});
-        }
-        if (!reading) {
-            if (tokens_.empty())
-                return problem(403, "this service has no tokens file: its API only reads (start it with --tokens FILE)");
-            if (*scope != api_scope::admin) return problem(403, "this token may only read");
-            // A request the browser sent with the session cookie: it must prove it comes from our
-            // page, which alone knows the session's CSRF token.
-            if (session && !same_secret(r.header("X-Drover-CSRF"), session->csrf))
-                return problem(403, "a missing or wrong X-Drover-CSRF header");
-        }
-        if (api && p.size() == 3 && p[2] == "events") {
-            if (!reading) return problem(405, "use GET");
-            http_answer a{200, "text/event-stream", {}, {}};
-            a.next_event = [this] { return jobs_event(); };
-            return a;
-        }
-        if (p.size() == 1 && p[0] == "metrics") {
-            if (!reading) return problem(405, "use GET");
-            return {200, "text/plain; version=0.0.4; charset=utf-8", svc_.metrics(), {}};
-        }
-        if (api && p.size() == 3 && p[2] == "pools") {
-            if (!reading) return problem(405, "use GET");
-            json::array pools;
-            for (auto& pool : svc_.pools())
-                pools.push_back(json::object{{"name", pool.name}, {"limit", pool.limit}, {"in_use", pool.in_use}});
-            return answer(200, {{"pools", std::move(pools)}});
-        }
-        if (p.size() < 3 || p[0] != "api" || p[1] != "v1" || p[2] != "jobs") return problem(404, "no such endpoint");
-        if (p.size() == 3) {
-            if (!reading) return problem(405, "use GET");
-            json::array jobs;
-            for (auto& j : svc_.jobs()) jobs.push_back(job_json(j));
-            return answer(200, {{"jobs", std::move(jobs)}});
-        }
-        const auto& key = p[3];
-        auto job = svc_.job(key);  // not_found_error: 404
-        if (p.size() == 4) {
-            if (!reading) return problem(405, "use GET");
-            auto o = job_json(job);
-            o["journal"] = journal_status_json(job.state_dir);
-            return answer(200, std::move(o));
-        }
-        const auto& what = p[4];
-        if (p.size() == 5 && what == "runs") {
-            if (reading) return answer(200, {{"runs", runs_json(job.state_dir, query_number(t, "limit", 50, 10'000))}});
-            if (r.method != "POST") return problem(405, "use GET or POST");
-            auto id = svc_.trigger(key, trigger_body(body_object(r)));
-            return answer(201, {{"job", key}, {"run_id", id}}, {{"Location", "/api/v1/jobs/" + key + "/runs/" + id}});
-        }
-        if (p.size() == 7 && what == "runs" && p[6] == "attempts") {
-            if (!reading) return problem(405, "use GET");
-            auto a = run_attempts_json(job.state_dir, p[5], query_number(t, "limit", 5000, 100'000));
-            if (!a) return problem(404, "no run '" + p[5] + "' in the journal of " + key);
-            return answer(200, std::move(*a));
-        }
-        if (p.size() == 6 && what == "runs") {
-            if (!reading) return problem(405, "use GET");
-            auto run = run_json(job.state_dir, p[5]);
-            if (!run) return problem(404, "no run '" + p[5] + "' in the journal of " + key);
-            return answer(200, std::move(*run));
-        }
-        if (what == "events" && (p.size() == 5 || (p.size() == 6 && p[5] == "stream"))) {
-            if (!reading) return problem(405, "use GET");
-            auto after = events_after(r, t);
-            if (p.size() == 5) {
-                auto got = svc_.task_events(key, after, query_number(t, "limit", 1000, 10'000));
-                json::array events;
-                for (const auto& e : got.events) events.push_back(task_event_json(e));
-                return answer(200, {{"events", std::move(events)}, {"lost", got.lost}, {"last_seq", got.last_seq}});
-            }
-            // Four times a second, what is new; nothing when nothing is (a keep-alive comment
-            // now and then). A removed job ends the stream (the exception closes it).
-            http_answer a{200, "text/event-stream", {}, {}};
-            a.event_interval = std::chrono::milliseconds(250);
-            a.next_event = [this, key, after]() mutable {
-                auto got = svc_.task_events(key, after, 1000);
-                if (!got.events.empty()) after = got.events.back().seq;
-                return sse_task_events(got);
-            };
-            return a;
-        }
-        if (p.size() == 5 && what == "cancel") {
-            if (r.method != "POST") return problem(405, "use POST");
-            only_fields(body_object(r), {});
-            return answer(200, {{"cancelled", svc_.cancel(key)}});
-        }
-        if (p.size() == 5 && what == "tasks") {
-            if (reading) {
-                std::optional<std::string> state;
-                if (auto it = t.query.find("state"); it != t.query.end()) {
-                    state = it->second;
-                    if (!is_task_state(*state))
-                        throw refused{400, "state: not a task state (pending, running, retry_wait, succeeded, dead, "
-                                           "upstream_failed, skipped, cancelled)",
-                                      "state"};
-                }
-                // The page is built on one arena, freed at once: a page of 100 rows otherwise
-                // costs about 1,500 allocations.
-                json::monotonic_resource arena(32 * 1024);
-                auto tasks = tasks_json(job.state_dir, state, query_number(t, "limit", 100, 100'000),
-                                        query_number(t, "offset", 0, 100'000'000), &arena);
-                for (auto& row : tasks.at("tasks").as_array()) redact_text(row.as_object(), "message", key);
-                return answer(200, std::move(tasks));
-            }
-            if (r.method != "POST") return problem(405, "use GET or POST");
-            auto tasks = tasks_body(body_object(r), svc_.task_defaults(key));
-            auto n = tasks.size();
-            svc_.submit(key, std::move(tasks));
-            return answer(201, {{"submitted", n}});
-        }
-        if (p.size() == 6 && what == "tasks") {
-            if (!reading) return problem(405, "use GET");
-            // A task may print its own secrets: what the API shows has them replaced.
-            auto task = task_json(job.state_dir, p[5], redactor(key));
-            if (!task) return problem(404, "no task '" + p[5] + "' in the journal of " + key);
-            redact_text(*task, "message", key);
-            for (auto& a : task->at("attempts").as_array()) redact_text(a.as_object(), "message", key);
-            return answer(200, std::move(*task));
-        }
-        if (p.size() == 9 && what == "tasks" && p[6] == "attempts" && p[8] == "stderr") {
-            if (!reading) return problem(405, "use GET");
-            auto& a = p[7];
-            auto n = whole_number(a);
-            if (!n || *n < 1 || *n > std::uint64_t(std::numeric_limits<int>::max()))
-                return problem(404, "no attempt '" + a + "': attempts are numbered 1, 2, ...");
-            std::optional<std::string> run;
-            if (auto it = t.query.find("run"); it != t.query.end()) run = it->second;
-            auto log = attempt_stderr_json(job.state_dir, p[5], static_cast<std::int64_t>(*n), run,
-                                           query_number(t, "bytes", 64 * 1024, 16 * 1024 * 1024), redactor(key));
-            if (!log) return problem(404, "no attempt " + a + " of task '" + p[5] + "' in the journal of " + key);
-            return answer(200, std::move(*log));
-        }
-        if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry" || p[6] == "succeed")) {
-            if (r.method != "POST") return problem(405, "use POST");
-            only_fields(body_object(r), {});
-            if (p[6] == "succeed") return answer(200, {{"marked", svc_.mark_succeeded(key, p[5])}});
-            bool done = p[6] == "cancel" ? svc_.cancel_task(key, p[5]) : svc_.retry_task(key, p[5]);
-            return answer(200, {{p[6] == "cancel" ? "cancelled" : "retried", done}});
-        }
-        if (p.size() == 5 && what == "hosts") {
-            if (reading) {
-                json::array hosts;
-                for (auto& h : svc_.hosts(key)) hosts.push_back(host_json(h));
-                return answer(200, {{"hosts", std::move(hosts)}});
-            }
-            if (r.method != "POST") return problem(405, "use GET or POST");
-            auto o = body_object(r);
-            only_fields(o, {"host", "executor"});
-            auto host = host_field(o);
-            std::optional<std::size_t> executor;
-            if (auto* v = o.if_contains("executor")) {
-                if (!v->is_int64() || v->as_int64() < 0 || v->as_int64() > 1'000'000)
-                    throw refused{400, "executor: must be the executor's position in [[executors]] (0, 1, ...)",
-                                  "executor"};
-                executor = static_cast<std::size_t>(v->as_int64());
-            }
-            svc_.add_host(key, host, executor);
-            return answer(201, {{"added", host}});
-        }
-        if (p.size() == 6 && what == "hosts" && p[5] == "drain") {
-            if (r.method != "POST") return problem(405, "use POST");
-            auto o = body_object(r);
-            only_fields(o, {"host", "remove"});
-            auto host = host_field(o);
-            bool remove = bool_field(o, "remove");
-            svc_.drain_host(key, host, remove);
-            return answer(200, {{remove ? "removed" : "drained", host}});
-        }
-        return problem(404, "no such endpoint");
+        return f();
     } catch (const refused& e) {
         return problem(e.status, e.message, e.field);
     } catch (const not_found_error& e) {
@@ -494,6 +292,243 @@ http_answer service_api::handle(const http_request& r) const {
     } catch (const error& e) {
         return problem(500, e.what());  // a run that could not start: its executor, sink, state directory
     }
+}
+
+}  // namespace
+
+http_answer service_api::handle(const http_request& r) const {
+    return answering([&] { return route(r); });
+}
+
+http_answer service_api::later(std::function<http_answer()> work) const {
+    if (!slow_) return answering(work);
+    http_answer a;
+    a.later = [slow = slow_, work = std::move(work)](std::function<void(http_answer)> done) {
+        slow([work, done = std::move(done)] {
+            http_answer b;
+            try {
+                b = answering(work);
+            } catch (const std::exception&) {
+                b = problem(500, "internal error");
+            }
+            done(std::move(b));
+        });
+    };
+    return a;
+}
+
+http_answer service_api::route(const http_request& r) const {
+    auto t = split_target(r.target);
+    auto& p = t.path;
+    bool reading = r.method == "GET";
+    if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health")
+        return reading ? answer(200, {{"status", "ok"}}) : problem(405, "use GET");
+    if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "openapi.json")
+        return reading ? http_answer{200, "application/json", std::string(openapi_document()), {}} : problem(405, "use GET");
+    // The dashboard's files: no token (the page asks for one).
+    if (reading && p.size() <= 1) {
+        auto asset = dashboard_asset(p.empty() ? std::string_view() : std::string_view(p[0]));
+        if (asset) return *asset;
+    }
+    bool api = p.size() >= 2 && p[0] == "api" && p[1] == "v1";
+    if (api && p.size() == 3 && p[2] == "login") return login(r);
+    // Who asks, and may they do this.
+    auto cookie = cookie_value(r.header("Cookie"), session_store::cookie_name);
+    std::optional<session_store::session> session;
+    std::optional<api_scope> scope;
+    if (tokens_.empty()) {
+        scope = api_scope::read;
+    } else if (auto auth = r.header("Authorization"); !auth.empty()) {
+        auto token = bearer_token(auth);
+        scope = token ? tokens_.check(*token) : std::nullopt;
+    } else if (!cookie.empty() && (session = sessions_.find(cookie))) {
+        scope = session->scope;
+    }
+    if (!scope)
+        return {401, "application/json", R"({"error":"a valid bearer token is needed"})" "\n",
+                {{"WWW-Authenticate", "Bearer realm=\"drover\""}}};
+    if (api && p.size() == 3 && p[2] == "session" && reading)
+        return answer(200, {{"scope", *scope == api_scope::admin ? "admin" : "read"},
+                            {"csrf", session ? json::value(session->csrf) : json::value(nullptr)},
+                            {"tokens", !tokens_.empty()}});
+    if (api && p.size() == 3 && p[2] == "logout" && r.method == "POST") {
+        if (!cookie.empty()) sessions_.remove(cookie);
+        return answer(200, {{"logged_out", true}},
+                      {{"Set-Cookie", std::string(session_store::cookie_name) +
+                                          "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"}});
+    }
+    if (!reading) {
+        if (tokens_.empty())
+            return problem(403, "this service has no tokens file: its API only reads (start it with --tokens FILE)");
+        if (*scope != api_scope::admin) return problem(403, "this token may only read");
+        // A request the browser sent with the session cookie: it must prove it comes from our
+        // page, which alone knows the session's CSRF token.
+        if (session && !same_secret(r.header("X-Drover-CSRF"), session->csrf))
+            return problem(403, "a missing or wrong X-Drover-CSRF header");
+    }
+    if (api && p.size() == 3 && p[2] == "events") {
+        if (!reading) return problem(405, "use GET");
+        http_answer a{200, "text/event-stream", {}, {}};
+        a.next_event = [this] { return jobs_event(); };
+        return a;
+    }
+    if (p.size() == 1 && p[0] == "metrics") {
+        if (!reading) return problem(405, "use GET");
+        return {200, "text/plain; version=0.0.4; charset=utf-8", svc_.metrics(), {}};
+    }
+    if (api && p.size() == 3 && p[2] == "pools") {
+        if (!reading) return problem(405, "use GET");
+        json::array pools;
+        for (auto& pool : svc_.pools())
+            pools.push_back(json::object{{"name", pool.name}, {"limit", pool.limit}, {"in_use", pool.in_use}});
+        return answer(200, {{"pools", std::move(pools)}});
+    }
+    if (p.size() < 3 || p[0] != "api" || p[1] != "v1" || p[2] != "jobs") return problem(404, "no such endpoint");
+    if (p.size() == 3) {
+        if (!reading) return problem(405, "use GET");
+        json::array jobs;
+        for (auto& j : svc_.jobs()) jobs.push_back(job_json(j));
+        return answer(200, {{"jobs", std::move(jobs)}});
+    }
+    const auto& key = p[3];
+    auto job = svc_.job(key);  // not_found_error: 404
+    if (p.size() == 4) {
+        if (!reading) return problem(405, "use GET");
+        auto o = job_json(job);
+        o["journal"] = journal_status_json(job.state_dir);
+        return answer(200, std::move(o));
+    }
+    const auto& what = p[4];
+    if (p.size() == 5 && what == "runs") {
+        if (reading) return answer(200, {{"runs", runs_json(job.state_dir, query_number(t, "limit", 50, 10'000))}});
+        if (r.method != "POST") return problem(405, "use GET or POST");
+        // Reading the job file and making its run takes as long as the file is big: not on
+        // the thread that answers every other request.
+        return later([this, key = std::string(key), o = trigger_body(body_object(r))] {
+            auto id = svc_.trigger(key, o);
+            return answer(201, {{"job", key}, {"run_id", id}}, {{"Location", "/api/v1/jobs/" + key + "/runs/" + id}});
+        });
+    }
+    if (p.size() == 7 && what == "runs" && p[6] == "attempts") {
+        if (!reading) return problem(405, "use GET");
+        auto a = run_attempts_json(job.state_dir, p[5], query_number(t, "limit", 5000, 100'000));
+        if (!a) return problem(404, "no run '" + p[5] + "' in the journal of " + key);
+        return answer(200, std::move(*a));
+    }
+    if (p.size() == 6 && what == "runs") {
+        if (!reading) return problem(405, "use GET");
+        auto run = run_json(job.state_dir, p[5]);
+        if (!run) return problem(404, "no run '" + p[5] + "' in the journal of " + key);
+        return answer(200, std::move(*run));
+    }
+    if (what == "events" && (p.size() == 5 || (p.size() == 6 && p[5] == "stream"))) {
+        if (!reading) return problem(405, "use GET");
+        auto after = events_after(r, t);
+        if (p.size() == 5) {
+            auto got = svc_.task_events(key, after, query_number(t, "limit", 1000, 10'000));
+            json::array events;
+            for (const auto& e : got.events) events.push_back(task_event_json(e));
+            return answer(200, {{"events", std::move(events)}, {"lost", got.lost}, {"last_seq", got.last_seq}});
+        }
+        // Four times a second, what is new; nothing when nothing is (a keep-alive comment
+        // now and then). A removed job ends the stream (the exception closes it).
+        http_answer a{200, "text/event-stream", {}, {}};
+        a.event_interval = std::chrono::milliseconds(250);
+        a.next_event = [this, key, after]() mutable {
+            auto got = svc_.task_events(key, after, 1000);
+            if (!got.events.empty()) after = got.events.back().seq;
+            return sse_task_events(got);
+        };
+        return a;
+    }
+    if (p.size() == 5 && what == "cancel") {
+        if (r.method != "POST") return problem(405, "use POST");
+        only_fields(body_object(r), {});
+        return answer(200, {{"cancelled", svc_.cancel(key)}});
+    }
+    if (p.size() == 5 && what == "tasks") {
+        if (reading) {
+            std::optional<std::string> state;
+            if (auto it = t.query.find("state"); it != t.query.end()) {
+                state = it->second;
+                if (!is_task_state(*state))
+                    throw refused{400, "state: not a task state (pending, running, retry_wait, succeeded, dead, "
+                                       "upstream_failed, skipped, cancelled)",
+                                  "state"};
+            }
+            // The page is built on one arena, freed at once: a page of 100 rows otherwise
+            // costs about 1,500 allocations.
+            json::monotonic_resource arena(32 * 1024);
+            auto tasks = tasks_json(job.state_dir, state, query_number(t, "limit", 100, 100'000),
+                                    query_number(t, "offset", 0, 100'000'000), &arena);
+            for (auto& row : tasks.at("tasks").as_array()) redact_text(row.as_object(), "message", key);
+            return answer(200, std::move(tasks));
+        }
+        if (r.method != "POST") return problem(405, "use GET or POST");
+        auto tasks = tasks_body(body_object(r), svc_.task_defaults(key));
+        auto n = tasks.size();
+        svc_.submit(key, std::move(tasks));
+        return answer(201, {{"submitted", n}});
+    }
+    if (p.size() == 6 && what == "tasks") {
+        if (!reading) return problem(405, "use GET");
+        // A task may print its own secrets: what the API shows has them replaced.
+        auto task = task_json(job.state_dir, p[5], redactor(key));
+        if (!task) return problem(404, "no task '" + p[5] + "' in the journal of " + key);
+        redact_text(*task, "message", key);
+        for (auto& a : task->at("attempts").as_array()) redact_text(a.as_object(), "message", key);
+        return answer(200, std::move(*task));
+    }
+    if (p.size() == 9 && what == "tasks" && p[6] == "attempts" && p[8] == "stderr") {
+        if (!reading) return problem(405, "use GET");
+        auto& a = p[7];
+        auto n = whole_number(a);
+        if (!n || *n < 1 || *n > std::uint64_t(std::numeric_limits<int>::max()))
+            return problem(404, "no attempt '" + a + "': attempts are numbered 1, 2, ...");
+        std::optional<std::string> run;
+        if (auto it = t.query.find("run"); it != t.query.end()) run = it->second;
+        auto log = attempt_stderr_json(job.state_dir, p[5], static_cast<std::int64_t>(*n), run,
+                                       query_number(t, "bytes", 64 * 1024, 16 * 1024 * 1024), redactor(key));
+        if (!log) return problem(404, "no attempt " + a + " of task '" + p[5] + "' in the journal of " + key);
+        return answer(200, std::move(*log));
+    }
+    if (p.size() == 7 && what == "tasks" && (p[6] == "cancel" || p[6] == "retry" || p[6] == "succeed")) {
+        if (r.method != "POST") return problem(405, "use POST");
+        only_fields(body_object(r), {});
+        if (p[6] == "succeed") return answer(200, {{"marked", svc_.mark_succeeded(key, p[5])}});
+        bool done = p[6] == "cancel" ? svc_.cancel_task(key, p[5]) : svc_.retry_task(key, p[5]);
+        return answer(200, {{p[6] == "cancel" ? "cancelled" : "retried", done}});
+    }
+    if (p.size() == 5 && what == "hosts") {
+        if (reading) {
+            json::array hosts;
+            for (auto& h : svc_.hosts(key)) hosts.push_back(host_json(h));
+            return answer(200, {{"hosts", std::move(hosts)}});
+        }
+        if (r.method != "POST") return problem(405, "use GET or POST");
+        auto o = body_object(r);
+        only_fields(o, {"host", "executor"});
+        auto host = host_field(o);
+        std::optional<std::size_t> executor;
+        if (auto* v = o.if_contains("executor")) {
+            if (!v->is_int64() || v->as_int64() < 0 || v->as_int64() > 1'000'000)
+                throw refused{400, "executor: must be the executor's position in [[executors]] (0, 1, ...)",
+                              "executor"};
+            executor = static_cast<std::size_t>(v->as_int64());
+        }
+        svc_.add_host(key, host, executor);
+        return answer(201, {{"added", host}});
+    }
+    if (p.size() == 6 && what == "hosts" && p[5] == "drain") {
+        if (r.method != "POST") return problem(405, "use POST");
+        auto o = body_object(r);
+        only_fields(o, {"host", "remove"});
+        auto host = host_field(o);
+        bool remove = bool_field(o, "remove");
+        svc_.drain_host(key, host, remove);
+        return answer(200, {{remove ? "removed" : "drained", host}});
+    }
+    return problem(404, "no such endpoint");
 }
 
 }  // namespace drover::detail

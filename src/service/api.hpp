@@ -16,6 +16,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -23,12 +24,22 @@ namespace drover::detail {
 
 class service_api {
 public:
-    service_api(drover::service& svc, const token_set& tokens) : svc_(svc), tokens_(tokens) {}
+    /// Runs a piece of work somewhere else (the service's jobs thread), for what would hold up
+    /// every other request on the server's thread: a trigger reads and checks the job file.
+    using elsewhere = std::function<void(std::function<void()>)>;
+
+    /// `slow`: where slow requests are answered (http_answer::later); none: in handle() itself.
+    service_api(drover::service& svc, const token_set& tokens, elsewhere slow = {})
+        : svc_(svc), tokens_(tokens), slow_(std::move(slow)) {}
     http_answer handle(const http_request& r) const;
     /// The jobs event of /api/v1/events: "event: jobs\ndata: {...}\n\n".
     std::string jobs_event() const;
 
 private:
+    http_answer route(const http_request& r) const;
+    /// `work`'s answer, given later from `slow_` (or now without it), errors answered as
+    /// handle() answers them.
+    http_answer later(std::function<http_answer()> work) const;
     http_answer login(const http_request& r) const;
     /// o[field], a string, with the job's secret env values replaced (service::redact).
     void redact_text(boost::json::object& o, std::string_view field, const std::string& key) const;
@@ -37,6 +48,7 @@ private:
 
     drover::service& svc_;
     const token_set& tokens_;
+    elsewhere slow_;
     mutable session_store sessions_;
 };
 

@@ -188,7 +188,23 @@ private:
             a = json_error(500, "internal error");
         }
         if (a.next_event && a.status == 200) return start_events(std::move(a));
+        if (a.later) return answer_later(std::move(a.later), msg.keep_alive());
         respond(a, msg.keep_alive());
+    }
+
+    void answer_later(std::function<void(std::function<void(http_answer)>)> work, bool keep_alive) {
+        auto ex = stream_.get_executor();
+        auto done = [self = this->shared_from_this(), ex, keep_alive](http_answer b) {
+            asio::post(ex, [self, b = std::move(b), keep_alive] {
+                if (self->srv_->stopped) return self->end();
+                self->respond(b, keep_alive);
+            });
+        };
+        try {
+            work(std::move(done));
+        } catch (const std::exception&) {
+            respond(json_error(500, "internal error"), false);
+        }
     }
 
     void start_events(http_answer a) {

@@ -39,6 +39,11 @@ struct http_answer {
     /// One write at a time per client: a slow client gets fewer events, never a queue.
     std::function<std::string()> next_event{};
     std::chrono::milliseconds event_interval{1000};
+    /// Work too slow for the server's thread (a trigger reads and checks the job file): when
+    /// set, the server calls it with a function that takes the answer, callable once from any
+    /// thread; this connection waits for that answer while the others are served. When the
+    /// server stops first, the answer is dropped.
+    std::function<void(std::function<void(http_answer)>)> later{};
 };
 
 struct http_server_options {

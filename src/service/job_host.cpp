@@ -395,12 +395,8 @@ task_spec job_host::task_defaults() const {
 }
 
 void job_host::learn_secrets(const job& j, bool replace) {
-    std::set<std::string> found;
-    auto scan = [&](const std::map<std::string, std::string>& env) {
-        for (auto& v : secret_values(env)) found.insert(std::move(v));
-    };
-    scan(j.options.defaults.env);
-    for (const auto& t : j.tasks) scan(t.env);
+    auto values = secret_values(j);
+    std::set<std::string> found(values.begin(), values.end());
     std::lock_guard lock(mutex_);
     if (!replace) found.insert(secrets_.begin(), secrets_.end());
     secrets_.assign(found.begin(), found.end());

@@ -174,7 +174,10 @@ void service::start() {
         auto [addr, port] = detail::parse_listen(m.opts.listen);
         if (!addr.is_loopback() && m.tokens.empty())
             throw config_error("listening on " + m.opts.listen + ", not a loopback address, needs a tokens file");
-        m.api = std::make_unique<detail::service_api>(*this, m.tokens);
+        // Triggers are answered from the jobs thread (which loads job files anyway), so reading
+        // a big job file holds up no other request.
+        m.api = std::make_unique<detail::service_api>(
+            *this, m.tokens, [&m](std::function<void()> f) { asio::post(m.jobs_ctx, std::move(f)); });
         m.server = std::make_unique<detail::http_server>(
             m.ctx.get_executor(), m.opts.listen,
             detail::http_server_options{.max_body_bytes = m.opts.max_body_bytes,

@@ -3,10 +3,14 @@
 // SIGTERM in the middle of a run, then started again.
 #include "service_support.hpp"
 
+#include <drover/executors/local.hpp>
+
 #include "cron/service.hpp"
 #include "journal/cli_run.hpp"
 
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <fstream>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -85,6 +89,90 @@ TEST_CASE("service http: keep-alive requests, oversized bodies get 413, garbage 
                     drover::config_error);
     CHECK_THROWS_AS(drover::service({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "127.0.0.1:x"}).start(),
                     drover::config_error);
+}
+
+TEST_CASE("service http: a trigger whose job file takes long to read holds up no other request" * doctest::timeout(120)) {
+    // An executor kind whose reading blocks, once armed, until the test lets it go: the trigger
+    // is still reading its job file while the test asks other things.
+    struct slow_options {
+        int slots = 1;
+    };
+    std::mutex m;
+    std::condition_variable cv;
+    bool armed = false, reading = false, go = false;
+    drover::kinds k;
+    k.add_executor<slow_options>("slow", {
+        .read = [&](const drover::job_table& t) {
+            t.check_keys({"kind"});
+            std::unique_lock lock(m);
+            if (armed) {
+                reading = true;
+                cv.notify_all();
+                cv.wait(lock, [&] { return go; });
+            }
+            return slow_options{};
+        },
+        .make = [](const slow_options& o) {
+            return std::make_shared<drover::local_executor>(drover::local_executor_options{.slots = o.slots});
+        },
+    });
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "jobs" / "big.toml", R"(name = "big"
+[[executors]]
+kind = "slow"
+[[tasks]]
+id = "t"
+command = ["true"]
+)");
+    drover::service svc({.jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "127.0.0.1:0",
+                         .tokens_file = d / "tokens", .kinds = k});
+    svc.start();
+    auto port = svc.port();
+    {
+        std::lock_guard lock(m);
+        armed = true;
+    }
+    drover::http::result trig;
+    std::thread trigger([&] { trig = call(port, verb::post, "/api/v1/jobs/big/runs", "{}"); });
+    {
+        std::unique_lock lock(m);
+        REQUIRE(cv.wait_for(lock, 30s, [&] { return reading; }));
+    }
+    // The trigger is reading the job file now. The API still answers, within a few seconds
+    // (a server that read the file on its own thread answered nothing until `go`).
+    auto asked = std::chrono::steady_clock::now();
+    boost::asio::io_context io;
+    drover::http::client_options o;
+    o.target = drover::http::parse_endpoint("tcp://127.0.0.1:" + std::to_string(port));
+    o.request_timeout = 5s;
+    drover::http::client c(io.get_executor(), o);
+    drover::http::request req{verb::get, "/api/v1/jobs", {{"Authorization", std::string("Bearer ") + read_token}}, {}, std::nullopt};
+    drover::http::result list;
+    c.async_request(std::move(req), [&](drover::http::result r) { list = std::move(r); });
+    io.run();
+    INFO("answered after ", std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count(), " s");
+    CHECK(list.res.status == 200);
+    CHECK(call(port, verb::get, "/api/v1/health", {}, "").res.status == 200);
+    {
+        std::lock_guard lock(m);
+        go = true;
+        armed = false;
+    }
+    cv.notify_all();
+    trigger.join();
+    REQUIRE(trig);
+    CHECK(trig.res.status == 201);
+    CHECK(json_of(trig.res.body).at("run_id").as_string().size() > 0);
+    REQUIRE(wait_until([&] { return run_ended(svc, "big"); }));
+    CHECK(svc.job("big").last_result == "succeeded");
+    // A trigger that fails (the job file is broken now) is answered from there too, as before.
+    write_file(d / "jobs" / "big.toml", "name = \"big\"\n[[tasks]]\nid = 3\n");
+    auto bad = call(port, verb::post, "/api/v1/jobs/big/runs", "{}");
+    CHECK(bad.res.status == 400);
+    CHECK(bad.res.body.find("big.toml") != std::string::npos);
+    svc.stop();
 }
 
 TEST_CASE("service reload: added, broken, fixed and removed job files while serving") {
@@ -184,6 +272,35 @@ TEST_CASE("serve: SIGKILL during a triggered run, then a restart resumes it with
     CHECK(WEXITSTATUS(status) == 0);
     INFO(read_file(d / "serve.log"));
     CHECK(read_file(d / "serve.log").find("slow: run ") != std::string::npos);
+}
+
+TEST_CASE("serve: SIGHUP reads the jobs directory now and keeps serving, SIGTERM then stops it with exit code 0") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    write_tokens(d / "tokens");
+    write_file(d / "jobs" / "a.toml", sleepy_job("a", 1, 0.1));
+    int port = free_loopback_port();
+    pid_t pid = start_serve(d.path(), port);
+    write_file(d / "jobs" / "b.toml", sleepy_job("b", 1, 0.1));
+    ::kill(pid, SIGHUP);
+    // The scan SIGHUP asked for has logged the new job, and the service still answers.
+    REQUIRE(wait_until([&] { return read_file(d / "serve.log").find("HUP received: reading the jobs directory now") !=
+                                    std::string::npos; }, 10s));
+    REQUIRE(wait_until([&] { return call(port, verb::get, "/api/v1/jobs/b").res.status == 200; }, 10s));
+    CHECK(call(port, verb::post, "/api/v1/jobs/b/runs").res.status == 201);
+    REQUIRE(wait_until([&] { return read_records(d / "state" / "b" / "output").size() == 1; }, 20s));
+    ::kill(pid, SIGHUP);  // twice: the handler waits again
+    REQUIRE(wait_until([&] {
+        auto log = read_file(d / "serve.log");
+        return log.find("HUP received") != log.rfind("HUP received");
+    }, 10s));
+    CHECK(call(port, verb::get, "/api/v1/health", {}, "").res.status == 200);
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(read_file(d / "serve.log").find("TERM received: stopping") != std::string::npos);
 }
 
 TEST_CASE("serve: SIGTERM cancels the run going, the next start resumes it") {
@@ -309,6 +426,50 @@ TEST_CASE("client commands: trigger, runs, logs, events, retry, succeed, hosts, 
     auto gone = cli("runs days");
     CHECK(gone.exit_code == 2);
     CHECK(gone.output.find("cannot reach the drover service at http://127.0.0.1:") != std::string::npos);
+}
+
+TEST_CASE("client logs without a service: --jobs redacts the job file's secrets from the journal's tails and messages, "
+          "a job file it cannot read is an error") {
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    // The task prints its token on a line of its own and inside another; its failure message
+    // (a timeout's, the command) is the journal's, redacted too.
+    write_file(d / "jobs" / "leak.toml", R"(name = "leak"
+[defaults]
+env = { API_TOKEN = "tok-0123456789abcdef" }
+[[tasks]]
+id = "bad"
+command = ["sh", "-c", "echo \"token=$API_TOKEN\" >&2; echo \"$API_TOKEN\" >&2; exit 3"]
+)");
+    auto run = run_shell(fmt::format("cd {} && {} run jobs/leak.toml --state state/leak --quiet 2>&1", d.path().string(),
+                                     DROVER_CLI_PATH));
+    REQUIRE(run.exit_code == 1);
+    int port = free_loopback_port();  // nothing listens: the journal is read
+    auto cli = [&](const std::string& args) {
+        return run_shell(fmt::format("cd {} && DROVER_URL=http://127.0.0.1:{} {} {} 2>&1", d.path().string(), port,
+                                     DROVER_CLI_PATH, args));
+    };
+    // Without --jobs the journal is shown as it is (whoever runs this can read its files).
+    CHECK(cli("logs leak bad --state state").output.find("tok-0123456789abcdef") != std::string::npos);
+    for (auto args : {"logs leak bad --state state --jobs jobs", "logs leak bad --state state --jobs jobs --json",
+                      "logs leak bad --attempt 1 --state state --jobs jobs",
+                      "logs leak bad --attempt 1 --state state --jobs jobs --json"}) {
+        auto r = cli(args);
+        INFO(args, "\n", r.output);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output.find("tok-0123") == std::string::npos);
+        CHECK(r.output.find("token=[redacted]") != std::string::npos);
+    }
+    // A tail that starts inside the secret shows none of it (the log: "token=tok-...\ntok-...\n").
+    auto cut = cli("logs leak bad --attempt 1 --bytes 30 --state state --jobs jobs");
+    INFO(cut.output);
+    CHECK(cut.exit_code == 0);
+    CHECK(cut.output.find("0123") == std::string::npos);
+    CHECK(cut.output.find("cdef") == std::string::npos);
+    auto missing = cli("logs leak bad --state state --jobs nowhere");
+    CHECK(missing.exit_code == 2);
+    CHECK(missing.output.find("for the secrets to redact") != std::string::npos);
+    CHECK(missing.output.find("tok-0123") == std::string::npos);
 }
 
 TEST_CASE("serve: a schedule's tick runs the job, SIGKILL during it and a restart resume that tick - no second run" *
