@@ -432,8 +432,7 @@ TEST_CASE("client logs without a service: --jobs redacts the job file's secrets 
           "a job file it cannot read is an error") {
     temp_dir d;
     fs::create_directories(d / "jobs");
-    // The task prints its token on a line of its own and inside another; its failure message
-    // (a timeout's, the command) is the journal's, redacted too.
+    // The task prints its token after "token=" and on a line of its own, then fails.
     write_file(d / "jobs" / "leak.toml", R"(name = "leak"
 [defaults]
 env = { API_TOKEN = "tok-0123456789abcdef" }
