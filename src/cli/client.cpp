@@ -172,8 +172,8 @@ int run_client(const cli_args& a) {
             a.json ? void(std::cout << json::serialize(v) << "\n") : print_runs(v);
             return 0;
         }
-        // The job file's secrets, replaced as the service replaces them (without --jobs the
-        // journal is shown as it is: its files are readable by whoever reads it here).
+        // The job file's secrets, replaced in tails and messages as the service replaces them
+        // (without --jobs the journal is shown as it is: whoever reads it here can read its files).
         std::vector<std::string> secrets;
         detail::stderr_filter redacted;
         if (c.jobs_dir) {
@@ -197,12 +197,6 @@ int run_client(const cli_args& a) {
         }
         auto t = detail::task_json(dir, c.task, redacted);
         if (!t) throw not_found_error("no task '" + c.task + "' in the journal of " + dir.string());
-        auto redact_message = [&](json::object& o) {
-            if (auto* v = o.if_contains("message"); v && v->is_string())
-                *v = detail::redact(std::string(v->as_string()), secrets);
-        };
-        redact_message(*t);
-        for (auto& at : t->at("attempts").as_array()) redact_message(at.as_object());
         a.json ? void(std::cout << json::serialize(*t) << "\n") : print_task(*t);
         return 0;
     }

@@ -20,11 +20,9 @@
 
 namespace drover {
 
-namespace {
-
 // True when a drover process holds the state directory's lock right now. O_NONBLOCK: a
 // FIFO in the lock's place must not block the open (and is no lock).
-bool state_dir_locked(const std::filesystem::path& state_dir) {
+bool detail::journal_locked(const std::filesystem::path& state_dir) {
     int fd = ::open((state_dir / "journal.lock").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat st {};
@@ -33,6 +31,8 @@ bool state_dir_locked(const std::filesystem::path& state_dir) {
     ::close(fd);  // releases our shared lock if we got it
     return locked;
 }
+
+namespace {
 
 const char* file_kind(mode_t m) {
     if (S_ISDIR(m)) return "a directory";
@@ -106,7 +106,7 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
         throw error("the journal " + file.string() + " is not a regular file (it is " + file_kind(st.st_mode) + ")");
     journal_status s;
     s.state_dir = state_dir;
-    s.live = state_dir_locked(state_dir);
+    s.live = detail::journal_locked(state_dir);
     using detail::sql::database;
     database db(file, open_mode(file, s.live));
     std::deque<detail::sql::statement> statements;
@@ -117,8 +117,6 @@ journal_status read_journal_status(const std::filesystem::path& state_dir) {
 }
 
 namespace detail {
-
-bool journal_locked(const std::filesystem::path& state_dir) { return state_dir_locked(state_dir); }
 
 void read_journal_status(journal_status& s, const std::function<sql::statement&(std::string_view)>& prepare,
                          const std::function<void(std::string_view)>& exec) {

@@ -294,6 +294,16 @@ json::object tasks_json(const std::filesystem::path& state_dir, const std::optio
     return out;
 }
 
+namespace {
+
+// A message column (a task may print its own secrets into it) through the filter, as a whole.
+json::value message_of(const sql::statement& q, int col, const stderr_filter& filter) {
+    if (!filter || q.null_at(col)) return text_or_null(q, col);
+    return json::string(filter(std::string(q.text_at(col)), redact_cuts{}));
+}
+
+}  // namespace
+
 std::optional<json::object> task_json(const std::filesystem::path& state_dir, const std::string& task,
                                       const stderr_filter& filter) {
     if (!has_journal(state_dir)) return std::nullopt;
@@ -307,7 +317,7 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
     }
     json::object o{{"id", task},           {"state", t.text_at(0)},       {"attempts", t.int_at(1)},
                    {"run_id", text_or_null(t, 2)}, {"updated_ms", t.int_at(3)}, {"failure", text_or_null(t, 4)},
-                   {"message", text_or_null(t, 5)}};
+                   {"message", message_of(t, 5, filter)}};
     auto& a = db.prepare(
         "SELECT run_id,attempt,executor,started_ms,finished_ms,failure,exit_code,signal,message,records,bad_records,"
         "elapsed_ms FROM attempts WHERE task_id=?1 ORDER BY started_ms DESC, attempt DESC LIMIT 100");
@@ -325,7 +335,7 @@ std::optional<json::object> task_json(const std::filesystem::path& state_dir, co
                                         {"failure", text_or_null(a, 5)},
                                         {"exit_code", int_or_null(a, 6)},
                                         {"signal", int_or_null(a, 7)},
-                                        {"message", text_or_null(a, 8)},
+                                        {"message", message_of(a, 8, filter)},
                                         {"records", int_or_null(a, 9)},
                                         {"bad_records", int_or_null(a, 10)},
                                         {"elapsed_ms", int_or_null(a, 11)},

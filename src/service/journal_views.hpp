@@ -37,6 +37,7 @@ boost::json::object tasks_json(const std::filesystem::path& state_dir, const std
                                std::size_t limit, std::size_t offset, boost::json::storage_ptr storage = {});
 /// The task with its attempts (newest run first) and each attempt's stderr tail (the last
 /// 4 KiB of runs/<run>/logs/<task>.<n>.stderr); nullopt when the journal has no such task.
+/// `filter` goes over every tail and over the task's and its attempts' messages.
 std::optional<boost::json::object> task_json(const std::filesystem::path& state_dir, const std::string& task,
                                              const stderr_filter& filter = {});
 /// {"task", "run_id", "attempt", "size", "offset", "text"}: the last `max_bytes` of an attempt's

@@ -95,7 +95,7 @@ TEST_CASE("service http: a trigger whose job file takes long to read holds up no
     // An executor kind whose reading blocks, once armed, until the test lets it go: the trigger
     // is still reading its job file while the test asks other things.
     struct slow_options {
-        int slots = 1;
+        std::size_t slots = 1;
     };
     std::mutex m;
     std::condition_variable cv;
