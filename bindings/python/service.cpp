@@ -188,10 +188,11 @@ pools: {name: places}, pools every job's tasks may name, capped across jobs.
                      d["name"] = p.name;
                      d["limit"] = p.limit;
                      d["in_use"] = p.in_use;
+                     d["waiting"] = p.waiting;
                      out.append(d);
                  }
                  return out;
-             }, "The shared pools as dicts (name, limit, in_use).")
+             }, "The shared pools as dicts (name, limit, in_use, waiting).")
         .def("task_events",
              [](const service& s, const std::string& key, std::uint64_t after, std::size_t limit) {
                  auto got = s.task_events(key, after, limit);
@@ -326,7 +327,7 @@ bad request), Error (no connection, 401, 403, 5xx).
              "Adds tasks (dicts with the keys of a control line's submit) to the job's running run.")
         .def("pools", [](service_client& c) {
                  auto v = nogil([&] { return c.pools(); });
-                 return frame(v.at("pools"), {"name", "limit", "in_use"});
+                 return frame(v.at("pools"), {"name", "limit", "in_use", "waiting"});
              }, "The pools the service's jobs share, as a DataFrame.")
         .def("metrics", [](service_client& c) { return nogil([&] { return c.metrics(); }); })
         .def("reachable", [](service_client& c) { return nogil([&] { return c.reachable(); }); },

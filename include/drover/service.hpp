@@ -96,6 +96,7 @@ struct DROVER_API service_pool {
     std::string name{};
     std::size_t limit = 0;
     std::size_t in_use = 0;  ///< attempts running in it now, over every job
+    std::size_t waiting = 0; ///< jobs waiting in line for a place now (first come, first served)
 };
 
 /// Something that happened in a job's runs (service::task_events): a run started or ended, an

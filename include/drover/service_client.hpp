@@ -69,7 +69,7 @@ public:
     void drain_host(std::string_view key, std::string_view spec, bool remove = false);
     /// Tasks as JSON objects (the keys of a control line's "submit"); returns how many.
     std::size_t submit(std::string_view key, const boost::json::array& tasks);
-    /// {"pools": [{"name", "limit", "in_use"}, ...]}: the pools the service's jobs share.
+    /// {"pools": [{"name", "limit", "in_use", "waiting"}, ...]}: the pools the service's jobs share.
     boost::json::value pools();
     std::string metrics();
 

@@ -232,9 +232,10 @@ int run_client(const cli_args& a) {
     if (cmd == "pools") {
         auto v = client.pools();
         if (a.json) return std::cout << json::serialize(v) << "\n", 0;
-        fmt::print("{:<24} {:>6} {:>7}\n", "POOL", "LIMIT", "IN_USE");
+        fmt::print("{:<24} {:>6} {:>7} {:>8}\n", "POOL", "LIMIT", "IN_USE", "WAITING");
         for (auto& p : v.at("pools").as_array())
-            fmt::print("{:<24} {:>6} {:>7}\n", str(p.at("name")), str(p.at("limit")), str(p.at("in_use")));
+            fmt::print("{:<24} {:>6} {:>7} {:>8}\n", str(p.at("name")), str(p.at("limit")), str(p.at("in_use")),
+                       str(p.at("waiting")));
         return 0;
     }
     if (cmd == "hosts") {

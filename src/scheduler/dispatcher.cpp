@@ -432,29 +432,34 @@ void dispatcher::check_journal() {
 
 void dispatcher::watch_shared_pools() {
     for (const auto& p : cfg_.opts.shared_pools) {
-        if (!p || !shared_.emplace(p->name(), p).second) continue;
-        // Another run gave a place back: ready tasks of this run may start now.
-        shared_waits_.push_back(p->on_release([weak = weak_from_this()] {
+        if (!p || shared_.contains(p->name())) continue;
+        // A place given back was handed to this run (it waited in line): ready tasks of the
+        // pool start now; one it cannot use (no slot free, nothing left to run) goes on.
+        auto member = p->join([weak = weak_from_this(), name = p->name()] {
             if (auto d = weak.lock())
-                asio::post(d->strand(), [d] {
-                    if (!d->finished_) d->machine_->capacity_changed();
+                asio::post(d->strand(), [d, name] {
+                    if (d->finished_) return;  // the place went back when the run let go of the pool
+                    d->machine_->capacity_changed();
+                    auto& m = d->shared_.at(name);
+                    m.pool->decline(*m.member);
                 });
-        }));
+        });
+        shared_.emplace(p->name(), shared_membership{p, std::move(member)});
     }
 }
 
 bool dispatcher::acquire_shared(const std::string& pool) {
     auto it = shared_.find(pool);
-    return it == shared_.end() || it->second->try_acquire();
+    return it == shared_.end() || it->second.pool->try_acquire(it->second.member.get());
 }
 
 void dispatcher::release_shared(const std::string& pool) {
-    if (auto it = shared_.find(pool); it != shared_.end()) it->second->release();
+    if (auto it = shared_.find(pool); it != shared_.end()) it->second.pool->release();
 }
 
 void dispatcher::finish() {
     finished_ = true;
-    shared_waits_.clear();
+    for (auto& [name, m] : shared_) m.member.reset();  // out of every line
     progress_timer_.cancel();
     speculation_timer_.cancel();
     retry_timer_.cancel();

@@ -175,10 +175,13 @@ private:
     boost::asio::steady_timer inbox_timer_;
     bool inbox_timer_armed_ = false;  // guarded by the gate's mutex
 
-    // Shared pools (scheduler_options::shared_pools) by name, and the wake-ups they send when
-    // another run gives a place back (dropped when the run finishes).
-    std::map<std::string, std::shared_ptr<shared_pool>> shared_;
-    std::vector<std::shared_ptr<void>> shared_waits_;
+    // Shared pools (scheduler_options::shared_pools) by name, with this run's place in each
+    // one's line (left when the run finishes, giving back a place handed to it and not taken).
+    struct shared_membership {
+        std::shared_ptr<shared_pool> pool;
+        std::shared_ptr<shared_pool::waiter> member;
+    };
+    std::map<std::string, shared_membership> shared_;
     void watch_shared_pools();
 
     bool started_ = false, finished_ = false;

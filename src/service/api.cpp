@@ -380,7 +380,7 @@ http_answer service_api::route(const http_request& r) const {
         if (!reading) return problem(405, "use GET");
         json::array pools;
         for (auto& pool : svc_.pools())
-            pools.push_back(json::object{{"name", pool.name}, {"limit", pool.limit}, {"in_use", pool.in_use}});
+            pools.push_back(json::object{{"name", pool.name}, {"limit", pool.limit}, {"in_use", pool.in_use}, {"waiting", pool.waiting}});
         return answer(200, {{"pools", std::move(pools)}});
     }
     if (p.size() < 3 || p[0] != "api" || p[1] != "v1" || p[2] != "jobs") return problem(404, "no such endpoint");

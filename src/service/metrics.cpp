@@ -158,6 +158,8 @@ std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std
     for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.limit));
     w.family("drover_pool_in_use", "gauge", "Places of a shared pool taken by running attempts, over every job.");
     for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.in_use));
+    w.family("drover_pool_waiting", "gauge", "Jobs waiting in line for a place of a shared pool.");
+    for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.waiting));
     w.family("drover_run_active", "gauge", "1 while a run of the job is going.");
     for (auto& j : jobs) w.sample("", job_label(j), j.v.run_active ? 1 : 0);
     w.family("drover_run_start_timestamp_seconds", "gauge", "When the job's current (or last) run started.");

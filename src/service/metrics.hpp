@@ -96,6 +96,7 @@ struct pool_metrics_view {
     std::string pool;
     std::size_t limit = 0;
     std::size_t in_use = 0;
+    std::size_t waiting = 0;
 };
 
 /// The Prometheus text exposition of these jobs (each family with HELP and TYPE once).

@@ -196,7 +196,7 @@ def test_shared_pools(tmp_path):
     with pytest.raises(drover.ConfigError, match="at least 1"):
         drover.Service(str(jobs), str(tmp_path / "s0"), listen="", pools={"heavy": 0}).start()
     with drover.Service(str(jobs), str(tmp_path / "state"), listen="127.0.0.1:0", pools={"heavy": 2}) as svc:
-        assert svc.pools() == [{"name": "heavy", "limit": 2, "in_use": 0}]
+        assert svc.pools() == [{"name": "heavy", "limit": 2, "in_use": 0, "waiting": 0}]
         svc.trigger("one")
         svc.trigger("two")
         most = 0
@@ -209,5 +209,5 @@ def test_shared_pools(tmp_path):
         assert wait_for(done)
         assert 1 <= most <= 2
         frame = drover.Client(f"http://127.0.0.1:{svc.port}").pools()
-        assert list(frame["name"]) == ["heavy"] and list(frame["limit"]) == [2] and list(frame["in_use"]) == [0]
+        assert list(frame["name"]) == ["heavy"] and list(frame["limit"]) == [2] and list(frame["in_use"]) == [0] and list(frame["waiting"]) == [0]
         assert 'drover_pool_limit{pool="heavy"} 2' in svc.metrics()

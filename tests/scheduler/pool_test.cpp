@@ -139,6 +139,96 @@ TEST_CASE("shared pools: two runs on their own threads share a pool - its cap ho
     CHECK(heavy->in_use() == 0);                  // every place given back
 }
 
+TEST_CASE("shared pool: places given back go to the waiters in line, first come first served") {
+    shared_pool pool("heavy", 2);
+    std::vector<std::string> handed;
+    auto a = pool.join([&] { handed.push_back("a"); });
+    auto b = pool.join([&] { handed.push_back("b"); });
+    auto c = pool.join([&] { handed.push_back("c"); });
+    CHECK(pool.try_acquire(a.get()));
+    CHECK(pool.try_acquire(a.get()));
+    CHECK_FALSE(pool.try_acquire(b.get()));  // full: b waits, then c
+    CHECK_FALSE(pool.try_acquire(c.get()));
+    CHECK_FALSE(pool.try_acquire(b.get()));  // asking again keeps b's place in line
+    CHECK(pool.waiting() == 2);
+    pool.release();  // a gives one back: it is b's, a cannot take it again
+    CHECK(handed == std::vector<std::string>{"b"});
+    CHECK(pool.in_use() == 2);
+    CHECK_FALSE(pool.try_acquire(a.get()));  // a now waits behind c
+    CHECK_FALSE(pool.try_acquire());         // nor can anyone outside the line
+    CHECK(pool.try_acquire(b.get()));        // b takes what it was handed
+    CHECK_FALSE(pool.try_acquire(b.get()));  // once
+    pool.release();
+    CHECK(handed == std::vector<std::string>{"b", "c"});
+    pool.decline(*c);  // c had nothing left to run: the place goes on to a
+    CHECK(handed == std::vector<std::string>{"b", "c", "a"});
+    CHECK(pool.waiting() == 1);              // b asked again above
+    a.reset();                               // a leaves with the place it did not take: b's
+    CHECK(handed == std::vector<std::string>{"b", "c", "a", "b"});
+    CHECK(pool.in_use() == 2);
+    b.reset();  // gone with a handed place: nobody waits, so it is free
+    CHECK(pool.in_use() == 1);
+    CHECK(pool.waiting() == 0);
+    pool.release();
+    CHECK(pool.in_use() == 0);
+    CHECK(pool.try_acquire(c.get()));  // free places while nobody waits
+    pool.release();
+}
+
+TEST_CASE("shared pools: runs get places in the order they came to wait - one with many tasks goes to the back of the line" *
+          doctest::timeout(60)) {
+    auto heavy = std::make_shared<shared_pool>("heavy", 1);
+    const std::string names = "ABCDEF";
+    std::vector<std::unique_ptr<sched_fixture>> fixtures;
+    std::vector<scheduler> runs;
+    sched_fixture files;
+    auto times = files.dir / "times";
+    fs::create_directories(times);
+    for (char n : names) {
+        scheduler_options o;
+        o.shared_pools = {heavy};
+        fixtures.push_back(std::make_unique<sched_fixture>());
+        runs.push_back(fixtures.back()->make(2, o));
+        // A: 3 tasks of 1.5 s; B to F: one short task each.
+        for (int i = 0; i < (n == 'A' ? 3 : 1); ++i)
+            runs.back().submit(timed(times, std::string(1, n) + "-" + std::to_string(i), "heavy", std::string(1, n),
+                                     n == 'A' ? "1.5" : "0.1"));
+    }
+    std::vector<run_summary> sums(names.size());
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] { sums[0] = runs[0].run(); });
+    for (int i = 0; i < 500 && !fs::exists(times / "A-0"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(fs::exists(times / "A-0"));
+    // B to F come to wait one after another while A's first task holds the place (A waits
+    // in line already, for its second task).
+    auto in_line = [&](std::size_t n) {
+        for (int i = 0; i < 1000 && heavy->waiting() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return heavy->waiting() == n;
+    };
+    CHECK(in_line(1));
+    for (std::size_t r = 1; r < names.size(); ++r) {
+        threads.emplace_back([&, r] { sums[r] = runs[r].run(); });
+        CHECK(in_line(r + 1));
+    }
+    for (auto& t : threads) t.join();
+    for (auto& s : sums) REQUIRE(s.ok());
+    auto ivs = read_intervals(times);
+    REQUIRE(ivs.size() == 8);
+    std::sort(ivs.begin(), ivs.end(), [](const auto& x, const auto& y) { return x.start < y.start; });
+    std::string order;
+    for (const auto& iv : ivs) order += iv.pool;
+    // First come, first served: A came to wait first (its second task, at its start), then B
+    // to F in turn; A's third task asked again only when its second started, so it waits
+    // behind all five. (A place given to whoever asks first after it is given back had no
+    // order: with four tasks of A, ABACDAFAE, ABEACAFAD and ABEDAAFAC in three runs.)
+    CHECK(order == "AABCDEFA");
+    std::vector<interval> all = ivs;
+    for (auto& iv : all) iv.pool = "heavy";
+    CHECK(max_concurrency(all, "heavy") == 1);
+    CHECK(heavy->in_use() == 0);
+    CHECK(heavy->waiting() == 0);
+}
+
 TEST_CASE("shared pools: a task may name one that [pools] does not declare - job files too, with a located error otherwise") {
     auto heavy = std::make_shared<shared_pool>("heavy", 3);
     CHECK_THROWS_AS(shared_pool("x", 0), config_error);

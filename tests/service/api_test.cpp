@@ -543,9 +543,10 @@ command = ["sh", "-c", "f={1}/{0}-{{i}}; echo start $(date +%s%N) >> $f; sleep 0
           std::string::npos);
     svc.trigger("one");
     svc.trigger("two");
-    std::size_t seen_in_use = 0;
+    std::size_t seen_in_use = 0, seen_waiting = 0;
     REQUIRE(wait_until([&] {
         seen_in_use = std::max(seen_in_use, svc.pools().at(0).in_use);
+        seen_waiting = std::max(seen_waiting, svc.pools().at(0).waiting);
         return run_ended(svc, "one") && run_ended(svc, "two");
     }));
     CHECK(svc.job("one").last_result == "succeeded");
@@ -564,11 +565,13 @@ command = ["sh", "-c", "f={1}/{0}-{{i}}; echo start $(date +%s%N) >> $f; sleep 0
     for (auto [t, delta] : events) most = std::max(most, cur += delta);
     CHECK(most == 2);
     CHECK(seen_in_use <= 2);
+    CHECK(seen_waiting >= 1);  // 8 tasks for 2 places: a job waited in line
     auto pools = json_of(api.handle(req("GET", "/api/v1/pools", {}, {})).body);
-    CHECK(pools == json::parse(R"({"pools":[{"name":"heavy","limit":2,"in_use":0}]})"));
+    CHECK(pools == json::parse(R"({"pools":[{"name":"heavy","limit":2,"in_use":0,"waiting":0}]})"));
     auto metrics = svc.metrics();
     CHECK(metrics.find("drover_pool_limit{pool=\"heavy\"} 2\n") != std::string::npos);
     CHECK(metrics.find("drover_pool_in_use{pool=\"heavy\"} 0\n") != std::string::npos);
+    CHECK(metrics.find("drover_pool_waiting{pool=\"heavy\"} 0\n") != std::string::npos);
     svc.stop();
 }
 

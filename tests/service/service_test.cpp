@@ -614,7 +614,7 @@ TEST_CASE("serve options: --tls-cert, --tls-key, --rate-limit and --pool reach t
     auto pools = cli("pools");
     CHECK(pools.output.find("POOL") == 0);
     CHECK(pools.output.find("gpu") != std::string::npos);
-    CHECK(cli("pools --json").output.find(R"({"pools":[{"name":"gpu","limit":1,"in_use":0},{"name":"heavy","limit":3,"in_use":0}]})") == 0);
+    CHECK(cli("pools --json").output.find(R"({"pools":[{"name":"gpu","limit":1,"in_use":0,"waiting":0},{"name":"heavy","limit":3,"in_use":0,"waiting":0}]})") == 0);
     ::kill(pid, SIGTERM);
     int status = 0;
     REQUIRE(waitpid(pid, &status, 0) == pid);
