@@ -1,6 +1,7 @@
 #include <drover/error.hpp>
 #include <drover/shared_pool.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <utility>
