@@ -130,10 +130,11 @@ private:
 };
 
 std::string job_label(const job_metrics_view& j) { return fmt::format("drover_job=\"{}\"", prometheus_label(j.job)); }
+std::string pool_label(const service_pool& p) { return fmt::format("pool=\"{}\"", prometheus_label(p.name)); }
 
 }  // namespace
 
-std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std::vector<pool_metrics_view>& pools) {
+std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std::vector<service_pool>& pools) {
     std::string out;
     writer w(out);
     w.family("drover_job_loaded", "gauge", "1 when the job file loads, 0 when it has an error.");
@@ -155,11 +156,11 @@ std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std
     for (auto& j : jobs)
         if (j.v.run_active) w.sample("", job_label(j), double(j.v.tasks.running));
     w.family("drover_pool_limit", "gauge", "Places of a pool shared across jobs (drover serve --pool).");
-    for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.limit));
+    for (auto& p : pools) w.sample("", pool_label(p), double(p.limit));
     w.family("drover_pool_in_use", "gauge", "Places of a shared pool taken by running attempts, over every job.");
-    for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.in_use));
+    for (auto& p : pools) w.sample("", pool_label(p), double(p.in_use));
     w.family("drover_pool_waiting", "gauge", "Jobs waiting in line for a place of a shared pool.");
-    for (auto& p : pools) w.sample("", fmt::format("pool=\"{}\"", prometheus_label(p.pool)), double(p.waiting));
+    for (auto& p : pools) w.sample("", pool_label(p), double(p.waiting));
     w.family("drover_run_active", "gauge", "1 while a run of the job is going.");
     for (auto& j : jobs) w.sample("", job_label(j), j.v.run_active ? 1 : 0);
     w.family("drover_run_start_timestamp_seconds", "gauge", "When the job's current (or last) run started.");

@@ -8,6 +8,7 @@
 // keeps `job` for its scrape job.
 
 #include <drover/observer.hpp>
+#include <drover/service.hpp>
 
 #include <array>
 #include <cstdint>
@@ -91,16 +92,8 @@ struct job_metrics_view {
     job_metrics::values v{};
 };
 
-/// A shared pool as /metrics shows it.
-struct pool_metrics_view {
-    std::string pool;
-    std::size_t limit = 0;
-    std::size_t in_use = 0;
-    std::size_t waiting = 0;
-};
-
 /// The Prometheus text exposition of these jobs (each family with HELP and TYPE once).
-std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std::vector<pool_metrics_view>& pools = {});
+std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std::vector<service_pool>& pools = {});
 
 /// A label value escaped for the text format (backslash, double quote, newline).
 std::string prometheus_label(std::string_view v);

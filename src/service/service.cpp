@@ -340,9 +340,7 @@ std::string service::metrics() const {
     }
     std::vector<detail::job_metrics_view> views;
     for (auto& h : hosts) views.push_back(h->metrics());
-    std::vector<detail::pool_metrics_view> pool_views;
-    for (const auto& p : pools()) pool_views.push_back({p.name, p.limit, p.in_use, p.waiting});
-    return detail::prometheus_text(views, pool_views);
+    return detail::prometheus_text(views, pools());
 }
 
 }  // namespace drover
