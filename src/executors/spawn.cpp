@@ -1,5 +1,7 @@
 #include "executors/spawn.hpp"
 
+#include "executors/program_path.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -108,7 +110,14 @@ spawned_child spawn_child(const spawn_request& req) {
     }
 
     pid_t pid = -1;
-    int rc = ::posix_spawnp(&pid, argv[0], &sa.actions, &sa.attr, argv.data(), envp);
+    int rc = ENOENT;
+    // The PATH search once per program, not in every child (program_path.hpp); when the
+    // remembered path fails, posix_spawnp searches again (and reports what it finds).
+    if (auto path = program_path(req.argv[0])) {
+        rc = ::posix_spawn(&pid, path->c_str(), &sa.actions, &sa.attr, argv.data(), envp);
+        if (rc != 0) forget_program_path(req.argv[0]);
+    }
+    if (rc != 0) rc = ::posix_spawnp(&pid, argv[0], &sa.actions, &sa.attr, argv.data(), envp);
     if (rc != 0) {
         std::string what = "cannot start '" + req.argv[0] + "'";
         if (!req.workdir.empty() && rc == ENOENT) what += " (or workdir '" + req.workdir + "' is missing)";

@@ -153,3 +153,62 @@ TEST_CASE("local: slots default to the number of cores") {
     drover::local_executor three({.slots = 3});
     CHECK(three.slots() == 3);
 }
+
+namespace {
+
+// A `prog` script in `dir` that prints `word`; mode 0755 unless told.
+void write_prog(const std::filesystem::path& dir, const std::string& word, std::filesystem::perms mode =
+                                                                                 std::filesystem::perms::owner_all) {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "drover-path-prog") << "#!/bin/sh\necho " << word << "\n";
+    std::filesystem::permissions(dir / "drover-path-prog", mode);
+}
+
+std::string run_prog() {
+    auto r = run({.id = "t", .command = {"drover-path-prog"}});
+    if (r.result.failure != drover::failure_class::none) return "failed: " + r.result.message;
+    return r.io.lines.empty() ? "" : r.io.lines[0];
+}
+
+struct path_env {
+    std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+    explicit path_env(const std::string& p) { ::setenv("PATH", p.c_str(), 1); }
+    ~path_env() { ::setenv("PATH", saved.c_str(), 1); }
+};
+
+}  // namespace
+
+TEST_CASE("local: a program named without a slash is searched on PATH once, and again when it moves" *
+          doctest::timeout(30)) {
+    temp_dir d;
+    auto dir = [&](const char* n) { return (d.path() / n).string(); };
+    // Skipped like execvp skips them: a directory of that name, a file we may not execute.
+    std::filesystem::create_directories(d.path() / "has-dir" / "drover-path-prog");
+    write_prog(d.path() / "not-exec", "not-exec", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    write_prog(d.path() / "b", "b");
+    path_env p(dir("empty") + ":" + dir("has-dir") + ":" + dir("not-exec") + ":" + dir("b") + ":/usr/bin:/bin");
+    CHECK(run_prog() == "b");
+    // Remembered, as a shell's command hash remembers it: a program that appears earlier on
+    // the same PATH is not seen while the remembered one still starts.
+    write_prog(d.path() / "empty", "earlier");
+    CHECK(run_prog() == "b");
+    // The remembered one is gone: searched again, and found where it is now.
+    std::filesystem::remove(d.path() / "b" / "drover-path-prog");
+    CHECK(run_prog() == "earlier");
+    // A new PATH: searched on it.
+    write_prog(d.path() / "c", "c");
+    ::setenv("PATH", (dir("c") + ":" + dir("empty") + ":/usr/bin:/bin").c_str(), 1);
+    CHECK(run_prog() == "c");
+    // Nowhere on PATH: the error names the program.
+    std::filesystem::remove(d.path() / "c" / "drover-path-prog");
+    std::filesystem::remove(d.path() / "empty" / "drover-path-prog");
+    auto gone = run_prog();
+    CHECK(gone.find("cannot start 'drover-path-prog'") != std::string::npos);
+    CHECK(gone.find("No such file") != std::string::npos);
+    // Relative PATH entries depend on the task's workdir: not remembered, the child searches.
+    write_prog(d.path() / "rel" / "bin", "relative");
+    ::setenv("PATH", "bin:/usr/bin:/bin", 1);
+    auto r = run({.id = "t", .command = {"drover-path-prog"}, .workdir = dir("rel")});
+    REQUIRE(r.io.lines.size() == 1);
+    CHECK(r.io.lines[0] == "relative");
+}
