@@ -163,6 +163,7 @@ class Progress:
     resumed: int
     resumed_dead: int
     backups: int
+    committing: int
     records: int
     bad_records: int
     @property

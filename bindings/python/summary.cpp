@@ -107,6 +107,7 @@ py::dict progress_to_dict(const progress& p) {
     d["resumed"] = p.resumed;
     d["backups"] = p.backups;
     d["resumed_dead"] = p.resumed_dead;
+    d["committing"] = p.committing;
     d["finished"] = p.finished();
     d["ran"] = p.ran();
     d["records"] = p.records;
@@ -148,6 +149,9 @@ void bind_summary(py::module_& m) {
         .def_readonly("backups", &progress::backups, "Backup attempts started for stragglers (speculation).")
         .def_readonly("resumed_dead", &progress::resumed_dead,
                       "Dead in an earlier run of the journal (counted in dead, not run again).")
+        .def_readonly("committing", &progress::committing,
+                      "Of running: tasks whose process ended and whose output is being committed "
+                      "(their slots already run other tasks).")
         .def_readonly("records", &progress::records, "Committed records.")
         .def_readonly("bad_records", &progress::bad_records, "Non-JSON lines tasks printed (kept aside).")
         .def_property_readonly("finished", &progress::finished,

@@ -28,6 +28,9 @@ struct DROVER_API progress {
     std::size_t resumed = 0;         ///< succeeded in an earlier run of the journal (in `succeeded`, not run again)
     std::size_t backups = 0;         ///< backup attempts started for stragglers (scheduler_options::speculation)
     std::size_t resumed_dead = 0;    ///< dead in an earlier run of the journal (in `dead`, not run again)
+    /// Of `running`: tasks whose process has ended and whose output is being committed. Their
+    /// executor slots already run other tasks, so `running - committing` slots are busy.
+    std::size_t committing = 0;
     std::uint64_t records = 0;       ///< committed records
     std::uint64_t bad_records = 0;
     duration elapsed{0};

@@ -255,6 +255,7 @@ void attempt_run::complete(attempt_outcome o) {
     if (writer_ && o.ok()) {
         // The writer stays alive in the handler until the commit completes.
         auto* w = writer_.get();
+        if (ctx_.on_released) ctx_.on_released();
         w->async_commit(asio::bind_executor(
             ctx_.strand, [self = shared_from_this(), o = std::move(o), children = std::move(children),
                           asked = std::chrono::steady_clock::now()](std::exception_ptr error, committed_output out) mutable {

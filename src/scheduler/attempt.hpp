@@ -52,6 +52,9 @@ struct attempt_context {
     /// A successful attempt asks before it commits (speculation: the first of two twins
     /// wins); false: it discards its output and ends cancelled, superseded. Empty: always.
     std::function<bool()> claim = {};
+    /// The executor is done with a successful attempt, whose output commits now: its slot
+    /// may take the next task while the commit goes on (called on the strand, once at most).
+    std::function<void()> on_released = {};
     /// A backup attempt: its straggler's host, for a fleet executor to avoid.
     std::string avoid_host = {};
     /// The checkpoint segment this attempt publishes first (sink_attempt::first_segment).

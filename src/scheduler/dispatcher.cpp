@@ -270,6 +270,10 @@ void dispatcher::launch(std::uint32_t task, std::size_t g, int attempt, std::uin
                         {},
                         {}};
     if (watch_) ctx.claim = [this, slot] { return machine_->claim_commit(slot); };
+    // The slot takes the next task while the output commits (posted: never inside a machine call).
+    ctx.on_released = [this, slot, task] {
+        asio::post(strand_, [self = shared_from_this(), slot, task] { self->machine_->executor_released(slot, task); });
+    };
     if (auto twin = machine_->twin_of(slot); twin < running_.size() && running_[twin]) ctx.avoid_host = running_[twin]->host();
     if (auto cp = checkpoints_.find(task); cp != checkpoints_.end()) {
         ctx.task.env["DROVER_CHECKPOINT"] = cp->second.token;  // the task continues from there

@@ -108,6 +108,7 @@ progress run_machine::counts() const {
     p.cancelled = count(task_state::cancelled);
     p.resumed = resumed_;
     p.backups = backups_;
+    p.committing = committing_;
     p.resumed_dead = resumed_dead_;
     p.records = records_;
     p.bad_records = bad_records_;
@@ -192,6 +193,23 @@ void run_machine::attempt_done(std::uint32_t i, attempt_outcome o, const committ
     attempt_ended(rt_[i].slot, std::move(o), out, children);
 }
 
+void run_machine::executor_released(std::uint32_t slot, std::uint32_t task) {
+    if (!started_ || finished_ || slot >= attempts_.size()) return;
+    auto& a = attempts_[slot];
+    if (a.task != task || a.released || a.superseded || !committed_once_) return;
+    auto& g = groups_[a.group];
+    if (g.released >= g.slots) return;
+    a.released = true;
+    --g.busy;
+    ++g.released;
+    if (a.twin == no_task) {
+        a.committing = true;
+        ++committing_;
+    }
+    d_.progress_changed();
+    dispatch();
+}
+
 void run_machine::attempt_ended(std::uint32_t slot, attempt_outcome o, const committed_output& out,
                                 std::span<const new_task> children) {
     if (slot >= attempts_.size() || attempts_[slot].task == no_task) return;
@@ -219,6 +237,7 @@ void run_machine::attempt_ended(std::uint32_t slot, attempt_outcome o, const com
     if (o.ok()) {
         next = task_state::succeeded;
         records_ += out.records;
+        committed_once_ = true;
     } else if (killed) {
         next = task_state::cancelled;
     } else if (o.failure == failure_class::sink_unavailable) {
@@ -481,7 +500,11 @@ std::uint32_t run_machine::take_slot(std::uint32_t i, std::size_t g) {
 
 void run_machine::free_slot(std::uint32_t slot) {
     auto& a = attempts_[slot];
-    --groups_[a.group].busy;
+    if (a.released)
+        --groups_[a.group].released;
+    else
+        --groups_[a.group].busy;
+    if (a.committing) --committing_;
     auto p = pool_of(a.task);
     --pool_running_[p];
     if (pool_shared_[p]) d_.release_shared(pool_names_[p]);

@@ -156,13 +156,23 @@ public:
     /// `children` the tasks it fanned out (already in the store), which enter the run with it.
     void attempt_done(std::uint32_t task, attempt_outcome o, const committed_output& out,
                       std::span<const new_task> children = {});
+    /// The attempt in `slot` is done with its executor: its process ended, and its output is
+    /// being committed. Its executor slot takes the next task now; the attempt keeps its pool
+    /// place and its task stays running until attempt_ended. Not before a commit succeeded in
+    /// this run (a sink that refuses every commit stops the run with no more work done than
+    /// what its slots ran), and not while as many attempts of the group commit as it has
+    /// slots (the commits are the bottleneck: staged output must not pile up); then the slot
+    /// waits for the commit. Ignored unless `slot` holds a running attempt of `task` that was
+    /// not released yet.
+    void executor_released(std::uint32_t slot, std::uint32_t task);
     /// The attempt in `slot` ended (attempt_done for a task that may run two attempts).
     void attempt_ended(std::uint32_t slot, attempt_outcome o, const committed_output& out,
                        std::span<const new_task> children = {});
     /// Straggler speculation: starts a backup attempt of running `task` on an idle slot
     /// (preferably of another executor group than its attempt's), within its pool's limit.
     /// Not while the run stops, for a task being cancelled, one that already has a backup or
-    /// had one since its last regular launch, or one whose policy says speculate = false.
+    /// had one since its last regular launch, one whose attempt is committing (its executor
+    /// was released), or one whose policy says speculate = false.
     /// `before_queued`: without an idle slot, the backup waits for the next free slot ahead
     /// of the ready tasks (`waiting`); else it is not started (`no_slot`).
     enum class speculation { launched, waiting, no_slot, not_eligible };
@@ -259,6 +269,7 @@ private:
     struct group {
         std::size_t slots = 0;  // may change while the run goes on (elastic executors)
         std::size_t busy = 0;
+        std::size_t released = 0;  // attempts committing after executor_released (not in busy)
         std::size_t free() const noexcept { return slots > busy ? slots - busy : 0; }
     };
 
@@ -337,17 +348,22 @@ private:
     std::uint64_t seq_ = 0;
 
     std::vector<group> groups_;
-    // The running attempts, by attempt slot (reused: at most as many as executor slots).
+    // The running attempts, by attempt slot (reused: at most as many as executor slots, plus
+    // the attempts whose executor was released while they commit).
     struct running_attempt {
         std::uint32_t task = no_task;  // no_task: free
         std::uint32_t group = 0;
         std::uint32_t twin = no_task;  // the task's other running attempt
         bool claimed = false;          // claim_commit() said yes
         bool superseded = false;       // its twin succeeded; killed, its end changes nothing
+        bool released = false;         // executor_released: its group slot is free again
+        bool committing = false;       // released without a twin: counted in committing_
     };
     std::vector<running_attempt> attempts_;
     std::vector<std::uint32_t> free_attempts_;
     std::size_t superseded_live_ = 0;  // superseded attempts not ended yet
+    std::size_t committing_ = 0;       // running tasks whose only attempt was released (progress::committing)
+    bool committed_once_ = false;      // an attempt succeeded in this run: its commit worked
     std::deque<std::uint32_t> backups_waiting_;  // tasks, flag_backup_waits set
     std::size_t backups_ = 0;
 

@@ -251,14 +251,17 @@ std::optional<std::string> run_machine::check_invariants() const {
     if (in_queues != count(task_state::ready)) return "ready queues hold " + std::to_string(in_queues) + " entries";
     for (std::uint32_t i = 0; i < rt_.size(); ++i)
         if (queued[i] > 1) return name(i) + "is queued twice";
-    std::vector<std::size_t> busy(groups_.size(), 0), pools(pool_running_.size(), 0);
-    std::size_t in_use = 0, backups = 0, superseded = 0;
+    std::vector<std::size_t> busy(groups_.size(), 0), released(groups_.size(), 0), pools(pool_running_.size(), 0);
+    std::size_t in_use = 0, backups = 0, superseded = 0, committing = 0;
     for (std::uint32_t s = 0; s < attempts_.size(); ++s) {
         const auto& a = attempts_[s];
         auto i = a.task;
         if (i == no_task) continue;
         ++in_use;
-        ++busy[a.group];
+        ++(a.released ? released : busy)[a.group];
+        if (a.committing) ++committing;
+        if (a.committing && (!a.released || a.twin != no_task || a.superseded))
+            return "attempt slot " + std::to_string(s) + " counted committing with a twin or unreleased";
         ++pools[const_cast<run_machine*>(this)->pool_of(i)];
         if (a.superseded) {
             ++superseded;
@@ -278,10 +281,12 @@ std::optional<std::string> run_machine::check_invariants() const {
         }
     }
     if (superseded != superseded_live_) return "superseded attempts miscounted";
+    if (committing != committing_) return "committing attempts miscounted";
     if (in_use - superseded - backups != count(task_state::running)) return "running attempts differ from running tasks";
     if (in_use + free_attempts_.size() != attempts_.size()) return "attempt slots leak";
     for (std::size_t g = 0; g < groups_.size(); ++g)
-        if (groups_[g].busy != busy[g]) return "slots of group " + std::to_string(g) + " leak";
+        if (groups_[g].busy != busy[g] || groups_[g].released != released[g])
+            return "slots of group " + std::to_string(g) + " leak";
     if (pools != pool_running_) return "pool counters differ from running tasks";
     for (std::uint32_t i = 0; started_ && !finished_ && i < rt_.size(); ++i) {
         const auto& t = rt_[i];

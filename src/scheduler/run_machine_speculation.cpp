@@ -11,7 +11,7 @@ bool run_machine::may_back_up(std::uint32_t i) const {
     if (!started_ || finished_ || stopping_ || i >= rt_.size()) return false;
     const auto& t = rt_[i];
     return t.state == task_state::running && !(t.flags & (flag_kill | flag_backed_up)) &&
-           attempts_[t.slot].twin == no_task && tasks_.policy(i).speculate;
+           attempts_[t.slot].twin == no_task && !attempts_[t.slot].released && tasks_.policy(i).speculate;
 }
 
 run_machine::speculation run_machine::speculate(std::uint32_t i, bool before_queued) {
@@ -83,7 +83,12 @@ void run_machine::drop_attempt(std::uint32_t slot, const attempt_outcome& o) {
     } else {
         // Its twin goes on, and decides: this attempt costs the task no retry.
         auto twin = attempts_[slot].twin;
-        attempts_[twin].twin = no_task;
+        auto& left = attempts_[twin];
+        left.twin = no_task;
+        if (left.released && !left.committing) {  // now the task's only attempt, committing
+            left.committing = true;
+            ++committing_;
+        }
         rt_[i].slot = twin;
         if (rt_[i].spared < 255) ++rt_[i].spared;
     }

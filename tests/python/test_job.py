@@ -149,3 +149,5 @@ command = ["false"]
     c = again.counts
     assert (c.succeeded, c.dead, c.ran, c.resumed, c.resumed_dead) == (2, 1, 0, 2, 1)
     assert c.to_dict()["ran"] == 0 and c.to_dict()["resumed_dead"] == 1
+    # Nothing is left committing once a run ended.
+    assert c.committing == 0 and c.to_dict()["committing"] == 0

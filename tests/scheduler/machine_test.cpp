@@ -313,3 +313,54 @@ TEST_CASE("machine: the driver may hold the finish while a submission is on its 
     f.done("b");
     CHECK(f.driver.finishes == 1);
 }
+
+TEST_CASE("machine: a released executor slot takes the next task while the output commits - the pool place is kept") {
+    machine_fixture f;
+    f.opts.pools = {{"net", 1}};
+    for (auto id : {"w", "a"}) f.add({.id = id});
+    f.add({.id = "n1", .pool = "net"});
+    f.add({.id = "n2", .pool = "net"});
+    f.add({.id = "b"});
+    f.start({2});
+    CHECK(f.next() == V{"queued w", "queued a", "queued n1", "queued n2", "queued b", "launch w#1@0", "launch a#1@0"});
+    // Before any commit succeeded in the run, a slot waits for its attempt's commit: a sink
+    // that refuses everything must stop the run with no more done than the slots ran.
+    f.m->executor_released(f.slot_of("a", 1), f.idx("a"));
+    f.check();
+    CHECK(f.next().empty());
+    CHECK(f.m->counts().committing == 0);
+    f.done("w");
+    CHECK(f.next() == V{"finished w none -> succeeded committed", "launch n1#1@0"});
+    f.m->executor_released(f.slot_of("a", 1), f.idx("a"));
+    f.check();
+    // a commits (still running, counted committing); its slot runs b (n2 waits for n1's pool place).
+    CHECK(f.next() == V{"launch b#1@0"});
+    CHECK(f.state("a") == task_state::running);
+    CHECK(f.m->counts().running == 3);
+    CHECK(f.m->counts().committing == 1);
+    // Twice, or for another task: nothing happens.
+    f.m->executor_released(f.slot_of("a", 1), f.idx("a"));
+    f.m->executor_released(f.slot_of("b", 1), f.idx("a"));
+    f.check();
+    CHECK(f.next().empty());
+    // No backup for an attempt whose process has ended.
+    CHECK(f.m->speculate(f.idx("a")) == detail::run_machine::speculation::not_eligible);
+    // n1 released: its slot is free, but its pool place is not: n2 waits.
+    f.m->executor_released(f.slot_of("n1", 1), f.idx("n1"));
+    f.check();
+    CHECK(f.next().empty());
+    CHECK(f.m->counts().committing == 2);
+    // Two commits going on, as many as the group's slots: b's slot waits for b's commit.
+    f.m->executor_released(f.slot_of("b", 1), f.idx("b"));
+    f.check();
+    CHECK(f.m->counts().committing == 2);
+    f.done("n1");
+    CHECK(f.next() == V{"finished n1 none -> succeeded committed", "launch n2#1@0"});
+    // a's commit fails: a failure like any other, and its slot was long given away.
+    f.done("a", failure_class::output_error);
+    CHECK(f.next() == V{"finished a output_error -> dead", "dead_letter a"});
+    CHECK(f.m->counts().committing == 0);
+    f.done("b");
+    f.done("n2");
+    CHECK(f.next() == V{"finished b none -> succeeded committed", "finished n2 none -> succeeded committed", "finish"});
+}
