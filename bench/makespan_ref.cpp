@@ -7,8 +7,10 @@
 //       median duration in seconds to OUT (one per line): spawn to reap, CLOCK_MONOTONIC.
 //       That is the task's real length, the work it is.
 //   makespan_ref --slots N --order fifo < COMMANDS
-//       A pull scheduler with the least overhead there is (posix_spawnp, waitpid(-1), start
+//       A pull scheduler with the least overhead there is (posix_spawn, waitpid(-1), start
 //       the next command in submission order) — what drover does, minus everything else.
+//       Like drover, it looks a program up on PATH once (drover's program_path), not in
+//       every child as posix_spawnp does.
 //   makespan_ref --slots N --order lpt --durations FILE < COMMANDS
 //       The same, longest measured duration first: an oracle that knows every task's length
 //       in advance (LPT list scheduling).
@@ -28,6 +30,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "executors/program_path.hpp"
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -63,7 +67,9 @@ pid_t spawn(const std::vector<std::string>& cmd) {
     for (auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_t pid = 0;
-    if (int e = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ))
+    auto path = drover::detail::program_path(cmd[0]);
+    if (int e = path ? ::posix_spawn(&pid, path->c_str(), nullptr, nullptr, argv.data(), environ)
+                     : ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ))
         die("cannot start '" + cmd[0] + "': " + std::strerror(e));
     return pid;
 }
