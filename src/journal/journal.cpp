@@ -354,7 +354,7 @@ void journal::history(const std::function<void(std::string_view, std::int64_t)>&
 std::uint64_t journal::push(op&& o) {
     auto t0 = std::chrono::steady_clock::now();
     if (o.t_ms == 0) o.t_ms = unix_now_ms();  // the commit lag counts from here
-    bool merged = false;
+    bool merged = false, wake = false;
     std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);
@@ -373,13 +373,14 @@ std::uint64_t journal::push(op&& o) {
         } else {
             queue_.push_back(std::move(o));
         }
+        wake = writer_idle_ && !merged;
         auto ns = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
         ++stats_.ops;
         stats_.total_enqueue_ns += ns;
         if (ns > stats_.max_enqueue_ns) stats_.max_enqueue_ns = ns;
     }
-    if (!merged) wake_writer_.notify_one();
+    if (wake) wake_writer_.notify_one();
     return seq;
 }
 
@@ -539,12 +540,14 @@ void journal::writer_loop() {
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            wake_writer_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+            writer_idle_ = true;
+            wake_writer_.wait(lock, [&] { return ++stats_.writer_wakeups, !queue_.empty() || stopping_; });
+            writer_idle_ = false;
             if (queue_.empty() && stopping_) return;
             // Group commit: let transitions gather for up to the interval since the last commit,
             // unless someone waits in flush() or the journal is closing.
             auto due = last_commit + interval_;
-            wake_writer_.wait_until(lock, due, [&] { return flush_requested_ || stopping_; });
+            wake_writer_.wait_until(lock, due, [&] { return ++stats_.writer_wakeups, flush_requested_ || stopping_; });
             batch.swap(queue_);
             flush_requested_ = false;
         }

@@ -121,6 +121,7 @@ public:
         std::uint64_t commits = 0;       ///< group commits
         std::uint64_t max_enqueue_ns = 0;  ///< longest time the caller spent queuing one operation
         std::uint64_t total_enqueue_ns = 0;
+        std::uint64_t writer_wakeups = 0;  ///< times the writer thread was woken (spurious ones too)
     };
     stats statistics() const;
     /// Called on the writer's thread after each group commit: how many operations it made
@@ -149,6 +150,9 @@ private:
     std::deque<op> queue_;  // a deque: growing it never moves what is queued (enqueue stays short)
     std::uint64_t queued_ = 0, committed_ = 0;
     bool flush_requested_ = false, stopping_ = false;
+    // The writer sleeps until there is work (not in its group-commit wait): only then does an
+    // enqueue wake it. During the wait, a wake would only put it back to sleep.
+    bool writer_idle_ = false;
     std::exception_ptr error_;
     stats stats_;
     std::function<void(std::size_t, std::int64_t)> on_commit_;  // under mutex_
