@@ -108,7 +108,8 @@ progress run_machine::counts() const {
     p.cancelled = count(task_state::cancelled);
     p.resumed = resumed_;
     p.backups = backups_;
-    p.committing = committing_;
+    // Released attempts are few (at most the slots): counted here, not kept in step.
+    for (const auto& a : attempts_) p.committing += a.released && a.twin == no_task && !a.superseded;
     p.resumed_dead = resumed_dead_;
     p.records = records_;
     p.bad_records = bad_records_;
@@ -202,10 +203,6 @@ void run_machine::executor_released(std::uint32_t slot, std::uint32_t task) {
     a.released = true;
     --g.busy;
     ++g.released;
-    if (a.twin == no_task) {
-        a.committing = true;
-        ++committing_;
-    }
     d_.progress_changed();
     dispatch();
 }
@@ -504,7 +501,6 @@ void run_machine::free_slot(std::uint32_t slot) {
         --groups_[a.group].released;
     else
         --groups_[a.group].busy;
-    if (a.committing) --committing_;
     auto p = pool_of(a.task);
     --pool_running_[p];
     if (pool_shared_[p]) d_.release_shared(pool_names_[p]);

@@ -357,12 +357,10 @@ private:
         bool claimed = false;          // claim_commit() said yes
         bool superseded = false;       // its twin succeeded; killed, its end changes nothing
         bool released = false;         // executor_released: its group slot is free again
-        bool committing = false;       // released without a twin: counted in committing_
     };
     std::vector<running_attempt> attempts_;
     std::vector<std::uint32_t> free_attempts_;
     std::size_t superseded_live_ = 0;  // superseded attempts not ended yet
-    std::size_t committing_ = 0;       // running tasks whose only attempt was released (progress::committing)
     bool committed_once_ = false;      // an attempt succeeded in this run: its commit worked
     std::deque<std::uint32_t> backups_waiting_;  // tasks, flag_backup_waits set
     std::size_t backups_ = 0;

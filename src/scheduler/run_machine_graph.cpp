@@ -252,16 +252,13 @@ std::optional<std::string> run_machine::check_invariants() const {
     for (std::uint32_t i = 0; i < rt_.size(); ++i)
         if (queued[i] > 1) return name(i) + "is queued twice";
     std::vector<std::size_t> busy(groups_.size(), 0), released(groups_.size(), 0), pools(pool_running_.size(), 0);
-    std::size_t in_use = 0, backups = 0, superseded = 0, committing = 0;
+    std::size_t in_use = 0, backups = 0, superseded = 0;
     for (std::uint32_t s = 0; s < attempts_.size(); ++s) {
         const auto& a = attempts_[s];
         auto i = a.task;
         if (i == no_task) continue;
         ++in_use;
         ++(a.released ? released : busy)[a.group];
-        if (a.committing) ++committing;
-        if (a.committing && (!a.released || a.twin != no_task || a.superseded))
-            return "attempt slot " + std::to_string(s) + " counted committing with a twin or unreleased";
         ++pools[const_cast<run_machine*>(this)->pool_of(i)];
         if (a.superseded) {
             ++superseded;
@@ -281,7 +278,6 @@ std::optional<std::string> run_machine::check_invariants() const {
         }
     }
     if (superseded != superseded_live_) return "superseded attempts miscounted";
-    if (committing != committing_) return "committing attempts miscounted";
     if (in_use - superseded - backups != count(task_state::running)) return "running attempts differ from running tasks";
     if (in_use + free_attempts_.size() != attempts_.size()) return "attempt slots leak";
     for (std::size_t g = 0; g < groups_.size(); ++g)

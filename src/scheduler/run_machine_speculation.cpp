@@ -83,12 +83,7 @@ void run_machine::drop_attempt(std::uint32_t slot, const attempt_outcome& o) {
     } else {
         // Its twin goes on, and decides: this attempt costs the task no retry.
         auto twin = attempts_[slot].twin;
-        auto& left = attempts_[twin];
-        left.twin = no_task;
-        if (left.released && !left.committing) {  // now the task's only attempt, committing
-            left.committing = true;
-            ++committing_;
-        }
+        attempts_[twin].twin = no_task;
         rt_[i].slot = twin;
         if (rt_[i].spared < 255) ++rt_[i].spared;
     }
