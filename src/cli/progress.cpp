@@ -45,9 +45,11 @@ std::string progress_reporter::line(const progress& p) const {
     auto some = [](std::string_view what, std::size_t n) {
         return n ? fmt::format("  {} {}", what, n) : std::string();
     };
-    return fmt::format("{}/{}  done {}{}  running {}  retrying {}  dead {}{}{}{}  {:.1f}/s  ETA {}", finished, p.total,
+    // Of the running tasks, those whose output commits while their slots run other tasks.
+    std::string committing = p.committing ? fmt::format(" ({} committing)", p.committing) : std::string();
+    return fmt::format("{}/{}  done {}{}  running {}{}  retrying {}  dead {}{}{}{}  {:.1f}/s  ETA {}", finished, p.total,
                        p.succeeded - std::min(p.succeeded, p.resumed), some("resumed", p.resumed), p.running,
-                       p.retry_wait, p.dead, some("upstream-failed", p.upstream_failed), some("skipped", p.skipped),
+                       committing, p.retry_wait, p.dead, some("upstream-failed", p.upstream_failed), some("skipped", p.skipped),
                        some("cancelled", p.cancelled), rate, eta);
 }
 

@@ -117,7 +117,7 @@ json::object job_json(const service_job& j) {
     }
     const auto& c = j.counts;
     o["counts"] = json::object{{"total", c.total},         {"pending", c.pending},     {"running", c.running},
-                               {"retry_wait", c.retry_wait}, {"succeeded", c.succeeded}, {"dead", c.dead},
+                               {"committing", c.committing}, {"retry_wait", c.retry_wait}, {"succeeded", c.succeeded}, {"dead", c.dead},
                                {"skipped", c.skipped},     {"upstream_failed", c.upstream_failed},
                                {"cancelled", c.cancelled}, {"records", c.records},
                                {"elapsed_ms", c.elapsed.count()}};

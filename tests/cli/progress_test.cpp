@@ -91,6 +91,11 @@ TEST_CASE("cli progress: done, resumed, dead, upstream-failed and skipped are co
     q.elapsed = std::chrono::seconds(1);
     line = printed(q, false);
     CHECK_MESSAGE(line.find("2/4  done 2  running 0  retrying 0  dead 0  2.0/s  ETA 1.0s") != std::string::npos, line);
+    // Tasks whose output commits while their slots run others are shown within running.
+    q.running = 3;
+    q.committing = 1;
+    line = printed(q, false);
+    CHECK_MESSAGE(line.find("2/4  done 2  running 3 (1 committing)  retrying 0  dead 0  2.0/s") != std::string::npos, line);
 
     run_summary s;
     s.counts = p;

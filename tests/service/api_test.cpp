@@ -3,6 +3,7 @@
 #include "service/api.hpp"
 #include "service/tokens.hpp"
 #include "service_support.hpp"
+#include "support/slow_commit_sink.hpp"
 
 #include <algorithm>
 #include <map>
@@ -611,4 +612,52 @@ command = ["sh", "-c", "echo \"token=$API_TOKEN password=$DB_PASSWORD\" >&2; ech
     auto refused = f(req("GET", "/api/v1/jobs", {}, "wrong-token-that-is-long-enough"));
     CHECK(refused.status == 401);
     CHECK(refused.body.find("wrong-token") == std::string::npos);
+}
+
+TEST_CASE("service api: a job's counts show the tasks whose output commits while their slots run others" *
+          doctest::timeout(60)) {
+    // A sink kind whose commits take 400 ms: one slot, so while a task's output commits the
+    // slot runs the next task, and the job's counts say so.
+    temp_dir d;
+    fs::create_directories(d / "jobs");
+    drover::kinds kinds;
+    struct slow_options {
+        fs::path root;
+    };
+    kinds.add_sink<slow_options>(
+        "slow", {.read = [](const drover::job_table& t) {
+                     t.check_keys({"kind", "path"});
+                     return slow_options{t.get_string("path").value_or("")};
+                 },
+                 .make = [](const slow_options& o) -> std::shared_ptr<drover::sink> {
+                     return std::make_shared<slow_commit_sink>(drover::file_sink_options{.root = o.root, .fsync = false},
+                                                               std::chrono::milliseconds(400));
+                 },
+                 .location = [](const slow_options& o) { return o.root.string(); }});
+    write_file(d / "jobs" / "slow.toml",
+               fmt::format("name = \"slow\"\n[sink]\nkind = \"slow\"\npath = \"{}\"\n", (d / "out").string()) +
+                   sleepy_job("slow", 4, 0.05, 1).substr(std::string_view("name = \"slow\"\n").size()));
+    auto svc = std::make_unique<drover::service>(drover::service_options{
+        .jobs_dir = d / "jobs", .state_dir = d / "state", .listen = "", .kinds = kinds});
+    svc->start();
+    write_tokens(d / "tokens");
+    auto tokens = detail::token_set::load(d / "tokens");
+    detail::service_api api(*svc, tokens);
+    REQUIRE(api.handle(req("POST", "/api/v1/jobs/slow/runs")).status == 201);
+    // The first commit is waited for; from the second task on, a task commits while the next runs.
+    std::int64_t most = 0;
+    REQUIRE(wait_until(
+        [&] {
+            auto counts = json_of(api.handle(req("GET", "/api/v1/jobs/slow")).body).at("counts");
+            auto committing = counts.at("committing").as_int64();
+            CHECK(committing <= counts.at("running").as_int64());
+            most = std::max(most, committing);
+            return run_ended(*svc, "slow");
+        },
+        std::chrono::seconds(30)));
+    CHECK(most == 1);
+    auto counts = json_of(api.handle(req("GET", "/api/v1/jobs/slow")).body).at("counts");
+    CHECK(counts.at("succeeded") == 4);
+    CHECK(counts.at("committing") == 0);
+    svc->stop();
 }
