@@ -157,7 +157,7 @@ std::string prometheus_text(const std::vector<job_metrics_view>& jobs, const std
         if (j.v.run_active) w.sample("", job_label(j), double(j.v.tasks.running - std::min(j.v.tasks.running, j.v.tasks.committing)));
     w.family("drover_pool_limit", "gauge", "Places of a pool shared across jobs (drover serve --pool).");
     for (auto& p : pools) w.sample("", pool_label(p), double(p.limit));
-    w.family("drover_pool_in_use", "gauge", "Places of a shared pool taken by running attempts, over every job.");
+    w.family("drover_pool_in_use", "gauge", "Places of a shared pool taken, over every job: by running attempts and by outputs committing.");
     for (auto& p : pools) w.sample("", pool_label(p), double(p.in_use));
     w.family("drover_pool_waiting", "gauge", "Jobs waiting in line for a place of a shared pool.");
     for (auto& p : pools) w.sample("", pool_label(p), double(p.waiting));
