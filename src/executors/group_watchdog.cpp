@@ -112,9 +112,9 @@ std::optional<std::string> group_watchdog::start() {
     return std::nullopt;
 }
 
-void group_watchdog::send(const std::string& line) {
-    for (std::size_t at = 0; fd_ >= 0 && at < line.size();) {
-        auto n = ::send(fd_, line.data() + at, line.size() - at, MSG_NOSIGNAL);
+void group_watchdog::send_locked(const std::string& text) {
+    for (std::size_t at = 0; fd_ >= 0 && at < text.size();) {
+        auto n = ::send(fd_, text.data() + at, text.size() - at, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {  // the watchdog is gone: nothing to tell any more
             ::close(fd_);
@@ -125,15 +125,36 @@ void group_watchdog::send(const std::string& line) {
     }
 }
 
+bool group_watchdog::running() const {
+    std::lock_guard lock(mutex_);
+    return fd_ >= 0;
+}
+
 void group_watchdog::add(pid_t pgid, const std::string& started) {
     auto colon = started.rfind(':');
     if (colon == std::string::npos) return;
-    send("+ " + std::to_string(pgid) + " " + started.substr(colon + 1) + "\n");
+    std::lock_guard lock(mutex_);
+    waiting_ += "+ " + std::to_string(pgid) + " " + started.substr(colon + 1) + "\n";
+    send_locked(waiting_);
+    waiting_.clear();
 }
 
-void group_watchdog::remove(pid_t pgid) { send("- " + std::to_string(pgid) + "\n"); }
+void group_watchdog::remove(pid_t pgid, bool killed) {
+    std::lock_guard lock(mutex_);
+    waiting_ += "- " + std::to_string(pgid) + "\n";
+    // A long wait without a new task sends them anyway, a few kilobytes at a time.
+    if (!killed || waiting_.size() >= 4096) {
+        send_locked(waiting_);
+        waiting_.clear();
+    }
+}
 
 void group_watchdog::stop() noexcept {
+    std::lock_guard lock(mutex_);
+    // Groups that ended must not be killed at the end of input: their ids may belong to
+    // others by then.
+    if (!waiting_.empty()) send_locked(waiting_);
+    waiting_.clear();
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     if (pid_ > 0) {

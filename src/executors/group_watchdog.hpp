@@ -10,6 +10,7 @@
 
 #include <drover/executor.hpp>
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -33,15 +34,26 @@ public:
 
     /// Starts the watchdog; returns the problem instead when it cannot.
     std::optional<std::string> start();
-    /// Registration of a group whose leader started at `started` (the TICKS part is sent).
+    /// Registration of a group whose leader started at `started` (the TICKS part is sent),
+    /// together with the unregistrations that waited (one write, one wake of the watchdog).
     void add(pid_t pgid, const std::string& started);
-    void remove(pid_t pgid);
-    /// Closes the socket (the watchdog kills what is still listed, then exits) and reaps it.
+    /// Unregistration, while the leader is a zombie (the id cannot be reused yet). `killed`:
+    /// the group was just killed, nothing of it is left, so its "- PGID" may wait for the next
+    /// add() or stop() — should drover die meanwhile, the watchdog's kill of that id finds
+    /// nothing, or a later leader it leaves alone (start time). Otherwise (members left
+    /// running on purpose, kill_leftovers off) it goes out at once, before the id is reaped.
+    void remove(pid_t pgid, bool killed);
+    /// Sends what waits, closes the socket (the watchdog kills what is still listed, then
+    /// exits) and reaps it.
     void stop() noexcept;
-    bool running() const noexcept { return fd_ >= 0; }
+    bool running() const;
+    /// The watchdog process (-1 before start()).
+    pid_t pid() const noexcept { return pid_; }
 
 private:
-    void send(const std::string& line);
+    void send_locked(const std::string& text);  // with mutex_ held
+    mutable std::mutex mutex_;
+    std::string waiting_;  // "- PGID" lines not sent yet
     int fd_ = -1;
     pid_t pid_ = -1;
 };

@@ -119,7 +119,7 @@ private:
         // killing the group now safely removes whatever the task left running.
         if (opts_.kill_leftovers) detail::signal_group(pid_, SIGKILL);
         // Unlisted while the zombie still holds the id (no later attempt can have it yet).
-        if (watchdog_) watchdog_->remove(pid_);
+        if (watchdog_) watchdog_->remove(pid_, opts_.kill_leftovers);
         int status = 0;
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
